@@ -1,0 +1,56 @@
+// Shape: static tensor shapes with one symbolic dimension, the batch size B.
+// Every graph value has a Shape; B is bound to a number only when a graph runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace recc {
+
+/// The extent used for the symbolic batch dimension in Shape::dims.
+inline constexpr int64_t kBatchDim = -1;
+
+struct Shape {
+  std::vector<int64_t> dims;
+
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> d) : dims(d) {}
+  explicit Shape(std::vector<int64_t> d) : dims(std::move(d)) {}
+
+  size_t rank() const { return dims.size(); }
+  bool isScalar() const { return dims.empty(); }
+  int64_t operator[](size_t i) const { return dims[i]; }
+  bool hasBatch() const {
+    for (auto d : dims) if (d == kBatchDim) return true;
+    return false;
+  }
+  /// The concrete extents once the batch size is known.
+  std::vector<int64_t> concrete(int64_t batch) const {
+    std::vector<int64_t> out = dims;
+    for (auto& d : out) if (d == kBatchDim) d = batch;
+    return out;
+  }
+  int64_t numElements(int64_t batch) const {
+    int64_t n = 1;
+    for (auto d : dims) n *= (d == kBatchDim ? batch : d);
+    return n;
+  }
+  bool operator==(const Shape& o) const { return dims == o.dims; }
+  bool operator!=(const Shape& o) const { return dims != o.dims; }
+
+  /// "B" for the batch dimension, else the number.
+  static std::string dimStr(int64_t d) { return d == kBatchDim ? "B" : std::to_string(d); }
+
+  /// "[B,512]", "[]" for a scalar.
+  std::string str() const {
+    std::string s = "[";
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if (i) s += ",";
+      s += dimStr(dims[i]);
+    }
+    return s + "]";
+  }
+};
+
+} // namespace recc

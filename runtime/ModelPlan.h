@@ -1,0 +1,105 @@
+// ModelPlan: the contract between the compiler and the runtime. The compiler
+// turns a .rec model into a ModelPlan (what to read, which tables and dense
+// parameters exist, how to optimize, what to evaluate) plus step functions whose
+// buffers are listed here in calling order. The runtime needs nothing else, so a
+// standalone trainer (recc compile) carries only this plan, serialized as JSON,
+// next to its object code, and never links the parser or the compiler.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace recc::rt {
+
+/// How a column of the data file is turned into a model input.
+struct FeatureSpec {
+  enum class Kind { Categorical, MultiCategorical, Dense };
+  std::string name;     ///< name in the model
+  std::string column;   ///< header name in the data file
+  Kind kind = Kind::Dense;
+  int64_t vocab = 0;    ///< Categorical/MultiCategorical: ids must be in [0, vocab)
+  int64_t maxLen = 0;   ///< MultiCategorical: ids per row (padded/truncated), '|'-separated
+  std::string table;    ///< Categorical/MultiCategorical: the embedding table it reads
+  /// Dense: "none" or "tanh_zscore" (tanh((x-mu)/sigma), mu/sigma from the
+  /// training data, kept in the checkpoint).
+  std::string transform = "none";
+};
+
+struct LabelSpec {
+  std::string name;
+  std::string column;
+};
+
+struct InitSpec {
+  std::string kind = "glorot_uniform";  ///< glorot_uniform | uniform | normal | zeros | ones
+  double scale = 0.05;                 ///< bound for uniform, stddev for normal
+};
+
+struct TableSpec {
+  std::string name;
+  int64_t rows = 0;
+  int64_t dim = 0;
+  InitSpec init{"uniform", 0.05};
+};
+
+struct ParamSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  InitSpec init;
+};
+
+struct OptimizerSpec {
+  std::string kind = "adam";  ///< adam | adagrad | sgd (tables get the lazy/sparse variant)
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double initialAccumulator = 0.1;  ///< adagrad
+};
+
+/// One buffer of a step function, in calling order.
+struct BufferSpec {
+  enum class Role {
+    Feature, EmbeddingRows, Label, Param, Seed,  // inputs
+    Output, Loss, LossTerm, Gradient             // outputs
+  };
+  Role role;
+  std::string name;            ///< feature/label/param/table-feature/output name
+  std::vector<int64_t> shape;  ///< -1 marks the batch dimension
+};
+
+/// A compiled function: train_step (forward + backward) or eval_step (forward).
+struct StepSpec {
+  std::string symbol;              ///< C symbol of the compiled function
+  std::vector<BufferSpec> buffers; ///< inputs first, then outputs
+};
+
+/// A metric reported by evaluation, e.g. CVR AUC on clicked impressions.
+struct MetricSpec {
+  std::string name;    ///< e.g. "cvr_auc"
+  std::string kind;    ///< auc | gauc | logloss
+  std::string output;  ///< the model output scored
+  std::string label;   ///< the label column name (model label name)
+  std::string filterLabel;  ///< optional: keep rows where this label == 1
+  std::string groupColumn;  ///< gauc: data column grouping rows (e.g. user id)
+};
+
+struct ModelPlan {
+  std::string model;  ///< model name
+  std::vector<FeatureSpec> features;
+  std::vector<LabelSpec> labels;
+  std::vector<TableSpec> tables;
+  std::vector<ParamSpec> params;
+  OptimizerSpec optimizer;
+  int64_t batchSize = 256;
+  int64_t epochs = 1;
+  uint64_t seed = 42;
+  std::vector<MetricSpec> metrics;
+  StepSpec trainStep;
+  StepSpec evalStep;
+};
+
+std::string toJson(const ModelPlan& plan);
+/// Throws std::runtime_error naming the offending field on malformed input.
+ModelPlan planFromJson(const std::string& json);
+
+} // namespace recc::rt

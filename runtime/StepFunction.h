@@ -1,0 +1,22 @@
+// StepFunction: one compiled or interpreted function of a model (train_step or
+// eval_step). The runtime binds buffers in the order of the plan's StepSpec and
+// calls run(); the reference executor, the MLIR JIT and an AOT object all sit
+// behind this interface, so the trainer does not know which backend it drives.
+#pragma once
+
+#include <cstdint>
+
+namespace recc::rt {
+
+class StepFunction {
+public:
+  virtual ~StepFunction() = default;
+  /// Runs one step on `batch` rows. `buffers[i]` is the float buffer of the
+  /// plan's StepSpec.buffers[i], dense row-major with the batch dimension
+  /// bound to `batch`; output buffers are allocated by the caller.
+  virtual void run(int64_t batch, float* const* buffers) = 0;
+  /// A backend compiled for one batch size returns it; 0 means any batch.
+  virtual int64_t fixedBatch() const { return 0; }
+};
+
+} // namespace recc::rt

@@ -1,0 +1,30 @@
+// Registry sweep: every op in OpList.def has a shape rule, a reference kernel,
+// and a gradient rule (or declares that it has none), and names round-trip.
+#include "compiler/ops/OpDef.h"
+
+#include <gtest/gtest.h>
+
+using namespace recc;
+
+TEST(Registry, EveryOpIsComplete) {
+  for (size_t k = 0; k < kNumOps; ++k) {
+    OpKind kind = (OpKind)k;
+    const OpDef& def = opDef(kind);
+    SCOPED_TRACE(std::string(opName(kind)));
+    EXPECT_EQ(def.kind, kind);
+    EXPECT_NE(def.infer, nullptr);
+    EXPECT_NE(def.eval, nullptr);
+    EXPECT_TRUE(def.grad != nullptr || def.noGradient);
+    OpKind back;
+    ASSERT_TRUE(opFromName(opName(kind), back));
+    EXPECT_EQ(back, kind);
+  }
+}
+
+TEST(Registry, BroadcastRejectsBatchPairedWithItself) {
+  EXPECT_THROW(broadcastShapes(Shape{kBatchDim, 1}, Shape{kBatchDim}, "multiply"), ShapeError);
+  EXPECT_EQ(broadcastShapes(Shape{kBatchDim, 4}, Shape{4}, "add"), (Shape{kBatchDim, 4}));
+  EXPECT_EQ(broadcastShapes(Shape{kBatchDim, 1}, Shape{kBatchDim, 4}, "x"),
+            (Shape{kBatchDim, 4}));
+  EXPECT_THROW(broadcastShapes(Shape{kBatchDim, 3}, Shape{kBatchDim, 4}, "add"), ShapeError);
+}
