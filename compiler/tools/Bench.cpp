@@ -1,0 +1,150 @@
+// Bench: forked per-backend measurement; see the header.
+#include "compiler/tools/Bench.h"
+
+#include "compiler/tools/Backends.h"
+#include "compiler/tools/Summary.h"
+#include "runtime/DataSet.h"
+#include "runtime/ModelState.h"
+#include "runtime/StepRunner.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <oneapi/tbb/global_control.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <random>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace recc {
+
+void addBenchFlags(CLI::App& cmd, BenchArgs& a) {
+  cmd.add_option("--backends", a.backends, "backends to measure (mlir, reference)")
+      ->delimiter(',');
+  cmd.add_option("--steps", a.steps, "timed training steps");
+  cmd.add_option("--reference-steps", a.refSteps, "timed steps for the (slow) reference");
+  cmd.add_option("--warmup", a.warmup, "untimed steps first");
+  cmd.add_option("--threads", a.threads, "threads");
+  cmd.add_option("--json", a.json, "write the results as JSON");
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+/// Random ids within each vocabulary, dense values ~N(0,1), 0/1 labels.
+rt::DataSet syntheticData(const rt::ModelPlan& plan, int64_t rows) {
+  rt::DataSet data(plan, rows);
+  std::mt19937_64 rng(7);
+  for (size_t f = 0; f < plan.features.size(); ++f) {
+    if (plan.features[f].kind == rt::FeatureSpec::Kind::Dense) {
+      std::normal_distribution<float> n;
+      for (auto& v : data.dense((int)f)) v = n(rng);
+    } else {
+      std::uniform_int_distribution<int64_t> u(0, plan.features[f].vocab - 1);
+      for (auto& id : data.ids((int)f)) id = u(rng);
+    }
+  }
+  for (size_t l = 0; l < plan.labels.size(); ++l)
+    for (auto& v : data.label((int)l)) v = (rng() % 10 == 0) ? 1.0f : 0.0f;
+  return data;
+}
+
+nlohmann::json measure(const CompiledModel& model, BackendKind kind, const BenchArgs& a) {
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, (size_t)a.threads);
+  const rt::ModelPlan& plan = model.plan;
+  auto t0 = Clock::now();
+  auto step = makeStepFactory(model, kind, a.threads)(plan, true);
+  double compileSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  rt::ModelState state(plan);
+  int steps = kind == BackendKind::Reference ? std::min(a.steps, a.refSteps) : a.steps;
+  int64_t batch = plan.batchSize;
+  rt::DataSet data = syntheticData(plan, batch * (steps + a.warmup));
+  rt::StepRunner runner(plan.trainStep, state, *step, batch, "train step");
+  std::vector<int64_t> rows(batch);
+  double seconds = 0;
+  for (int s = 0; s < steps + a.warmup; ++s) {
+    std::iota(rows.begin(), rows.end(), (int64_t)s * batch);
+    auto start = Clock::now();
+    runner.run(data, rows, (uint32_t)s);
+    runner.applyGradients();
+    if (s >= a.warmup) seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  double samplesPerSecond = steps * batch / seconds;
+  double trainFlops = 3 * forwardFlopsPerSample(model.evalGraph);
+  return {{"backend", backendName(kind)},
+          {"compile_seconds", compileSeconds},
+          {"steps", steps},
+          {"batch", batch},
+          {"threads", a.threads},
+          {"train_samples_per_second", samplesPerSecond},
+          {"step_ms", 1e3 * seconds / steps},
+          {"dense_gflops", samplesPerSecond * trainFlops / 1e9},
+          {"peak_rss_mb", usage.ru_maxrss / 1024.0},
+          {"loss", runner.loss()}};
+}
+
+/// Runs measure() in a child process and returns its JSON result.
+nlohmann::json measureInChild(const CompiledModel& model, BackendKind kind, const BenchArgs& a) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("bench: pipe() failed");
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    std::string out;
+    try {
+      out = measure(model, kind, a).dump();
+    } catch (const std::exception& e) {
+      out = nlohmann::json{{"backend", backendName(kind)}, {"error", e.what()}}.dump();
+    }
+    (void)!write(fds[1], out.data(), out.size());
+    close(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, n);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (text.empty())
+    return {{"backend", backendName(kind)}, {"error", "benchmark process died"}};
+  return nlohmann::json::parse(text);
+}
+} // namespace
+
+int runBench(const CompiledModel& model, const BenchArgs& a) {
+  double fwd = forwardFlopsPerSample(model.evalGraph);
+  fmt::print("bench '{}': batch {}, {} threads, {:.2f} dense MFLOP/sample (train = 3x forward)\n",
+             model.plan.model, model.plan.batchSize, a.threads, 3 * fwd / 1e6);
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& name : a.backends) {
+    nlohmann::json r = measureInChild(model, parseBackend(name), a);
+    if (r.contains("error"))
+      fmt::print("  {:<10} error: {}\n", name, r["error"].get<std::string>());
+    else
+      fmt::print("  {:<10} {:>10.0f} samples/s  {:>7.2f} ms/step  {:>7.1f} GFLOP/s  "
+                 "peak RSS {:>7.0f} MB  (compile {:.2f} s)\n",
+                 name, r["train_samples_per_second"].get<double>(), r["step_ms"].get<double>(),
+                 r["dense_gflops"].get<double>(), r["peak_rss_mb"].get<double>(),
+                 r["compile_seconds"].get<double>());
+    all.push_back(r);
+  }
+  if (!a.json.empty()) {
+    std::ofstream out(a.json);
+    out << nlohmann::json{{"model", model.plan.model},
+                          {"dense_mflop_per_sample_train", 3 * fwd / 1e6},
+                          {"results", all}}
+               .dump(2)
+        << "\n";
+  }
+  return 0;
+}
+
+} // namespace recc

@@ -1,0 +1,54 @@
+// Summary: counts of inputs, tables, parameters, nodes and FLOPs of a model.
+#include "compiler/tools/Summary.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+namespace recc {
+
+double forwardFlopsPerSample(const Graph& g) {
+  size_t end = g.forwardSize() ? g.forwardSize() : g.size();
+  double flops = 0;
+  for (size_t i = 0; i < end; ++i) {
+    const Node& n = g.node((NodeId)i);
+    if (n.kind != OpKind::MatMul) continue;
+    const Shape& a = g.node(n.inputs[0]).shape;
+    int64_t k = n.attrs.getInt("transpose_a") ? a[0] : a[1];
+    int64_t m = n.shape[0], cols = n.shape[1];
+    // Per sample: the batch dimension is the row count.
+    double perRow = 2.0 * (double)cols * (double)(k == kBatchDim ? 1 : k);
+    flops += m == kBatchDim ? perRow : perRow * (double)m;
+  }
+  return flops;
+}
+
+void printSummary(const CompiledModel& m, std::ostream& os) {
+  const auto& p = m.plan;
+  int64_t tableParams = 0, denseParams = 0;
+  for (const auto& t : p.tables) tableParams += t.rows * t.dim;
+  for (const auto& q : p.params) {
+    int64_t n = 1;
+    for (auto d : q.shape) n *= d;
+    denseParams += n;
+  }
+  fmt::print(os, "model '{}': ok\n", p.model);
+  fmt::print(os, "  inputs:  {} features, {} labels\n", p.features.size(), p.labels.size());
+  fmt::print(os, "  tables:  {} ({} parameters)\n", p.tables.size(), tableParams);
+  for (const auto& t : p.tables) fmt::print(os, "    {} [{}, {}]\n", t.name, t.rows, t.dim);
+  fmt::print(os, "  dense:   {} tensors ({} parameters)\n", p.params.size(), denseParams);
+  fmt::print(os, "  graph:   {} forward nodes, {} backward nodes\n", m.trainGraph.forwardSize(),
+             m.trainGraph.size() - m.trainGraph.forwardSize());
+  for (const auto& b : m.evalGraph.outputs())
+    fmt::print(os, "  {:<9} {} : {}\n", std::string(roleName(b.role)) + ":", b.name,
+               m.evalGraph.node(b.node).shape.str());
+  for (const auto& metric : p.metrics)
+    fmt::print(os, "  metric:   {} = {}({}, {})\n", metric.name, metric.kind, metric.output,
+               metric.label);
+  double fwd = forwardFlopsPerSample(m.evalGraph);
+  fmt::print(os, "  dense FLOPs/sample: {:.2f} M forward, {:.2f} M train\n", fwd / 1e6,
+             3 * fwd / 1e6);
+  fmt::print(os, "  train: {} lr={} batch={} epochs={}\n", p.optimizer.kind, p.optimizer.lr,
+             p.batchSize, p.epochs);
+}
+
+} // namespace recc

@@ -1,0 +1,184 @@
+// recc: the driver. Every command starts from CompileModel (parse → check →
+// graphs → autodiff → plan); then
+//   check      prints a summary (or the AST),
+//   graph      prints the train/eval graph as text or Graphviz,
+//   emit-mlir  prints the MLIR after a lowering stage,
+//   train/eval/predict run the shared TrainerApp commands on a backend,
+//   compile    writes a standalone native trainer (Aot.cpp),
+//   bench      measures training throughput per backend (Bench.cpp).
+// Compile errors print clang-style with a caret and exit 1.
+#include "compiler/ir/GraphPrinter.h"
+#include "compiler/tools/Aot.h"
+#include "compiler/tools/Backends.h"
+#include "compiler/tools/Bench.h"
+#include "compiler/tools/Summary.h"
+#include "dsl/ASTPrinter.h"
+#include "dsl/Parser.h"
+#ifdef RECC_HAVE_MLIR
+#include "compiler/mlir/Backend.h"
+#endif
+
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+using namespace recc;
+
+namespace {
+
+struct ModelArgs {
+  std::string file;
+  std::string model;
+  int64_t batch = 0;  ///< overrides the model's batch size when > 0
+};
+
+void addModelArgs(CLI::App& cmd, ModelArgs& m) {
+  cmd.add_option("model_file", m.file, "the .rec file")->required();
+  cmd.add_option("--model", m.model, "which model of the file (default: the first)");
+}
+
+/// Compiles or exits 1 with the diagnostics already printed.
+CompiledModel compileOrExit(const ModelArgs& m) {
+  DiagnosticEngine diag(&std::cerr);
+  auto compiled = compileModelFile(m.file, m.model, diag);
+  if (!compiled) {
+    std::cerr << diag.errorCount() << " error" << (diag.errorCount() == 1 ? "" : "s")
+              << " generated.\n";
+    std::exit(1);
+  }
+  if (m.batch > 0) compiled->plan.batchSize = m.batch;
+  return std::move(*compiled);
+}
+
+int cmdCheck(const ModelArgs& m, bool ast) {
+  if (ast) {
+    DiagnosticEngine diag(&std::cerr);
+    std::ifstream in(m.file);
+    if (!in) {
+      std::cerr << m.file << ": error: cannot open model file\n";
+      return 1;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    diag.addSource(m.file, ss.str());
+    auto program = parseProgram(m.file, ss.str(), diag);
+    if (program) printAst(*program, std::cout);
+    return diag.hasErrors() ? 1 : 0;
+  }
+  CompiledModel model = compileOrExit(m);
+  printSummary(model, std::cout);
+  return 0;
+}
+
+int cmdGraph(const ModelArgs& m, bool dot, bool eval, bool forwardOnly, bool locations) {
+  CompiledModel model = compileOrExit(m);
+  const Graph& g = eval ? model.evalGraph : model.trainGraph;
+  std::string title = model.plan.model + (eval ? ".eval" : ".train");
+  if (dot) printDot(g, title, std::cout);
+  else printGraph(g, title, std::cout, {.locations = locations, .backward = !forwardOnly});
+  return 0;
+}
+
+int cmdEmitMlir(const ModelArgs& m, const std::string& stage, bool eval, int threads) {
+#ifdef RECC_HAVE_MLIR
+  CompiledModel model = compileOrExit(m);
+  try {
+    CodegenOptions options;
+    options.threads = threads;
+    emitMlir(eval ? model.evalGraph : model.trainGraph, model.plan.batchSize, stage, std::cout,
+             options, eval ? kEvalSymbol : kTrainSymbol);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+#else
+  (void)m, (void)stage, (void)eval, (void)threads;
+  std::cerr << "error: this recc was built without the MLIR backend\n";
+  return 1;
+#endif
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"recc: a compiler and native trainer for recommendation models"};
+  app.require_subcommand(1);
+  ModelArgs m;
+  std::string backend = "mlir", stage = "linalg", output;
+  bool ast = false, dot = false, eval = false, forwardOnly = false, locations = false;
+  int threads = 0;
+  rt::TrainArgs trainArgs;
+  rt::EvalArgs evalArgs;
+  BenchArgs benchArgs;
+
+  auto* check = app.add_subcommand("check", "parse, type- and shape-check a model; print a summary");
+  addModelArgs(*check, m);
+  check->add_flag("--ast", ast, "print the syntax tree instead");
+
+  auto* graph = app.add_subcommand("graph", "print the graph IR (train graph with gradients)");
+  addModelArgs(*graph, m);
+  graph->add_flag("--dot", dot, "Graphviz output");
+  graph->add_flag("--eval", eval, "the eval graph (no dropout, no gradients)");
+  graph->add_flag("--forward", forwardOnly, "omit the backward pass");
+  graph->add_flag("--locations", locations, "print source locations");
+
+  auto* emit = app.add_subcommand("emit-mlir", "print the MLIR after a lowering stage");
+  addModelArgs(*emit, m);
+  emit->add_option("--stage", stage, "linalg | bufferized | vectorized | llvm | llvmir");
+  emit->add_flag("--eval", eval, "the eval step instead of the train step");
+  emit->add_option("--batch", m.batch, "batch size to compile for");
+  emit->add_option("--threads", threads, "threads for large GEMMs (1 or 2)");
+
+  auto* train = app.add_subcommand("train", "train a model on a data file");
+  addModelArgs(*train, m);
+  rt::addTrainFlags(*train, trainArgs);
+  train->add_option("--backend", backend, "mlir | reference");
+  train->add_option("--batch", m.batch, "batch size (default: the model's)");
+
+  auto* evalCmd = app.add_subcommand("eval", "metrics of a checkpoint on a data file");
+  addModelArgs(*evalCmd, m);
+  rt::addEvalFlags(*evalCmd, evalArgs, false);
+  evalCmd->add_option("--backend", backend, "mlir | reference");
+
+  auto* predict = app.add_subcommand("predict", "scores of a checkpoint on a data file");
+  addModelArgs(*predict, m);
+  rt::addEvalFlags(*predict, evalArgs, true);
+  predict->add_option("--backend", backend, "mlir | reference");
+
+  auto* compile = app.add_subcommand("compile", "write a standalone native trainer");
+  addModelArgs(*compile, m);
+  compile->add_option("-o,--output", output, "the executable to write")->required();
+  compile->add_option("--batch", m.batch, "batch size to compile for");
+  compile->add_option("--threads", threads, "threads for large GEMMs (1 or 2)");
+
+  auto* bench = app.add_subcommand("bench", "training throughput, memory and GFLOP/s per backend");
+  addModelArgs(*bench, m);
+  addBenchFlags(*bench, benchArgs);
+  bench->add_option("--batch", m.batch, "batch size (default: the model's)");
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*check) return cmdCheck(m, ast);
+    if (*graph) return cmdGraph(m, dot, eval, forwardOnly, locations);
+    if (*emit) return cmdEmitMlir(m, stage, eval, threads <= 0 ? 1 : threads);
+    BackendKind kind = parseBackend(backend);
+    if (*train || *evalCmd || *predict) {
+      CompiledModel model = compileOrExit(m);
+      int t = *train ? trainArgs.threads : evalArgs.threads;
+      auto steps = makeStepFactory(model, kind, t);
+      if (*train) return rt::runTrain(model.plan, steps, trainArgs);
+      if (*evalCmd) return rt::runEval(model.plan, steps, evalArgs);
+      return rt::runPredict(model.plan, steps, evalArgs);
+    }
+    if (*compile) return compileTrainer(compileOrExit(m), output, threads <= 0 ? 2 : threads);
+    if (*bench) return runBench(compileOrExit(m), benchArgs);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,112 @@
+// AtomicFile: see AtomicFile.h. Writes are buffered in 1 MiB blocks; tensors
+// larger than the buffer go straight to the file descriptor.
+#include "runtime/AtomicFile.h"
+
+#include "runtime/Error.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace recc::rt {
+namespace {
+
+constexpr size_t kBufferSize = 1 << 20;
+
+std::string directoryOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos)
+    return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string tempPathFor(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  return fmt::format("{}.tmp-{}-{}", path, ::getpid(), counter++);
+}
+
+} // namespace
+
+AtomicFileWriter::AtomicFileWriter(std::string path)
+    : Path(std::move(path)), TempPath(tempPathFor(Path)) {
+  Fd = ::open(TempPath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (Fd < 0)
+    fail("{}: cannot create temporary file '{}': {}; nothing was written", Path,
+         TempPath, std::strerror(errno));
+  Buffer.reserve(kBufferSize);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (Fd >= 0)
+    ::close(Fd);
+  if (!Committed)
+    ::unlink(TempPath.c_str());
+}
+
+void AtomicFileWriter::failWith(const char* action, int err) {
+  if (Fd >= 0)
+    ::close(Fd);
+  Fd = -1;
+  ::unlink(TempPath.c_str());
+  fail("{}: cannot {}: {}; the previous file is left unchanged", Path, action,
+       std::strerror(err));
+}
+
+void AtomicFileWriter::writeAll(const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(Fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      failWith("write", n < 0 ? errno : EIO);
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void AtomicFileWriter::flush() {
+  writeAll(Buffer.data(), Buffer.size());
+  Buffer.clear();
+}
+
+void AtomicFileWriter::write(const void* data, size_t size) {
+  if (Fd < 0)
+    fail("{}: write after a failed or committed write", Path);
+  const char* bytes = static_cast<const char*>(data);
+  if (Buffer.size() + size > kBufferSize) {
+    flush();
+    if (size > kBufferSize)
+      return writeAll(bytes, size);
+  }
+  Buffer.insert(Buffer.end(), bytes, bytes + size);
+}
+
+void AtomicFileWriter::commit() {
+  flush();
+  if (::fsync(Fd) != 0)
+    failWith("sync", errno);
+  if (::close(Fd) != 0) {
+    Fd = -1;
+    failWith("close", errno);
+  }
+  Fd = -1;
+  if (::rename(TempPath.c_str(), Path.c_str()) != 0)
+    failWith("rename the temporary file", errno);
+  Committed = true;
+  int dir = ::open(directoryOf(Path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {  // best effort: makes the rename itself durable
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+void writeFileAtomically(const std::string& path, std::string_view contents) {
+  AtomicFileWriter out(path);
+  out.write(contents);
+  out.commit();
+}
+
+} // namespace recc::rt

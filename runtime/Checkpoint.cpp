@@ -1,0 +1,174 @@
+// Checkpoint: see Checkpoint.h. Loading runs in two passes: first every
+// tensor the model will take is checked (presence, shape), then data is read.
+// A bad checkpoint therefore never leaves a half-loaded model behind.
+#include "runtime/Checkpoint.h"
+
+#include "runtime/Error.h"
+#include "runtime/SafeTensors.h"
+
+#include <charconv>
+#include <functional>
+
+namespace recc::rt {
+namespace {
+
+/// One tensor a load can fill: its name, the model's shape for it, and
+/// where its data goes (`dest` may allocate, e.g. optimizer state).
+struct Slot {
+  std::string name;
+  Shape shape;
+  bool required;
+  std::function<float*()> dest;  // empty: feature statistics (statsFeature)
+  int statsFeature = -1;
+};
+
+std::string statsName(const FeatureSpec& f) { return "feature_stats/" + f.name; }
+
+std::string slotName(OptimizerKind kind, int s, const std::string& owner) {
+  return std::string(optimizerSlotName(kind, s)) + "/" + owner;
+}
+
+std::vector<TensorRef> collectTensors(const ModelState& state,
+                                      std::vector<std::vector<float>>& statsData) {
+  std::vector<TensorRef> out;
+  const OptimizerKind kind = state.denseOptimizer.kind();
+  for (int i = 0; i < state.params.size(); ++i)
+    out.push_back({state.params.name(i), state.params.value(i).shape(),
+                   state.params.value(i).data()});
+  for (const EmbeddingTable& t : state.tables)
+    out.push_back({t.name(), t.weights().shape(), t.weights().data()});
+  for (int s = 0; s < optimizerSlots(kind); ++s) {
+    for (int i = 0; i < state.params.size(); ++i)
+      if (const Tensor* m = state.denseOptimizer.slotIfAllocated(i, s))
+        out.push_back({slotName(kind, s, state.params.name(i)), m->shape(), m->data()});
+    for (const EmbeddingTable& t : state.tables)
+      if (const Tensor* m = t.slotIfAllocated(s))
+        out.push_back({slotName(kind, s, t.name()), m->shape(), m->data()});
+  }
+  const auto& features = state.plan().features;
+  for (size_t f = 0; f < features.size(); ++f)
+    if (state.stats[f].ready) {
+      statsData.push_back({static_cast<float>(state.stats[f].mean),
+                           static_cast<float>(state.stats[f].stddev)});
+      out.push_back({statsName(features[f]), {2}, statsData.back().data()});
+    }
+  return out;
+}
+
+int64_t parseCounter(const SafeTensorsReader& in, const char* key) {
+  std::string text = in.meta(key, "0");
+  int64_t value = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || p != text.data() + text.size() || value < 0)
+    fail("{}: malformed metadata '{}': '{}'", in.path(), key, text);
+  return value;
+}
+
+void checkFormat(const SafeTensorsReader& in) {
+  if (in.meta("format") != "recc-checkpoint")
+    fail("{}: not a recc checkpoint (metadata 'format' is '{}')", in.path(),
+         in.meta("format"));
+  if (in.meta("format_version") != kCheckpointFormatVersion)
+    fail("{}: checkpoint format version '{}' is not supported (expected '{}')",
+         in.path(), in.meta("format_version"), kCheckpointFormatVersion);
+  parseCounter(in, "step");
+  parseCounter(in, "epoch");
+}
+
+/// Optimizer state tensors `state` can take (all optional: state of a
+/// parameter that was never updated is not saved).
+void addOptimizerSlots(ModelState& state, std::vector<Slot>& slots) {
+  const OptimizerKind kind = state.denseOptimizer.kind();
+  const OptimizerSpec& spec = state.plan().optimizer;
+  for (int s = 0; s < optimizerSlots(kind); ++s) {
+    for (int i = 0; i < state.params.size(); ++i)
+      slots.push_back({slotName(kind, s, state.params.name(i)),
+                       state.params.value(i).shape(), false, [&state, i, s] {
+                         return state.denseOptimizer.slot(state.params, i, s).data();
+                       }});
+    for (EmbeddingTable& t : state.tables)
+      slots.push_back({slotName(kind, s, t.name()), t.weights().shape(), false,
+                       [&t, &spec, s] { return t.slot(spec, s).data(); }});
+  }
+}
+
+/// Every tensor `state` can take from `in`.
+std::vector<Slot> loadSlots(const SafeTensorsReader& in, ModelState& state,
+                            const LoadOptions& options) {
+  std::vector<Slot> slots;
+  const bool required = !options.transfer;
+  for (int i = 0; i < state.params.size(); ++i)
+    slots.push_back({state.params.name(i), state.params.value(i).shape(), required,
+                     [&state, i] { return state.params.value(i).data(); }});
+  for (EmbeddingTable& t : state.tables)
+    slots.push_back({t.name(), t.weights().shape(), required,
+                     [&t] { return t.weights().data(); }});
+  const auto& features = state.plan().features;
+  for (size_t f = 0; f < features.size(); ++f)
+    if (needsStats(features[f]))
+      slots.push_back({statsName(features[f]), {2}, false, {}, int(f)});
+  if (!options.transfer && in.meta("optimizer") == state.plan().optimizer.kind)
+    addOptimizerSlots(state, slots);
+  return slots;
+}
+
+} // namespace
+
+void saveCheckpoint(const std::string& path, const ModelState& state) {
+  std::vector<std::vector<float>> statsData;
+  statsData.reserve(state.stats.size());
+  std::vector<TensorRef> tensors = collectTensors(state, statsData);
+  std::map<std::string, std::string> meta{
+      {"format", "recc-checkpoint"},
+      {"format_version", kCheckpointFormatVersion},
+      {"model", state.plan().model},
+      {"step", std::to_string(state.step)},
+      {"epoch", std::to_string(state.epoch)},
+      {"optimizer", state.plan().optimizer.kind},
+      {"plan", toJson(state.plan())},
+  };
+  writeSafeTensors(path, tensors, meta);
+}
+
+void loadCheckpoint(const std::string& path, ModelState& state,
+                    const LoadOptions& options) {
+  SafeTensorsReader in(path);
+  checkFormat(in);
+  if (!options.transfer && in.meta("model") != state.plan().model)
+    fail("{}: checkpoint is for model '{}', not '{}'", path, in.meta("model"),
+         state.plan().model);
+  std::vector<Slot> slots = loadSlots(in, state, options);
+  for (const Slot& s : slots) {
+    if (!in.has(s.name)) {
+      if (s.required)
+        fail("{}: missing tensor '{}'", path, s.name);
+      continue;
+    }
+    if (in.shape(s.name) != s.shape)
+      fail("{}: tensor '{}' has shape {} in checkpoint but {} in model", path, s.name,
+           shapeString(in.shape(s.name)), shapeString(s.shape));
+  }
+  for (const Slot& s : slots) {
+    if (!in.has(s.name))
+      continue;
+    if (s.dest) {
+      in.read(s.name, s.dest());
+      continue;
+    }
+    float ms[2];
+    in.read(s.name, ms);
+    state.stats[s.statsFeature] = {ms[0], ms[1], true};
+  }
+  if (options.transfer)
+    return;
+  state.step = parseCounter(in, "step");
+  state.epoch = parseCounter(in, "epoch");
+}
+
+std::map<std::string, std::string> readCheckpointMetadata(const std::string& path) {
+  SafeTensorsReader in(path);
+  checkFormat(in);
+  return in.metadata();
+}
+
+} // namespace recc::rt

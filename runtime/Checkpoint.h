@@ -1,0 +1,49 @@
+// Checkpoint: saves and restores a ModelState as one safetensors file.
+// Tensors (all F32):
+//   <param>                  dense parameters, by plan name
+//   <table>                  embedding tables [rows, dim]
+//   adam_m/<name>, adam_v/<name>, adagrad_acc/<name>
+//                            optimizer state of a parameter or table, present
+//                            once it has been updated
+//   feature_stats/<feature>  [mean, stddev] of a tanh_zscore feature, once
+//                            computed (training computes them before its first
+//                            step; evaluation refuses to run without them)
+// Metadata: format "recc-checkpoint", format_version, model, step, epoch,
+// optimizer, and the plan as JSON (so a checkpoint documents itself).
+// Writing is atomic (AtomicFile.h): a failed save leaves the previous
+// checkpoint intact. Loading validates before it changes anything: wrong
+// model, missing tensors and shape mismatches are reported by name, e.g.
+//   ckpt.safetensors: tensor 'tower1.w0' has shape [696,512] in checkpoint but
+//   [512,512] in model
+#pragma once
+
+#include "runtime/ModelState.h"
+
+#include <map>
+#include <string>
+
+namespace recc::rt {
+
+/// The version written to and accepted from checkpoint metadata.
+inline constexpr const char* kCheckpointFormatVersion = "1";
+
+/// Writes `state` to `path` atomically.
+void saveCheckpoint(const std::string& path, const ModelState& state);
+
+struct LoadOptions {
+  /// Parameter transfer (pre-train -> fine-tune): load the tensors whose names
+  /// match, keep the others as initialized, skip the model-name check, and
+  /// leave optimizer state and step/epoch counters fresh.
+  bool transfer = false;
+};
+
+/// Restores `state` from `path`; throws a RuntimeError (and changes nothing)
+/// if the checkpoint does not fit the model.
+void loadCheckpoint(const std::string& path, ModelState& state,
+                    const LoadOptions& options = {});
+
+/// The metadata of a checkpoint (model, step, epoch, plan, ...), validated
+/// like a load; lets a driver rebuild the plan from a checkpoint alone.
+std::map<std::string, std::string> readCheckpointMetadata(const std::string& path);
+
+} // namespace recc::rt

@@ -1,0 +1,370 @@
+// CsvReader: see CsvReader.h. The file is memory-mapped, split into lines,
+// and rows are parsed in parallel chunks straight into the DataSet's columns
+// (each row writes only its own slots). Each chunk stops at its first bad
+// row; the error reported is the one on the lowest line, so the message does
+// not depend on the thread count.
+#include "runtime/CsvReader.h"
+
+#include "runtime/Error.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <unordered_map>
+
+namespace recc::rt {
+namespace {
+
+/// A read-only memory mapping of a whole file.
+class MappedFile {
+public:
+  explicit MappedFile(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0)
+      fail("{}: cannot open: {}", path, std::strerror(errno));
+    struct stat st{};
+    ::fstat(fd, &st);
+    Size = static_cast<size_t>(st.st_size);
+    if (Size > 0) {
+      Data = ::mmap(nullptr, Size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (Data == MAP_FAILED) {
+        ::close(fd);
+        fail("{}: cannot map file: {}", path, std::strerror(errno));
+      }
+      ::madvise(Data, Size, MADV_SEQUENTIAL);
+    }
+    ::close(fd);
+  }
+  ~MappedFile() {
+    if (Size > 0)
+      ::munmap(Data, Size);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view text() const { return {static_cast<const char*>(Data), Size}; }
+
+private:
+  void* Data = nullptr;
+  size_t Size = 0;
+};
+
+struct Line {
+  std::string_view text;
+  int64_t number;  // 1-based line number in the file
+};
+
+/// Splits `text` into non-blank lines, dropping '\r' of CRLF endings.
+std::vector<Line> splitLines(std::string_view text) {
+  std::vector<Line> lines;
+  int64_t number = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos)
+      end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
+    ++number;
+    if (line.find_first_not_of(" \t") != std::string_view::npos)
+      lines.push_back({line, number});
+    pos = end + 1;
+  }
+  return lines;
+}
+
+/// Trims surrounding blanks (not the delimiter) and one pair of quotes.
+std::string_view cleanField(std::string_view f, char delim) {
+  const char* blanks = delim == '\t' ? " " : " \t";
+  size_t b = f.find_first_not_of(blanks);
+  if (b == std::string_view::npos)
+    return {};
+  f = f.substr(b, f.find_last_not_of(blanks) - b + 1);
+  if (f.size() >= 2 && f.front() == '"' && f.back() == '"')
+    f = f.substr(1, f.size() - 2);
+  return f;
+}
+
+void splitFields(std::string_view line, char delim, std::vector<std::string_view>& out) {
+  out.clear();
+  size_t pos = 0;
+  while (true) {
+    size_t end = line.find(delim, pos);
+    out.push_back(cleanField(line.substr(pos, end - pos), delim));
+    if (end == std::string_view::npos)
+      return;
+    pos = end + 1;
+  }
+}
+
+/// What one header column feeds.
+struct Target {
+  enum Kind { Feature, Label, Group } kind;
+  int index;             // plan feature / label index, or group slot
+  std::string describe;  // "model feature 'user_id'", for messages
+};
+
+class Reader {
+public:
+  Reader(const std::string& path, const ModelPlan& plan, const ReadOptions& options)
+      : Path(path), Plan(plan), Options(options), File(path) {}
+
+  DataSet read();
+
+private:
+  void bindHeader(const Line& header);
+  void bind(const std::string& column, Target target, bool required);
+  void parseRows(const std::vector<Line>& lines, size_t first);
+  void parseRow(const Line& line, int64_t row, std::vector<std::string_view>& fields);
+  void parseIds(const Line& line, int col, std::string_view field, int f, int64_t row);
+  float parseFloat(const Line& line, int col, std::string_view field, const char* what);
+  void internGroups();
+
+  template <typename... Args>
+  [[noreturn]] void failAt(const Line& line, int col, fmt::format_string<Args...> format,
+                           Args&&... args) const {
+    fail("{}:{}:{}: {}", Path, line.number, col + 1,
+         fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  std::string Path;
+  const ModelPlan& Plan;
+  ReadOptions Options;
+  MappedFile File;
+  char Delim = ',';
+  std::vector<std::string> Header;
+  std::vector<std::vector<Target>> Targets;  // per header column
+  std::vector<std::string> GroupColumns;
+  std::vector<std::vector<std::string_view>> GroupText;  // per group slot
+  DataSet Data;
+};
+
+void Reader::bind(const std::string& column, Target target, bool required) {
+  for (size_t c = 0; c < Header.size(); ++c)
+    if (Header[c] == column) {
+      Targets[c].push_back(std::move(target));
+      return;
+    }
+  if (required)
+    fail("{}: missing column '{}' ({}); header has: {}", Path, column,
+         target.describe, fmt::join(Header, ", "));
+}
+
+void Reader::bindHeader(const Line& header) {
+  Delim = pickDelimiter(Path, header.text);
+  std::vector<std::string_view> fields;
+  splitFields(header.text, Delim, fields);
+  for (size_t c = 0; c < fields.size(); ++c) {
+    std::string name(fields[c]);
+    if (c == 0 && name.starts_with("\xEF\xBB\xBF"))  // UTF-8 byte order mark
+      name = cleanField(std::string_view(name).substr(3), Delim);
+    for (size_t k = 0; k < Header.size(); ++k)
+      if (Header[k] == name && !name.empty())
+        fail("{}:{}: column '{}' appears twice in the header (columns {} and {})",
+             Path, header.number, name, k + 1, c + 1);
+    Header.push_back(std::move(name));
+  }
+  Targets.assign(Header.size(), {});
+  for (size_t f = 0; f < Plan.features.size(); ++f)
+    bind(Plan.features[f].column,
+         {Target::Feature, int(f), fmt::format("model feature '{}'", Plan.features[f].name)},
+         true);
+  for (size_t l = 0; l < Plan.labels.size(); ++l)
+    bind(Plan.labels[l].column,
+         {Target::Label, int(l), fmt::format("model label '{}'", Plan.labels[l].name)},
+         Options.requireLabels);
+  for (const MetricSpec& m : Plan.metrics)
+    if (!m.groupColumn.empty() &&
+        std::find(GroupColumns.begin(), GroupColumns.end(), m.groupColumn) ==
+            GroupColumns.end()) {
+      GroupColumns.push_back(m.groupColumn);
+      bind(m.groupColumn,
+           {Target::Group, int(GroupColumns.size() - 1),
+            fmt::format("group column of metric '{}'", m.name)},
+           Options.requireGroups);
+    }
+}
+
+float Reader::parseFloat(const Line& line, int col, std::string_view field,
+                         const char* what) {
+  const std::string& name = Header[col];
+  if (field.empty())
+    failAt(line, col, "empty value in column '{}'", name);
+  std::string_view digits = field[0] == '+' ? field.substr(1) : field;
+  float value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec == std::errc::result_out_of_range)
+    failAt(line, col, "value '{}' is out of float range in column '{}'", field, name);
+  if (ec != std::errc() || end != digits.data() + digits.size())
+    failAt(line, col, "non-numeric value '{}' in column '{}'", field, name);
+  if (std::isnan(value))
+    failAt(line, col, "NaN in {} column '{}'", what, name);
+  if (std::isinf(value))
+    failAt(line, col, "Inf in {} column '{}'", what, name);
+  return value;
+}
+
+void Reader::parseIds(const Line& line, int col, std::string_view field, int f,
+                      int64_t row) {
+  const FeatureSpec& spec = Plan.features[f];
+  const int64_t width = Data.width(f);
+  int64_t* out = Data.ids(f).data() + row * width;
+  const bool multi = spec.kind == FeatureSpec::Kind::MultiCategorical;
+  if (field.empty() && multi)
+    return;  // no ids: all padding
+  int64_t k = 0;
+  size_t pos = 0;
+  while (true) {
+    size_t end = multi ? field.find('|', pos) : std::string_view::npos;
+    std::string_view token = field.substr(pos, end - pos);
+    int64_t id = 0;
+    auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), id);
+    if (token.empty())
+      failAt(line, col, "empty id in column '{}'", Header[col]);
+    if (ec != std::errc() || p != token.data() + token.size()) {
+      double x;
+      auto [q, ec2] = std::from_chars(token.data(), token.data() + token.size(), x);
+      if (ec2 == std::errc() && q == token.data() + token.size())
+        failAt(line, col, "non-integer id '{}' in column '{}'", token, Header[col]);
+      failAt(line, col, "non-numeric value '{}' in column '{}'", token, Header[col]);
+    }
+    if (id < 0 || id >= spec.vocab)
+      failAt(line, col, "id {} out of range for '{}' (vocabulary {})", id, spec.name,
+             spec.vocab);
+    if (k < width)
+      out[k++] = id;
+    if (end == std::string_view::npos)
+      return;
+    pos = end + 1;
+  }
+}
+
+void Reader::parseRow(const Line& line, int64_t row, std::vector<std::string_view>& fields) {
+  splitFields(line.text, Delim, fields);
+  if (fields.size() != Header.size())
+    fail("{}:{}: expected {} fields as in the header, found {}", Path, line.number,
+         Header.size(), fields.size());
+  for (size_t c = 0; c < Targets.size(); ++c)
+    for (const Target& t : Targets[c]) {
+      int col = static_cast<int>(c);
+      if (t.kind == Target::Group) {
+        GroupText[t.index][row] = fields[c];
+      } else if (t.kind == Target::Label) {
+        float y = parseFloat(line, col, fields[c], "label");
+        if (y < 0 || y > 1)
+          failAt(line, col, "label '{}' must be in [0, 1], got {}",
+                 Plan.labels[t.index].name, fields[c]);
+        Data.label(t.index)[row] = y;
+      } else if (Plan.features[t.index].kind == FeatureSpec::Kind::Dense) {
+        Data.dense(t.index)[row] = parseFloat(line, col, fields[c], "dense");
+      } else {
+        parseIds(line, col, fields[c], t.index, row);
+      }
+    }
+}
+
+void Reader::parseRows(const std::vector<Line>& lines, size_t first) {
+  std::mutex mutex;
+  std::atomic<int64_t> errorLine{std::numeric_limits<int64_t>::max()};
+  std::string error;
+  tbb::parallel_for(tbb::blocked_range<size_t>(first, lines.size(), 2048),
+                    [&](const tbb::blocked_range<size_t>& r) {
+    std::vector<std::string_view> fields;
+    for (size_t i = r.begin(); i < r.end(); ++i) {
+      if (lines[i].number > errorLine.load(std::memory_order_relaxed))
+        return;
+      try {
+        parseRow(lines[i], static_cast<int64_t>(i - first), fields);
+      } catch (const RuntimeError& e) {
+        std::lock_guard lock(mutex);
+        if (lines[i].number < errorLine) {
+          errorLine = lines[i].number;
+          error = e.what();
+        }
+        return;
+      }
+    }
+  });
+  if (!error.empty())
+    throw RuntimeError(error);
+}
+
+void Reader::internGroups() {
+  for (size_t g = 0; g < GroupText.size(); ++g) {
+    if (GroupText[g].empty())
+      continue;
+    std::unordered_map<std::string_view, int64_t> ids;
+    std::vector<int64_t>& out = Data.groupsMut(GroupColumns[g]);
+    out.resize(GroupText[g].size());
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = ids.try_emplace(GroupText[g][i], static_cast<int64_t>(ids.size()))
+                   .first->second;
+  }
+}
+
+DataSet Reader::read() {
+  std::vector<Line> lines = splitLines(File.text());
+  if (lines.empty())
+    fail("{}: empty file (expected a header row)", Path);
+  bindHeader(lines[0]);
+  const int64_t rows = static_cast<int64_t>(lines.size()) - 1;
+  if (rows == 0)
+    fail("{}: no data rows after the header", Path);
+  Data = DataSet(Plan, rows, /*withLabels=*/false, /*withGroups=*/false);
+  Data.setSource(Path);
+  GroupText.resize(GroupColumns.size());
+  for (const auto& targets : Targets)
+    for (const Target& t : targets) {
+      if (t.kind == Target::Label)
+        Data.addLabelColumn(t.index);
+      if (t.kind == Target::Group)
+        GroupText[t.index].resize(rows);
+    }
+  parseRows(lines, 1);
+  internGroups();
+  return std::move(Data);
+}
+
+std::string lowerExtension(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  size_t dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+    return {};
+  std::string ext = path.substr(dot);
+  for (char& c : ext)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+} // namespace
+
+char pickDelimiter(const std::string& path, std::string_view header) {
+  std::string ext = lowerExtension(path);
+  if (ext == ".tsv")
+    return '\t';
+  if (ext == ".csv")
+    return ',';
+  size_t tabs = std::count(header.begin(), header.end(), '\t');
+  size_t commas = std::count(header.begin(), header.end(), ',');
+  return tabs > commas ? '\t' : ',';
+}
+
+DataSet readDataFile(const std::string& path, const ModelPlan& plan,
+                     const ReadOptions& options) {
+  return Reader(path, plan, options).read();
+}
+
+} // namespace recc::rt

@@ -1,0 +1,35 @@
+// CsvReader: reads a CSV/TSV file with a header row into a DataSet, keeping
+// only the columns the plan names. The delimiter is tab for .tsv, comma for
+// .csv, and sniffed from the header otherwise. Every malformed input is a
+// RuntimeError that names the file, the 1-based line and column, the column
+// name and the offending text:
+//   data.csv: missing column 'user_id' (model feature 'user_id'); header has: a, b
+//   data.csv:17:3: non-numeric value 'abc' in column 'price'
+//   data.csv:17:2: id 100000 out of range for 'item_id' (vocabulary 100000)
+//   data.csv:17:5: NaN in dense column 'num_3'
+//   data.csv:17: expected 5 fields as in the header, found 4
+// Multi-valued ids are '|'-separated, truncated to the first maxLen and padded
+// with -1. Values may be surrounded by spaces or one pair of double quotes;
+// quoted fields containing the delimiter are not supported.
+#pragma once
+
+#include "runtime/DataSet.h"
+
+namespace recc::rt {
+
+struct ReadOptions {
+  /// Labels must be present (training, evaluation); if false they are read
+  /// when the header has them (prediction on unlabeled logs).
+  bool requireLabels = true;
+  /// GAUC group columns must be present; if false they are read when present.
+  bool requireGroups = true;
+};
+
+/// Reads `path`; throws a RuntimeError on any malformed input.
+DataSet readDataFile(const std::string& path, const ModelPlan& plan,
+                     const ReadOptions& options = {});
+
+/// The delimiter for `path` given its header line (exposed for tests).
+char pickDelimiter(const std::string& path, std::string_view header);
+
+} // namespace recc::rt

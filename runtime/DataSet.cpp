@@ -1,0 +1,53 @@
+// DataSet: construction and lookups; see DataSet.h.
+#include "runtime/DataSet.h"
+
+#include "runtime/Error.h"
+
+#include <algorithm>
+
+namespace recc::rt {
+
+DataSet::DataSet(const ModelPlan& plan, int64_t rows, bool withLabels,
+                 bool withGroups)
+    : Rows(rows) {
+  for (const FeatureSpec& f : plan.features) {
+    FeatureColumn c;
+    if (f.kind == FeatureSpec::Kind::Dense) {
+      c.Dense.assign(rows, 0.0f);
+    } else {
+      c.Width = f.kind == FeatureSpec::Kind::Categorical ? 1 : f.maxLen;
+      c.Ids.assign(rows * c.Width, -1);
+    }
+    Features.push_back(std::move(c));
+  }
+  for (const LabelSpec& l : plan.labels) {
+    LabelNames.push_back(l.name);
+    Labels.emplace_back(withLabels ? rows : 0, 0.0f);
+  }
+  if (withGroups)
+    for (const std::string& col : groupColumns(plan))
+      Groups[col].assign(rows, 0);
+}
+
+int DataSet::labelIndex(const std::string& name) const {
+  auto it = std::find(LabelNames.begin(), LabelNames.end(), name);
+  return it == LabelNames.end() ? -1 : static_cast<int>(it - LabelNames.begin());
+}
+
+std::span<const int64_t> DataSet::groups(const std::string& column) const {
+  auto it = Groups.find(column);
+  if (it == Groups.end())
+    fail("{}: no group column '{}' was read", Source, column);
+  return it->second;
+}
+
+std::vector<std::string> groupColumns(const ModelPlan& plan) {
+  std::vector<std::string> cols;
+  for (const MetricSpec& m : plan.metrics)
+    if (!m.groupColumn.empty() &&
+        std::find(cols.begin(), cols.end(), m.groupColumn) == cols.end())
+      cols.push_back(m.groupColumn);
+  return cols;
+}
+
+} // namespace recc::rt

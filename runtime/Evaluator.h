@@ -1,0 +1,42 @@
+// Evaluator: runs a model's eval step over a data set, then either computes
+// the plan's metrics or writes the model's outputs per row. Batches come in
+// file order; with a fixed-batch step the last batch is padded and padded
+// rows are dropped from every output before metrics see them. Both work from
+// a ModelState alone, so `recc eval` / `recc predict` only need a checkpoint.
+#pragma once
+
+#include "runtime/DataSet.h"
+#include "runtime/ModelState.h"
+#include "runtime/StepFunction.h"
+
+#include <map>
+#include <string>
+
+namespace recc::rt {
+
+struct EvalResult {
+  std::map<std::string, double> metrics;   ///< by MetricSpec::name; NaN if undefined
+  std::map<std::string, std::string> notes;  ///< why a metric is NaN, what was skipped
+  double loss = 0;   ///< mean eval-step Loss over rows; NaN if the step has none
+  int64_t rows = 0;  ///< rows evaluated (padding excluded)
+};
+
+/// Evaluates `data` with `evalStep` (bound to state.plan().evalStep).
+/// `threads` > 0 caps TBB parallelism for the call.
+EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& data,
+                    int threads = 0);
+
+/// Writes every Output of the eval step for each row of `data` as CSV (one
+/// column per output, name_k for outputs with k > 1 values per row), atomically.
+void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
+             const std::string& csvPath, int threads = 0);
+
+/// Writes `result` as JSON, atomically: {"model", "step", "epoch", "data",
+/// "rows", "loss", "metrics": {...}, "notes": {...}}; NaN becomes null.
+void writeMetricsJson(const std::string& path, const ModelState& state,
+                      const EvalResult& result, const std::string& dataName = "");
+
+/// One line for logs: "auc 0.7312  gauc 0.6521  loss 0.4410".
+std::string formatMetrics(const EvalResult& result);
+
+} // namespace recc::rt

@@ -1,0 +1,41 @@
+// FeatureTransform: per-feature transforms of dense inputs. "tanh_zscore"
+// maps x to tanh((x - mu) / max(sigma, 1e-6)), squashing heavy-tailed counts
+// into (-1, 1); mu and sigma come from the training set only and are kept in
+// checkpoints, so evaluation and prediction transform exactly as training did.
+// Values are transformed per batch when the trainer fills input buffers; the
+// DataSet keeps raw values.
+#pragma once
+
+#include "runtime/DataSet.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace recc::rt {
+
+/// Statistics of one dense feature (unused for other features).
+struct FeatureStats {
+  double mean = 0;
+  double stddev = 1;
+  bool ready = false;  ///< computed from data or loaded from a checkpoint
+};
+
+/// True if the feature's transform needs statistics.
+bool needsStats(const FeatureSpec& feature);
+/// Throws a RuntimeError naming the feature if its transform is unknown.
+void checkTransform(const FeatureSpec& feature);
+
+/// Mean and (population) standard deviation of every feature that needs
+/// statistics, computed in double over all rows of `data`.
+std::vector<FeatureStats> computeFeatureStats(const ModelPlan& plan, const DataSet& data);
+
+/// Applies the transform of `feature` to `x`.
+inline float transformValue(const FeatureSpec& feature, const FeatureStats& stats, float x) {
+  if (!needsStats(feature))
+    return x;
+  double sigma = std::max(stats.stddev, 1e-6);
+  return static_cast<float>(std::tanh((x - stats.mean) / sigma));
+}
+
+} // namespace recc::rt

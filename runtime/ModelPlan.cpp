@@ -1,0 +1,306 @@
+// ModelPlan serialization: the plan travels as JSON from the compiler to the
+// runtime (and into standalone trainers and checkpoints). Keys are the C++
+// field names; enums are lowercase snake-case strings. Reading is strict about
+// types and enum values and tolerant about absent optional fields (they keep
+// the struct defaults), and every failure names the field by its JSON path,
+// e.g. "model plan: field 'tables[1].rows': expected an integer, got string".
+#include "runtime/ModelPlan.h"
+
+#include "runtime/Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <utility>
+
+namespace recc::rt {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::array<std::pair<FeatureSpec::Kind, const char*>, 3> kKinds{{
+    {FeatureSpec::Kind::Categorical, "categorical"},
+    {FeatureSpec::Kind::MultiCategorical, "multi_categorical"},
+    {FeatureSpec::Kind::Dense, "dense"},
+}};
+
+using Role = BufferSpec::Role;
+constexpr std::array<std::pair<Role, const char*>, 9> kRoles{{
+    {Role::Feature, "feature"},   {Role::EmbeddingRows, "embedding_rows"},
+    {Role::Label, "label"},       {Role::Param, "param"},
+    {Role::Seed, "seed"},         {Role::Output, "output"},
+    {Role::Loss, "loss"},         {Role::LossTerm, "loss_term"},
+    {Role::Gradient, "gradient"},
+}};
+
+template <typename E, size_t N>
+const char* enumName(const std::array<std::pair<E, const char*>, N>& table, E e) {
+  for (const auto& [value, name] : table)
+    if (value == e)
+      return name;
+  return "?";
+}
+
+// ---------------------------------------------------------------- writing
+
+Json initJson(const InitSpec& s) { return {{"kind", s.kind}, {"scale", s.scale}}; }
+
+Json featureJson(const FeatureSpec& f) {
+  return {{"name", f.name},   {"column", f.column},
+          {"kind", enumName(kKinds, f.kind)},
+          {"vocab", f.vocab}, {"maxLen", f.maxLen},
+          {"table", f.table}, {"transform", f.transform}};
+}
+
+Json stepJson(const StepSpec& s) {
+  Json buffers = Json::array();
+  for (const BufferSpec& b : s.buffers)
+    buffers.push_back({{"role", enumName(kRoles, b.role)},
+                       {"name", b.name},
+                       {"shape", b.shape}});
+  return {{"symbol", s.symbol}, {"buffers", std::move(buffers)}};
+}
+
+Json optimizerJson(const OptimizerSpec& o) {
+  return {{"kind", o.kind},   {"lr", o.lr},   {"beta1", o.beta1},
+          {"beta2", o.beta2}, {"eps", o.eps},
+          {"initialAccumulator", o.initialAccumulator}};
+}
+
+// ---------------------------------------------------------------- reading
+
+/// Reads fields of one JSON object, naming them by their path on failure.
+class Fields {
+public:
+  Fields(const Json& obj, std::string path) : Obj(obj), Path(std::move(path)) {
+    if (!Obj.is_object())
+      fail("model plan: field '{}': expected an object, got {}", where(""),
+           Obj.type_name());
+  }
+
+  template <typename T> void get(const char* key, T& out, bool required = false) const {
+    auto it = Obj.find(key);
+    if (it == Obj.end()) {
+      if (required)
+        fail("model plan: missing field '{}'", where(key));
+      return;
+    }
+    check<T>(*it, key);
+    try {
+      out = it->template get<T>();
+    } catch (const Json::exception& e) {
+      fail("model plan: field '{}': {}", where(key), e.what());
+    }
+  }
+
+  /// Calls `each(Fields)` for every element of the array field `key`.
+  template <typename F> void forEach(const char* key, F each, bool required = false) const {
+    auto it = Obj.find(key);
+    if (it == Obj.end()) {
+      if (required)
+        fail("model plan: missing field '{}'", where(key));
+      return;
+    }
+    if (!it->is_array())
+      fail("model plan: field '{}': expected an array, got {}", where(key),
+           it->type_name());
+    for (size_t i = 0; i < it->size(); ++i)
+      each(Fields((*it)[i], fmt::format("{}[{}]", where(key), i)));
+  }
+
+  Fields child(const char* key) const {
+    auto it = Obj.find(key);
+    if (it == Obj.end())
+      fail("model plan: missing field '{}'", where(key));
+    return Fields(*it, where(key));
+  }
+  bool has(const char* key) const { return Obj.contains(key); }
+
+  template <typename E, size_t N>
+  E getEnum(const char* key, const std::array<std::pair<E, const char*>, N>& table) const {
+    std::string name;
+    get(key, name, /*required=*/true);
+    std::string options;
+    for (const auto& [value, text] : table) {
+      if (name == text)
+        return value;
+      options += options.empty() ? text : fmt::format(", {}", text);
+    }
+    fail("model plan: field '{}': expected one of {}, got '{}'", where(key),
+         options, name);
+  }
+
+  std::string where(const char* key) const {
+    if (!*key)
+      return Path.empty() ? "<root>" : Path;
+    return Path.empty() ? key : fmt::format("{}.{}", Path, key);
+  }
+
+private:
+  template <typename T> void check(const Json& v, const char* key) const {
+    bool ok;
+    const char* want;
+    if constexpr (std::is_same_v<T, std::string>) {
+      ok = v.is_string(), want = "a string";
+    } else if constexpr (std::is_integral_v<T>) {
+      ok = v.is_number_integer(), want = "an integer";
+      if (ok && std::is_unsigned_v<T> && v.is_number_integer() &&
+          !v.is_number_unsigned() && v.get<int64_t>() < 0)
+        ok = false, want = "a non-negative integer";
+    } else if constexpr (std::is_floating_point_v<T>) {
+      ok = v.is_number(), want = "a number";
+    } else {
+      ok = v.is_array(), want = "an array of integers";
+      if (ok)
+        for (const Json& e : v)
+          ok = ok && e.is_number_integer();
+    }
+    if (!ok)
+      fail("model plan: field '{}': expected {}, got {}", where(key), want,
+           v.dump());
+  }
+
+  const Json& Obj;
+  std::string Path;
+};
+
+InitSpec readInit(const Fields& f, InitSpec init) {
+  f.get("kind", init.kind);
+  f.get("scale", init.scale);
+  return init;
+}
+
+FeatureSpec readFeature(const Fields& f) {
+  FeatureSpec s;
+  f.get("name", s.name, true);
+  s.column = s.name;
+  f.get("column", s.column);
+  s.kind = f.getEnum("kind", kKinds);
+  f.get("vocab", s.vocab);
+  f.get("maxLen", s.maxLen);
+  f.get("table", s.table);
+  f.get("transform", s.transform);
+  return s;
+}
+
+StepSpec readStep(const Fields& f) {
+  StepSpec s;
+  f.get("symbol", s.symbol);
+  f.forEach("buffers", [&](const Fields& b) {
+    BufferSpec spec{b.getEnum("role", kRoles), "", {}};
+    b.get("name", spec.name, true);
+    b.get("shape", spec.shape, true);
+    s.buffers.push_back(std::move(spec));
+  });
+  return s;
+}
+
+OptimizerSpec readOptimizer(const Fields& f) {
+  OptimizerSpec o;
+  f.get("kind", o.kind);
+  f.get("lr", o.lr);
+  f.get("beta1", o.beta1);
+  f.get("beta2", o.beta2);
+  f.get("eps", o.eps);
+  f.get("initialAccumulator", o.initialAccumulator);
+  return o;
+}
+
+void readEntries(const Fields& root, ModelPlan& plan) {
+  root.forEach("features", [&](const Fields& f) { plan.features.push_back(readFeature(f)); });
+  root.forEach("labels", [&](const Fields& f) {
+    LabelSpec l;
+    f.get("name", l.name, true);
+    l.column = l.name;
+    f.get("column", l.column);
+    plan.labels.push_back(std::move(l));
+  });
+  root.forEach("tables", [&](const Fields& f) {
+    TableSpec t;
+    f.get("name", t.name, true);
+    f.get("rows", t.rows, true);
+    f.get("dim", t.dim, true);
+    if (f.has("init"))
+      t.init = readInit(f.child("init"), t.init);
+    plan.tables.push_back(std::move(t));
+  });
+  root.forEach("params", [&](const Fields& f) {
+    ParamSpec p;
+    f.get("name", p.name, true);
+    f.get("shape", p.shape, true);
+    if (f.has("init"))
+      p.init = readInit(f.child("init"), p.init);
+    plan.params.push_back(std::move(p));
+  });
+  root.forEach("metrics", [&](const Fields& f) {
+    MetricSpec m;
+    f.get("name", m.name, true);
+    f.get("kind", m.kind, true);
+    f.get("output", m.output, true);
+    f.get("label", m.label, true);
+    f.get("filterLabel", m.filterLabel);
+    f.get("groupColumn", m.groupColumn);
+    plan.metrics.push_back(std::move(m));
+  });
+}
+
+} // namespace
+
+std::string toJson(const ModelPlan& plan) {
+  Json j;
+  j["model"] = plan.model;
+  j["features"] = Json::array();
+  for (const FeatureSpec& f : plan.features)
+    j["features"].push_back(featureJson(f));
+  j["labels"] = Json::array();
+  for (const LabelSpec& l : plan.labels)
+    j["labels"].push_back({{"name", l.name}, {"column", l.column}});
+  j["tables"] = Json::array();
+  for (const TableSpec& t : plan.tables)
+    j["tables"].push_back({{"name", t.name}, {"rows", t.rows}, {"dim", t.dim},
+                           {"init", initJson(t.init)}});
+  j["params"] = Json::array();
+  for (const ParamSpec& p : plan.params)
+    j["params"].push_back({{"name", p.name}, {"shape", p.shape},
+                           {"init", initJson(p.init)}});
+  j["optimizer"] = optimizerJson(plan.optimizer);
+  j["batchSize"] = plan.batchSize;
+  j["epochs"] = plan.epochs;
+  j["seed"] = plan.seed;
+  j["metrics"] = Json::array();
+  for (const MetricSpec& m : plan.metrics)
+    j["metrics"].push_back({{"name", m.name}, {"kind", m.kind},
+                            {"output", m.output}, {"label", m.label},
+                            {"filterLabel", m.filterLabel},
+                            {"groupColumn", m.groupColumn}});
+  j["trainStep"] = stepJson(plan.trainStep);
+  j["evalStep"] = stepJson(plan.evalStep);
+  return j.dump(2);
+}
+
+ModelPlan planFromJson(const std::string& json) {
+  Json j;
+  try {
+    j = Json::parse(json);
+  } catch (const Json::parse_error& e) {
+    fail("model plan: malformed JSON: {}", e.what());
+  }
+  Fields root(j, "");
+  ModelPlan plan;
+  root.get("model", plan.model, true);
+  readEntries(root, plan);
+  if (root.has("optimizer"))
+    plan.optimizer = readOptimizer(root.child("optimizer"));
+  root.get("batchSize", plan.batchSize);
+  root.get("epochs", plan.epochs);
+  root.get("seed", plan.seed);
+  if (root.has("trainStep"))
+    plan.trainStep = readStep(root.child("trainStep"));
+  if (root.has("evalStep"))
+    plan.evalStep = readStep(root.child("evalStep"));
+  if (plan.batchSize <= 0)
+    fail("model plan: field 'batchSize': must be positive, got {}", plan.batchSize);
+  return plan;
+}
+
+} // namespace recc::rt

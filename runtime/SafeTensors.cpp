@@ -1,0 +1,177 @@
+// SafeTensors: see SafeTensors.h. The header is padded with spaces to a
+// multiple of 8 bytes (as the reference writer does) so the data section
+// starts aligned. Sizes are checked in 64-bit arithmetic before any read.
+#include "runtime/SafeTensors.h"
+
+#include "runtime/AtomicFile.h"
+#include "runtime/Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace recc::rt {
+
+using Json = nlohmann::json;
+
+void writeSafeTensors(const std::string& path, const std::vector<TensorRef>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  Json header = Json::object();
+  header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const TensorRef& t : tensors) {
+    uint64_t bytes = static_cast<uint64_t>(numElements(t.shape)) * sizeof(float);
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape},
+                      {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  unsigned char length[8];
+  for (int i = 0; i < 8; ++i)
+    length[i] = static_cast<unsigned char>(uint64_t(text.size()) >> (8 * i));
+
+  AtomicFileWriter out(path);
+  out.write(length, sizeof(length));
+  out.write(text);
+  for (const TensorRef& t : tensors)
+    out.write(t.data, static_cast<size_t>(numElements(t.shape)) * sizeof(float));
+  out.commit();
+}
+
+namespace {
+
+/// pread of exactly `size` bytes; false on a short read.
+bool readAt(int fd, void* out, uint64_t size, uint64_t offset) {
+  char* p = static_cast<char*>(out);
+  while (size > 0) {
+    ssize_t n = ::pread(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n, size -= static_cast<uint64_t>(n), offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+} // namespace
+
+SafeTensorsReader::SafeTensorsReader(std::string path) : Path(std::move(path)) {
+  Fd = ::open(Path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (Fd < 0)
+    fail("{}: cannot open checkpoint: {}", Path, std::strerror(errno));
+  struct stat st{};
+  ::fstat(Fd, &st);
+  const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
+  unsigned char length[8];
+  if (fileSize < 8 || !readAt(Fd, length, 8, 0))
+    fail("{}: truncated: file has {} bytes, fewer than the 8-byte header length",
+         Path, fileSize);
+  uint64_t headerSize = 0;
+  for (int i = 0; i < 8; ++i)
+    headerSize |= uint64_t(length[i]) << (8 * i);
+  if (headerSize > fileSize - 8)
+    fail("{}: truncated: header length is {} bytes but the file has {} bytes after it",
+         Path, headerSize, fileSize - 8);
+  std::string header(headerSize, '\0');
+  if (!readAt(Fd, header.data(), headerSize, 8))
+    fail("{}: cannot read header", Path);
+  DataStart = 8 + headerSize;
+  parseHeader(header);
+  uint64_t needed = 0;
+  for (const auto& [name, e] : Entries)
+    needed = std::max(needed, e.end);
+  if (needed > fileSize - DataStart)
+    fail("{}: truncated: header says {} bytes of data, file has {}", Path, needed,
+         fileSize - DataStart);
+}
+
+SafeTensorsReader::~SafeTensorsReader() {
+  if (Fd >= 0)
+    ::close(Fd);
+}
+
+void SafeTensorsReader::parseHeader(const std::string& header) {
+  Json j;
+  try {
+    j = Json::parse(header);
+  } catch (const Json::parse_error& e) {
+    fail("{}: malformed header: {}", Path, e.what());
+  }
+  if (!j.is_object())
+    fail("{}: malformed header: expected a JSON object", Path);
+  for (const auto& [name, value] : j.items()) {
+    if (name != "__metadata__") {
+      parseEntry(name, &value);
+      continue;
+    }
+    if (!value.is_object())
+      fail("{}: malformed header: __metadata__ must be an object", Path);
+    for (const auto& [key, v] : value.items()) {
+      if (!v.is_string())
+        fail("{}: malformed header: metadata '{}' must be a string", Path, key);
+      Metadata[key] = v.get<std::string>();
+    }
+  }
+}
+
+void SafeTensorsReader::parseEntry(const std::string& name, const void* json) {
+  const Json& v = *static_cast<const Json*>(json);
+  auto bad = [&](const char* what) {
+    fail("{}: malformed header: tensor '{}' {}", Path, name, what);
+  };
+  if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
+      !v.contains("data_offsets"))
+    bad("needs dtype, shape and data_offsets");
+  if (!v["dtype"].is_string())
+    bad("has a non-string dtype");
+  if (v["dtype"] != "F32")
+    fail("{}: tensor '{}' has dtype {}; only F32 is supported", Path, name,
+         v["dtype"].get<std::string>());
+  Entry e{};
+  if (!v["shape"].is_array())
+    bad("has a shape that is not an array");
+  for (const Json& d : v["shape"]) {
+    if (!d.is_number_unsigned())
+      bad("has a shape that is not a list of non-negative integers");
+    e.shape.push_back(d.get<int64_t>());
+  }
+  const Json& off = v["data_offsets"];
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+      !off[1].is_number_unsigned())
+    bad("has data_offsets that are not two non-negative integers");
+  e.begin = off[0].get<uint64_t>();
+  e.end = off[1].get<uint64_t>();
+  uint64_t bytes = static_cast<uint64_t>(numElements(e.shape)) * sizeof(float);
+  if (e.end < e.begin || e.end - e.begin != bytes)
+    fail("{}: malformed header: tensor '{}' has data_offsets [{}, {}] but shape {} "
+         "needs {} bytes", Path, name, e.begin, e.end, shapeString(e.shape), bytes);
+  Entries.emplace(name, std::move(e));
+}
+
+std::string SafeTensorsReader::meta(const std::string& key,
+                                    const std::string& fallback) const {
+  auto it = Metadata.find(key);
+  return it == Metadata.end() ? fallback : it->second;
+}
+
+std::vector<std::string> SafeTensorsReader::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, e] : Entries)
+    out.push_back(name);
+  return out;
+}
+
+void SafeTensorsReader::read(const std::string& name, float* out) const {
+  const Entry& e = Entries.at(name);
+  if (!readAt(Fd, out, e.end - e.begin, DataStart + e.begin))
+    fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
+}
+
+} // namespace recc::rt

@@ -1,0 +1,66 @@
+// SafeTensors: reading and writing the safetensors format (as used by Hugging
+// Face), so checkpoints open in any tool that reads it:
+//   [8-byte little-endian N][N bytes of JSON header][raw tensor bytes]
+// The header maps each tensor name to {"dtype", "shape", "data_offsets":
+// [begin, end)} relative to the data section, plus "__metadata__", a map of
+// strings. Only F32 is written or read. The reader validates the whole header
+// up front (sizes, offsets, dtypes) so a truncated or corrupt file fails with
+// a precise message before anything is loaded, then reads tensors one at a
+// time straight into their destination buffers (tables can be gigabytes).
+#pragma once
+
+#include "runtime/Tensor.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace recc::rt {
+
+/// A tensor to write: a name, a shape and its row-major float data.
+struct TensorRef {
+  std::string name;
+  Shape shape;
+  const float* data;
+};
+
+/// Writes `tensors` and `metadata` to `path` atomically (see AtomicFile.h).
+void writeSafeTensors(const std::string& path, const std::vector<TensorRef>& tensors,
+                      const std::map<std::string, std::string>& metadata);
+
+class SafeTensorsReader {
+public:
+  /// Opens and validates `path`; throws a RuntimeError naming the file and
+  /// the problem (truncated, malformed header, unsupported dtype, ...).
+  explicit SafeTensorsReader(std::string path);
+  ~SafeTensorsReader();
+  SafeTensorsReader(const SafeTensorsReader&) = delete;
+  SafeTensorsReader& operator=(const SafeTensorsReader&) = delete;
+
+  const std::string& path() const { return Path; }
+  const std::map<std::string, std::string>& metadata() const { return Metadata; }
+  /// Metadata value, or `fallback` if absent.
+  std::string meta(const std::string& key, const std::string& fallback = "") const;
+  bool has(const std::string& name) const { return Entries.count(name) > 0; }
+  /// Shape of tensor `name` (which must exist).
+  const Shape& shape(const std::string& name) const { return Entries.at(name).shape; }
+  std::vector<std::string> names() const;
+  /// Reads tensor `name` into `out` (numElements(shape(name)) floats).
+  void read(const std::string& name, float* out) const;
+
+private:
+  struct Entry {
+    Shape shape;
+    uint64_t begin, end;
+  };
+  void parseHeader(const std::string& header);
+  void parseEntry(const std::string& name, const void* json);
+
+  std::string Path;
+  int Fd = -1;
+  uint64_t DataStart = 0;
+  std::map<std::string, Entry> Entries;
+  std::map<std::string, std::string> Metadata;
+};
+
+} // namespace recc::rt

@@ -1,0 +1,269 @@
+// StepRunner: see StepRunner.h. Binding validates each BufferSpec against the
+// model once; run() then only copies and gathers.
+#include "runtime/StepRunner.h"
+
+#include "runtime/Error.h"
+#include "runtime/Random.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+
+namespace recc::rt {
+
+using Role = BufferSpec::Role;
+
+namespace {
+
+const char* roleName(Role role) {
+  switch (role) {
+  case Role::Feature: return "feature";
+  case Role::EmbeddingRows: return "embedding rows";
+  case Role::Label: return "label";
+  case Role::Param: return "param";
+  case Role::Seed: return "seed";
+  case Role::Output: return "output";
+  case Role::Loss: return "loss";
+  case Role::LossTerm: return "loss term";
+  case Role::Gradient: return "gradient";
+  }
+  return "?";
+}
+
+bool isInput(Role role) {
+  return role == Role::Feature || role == Role::EmbeddingRows || role == Role::Label ||
+         role == Role::Param || role == Role::Seed;
+}
+
+/// Ids per data row of a categorical feature (1, or maxLen if multi-valued).
+int64_t idsPerRow(const FeatureSpec& f) {
+  return f.kind == FeatureSpec::Kind::MultiCategorical ? f.maxLen : 1;
+}
+
+/// The shape of the rows an embedded feature yields: [-1,dim] or [-1,L,dim].
+Shape rowsShape(const FeatureSpec& f, int64_t dim) {
+  if (f.kind == FeatureSpec::Kind::MultiCategorical)
+    return {-1, f.maxLen, dim};
+  return {-1, dim};
+}
+
+} // namespace
+
+uint32_t stepSeed(uint64_t planSeed, int64_t step) {
+  return static_cast<uint32_t>(combine(planSeed, static_cast<uint64_t>(step)) & 0xFFFFFF);
+}
+
+StepRunner::StepRunner(const StepSpec& spec, ModelState& state, StepFunction& fn,
+                       int64_t capacity, std::string what)
+    : State(state), Fn(fn), Capacity(capacity), What(std::move(what)),
+      BatchIds(state.plan().features.size()) {
+  for (size_t i = 0; i < spec.buffers.size(); ++i)
+    bind(spec.buffers[i], i);
+  for (Binding& b : Bindings)
+    Pointers.push_back(b.param >= 0 ? (b.role == Role::Param
+                                           ? State.params.value(b.param).data()
+                                           : State.params.grad(b.param).data())
+                                    : b.storage.data());
+}
+
+void StepRunner::bind(const BufferSpec& buffer, size_t index) {
+  Binding b{buffer.role, buffer.name, buffer.shape, false, 1, -1, -1, -1, -1, Tensor()};
+  auto bad = [&](const std::string& why) {
+    fail("{} buffer {} '{}' ({}): {}", What, index, buffer.name, roleName(buffer.role),
+         why);
+  };
+  for (size_t d = 0; d < b.shape.size(); ++d)
+    if (b.shape[d] == -1 ? d != 0 : b.shape[d] <= 0)
+      bad(fmt::format("invalid shape {} (only the first dimension may be -1)",
+                      shapeString(b.shape)));
+  b.batched = !b.shape.empty() && b.shape[0] == -1;
+  b.perRow = numElements(b.shape) * (b.batched ? -1 : 1);
+  if ((b.role == Role::Loss || b.role == Role::LossTerm) && (b.batched || b.perRow != 1))
+    bad(fmt::format("shape {} is not a scalar", shapeString(b.shape)));
+  try {
+    if (isInput(b.role))
+      bindInput(b);
+    else if (b.role == Role::Gradient)
+      bindGradient(b);
+  } catch (const RuntimeError& e) {
+    bad(e.what());
+  }
+  if (b.role == Role::Loss)
+    LossBuffer = static_cast<int>(Bindings.size());
+  if (b.param < 0)
+    b.storage = Tensor({b.batched ? Capacity * b.perRow : b.perRow});
+  Bindings.push_back(std::move(b));
+}
+
+void StepRunner::bindInput(Binding& b) {
+  const ModelPlan& plan = State.plan();
+  auto expect = [&](bool ok, const std::string& want) {
+    if (!ok)
+      fail("shape {} but expected {}", shapeString(b.shape), want);
+  };
+  if (b.role == Role::Param) {
+    b.param = State.params.indexOf(b.name);
+    if (b.param < 0)
+      fail("no parameter of that name in the model");
+    expect(b.shape == State.params.value(b.param).shape(),
+           shapeString(State.params.value(b.param).shape()) + " (the model's parameter)");
+  } else if (b.role == Role::Seed) {
+    expect(!b.batched && b.perRow == 1, "a scalar");
+  } else if (b.role == Role::Label) {
+    b.label = State.labelIndex(b.name);
+    if (b.label < 0)
+      fail("no label of that name in the model");
+    expect(b.batched && b.perRow == 1, "[-1] or [-1,1]");
+  } else {
+    b.feature = State.featureIndex(b.name);
+    if (b.feature < 0)
+      fail("no feature of that name in the model");
+    const FeatureSpec& f = plan.features[b.feature];
+    bool dense = f.kind == FeatureSpec::Kind::Dense;
+    if (b.role == Role::EmbeddingRows) {
+      if (dense)
+        fail("dense feature has no embedding table");
+      b.table = State.tableIndex(f.table);
+      Shape want = rowsShape(f, State.tables[b.table].dim());
+      expect(b.shape == want, shapeString(want));
+    } else {
+      int64_t width = idsPerRow(f);
+      expect(b.batched && b.perRow == width,
+             width == 1 ? "[-1] or [-1,1]" : fmt::format("[-1,{}]", width));
+    }
+    if (!dense)
+      BatchIds[b.feature].resize(Capacity * idsPerRow(f));
+  }
+}
+
+void StepRunner::bindGradient(Binding& b) {
+  b.param = State.params.indexOf(b.name);
+  if (b.param >= 0) {
+    const Shape& want = State.params.value(b.param).shape();
+    if (b.shape != want)
+      fail("shape {} but the parameter is {}", shapeString(b.shape), shapeString(want));
+    return;
+  }
+  b.feature = State.featureIndex(b.name);
+  if (b.feature < 0 ||
+      State.plan().features[b.feature].kind == FeatureSpec::Kind::Dense)
+    fail("names neither a parameter nor an embedded feature");
+  const FeatureSpec& f = State.plan().features[b.feature];
+  b.table = State.tableIndex(f.table);
+  Shape want = rowsShape(f, State.tables[b.table].dim());
+  if (b.shape != want)
+    fail("shape {} but the feature's rows are {}", shapeString(b.shape),
+         shapeString(want));
+  BatchIds[b.feature].resize(Capacity * idsPerRow(f));
+}
+
+void StepRunner::gatherIds(const DataSet& data, std::span<const int64_t> rows) {
+  for (size_t f = 0; f < BatchIds.size(); ++f) {
+    if (BatchIds[f].empty())
+      continue;
+    const int64_t w = data.width(static_cast<int>(f));
+    std::span<const int64_t> ids = data.ids(static_cast<int>(f));
+    int64_t* out = BatchIds[f].data();
+    for (size_t i = 0; i < rows.size(); ++i)
+      std::memcpy(out + i * w, ids.data() + rows[i] * w, w * sizeof(int64_t));
+  }
+}
+
+void StepRunner::fillInput(Binding& b, const DataSet& data,
+                           std::span<const int64_t> rows, uint32_t seed) {
+  float* out = b.storage.data();
+  const size_t n = rows.size();
+  if (b.role == Role::Seed) {
+    out[0] = static_cast<float>(seed);
+  } else if (b.role == Role::Label) {
+    if (!data.hasLabel(b.label)) {
+      std::fill_n(out, n, 0.0f);
+      return;
+    }
+    std::span<const float> y = data.label(b.label);
+    for (size_t i = 0; i < n; ++i)
+      out[i] = y[rows[i]];
+  } else if (b.role == Role::EmbeddingRows) {
+    std::span<const int64_t> ids(BatchIds[b.feature].data(), n * data.width(b.feature));
+    State.tables[b.table].gather(ids, out);
+  } else if (b.role == Role::Feature) {
+    const FeatureSpec& f = State.plan().features[b.feature];
+    if (f.kind == FeatureSpec::Kind::Dense) {
+      std::span<const float> x = data.dense(b.feature);
+      const FeatureStats& stats = State.stats[b.feature];
+      for (size_t i = 0; i < n; ++i)
+        out[i] = transformValue(f, stats, x[rows[i]]);
+    } else {
+      const std::vector<int64_t>& ids = BatchIds[b.feature];
+      for (size_t i = 0; i < n * b.perRow; ++i)
+        out[i] = static_cast<float>(ids[i]);
+    }
+  }
+}
+
+void StepRunner::run(const DataSet& data, std::span<const int64_t> rows, uint32_t seed) {
+  const int64_t n = static_cast<int64_t>(rows.size());
+  if (n > Capacity || (Fn.fixedBatch() > 0 && n != Fn.fixedBatch()))
+    fail("{}: batch of {} rows does not fit the step (capacity {}, fixed batch {})",
+         What, n, Capacity, Fn.fixedBatch());
+  gatherIds(data, rows);
+  for (Binding& b : Bindings) {
+    if (isInput(b.role) && b.param < 0)
+      fillInput(b, data, rows, seed);
+    else if (b.role == Role::Gradient && b.param >= 0)
+      State.params.grad(b.param).fill(0.0f);
+  }
+  LastBatch = n;
+  Fn.run(n, Pointers.data());
+}
+
+float StepRunner::loss() const {
+  return hasLoss() ? Bindings[LossBuffer].storage[0]
+                   : std::numeric_limits<float>::quiet_NaN();
+}
+
+std::vector<std::pair<std::string, float>> StepRunner::lossTerms() const {
+  std::vector<std::pair<std::string, float>> terms;
+  for (const Binding& b : Bindings)
+    if (b.role == Role::LossTerm)
+      terms.emplace_back(b.name, b.storage[0]);
+  return terms;
+}
+
+std::vector<StepRunner::Output> StepRunner::outputs() const {
+  std::vector<Output> out;
+  for (const Binding& b : Bindings)
+    if (b.role == Role::Output)
+      out.push_back({b.name, b.storage.data(), b.perRow, b.batched});
+  return out;
+}
+
+bool StepRunner::hasGradients() const {
+  for (const Binding& b : Bindings)
+    if (b.role == Role::Gradient)
+      return true;
+  return false;
+}
+
+void StepRunner::applyGradients() {
+  const int64_t t = State.step + 1;
+  std::vector<int> dense;
+  std::map<int, std::vector<EmbeddingTable::RowGradients>> sparse;
+  for (const Binding& b : Bindings) {
+    if (b.role != Role::Gradient)
+      continue;
+    if (b.param >= 0) {
+      dense.push_back(b.param);
+      continue;
+    }
+    const size_t count = LastBatch * idsPerRow(State.plan().features[b.feature]);
+    sparse[b.table].push_back({{BatchIds[b.feature].data(), count}, b.storage.data()});
+  }
+  State.denseOptimizer.step(State.params, dense, t);
+  for (auto& [table, sources] : sparse)
+    State.tables[table].applyGradients(sources, State.plan().optimizer, t);
+  State.step = t;
+}
+
+} // namespace recc::rt

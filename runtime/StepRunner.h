@@ -1,0 +1,101 @@
+// StepRunner: binds one StepSpec (train_step or eval_step) to a ModelState
+// and a StepFunction, and runs it batch by batch. Binding happens once and
+// checks every buffer against the model, so a plan/backend mismatch fails
+// before the first step with the buffer's index, name and both shapes.
+// Buffers by role:
+//   Feature        dense feature: [B] or [B,1], transformed (tanh_zscore);
+//                  categorical feature: its ids as floats, [B], [B,1] or [B,L]
+//   EmbeddingRows  rows of the feature's table for its ids: [B,dim] or
+//                  [B,L,dim] (padding id -1 gives zero rows)
+//   Label          [B] or [B,1]; zeros if the data set has no labels
+//   Param          the ParamStore buffer itself (no copy)
+//   Seed           one float holding an integer < 2^24 from (plan seed, step)
+//   Output         [B,...] or unbatched, allocated here
+//   Loss/LossTerm  one float each
+//   Gradient       named like a Param: written into the ParamStore gradient;
+//                  named like an EmbeddingRows feature: row gradients shaped
+//                  like those rows, applied to the table as a sparse update
+// Inputs and outputs are allocated once for the largest batch and reused.
+#pragma once
+
+#include "runtime/DataSet.h"
+#include "runtime/ModelState.h"
+#include "runtime/StepFunction.h"
+#include "runtime/Tensor.h"
+
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace recc::rt {
+
+class StepRunner {
+public:
+  /// Binds `spec` for batches of up to `capacity` rows (the function's fixed
+  /// batch if it has one). `what` names the step in messages ("train step").
+  StepRunner(const StepSpec& spec, ModelState& state, StepFunction& fn,
+             int64_t capacity, std::string what);
+
+  int64_t capacity() const { return Capacity; }
+
+  /// Fills the inputs from `rows` of `data` and runs the step function.
+  void run(const DataSet& data, std::span<const int64_t> rows, uint32_t seed);
+
+  bool hasLoss() const { return LossBuffer >= 0; }
+  /// The Loss buffer after run() (NaN if the step has none).
+  float loss() const;
+  /// Each LossTerm buffer's name and value after run().
+  std::vector<std::pair<std::string, float>> lossTerms() const;
+
+  /// An output buffer after run(): `perRow` floats per batch row if batched.
+  struct Output {
+    std::string name;
+    const float* data;
+    int64_t perRow;
+    bool batched;
+  };
+  std::vector<Output> outputs() const;
+
+  /// True if the step returns any gradient.
+  bool hasGradients() const;
+  /// Applies the gradients of the last run as optimizer step state.step + 1
+  /// (dense parameters, then one sparse update per table), then advances
+  /// state.step.
+  void applyGradients();
+
+private:
+  struct Binding {
+    BufferSpec::Role role;
+    std::string name;
+    Shape shape;
+    bool batched = false;
+    int64_t perRow = 1;   // elements per batch row (or in all, if unbatched)
+    int feature = -1;     // plan feature (Feature, EmbeddingRows, row Gradient)
+    int label = -1;
+    int param = -1;       // ParamStore index (Param, dense Gradient)
+    int table = -1;       // ModelState table index (EmbeddingRows, row Gradient)
+    Tensor storage;       // owned buffer, unless it lives in the ParamStore
+  };
+  void bind(const BufferSpec& buffer, size_t index);
+  void bindInput(Binding& b);
+  void bindGradient(Binding& b);
+  void fillInput(Binding& b, const DataSet& data, std::span<const int64_t> rows,
+                 uint32_t seed);
+  void gatherIds(const DataSet& data, std::span<const int64_t> rows);
+
+  ModelState& State;
+  StepFunction& Fn;
+  int64_t Capacity;
+  std::string What;
+  std::vector<Binding> Bindings;
+  std::vector<float*> Pointers;
+  std::vector<std::vector<int64_t>> BatchIds;  // per feature, if needed
+  int LossBuffer = -1;
+  int64_t LastBatch = 0;
+};
+
+/// The per-step seed value: an integer < 2^24, exact in a float.
+uint32_t stepSeed(uint64_t planSeed, int64_t step);
+
+} // namespace recc::rt

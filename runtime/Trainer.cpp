@@ -1,0 +1,114 @@
+// Trainer: see Trainer.h.
+#include "runtime/Trainer.h"
+
+#include "runtime/Batcher.h"
+#include "runtime/Checkpoint.h"
+#include "runtime/Error.h"
+#include "runtime/Progress.h"
+#include "runtime/StepRunner.h"
+
+#include <tbb/global_control.h>
+
+#include <cmath>
+#include <memory>
+
+namespace recc::rt {
+
+Trainer::Trainer(ModelState& state, StepFunction& trainStep, StepFunction& evalStep,
+                 TrainOptions options)
+    : State(state), TrainFn(trainStep), EvalFn(evalStep), Options(std::move(options)) {}
+
+void Trainer::checkLoss(float loss, const std::vector<std::pair<std::string, float>>& terms,
+                        int64_t batch) const {
+  std::string culprit;
+  float value = loss;
+  for (const auto& [name, v] : terms)
+    if (!std::isfinite(v) && culprit.empty())
+      culprit = name, value = v;
+  if (culprit.empty() && std::isfinite(loss))
+    return;
+  if (culprit.empty())
+    culprit = "loss";
+  std::string kept = Options.checkpointPath.empty()
+                         ? "no checkpoint was written"
+                         : fmt::format("checkpoint '{}' was not overwritten",
+                                       Options.checkpointPath);
+  fail("non-finite loss at step {} (epoch {}, batch {}): loss term '{}' is {}; the "
+       "update was not applied and {}", State.step + 1, State.epoch + 1, batch + 1,
+       culprit, value, kept);
+}
+
+EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
+                              ProgressLine& progress) {
+  const ModelPlan& plan = State.plan();
+  Batcher batcher =
+      Batcher::forTraining(train.rows(), plan.batchSize, TrainFn.fixedBatch(), plan.seed);
+  if (batcher.numBatches() == 0)
+    fail("{}: {} rows are fewer than one batch of {} for the compiled train step",
+         train.source(), train.rows(), batcher.batchSize());
+  StepRunner runner(plan.trainStep, State, TrainFn, batcher.batchSize(), "train step");
+  const int64_t epoch = State.epoch + 1;
+  progress.startEpoch(epoch, lastEpoch, batcher.numBatches());
+  batcher.startEpoch(State.epoch);
+  double lossSum = 0;
+  int64_t samples = 0;
+  for (int64_t b = 0; b < batcher.numBatches(); ++b) {
+    Batcher::Batch batch = batcher.batch(b);
+    runner.run(train, batch.rows, stepSeed(plan.seed, State.step));
+    checkLoss(runner.loss(), runner.lossTerms(), b);
+    runner.applyGradients();
+    lossSum += runner.loss();
+    samples += batch.valid;
+    progress.update(b + 1, samples, lossSum / double(b + 1));
+  }
+  double secs = progress.elapsed();
+  EpochReport r{epoch, batcher.numBatches(), batcher.droppedRows(),
+                lossSum / double(batcher.numBatches()), secs,
+                secs > 0 ? double(samples) / secs : 0.0, std::nullopt};
+  State.epoch = epoch;
+  return r;
+}
+
+std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eval) {
+  std::unique_ptr<tbb::global_control> limit;
+  if (Options.threads > 0)
+    limit = std::make_unique<tbb::global_control>(
+        tbb::global_control::max_allowed_parallelism, Options.threads);
+  if (!State.statsReady()) {
+    std::vector<FeatureStats> fresh = computeFeatureStats(State.plan(), train);
+    for (size_t f = 0; f < fresh.size(); ++f)
+      if (fresh[f].ready && !State.stats[f].ready)
+        State.stats[f] = fresh[f];
+  }
+  const int64_t epochs = Options.epochs > 0 ? Options.epochs : State.plan().epochs;
+  const int64_t lastEpoch = State.epoch + epochs;
+  std::vector<EpochReport> reports;
+  ProgressLine progress(Options.log, Options.plainProgressInterval);
+  for (int64_t e = 0; e < epochs; ++e) {
+    EpochReport r = runEpoch(train, lastEpoch, progress);
+    std::string summary = fmt::format(
+        "epoch {}/{}: {} steps, loss {:.4f}, {} samples/s, {}", r.epoch, lastEpoch,
+        r.steps, r.meanLoss, humanCount(r.samplesPerSecond), humanDuration(r.seconds));
+    if (r.droppedRows > 0)
+      summary += fmt::format(", {} rows dropped (fixed batch)", r.droppedRows);
+    if (eval) {
+      r.eval = evaluate(*eval);
+      summary += fmt::format("; eval: {}", formatMetrics(*r.eval));
+    }
+    if (!Options.checkpointPath.empty())
+      saveCheckpoint(Options.checkpointPath, State);
+    progress.finish(summary);
+    reports.push_back(std::move(r));
+  }
+  return reports;
+}
+
+EvalResult Trainer::evaluate(const DataSet& data) {
+  return recc::rt::evaluate(State, EvalFn, data, Options.threads);
+}
+
+void Trainer::predict(const DataSet& data, const std::string& csvPath) {
+  recc::rt::predict(State, EvalFn, data, csvPath, Options.threads);
+}
+
+} // namespace recc::rt

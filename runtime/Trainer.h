@@ -1,0 +1,76 @@
+// Trainer: the training loop. Each epoch it shuffles the training rows, and
+// per batch fills the train step's inputs, runs it, checks the loss, and
+// applies the returned gradients (dense optimizer on parameters, lazy sparse
+// updates on tables). After each epoch it optionally evaluates and writes a
+// checkpoint. A non-finite loss stops training with an error naming the step
+// and the loss term; that step's update is not applied and no checkpoint is
+// written, so the last good checkpoint on disk survives.
+//
+// Typical driver:
+//   ModelState state(plan);                 // or loadCheckpoint(path, state)
+//   Trainer trainer(state, *trainFn, *evalFn, {.epochs = 3, .checkpointPath = out});
+//   trainer.train(trainData, &evalData);
+//   writeMetricsJson(metricsPath, state, trainer.evaluate(testData));
+#pragma once
+
+#include "runtime/DataSet.h"
+#include "runtime/Evaluator.h"
+#include "runtime/ModelState.h"
+#include "runtime/Progress.h"
+#include "runtime/StepFunction.h"
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace recc::rt {
+
+struct TrainOptions {
+  int64_t epochs = 0;           ///< epochs to run; 0 means plan.epochs
+  int threads = 0;              ///< TBB threads; 0 means all cores
+  std::string checkpointPath;   ///< written after every epoch; empty: none
+  std::FILE* log = stderr;      ///< progress and epoch summaries; null: silent
+  double plainProgressInterval = 10.0;  ///< seconds between lines when not a tty
+};
+
+struct EpochReport {
+  int64_t epoch;          ///< 1-based, counting epochs of earlier runs
+  int64_t steps;
+  int64_t droppedRows;    ///< rows left out by a fixed-batch step
+  double meanLoss;        ///< mean train Loss over the epoch's steps
+  double seconds;
+  double samplesPerSecond;
+  std::optional<EvalResult> eval;  ///< if an eval data set was given
+};
+
+class Trainer {
+public:
+  /// `trainStep` is bound to plan.trainStep, `evalStep` to plan.evalStep.
+  Trainer(ModelState& state, StepFunction& trainStep, StepFunction& evalStep,
+          TrainOptions options = {});
+
+  /// Trains for options.epochs epochs (continuing state.epoch). Computes
+  /// feature statistics from `train` if the state has none yet. Throws a
+  /// RuntimeError on a non-finite loss or bad input.
+  std::vector<EpochReport> train(const DataSet& train, const DataSet* eval = nullptr);
+
+  /// Metrics of the plan over `data` with the eval step.
+  EvalResult evaluate(const DataSet& data);
+  /// Writes the eval step's outputs for every row of `data` as CSV.
+  void predict(const DataSet& data, const std::string& csvPath);
+
+  ModelState& state() { return State; }
+
+private:
+  EpochReport runEpoch(const DataSet& train, int64_t lastEpoch, ProgressLine& progress);
+  void checkLoss(float loss, const std::vector<std::pair<std::string, float>>& terms,
+                 int64_t batch) const;
+
+  ModelState& State;
+  StepFunction& TrainFn;
+  StepFunction& EvalFn;
+  TrainOptions Options;
+};
+
+} // namespace recc::rt

@@ -1,0 +1,111 @@
+// TrainerApp: command implementations over Trainer, Evaluator and Checkpoint.
+#include "runtime/TrainerApp.h"
+
+#include "runtime/Checkpoint.h"
+#include "runtime/CsvReader.h"
+#include "runtime/Evaluator.h"
+#include "runtime/Trainer.h"
+
+#include <oneapi/tbb/global_control.h>
+
+#include <cstdio>
+#include <optional>
+
+namespace recc::rt {
+
+void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
+  cmd.add_option("--data", a.data, "training data (CSV/TSV with a header row)")->required();
+  cmd.add_option("--eval-data", a.evalData, "evaluation data, scored after each epoch");
+  cmd.add_option("--out", a.out, "checkpoint to write (safetensors), atomically each epoch");
+  cmd.add_option("--init", a.init, "checkpoint to resume from");
+  cmd.add_option("--metrics-json", a.metricsJson, "write the final metrics as JSON");
+  cmd.add_option("--epochs", a.epochs, "epochs (default: the model's train setting)");
+  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)");
+}
+
+void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict) {
+  cmd.add_option("--ckpt", a.checkpoint, "checkpoint to load")->required();
+  cmd.add_option("--data", a.data, "data to score (CSV/TSV with a header row)")->required();
+  if (predict)
+    cmd.add_option("--out", a.out, "scores CSV to write")->required();
+  else
+    cmd.add_option("--metrics-json", a.metricsJson, "write the metrics as JSON");
+  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)");
+}
+
+namespace {
+/// Runs `body`, turning any exception into "error: ..." and exit code 1.
+template <typename F>
+int guarded(F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
+
+std::optional<tbb::global_control> limitThreads(int threads) {
+  if (threads <= 0) return std::nullopt;
+  return std::optional<tbb::global_control>(std::in_place,
+                                            tbb::global_control::max_allowed_parallelism,
+                                            (size_t)threads);
+}
+} // namespace
+
+int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& a) {
+  return guarded([&] {
+    auto limit = limitThreads(a.threads);
+    DataSet train = readDataFile(a.data, plan);
+    std::optional<DataSet> eval;
+    if (!a.evalData.empty()) eval = readDataFile(a.evalData, plan);
+    ModelState state(plan);
+    if (!a.init.empty()) loadCheckpoint(a.init, state);
+    auto trainFn = steps(plan, true);
+    auto evalFn = steps(plan, false);
+    TrainOptions options;
+    options.epochs = a.epochs;
+    options.threads = a.threads;
+    options.checkpointPath = a.out;
+    Trainer trainer(state, *trainFn, *evalFn, options);
+    trainer.train(train, eval ? &*eval : nullptr);
+    EvalResult result = trainer.evaluate(eval ? *eval : train);
+    std::printf("%s: %s\n", eval ? a.evalData.c_str() : a.data.c_str(),
+                formatMetrics(result).c_str());
+    if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
+    return 0;
+  });
+}
+
+int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) {
+  return guarded([&] {
+    auto limit = limitThreads(a.threads);
+    ModelState state(plan);
+    loadCheckpoint(a.checkpoint, state);
+    DataSet data = readDataFile(a.data, plan);
+    auto evalFn = steps(plan, false);
+    EvalResult result = evaluate(state, *evalFn, data, a.threads);
+    std::printf("%s: %s\n", a.data.c_str(), formatMetrics(result).c_str());
+    if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
+    return 0;
+  });
+}
+
+int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) {
+  return guarded([&] {
+    auto limit = limitThreads(a.threads);
+    ModelState state(plan);
+    loadCheckpoint(a.checkpoint, state);
+    ReadOptions read;
+    read.requireLabels = false;
+    read.requireGroups = false;
+    DataSet data = readDataFile(a.data, plan, read);
+    auto evalFn = steps(plan, false);
+    predict(state, *evalFn, data, a.out, a.threads);
+    std::fprintf(stderr, "wrote %lld rows of scores to %s\n", (long long)data.rows(),
+                 a.out.c_str());
+    return 0;
+  });
+}
+
+} // namespace recc::rt

@@ -1,0 +1,48 @@
+// TrainerApp: the train / eval / predict commands, shared by the `recc` driver
+// and by standalone trainers that `recc compile` writes. Both hand it a plan
+// and a way to make step functions; the commands, their flags, messages and
+// exit codes are then identical whichever backend runs the steps.
+#pragma once
+
+#include "runtime/ModelPlan.h"
+#include "runtime/StepFunction.h"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace recc::rt {
+
+/// Makes the train (`train` = true) or eval step function for a plan.
+using StepFactory = std::function<std::unique_ptr<StepFunction>(const ModelPlan&, bool train)>;
+
+struct TrainArgs {
+  std::string data;          ///< training data (CSV/TSV with header)
+  std::string evalData;      ///< evaluated after every epoch and at the end
+  std::string out;           ///< checkpoint path (safetensors), written each epoch
+  std::string init;          ///< checkpoint to resume from
+  std::string metricsJson;   ///< final metrics as JSON
+  int64_t epochs = 0;        ///< 0: the model's setting
+  int threads = 0;           ///< 0: all cores
+};
+
+struct EvalArgs {
+  std::string checkpoint;
+  std::string data;
+  std::string metricsJson;   ///< eval: metrics as JSON
+  std::string out;           ///< predict: scores CSV
+  int threads = 0;
+};
+
+/// Registers the flags of each command on a CLI11 subcommand.
+void addTrainFlags(CLI::App& cmd, TrainArgs& args);
+void addEvalFlags(CLI::App& cmd, EvalArgs& args, bool predict);
+
+/// Each returns the process exit code; errors are printed as "error: ...".
+int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& args);
+int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& args);
+int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& args);
+
+} // namespace recc::rt

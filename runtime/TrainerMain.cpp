@@ -1,0 +1,60 @@
+// TrainerMain: main() of a standalone trainer written by `recc compile`. The
+// generated object provides the two step functions and the plan; everything
+// else is the runtime library, so this binary trains, evaluates and predicts
+// with no recc installation beside it.
+#include "runtime/Error.h"
+#include "runtime/TrainerApp.h"
+
+#include <cstdio>
+
+extern "C" void recc_train_step(float** buffers);
+extern "C" void recc_eval_step(float** buffers);
+extern "C" const char recc_plan_json[];
+
+namespace {
+
+/// A step compiled ahead of time for the plan's batch size.
+class AotStep final : public recc::rt::StepFunction {
+public:
+  AotStep(void (*fn)(float**), int64_t batch) : Fn(fn), Batch(batch) {}
+  void run(int64_t batch, float* const* buffers) override {
+    if (batch != Batch)
+      recc::rt::fail("this trainer was compiled for batches of {} rows, got {}", Batch, batch);
+    Fn(const_cast<float**>(buffers));
+  }
+  int64_t fixedBatch() const override { return Batch; }
+
+private:
+  void (*Fn)(float**);
+  int64_t Batch;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace recc::rt;
+  ModelPlan plan = planFromJson(recc_plan_json);
+  CLI::App app{"standalone trainer for model '" + plan.model + "' (written by recc compile)"};
+  app.require_subcommand(1);
+  TrainArgs trainArgs;
+  EvalArgs evalArgs;
+  auto* train = app.add_subcommand("train", "train on a data file");
+  addTrainFlags(*train, trainArgs);
+  auto* eval = app.add_subcommand("eval", "metrics of a checkpoint on a data file");
+  addEvalFlags(*eval, evalArgs, false);
+  auto* predict = app.add_subcommand("predict", "scores of a checkpoint on a data file");
+  addEvalFlags(*predict, evalArgs, true);
+  auto* show = app.add_subcommand("plan", "print the model plan (JSON)");
+  CLI11_PARSE(app, argc, argv);
+
+  StepFactory steps = [](const ModelPlan& p, bool isTrain) -> std::unique_ptr<StepFunction> {
+    return std::make_unique<AotStep>(isTrain ? recc_train_step : recc_eval_step, p.batchSize);
+  };
+  if (*show) {
+    std::printf("%s\n", recc_plan_json);
+    return 0;
+  }
+  if (*train) return runTrain(plan, steps, trainArgs);
+  if (*eval) return runEval(plan, steps, evalArgs);
+  return runPredict(plan, steps, evalArgs);
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: install dependencies, build, run the whole suite under ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+cd build
+ctest --output-on-failure -j "$(nproc)" --timeout 600

@@ -1,0 +1,237 @@
+// Tests of checkpoints: the safetensors layout, a full round trip (params,
+// tables, optimizer state, feature statistics, counters), clear errors for
+// truncated / malformed / mismatched files, and atomic replacement: a save
+// that fails midway leaves the previous checkpoint byte-for-byte intact.
+#include "runtime/Checkpoint.h"
+#include "runtime/SafeTensors.h"
+
+#include "TestUtil.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+namespace recc::rt {
+namespace {
+
+using test::contains;
+using test::errorOf;
+
+/// A trained-looking state: one Adam step on w0 and on two rows of item_emb.
+ModelState trainedState(ModelPlan plan = test::smallPlan()) {
+  ModelState s(std::move(plan));
+  s.params.grad("w0").fill(0.5f);
+  const std::vector<int> which{s.params.indexOf("w0")};
+  s.denseOptimizer.step(s.params, which, 1);
+  const std::vector<int64_t> ids{3, 7};
+  const std::vector<float> g(8, 1.0f);
+  const EmbeddingTable::RowGradients src{ids, g.data()};
+  s.tables[1].applyGradients({&src, 1}, s.plan().optimizer, 1);
+  s.stats[3] = {4.5, 2.25, true};
+  s.step = 1;
+  s.epoch = 2;
+  return s;
+}
+
+void expectSame(const Tensor& a, const Tensor& b) {
+  ASSERT_EQ(a.shape(), b.shape());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.bytes()), 0);
+}
+
+class CheckpointTest : public ::testing::Test {
+protected:
+  std::string msg(const std::function<void()>& f) {
+    std::string m = errorOf(f);
+    std::string prefix = Dir.path() + "/";
+    for (size_t p; (p = m.find(prefix)) != std::string::npos;)
+      m.erase(p, prefix.size());
+    return m;
+  }
+  test::TempDir Dir;
+  std::string Path = Dir.file("ckpt.safetensors");
+};
+
+TEST_F(CheckpointTest, FileIsSafetensors) {
+  saveCheckpoint(Path, trainedState());
+  std::string bytes = test::readText(Path);
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i)
+    n |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  EXPECT_EQ(n % 8, 0u);
+  auto header = nlohmann::json::parse(bytes.substr(8, n));
+  EXPECT_EQ(header["__metadata__"]["model"], "tiny");
+  EXPECT_EQ(header["__metadata__"]["step"], "1");
+  EXPECT_EQ(header["__metadata__"]["epoch"], "2");
+  EXPECT_EQ(header["__metadata__"]["format_version"], kCheckpointFormatVersion);
+  EXPECT_EQ(header["w0"]["dtype"], "F32");
+  EXPECT_EQ(header["w0"]["shape"], nlohmann::json({3, 2}));
+  EXPECT_TRUE(header.contains("adam_m/w0"));
+  EXPECT_TRUE(header.contains("adam_v/item_emb"));
+  EXPECT_FALSE(header.contains("adam_m/b0"));  // never updated: no state
+  EXPECT_EQ(header["feature_stats/num_3"]["shape"], nlohmann::json({2}));
+  auto end = header["item_emb"]["data_offsets"][1].get<uint64_t>();
+  EXPECT_LE(end, bytes.size() - 8 - n);
+  EXPECT_EQ(planFromJson(header["__metadata__"]["plan"]).model, "tiny");
+}
+
+TEST_F(CheckpointTest, RoundTripRestoresEverything) {
+  ModelState a = trainedState();
+  saveCheckpoint(Path, a);
+  ModelPlan other = test::smallPlan();
+  other.seed = 999;  // different initial values, all overwritten by the load
+  ModelState b(other);
+  loadCheckpoint(Path, b);
+  for (int i = 0; i < a.params.size(); ++i)
+    expectSame(a.params.value(i), b.params.value(i));
+  for (size_t t = 0; t < a.tables.size(); ++t)
+    expectSame(a.tables[t].weights(), b.tables[t].weights());
+  const OptimizerSpec& s = a.plan().optimizer;
+  expectSame(a.tables[1].slot(s, 0), b.tables[1].slot(s, 0));
+  expectSame(a.tables[1].slot(s, 1), b.tables[1].slot(s, 1));
+  expectSame(*a.denseOptimizer.slotIfAllocated(0, 1), *b.denseOptimizer.slotIfAllocated(0, 1));
+  EXPECT_EQ(b.denseOptimizer.slotIfAllocated(1, 0), nullptr);
+  EXPECT_EQ(b.step, 1);
+  EXPECT_EQ(b.epoch, 2);
+  EXPECT_TRUE(b.stats[3].ready);
+  EXPECT_DOUBLE_EQ(b.stats[3].mean, 4.5);
+  EXPECT_DOUBLE_EQ(b.stats[3].stddev, 2.25);
+}
+
+TEST_F(CheckpointTest, TruncatedFile) {
+  saveCheckpoint(Path, trainedState());
+  std::string bytes = test::readText(Path);
+  uint64_t headerLen = 0;
+  for (int i = 0; i < 8; ++i)
+    headerLen |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  const uint64_t dataBytes = bytes.size() - 8 - headerLen;
+  test::writeText(Path, bytes.substr(0, bytes.size() - 100));
+  ModelState s(test::smallPlan());
+  EXPECT_EQ(msg([&] { loadCheckpoint(Path, s); }),
+            fmt::format("ckpt.safetensors: truncated: header says {} bytes of data, file has {}",
+                        dataBytes, dataBytes - 100));
+  test::writeText(Path, bytes.substr(0, 5));
+  EXPECT_EQ(msg([&] { loadCheckpoint(Path, s); }),
+            "ckpt.safetensors: truncated: file has 5 bytes, fewer than the 8-byte header length");
+  test::writeText(Path, bytes.substr(0, 100));
+  EXPECT_TRUE(contains(msg([&] { loadCheckpoint(Path, s); }),
+                       "ckpt.safetensors: truncated: header length is"));
+}
+
+TEST_F(CheckpointTest, MalformedHeader) {
+  std::string header = "{\"w0\": [1, 2]}   ";
+  std::string len(8, '\0');
+  len[0] = static_cast<char>(header.size());
+  test::writeText(Path, len + header);
+  EXPECT_EQ(msg([&] { SafeTensorsReader r(Path); }),
+            "ckpt.safetensors: malformed header: tensor 'w0' needs dtype, shape and "
+            "data_offsets");
+  header = "{not json}";
+  len[0] = static_cast<char>(header.size());
+  test::writeText(Path, len + header);
+  EXPECT_TRUE(contains(msg([&] { SafeTensorsReader r(Path); }),
+                       "ckpt.safetensors: malformed header: "));
+  header = R"({"w0": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}})";
+  len[0] = static_cast<char>(header.size());
+  test::writeText(Path, len + header + "xx");
+  EXPECT_EQ(msg([&] { SafeTensorsReader r(Path); }),
+            "ckpt.safetensors: tensor 'w0' has dtype F16; only F32 is supported");
+  header = R"({"w0": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})";
+  len[0] = static_cast<char>(header.size());
+  test::writeText(Path, len + header + "12345678");
+  EXPECT_EQ(msg([&] { SafeTensorsReader r(Path); }),
+            "ckpt.safetensors: malformed header: tensor 'w0' has data_offsets [0, 8] but "
+            "shape [3] needs 12 bytes");
+}
+
+TEST_F(CheckpointTest, MismatchesAreNamedAndChangeNothing) {
+  saveCheckpoint(Path, trainedState());
+  ModelPlan wider = test::smallPlan();
+  wider.params[0].shape = {4, 2};
+  ModelState s(wider);
+  Tensor before = s.params.value("b0").clone();
+  s.stats[3] = {0, 1, false};
+  EXPECT_EQ(msg([&] { loadCheckpoint(Path, s); }),
+            "ckpt.safetensors: tensor 'w0' has shape [3,2] in checkpoint but [4,2] in model");
+  expectSame(before, s.params.value("b0"));
+  EXPECT_FALSE(s.stats[3].ready);
+  EXPECT_EQ(s.step, 0);
+
+  ModelPlan extra = test::smallPlan();
+  extra.params.push_back({"w1", {2, 2}, {}});
+  ModelState e(extra);
+  EXPECT_EQ(msg([&] { loadCheckpoint(Path, e); }),
+            "ckpt.safetensors: missing tensor 'w1'");
+
+  ModelPlan renamed = test::smallPlan();
+  renamed.model = "other";
+  ModelState r(renamed);
+  EXPECT_EQ(msg([&] { loadCheckpoint(Path, r); }),
+            "ckpt.safetensors: checkpoint is for model 'tiny', not 'other'");
+}
+
+TEST_F(CheckpointTest, TransferLoadsMatchingNamesOnly) {
+  ModelState a = trainedState();
+  saveCheckpoint(Path, a);
+  ModelPlan finetune = test::smallPlan();
+  finetune.model = "tiny_finetune";
+  finetune.params.push_back({"head", {2, 1}, {"ones", 0}});
+  ModelState b(finetune);
+  loadCheckpoint(Path, b, {.transfer = true});
+  expectSame(a.params.value("w0"), b.params.value("w0"));
+  EXPECT_EQ(b.params.value("head")[1], 1.0f);
+  EXPECT_EQ(b.step, 0);
+  EXPECT_EQ(b.denseOptimizer.slotIfAllocated(0, 0), nullptr);
+}
+
+TEST_F(CheckpointTest, FailedSaveKeepsThePreviousCheckpoint) {
+  ModelState small(test::smallPlan());
+  saveCheckpoint(Path, small);
+  const std::string good = test::readText(Path);
+
+  ModelPlan big = test::smallPlan();
+  big.tables[1].rows = 50000;  // ~800 KB: cannot fit under the file size limit
+  ModelState large(big);
+  // Simulate a full disk: writes beyond 64 KB fail with EFBIG (works as root,
+  // unlike a read-only directory).
+  struct rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  auto oldHandler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit lim = old;
+  lim.rlim_cur = 64 * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
+  std::string error = msg([&] { saveCheckpoint(Path, large); });
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, oldHandler);
+
+  EXPECT_TRUE(contains(error, "ckpt.safetensors: cannot write: File too large; the "
+                              "previous file is left unchanged"));
+  EXPECT_EQ(test::readText(Path), good);
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(Dir.path()))
+    files += entry.is_regular_file();
+  EXPECT_EQ(files, 1) << "temporary file left behind";
+  ModelState reloaded(test::smallPlan());
+  loadCheckpoint(Path, reloaded);
+}
+
+TEST_F(CheckpointTest, UnwritableDirectoryKeepsThePreviousCheckpoint) {
+  if (::geteuid() == 0)
+    GTEST_SKIP() << "root ignores directory permissions";
+  ModelState s(test::smallPlan());
+  saveCheckpoint(Path, s);
+  const std::string good = test::readText(Path);
+  std::filesystem::permissions(Dir.path(), std::filesystem::perms::owner_read |
+                                               std::filesystem::perms::owner_exec);
+  std::string error = msg([&] { saveCheckpoint(Path, s); });
+  std::filesystem::permissions(Dir.path(), std::filesystem::perms::owner_all);
+  EXPECT_TRUE(contains(error, "cannot create temporary file"));
+  EXPECT_EQ(test::readText(Path), good);
+}
+
+} // namespace
+} // namespace recc::rt

@@ -1,0 +1,140 @@
+// Tests of the CSV/TSV reader: correct columnar contents, delimiter choice,
+// and the exact message of every kind of bad input.
+#include "runtime/CsvReader.h"
+#include "runtime/FeatureTransform.h"
+
+#include "TestUtil.h"
+
+#include <cmath>
+
+namespace recc::rt {
+namespace {
+
+using test::errorOf;
+
+class CsvReaderTest : public ::testing::Test {
+protected:
+  /// Writes `body` to `name` in the temp dir and reads it with the small plan.
+  DataSet read(const std::string& name, const std::string& body,
+               const ReadOptions& options = {}) {
+    test::writeText(Dir.file(name), body);
+    return readDataFile(Dir.file(name), Plan, options);
+  }
+  /// The error reading `body` gives, with the temp dir stripped from paths.
+  std::string error(const std::string& body, const std::string& name = "data.csv") {
+    std::string msg = errorOf([&] { read(name, body); });
+    std::string prefix = Dir.path() + "/";
+    if (msg.starts_with(prefix))
+      msg.erase(0, prefix.size());
+    return msg;
+  }
+
+  test::TempDir Dir;
+  ModelPlan Plan = test::smallPlan();
+  const std::string Header = "click,user_id,price,hist,num_3,extra\n";
+};
+
+TEST_F(CsvReaderTest, ReadsColumnsInPlanOrder) {
+  DataSet d = read("data.csv", Header +
+                                   "1,3,2.5,1|2,10,x\n"
+                                   "0,9,-1e3,,20,y\n"
+                                   "\n"
+                                   "0.25,3,0,4|5|6|7,30,z\r\n");
+  ASSERT_EQ(d.rows(), 3);
+  EXPECT_EQ(std::vector<int64_t>(d.ids(0).begin(), d.ids(0).end()),
+            (std::vector<int64_t>{3, 9, 3}));
+  EXPECT_EQ(d.width(1), 3);
+  EXPECT_EQ(std::vector<int64_t>(d.ids(1).begin(), d.ids(1).end()),
+            (std::vector<int64_t>{1, 2, -1, -1, -1, -1, 4, 5, 6}));
+  EXPECT_EQ(std::vector<float>(d.dense(2).begin(), d.dense(2).end()),
+            (std::vector<float>{2.5f, -1000.0f, 0.0f}));
+  EXPECT_EQ(std::vector<float>(d.label(0).begin(), d.label(0).end()),
+            (std::vector<float>{1.0f, 0.0f, 0.25f}));
+  // The GAUC group column (user_id) is interned: rows 0 and 2 share a group.
+  std::span<const int64_t> g = d.groups("user_id");
+  EXPECT_EQ(g[0], g[2]);
+  EXPECT_NE(g[0], g[1]);
+}
+
+TEST_F(CsvReaderTest, PicksTheDelimiter) {
+  EXPECT_EQ(pickDelimiter("a.tsv", "x,y"), '\t');
+  EXPECT_EQ(pickDelimiter("a.CSV", "x\ty"), ',');
+  EXPECT_EQ(pickDelimiter("a.txt", "x\ty\tz"), '\t');
+  EXPECT_EQ(pickDelimiter("dir.v2/data", "x,y"), ',');
+  DataSet d = read("data.tsv", "click\tuser_id\tprice\thist\tnum_3\n1\t2\t3\t4|5\t6\n");
+  EXPECT_EQ(d.ids(0)[0], 2);
+  EXPECT_EQ(d.ids(1)[1], 5);
+}
+
+TEST_F(CsvReaderTest, LabelsAreOptionalForPrediction) {
+  std::string body = "user_id,price,hist,num_3\n1,2,3,4\n";
+  EXPECT_EQ(error(body), "data.csv: missing column 'click' (model label 'click'); "
+                         "header has: user_id, price, hist, num_3");
+  DataSet d = read("p.csv", body, {.requireLabels = false, .requireGroups = false});
+  EXPECT_FALSE(d.hasLabel(0));
+  EXPECT_EQ(d.rows(), 1);
+}
+
+TEST_F(CsvReaderTest, MissingColumn) {
+  EXPECT_EQ(error("click,price,hist,num_3\n1,2,3,4\n"),
+            "data.csv: missing column 'user_id' (model feature 'user_id'); header has: "
+            "click, price, hist, num_3");
+}
+
+TEST_F(CsvReaderTest, BadValuesNameLineAndColumn) {
+  EXPECT_EQ(error(Header + "1,3,2.5,1,1,x\n0,3,abc,1,1,x\n"),
+            "data.csv:3:3: non-numeric value 'abc' in column 'price'");
+  EXPECT_EQ(error(Header + "1,10,2.5,1,1,x\n"),
+            "data.csv:2:2: id 10 out of range for 'user_id' (vocabulary 10)");
+  EXPECT_EQ(error(Header + "1,-2,2.5,1,1,x\n"),
+            "data.csv:2:2: id -2 out of range for 'user_id' (vocabulary 10)");
+  EXPECT_EQ(error(Header + "1,2,2.5,1|20,1,x\n"),
+            "data.csv:2:4: id 20 out of range for 'hist' (vocabulary 20)");
+  EXPECT_EQ(error(Header + "1,2.5,2.5,1,1,x\n"),
+            "data.csv:2:2: non-integer id '2.5' in column 'user_id'");
+  EXPECT_EQ(error(Header + "1,2,2.5,1||2,1,x\n"),
+            "data.csv:2:4: empty id in column 'hist'");
+  EXPECT_EQ(error(Header + "1,2,2.5,1,nan,x\n"), "data.csv:2:5: NaN in dense column 'num_3'");
+  EXPECT_EQ(error(Header + "1,2,-inf,1,1,x\n"), "data.csv:2:3: Inf in dense column 'price'");
+  EXPECT_EQ(error(Header + "1,2,,1,1,x\n"), "data.csv:2:3: empty value in column 'price'");
+  EXPECT_EQ(error(Header + "2,2,1,1,1,x\n"),
+            "data.csv:2:1: label 'click' must be in [0, 1], got 2");
+  EXPECT_EQ(error(Header + "NaN,2,1,1,1,x\n"), "data.csv:2:1: NaN in label column 'click'");
+}
+
+TEST_F(CsvReaderTest, StructuralErrors) {
+  EXPECT_EQ(error(Header + "1,2,3,4,5,x\n1,2,3,4\n"),
+            "data.csv:3: expected 6 fields as in the header, found 4");
+  EXPECT_EQ(error(""), "data.csv: empty file (expected a header row)");
+  EXPECT_EQ(error("\n\n"), "data.csv: empty file (expected a header row)");
+  EXPECT_EQ(error(Header), "data.csv: no data rows after the header");
+  EXPECT_EQ(error("click,user_id,price,hist,num_3,price\n1,2,3,4,5,6\n"),
+            "data.csv:1: column 'price' appears twice in the header (columns 3 and 6)");
+  EXPECT_EQ(errorOf([] { readDataFile("/nonexistent/x.csv", test::smallPlan()); }),
+            "/nonexistent/x.csv: cannot open: No such file or directory");
+}
+
+TEST_F(CsvReaderTest, ReportsTheFirstBadLineWhateverTheThreads) {
+  std::string body = Header;
+  for (int i = 0; i < 30000; ++i)
+    body += i == 14998 ? "1,2,oops,1,1,x\n" : i == 25000 ? "1,99,1,1,1,x\n" : "1,2,3,4,5,x\n";
+  EXPECT_EQ(error(body), "data.csv:15000:3: non-numeric value 'oops' in column 'price'");
+}
+
+TEST_F(CsvReaderTest, ZscoreStatisticsAndTransform) {
+  DataSet d = read("data.csv", Header + "1,1,0,1,1,a\n0,1,0,1,3,a\n0,1,0,1,5,a\n1,1,0,1,7,a\n");
+  std::vector<FeatureStats> stats = computeFeatureStats(Plan, d);
+  EXPECT_FALSE(stats[2].ready);  // price has no transform
+  ASSERT_TRUE(stats[3].ready);
+  EXPECT_DOUBLE_EQ(stats[3].mean, 4.0);
+  EXPECT_DOUBLE_EQ(stats[3].stddev, std::sqrt(5.0));
+  EXPECT_FLOAT_EQ(transformValue(Plan.features[3], stats[3], 7.0f),
+                  static_cast<float>(std::tanh(3.0 / std::sqrt(5.0))));
+  EXPECT_FLOAT_EQ(transformValue(Plan.features[2], stats[2], 7.0f), 7.0f);
+  FeatureStats constant{2.0, 0.0, true};  // sigma clamps to 1e-6
+  EXPECT_FLOAT_EQ(transformValue(Plan.features[3], constant, 2.0f), 0.0f);
+  EXPECT_FLOAT_EQ(transformValue(Plan.features[3], constant, 3.0f), 1.0f);
+}
+
+} // namespace
+} // namespace recc::rt

@@ -1,0 +1,111 @@
+// Tests of ModelPlan JSON serialization: a full round trip and the error
+// messages for malformed plans, each naming the offending field.
+#include "runtime/ModelPlan.h"
+
+#include "TestUtil.h"
+
+#include <nlohmann/json.hpp>
+
+namespace recc::rt {
+namespace {
+
+using test::contains;
+using test::errorOf;
+using Role = BufferSpec::Role;
+
+ModelPlan fullPlan() {
+  ModelPlan p = test::smallPlan();
+  p.optimizer = {"adagrad", 0.02, 0.8, 0.99, 1e-7, 0.25};
+  p.batchSize = 512;
+  p.epochs = 3;
+  p.seed = 1234567890123ULL;
+  p.metrics.push_back({"cvr_auc", "auc", "pcvr", "buy", "click", ""});
+  p.labels.push_back({"buy", "purchase"});
+  p.trainStep = {"train_step",
+                 {{Role::Feature, "price", {-1, 1}},
+                  {Role::EmbeddingRows, "hist", {-1, 3, 4}},
+                  {Role::Label, "click", {-1}},
+                  {Role::Param, "w0", {3, 2}},
+                  {Role::Seed, "seed", {}},
+                  {Role::Output, "p", {-1, 1}},
+                  {Role::Loss, "loss", {}},
+                  {Role::LossTerm, "ctr", {}},
+                  {Role::Gradient, "w0", {3, 2}}}};
+  p.evalStep = {"eval_step", {{Role::Output, "p", {-1}}}};
+  return p;
+}
+
+TEST(ModelPlanJson, RoundTripKeepsEveryField) {
+  ModelPlan p = fullPlan();
+  std::string json = toJson(p);
+  ModelPlan q = planFromJson(json);
+  EXPECT_EQ(toJson(q), json);
+  EXPECT_EQ(q.model, "tiny");
+  ASSERT_EQ(q.features.size(), 4u);
+  EXPECT_EQ(q.features[1].kind, FeatureSpec::Kind::MultiCategorical);
+  EXPECT_EQ(q.features[1].maxLen, 3);
+  EXPECT_EQ(q.features[3].transform, "tanh_zscore");
+  EXPECT_EQ(q.labels[1].column, "purchase");
+  EXPECT_EQ(q.tables[1].init.kind, "normal");
+  EXPECT_DOUBLE_EQ(q.tables[1].init.scale, 0.01);
+  EXPECT_EQ(q.params[0].shape, (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(q.optimizer.kind, "adagrad");
+  EXPECT_DOUBLE_EQ(q.optimizer.initialAccumulator, 0.25);
+  EXPECT_EQ(q.seed, 1234567890123ULL);
+  EXPECT_EQ(q.metrics[3].filterLabel, "click");
+  EXPECT_EQ(q.metrics[1].groupColumn, "user_id");
+  ASSERT_EQ(q.trainStep.buffers.size(), 9u);
+  EXPECT_EQ(q.trainStep.buffers[4].role, Role::Seed);
+  EXPECT_TRUE(q.trainStep.buffers[4].shape.empty());
+  EXPECT_EQ(q.trainStep.buffers[8].role, Role::Gradient);
+  EXPECT_EQ(q.evalStep.symbol, "eval_step");
+}
+
+TEST(ModelPlanJson, OptionalFieldsKeepDefaults) {
+  ModelPlan q = planFromJson(R"({"model": "m", "features": [{"name": "a", "kind": "dense"}]})");
+  EXPECT_EQ(q.features[0].column, "a");
+  EXPECT_EQ(q.features[0].transform, "none");
+  EXPECT_EQ(q.batchSize, 256);
+  EXPECT_EQ(q.optimizer.kind, "adam");
+}
+
+TEST(ModelPlanJson, ErrorsNameTheField) {
+  EXPECT_TRUE(contains(errorOf([] { planFromJson("{\"model\": "); }),
+                       "model plan: malformed JSON"));
+  EXPECT_EQ(errorOf([] { planFromJson("{}"); }), "model plan: missing field 'model'");
+  EXPECT_EQ(errorOf([] {
+              planFromJson(R"({"model":"m","tables":[{"name":"t","rows":"10","dim":4}]})");
+            }),
+            "model plan: field 'tables[0].rows': expected an integer, got \"10\"");
+  EXPECT_EQ(errorOf([] {
+              planFromJson(R"({"model":"m","tables":[{"name":"t","rows":10}]})");
+            }),
+            "model plan: missing field 'tables[0].dim'");
+  EXPECT_EQ(errorOf([] {
+              planFromJson(R"({"model":"m","features":[{"name":"a","kind":"sparse"}]})");
+            }),
+            "model plan: field 'features[0].kind': expected one of categorical, "
+            "multi_categorical, dense, got 'sparse'");
+  EXPECT_EQ(errorOf([] {
+              planFromJson(R"({"model":"m","trainStep":{"buffers":[
+                {"role":"param","name":"w","shape":[1]},
+                {"role":"weights","name":"w","shape":[1]}]}})");
+            }),
+            "model plan: field 'trainStep.buffers[1].role': expected one of feature, "
+            "embedding_rows, label, param, seed, output, loss, loss_term, gradient, got "
+            "'weights'");
+  EXPECT_EQ(errorOf([] {
+              planFromJson(R"({"model":"m","params":[{"name":"w","shape":[2,"x"]}]})");
+            }),
+            "model plan: field 'params[0].shape': expected an array of integers, got "
+            "[2,\"x\"]");
+  EXPECT_EQ(errorOf([] { planFromJson(R"({"model":"m","seed":-1})"); }),
+            "model plan: field 'seed': expected a non-negative integer, got -1");
+  EXPECT_EQ(errorOf([] { planFromJson(R"({"model":"m","labels":{}})"); }),
+            "model plan: field 'labels': expected an array, got object");
+  EXPECT_EQ(errorOf([] { planFromJson(R"({"model":"m","batchSize":0})"); }),
+            "model plan: field 'batchSize': must be positive, got 0");
+}
+
+} // namespace
+} // namespace recc::rt
