@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Bad input end to end: each case must exit non-zero with a message naming the
+# place (file:line:col, row/column, tensor and shapes), and never crash.
+# Usage: bad_input_test.sh RECC INPUTS_DIR
+set -u
+recc=$1
+inputs=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passed=0
+
+# expect_fail NAME PATTERN CMD...: CMD must exit 1 (not crash) and print PATTERN.
+expect_fail() {
+  local name=$1 pattern=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne 1 ]]; then
+    echo "FAIL $name: exit code $rc (want 1)"; echo "$out" | tail -5; failures=$((failures + 1))
+  elif ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | tail -5; failures=$((failures + 1))
+  else
+    echo "ok   $name: $(grep -E -m1 -- "$pattern" <<<"$out")"; passed=$((passed + 1))
+  fi
+}
+
+# --- model files ------------------------------------------------------------
+expect_fail syntax-error 'syntax_error.rec:6:3: error: ' "$recc" check "$inputs/syntax_error.rec"
+expect_fail unknown-name "unknown_name.rec:5:37: error: .*'user_idd'" "$recc" check "$inputs/unknown_name.rec"
+expect_fail shape-mismatch 'shape_mismatch.rec:6:19: error: .*\[B,3\].*\[B,4\]' "$recc" check "$inputs/shape_mismatch.rec"
+expect_fail missing-model-file 'nope.rec.*cannot open' "$recc" check "$work/nope.rec"
+
+# --- data files -------------------------------------------------------------
+good="$work/good.csv"
+{
+  echo "user_id,item_id,price,click"
+  for i in $(seq 0 199); do echo "$((i % 50)),$((i * 7 % 40)),$((i % 13)).5,$(( (i % 50) < 10 ? 1 : 0 ))"; done
+} >"$good"
+train() { "$recc" train "$inputs/tiny.rec" --backend reference "$@"; }
+
+printf 'user_id,price,click\n1,2.0,0\n' >"$work/missing.csv"
+expect_fail missing-column "missing.csv: missing column 'item_id'" train --data "$work/missing.csv"
+printf 'user_id,item_id,price,click\n1,2,2.0,0\n3,4,abc,1\n' >"$work/nonnum.csv"
+expect_fail non-numeric "nonnum.csv:3:3: non-numeric value 'abc' in column 'price'" train --data "$work/nonnum.csv"
+printf 'user_id,item_id,price,click\n1,2,2.0,0\n3,40,1.0,1\n' >"$work/vocab.csv"
+expect_fail id-out-of-range "vocab.csv:3:2: id 40 out of range for 'item_id' \(vocabulary 40\)" train --data "$work/vocab.csv"
+printf 'user_id,item_id,price,click\n1,2,2.0,0\n3,4,nan,1\n' >"$work/nan.csv"
+expect_fail nan-dense "nan.csv:3:3: NaN in dense column 'price'" train --data "$work/nan.csv"
+
+# --- checkpoints ------------------------------------------------------------
+ckpt="$work/tiny.safetensors"
+if ! train --data "$good" --out "$ckpt" >/dev/null 2>&1; then
+  echo "FAIL training the tiny model on good data"; failures=$((failures + 1))
+fi
+size=$(stat -c %s "$ckpt")
+head -c $((size - 100)) "$ckpt" >"$work/truncated.safetensors"
+expect_fail truncated-checkpoint 'truncated' "$recc" eval "$inputs/tiny.rec" --backend reference --ckpt "$work/truncated.safetensors" --data "$good"
+sed 's/user_emb\[50, 4\]/user_emb[50, 6]/' "$inputs/tiny.rec" >"$work/tiny6.rec"
+expect_fail mismatched-checkpoint "tiny.safetensors: tensor '.*' has shape \[[0-9,]*\] in checkpoint but \[[0-9,]*\] in model" "$recc" eval "$work/tiny6.rec" --backend reference --ckpt "$ckpt" --data "$good"
+
+# --- a NaN loss stops training and keeps the last good checkpoint -------------
+{
+  echo "user_id,x,click"
+  for i in $(seq 0 99); do echo "$((i % 50)),$((i + 1)).0,$((i % 2))"; done
+} >"$work/pos.csv"
+{
+  echo "user_id,x,click"
+  for i in $(seq 0 99); do echo "$((i % 50)),$(( i >= 60 && i < 70 ? -1 : i + 1 )).0,$((i % 2))"; done
+} >"$work/neg.csv"
+nanck="$work/nan.safetensors"
+"$recc" train "$inputs/nan_loss.rec" --backend reference --data "$work/pos.csv" --out "$nanck" >/dev/null 2>&1
+before=$(sha256sum "$nanck" | cut -d' ' -f1)
+expect_fail nan-loss 'non-finite|NaN' "$recc" train "$inputs/nan_loss.rec" --backend reference --data "$work/neg.csv" --init "$nanck" --out "$nanck"
+after=$(sha256sum "$nanck" | cut -d' ' -f1)
+if [[ "$before" != "$after" ]]; then
+  echo "FAIL nan-loss: the last good checkpoint was overwritten"; failures=$((failures + 1))
+else
+  echo "ok   nan-loss: last good checkpoint kept"; passed=$((passed + 1))
+fi
+
+echo "bad input: $passed passed, $failures failed"
+[[ $failures -eq 0 ]]
