@@ -96,7 +96,9 @@ struct ListExpr : Expr {
 //===----------------------------------------------------------------------===//
 
 struct Stmt {
-  enum class Kind { Model, Input, Label, Table, Block, Assign, Return, Loss, Output, Metric, Train };
+  enum class Kind {
+    Model, Input, Label, Table, Block, Assign, Return, Loss, Output, Metric, Train, Stream
+  };
   Stmt(Kind k, SourceLoc l) : kind(k), loc(std::move(l)) {}
   virtual ~Stmt() = default;
   const Kind kind;
@@ -208,6 +210,15 @@ struct TrainStmt : Stmt {
   static constexpr Kind kKind = Kind::Train;
   explicit TrainStmt(SourceLoc l) : Stmt(kKind, std::move(l)) {}
   std::vector<Setting> settings;
+};
+
+/// `stream NAME { input ... label ... }`: inputs and labels read from a second
+/// input stream, whose batches are drawn separately (DAMCAR's target batch).
+struct StreamDecl : Stmt {
+  static constexpr Kind kKind = Kind::Stream;
+  explicit StreamDecl(SourceLoc l) : Stmt(kKind, std::move(l)) {}
+  Ident name;
+  std::vector<StmtPtr> body;
 };
 
 /// A whole file: top-level models, blocks and tables in source order.

@@ -86,6 +86,9 @@ void ASTPrinter::printStmt(const Stmt& s, int indent) {
     line(indent) << "Metric '" << me->name.name << "'" << at(me->loc) << "\n";
     printExpr(*me->value, indent + 1);
     if (!me->where.name.empty()) printIdent("Where", me->where, indent + 1);
+  } else if (auto* st = dynCast<StreamDecl>(&s)) {
+    line(indent) << "Stream '" << st->name.name << "'" << at(st->loc) << "\n";
+    printBody(st->body, indent + 1);
   } else if (auto* tr = dynCast<TrainStmt>(&s)) {
     line(indent) << "Train" << at(tr->loc) << "\n";
     for (const auto& st : tr->settings) {

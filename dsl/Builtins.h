@@ -16,14 +16,24 @@ namespace recc {
 
 enum class BuiltinKind {
   // Expressions (layers and functions).
-  Embed, Concat, Dense, Mlp, Relu, Sigmoid, Tanh, Exp, Log, Softplus, Clamp, Dropout,
+  Embed, Concat, Dense, Mlp, Relu, Sigmoid, Tanh, Exp, Log, Softplus, Step, Clamp, Dropout,
   Bce, BceLogits, Mean, Sum,
+  // Sequences, towers and attention.
+  Mask, OneHot, MaskedMean, MaskedSum, Dot, Cosine, L2Normalize, Softmax, MaskedSoftmax,
+  WeightedSum, RepeatLike, Stack, Take, Squeeze, MatMul, SplitHeads, MergeHeads, CausalMask,
+  LayerNorm, BatchNorm, Param, TopK,
+  // Experts: `experts(block, n, args...)` calls a block n times and stacks.
+  Experts,
+  // Gradient flow and modes.
+  StopGradient, GradReverse, TrainOnly,
+  // Losses.
+  Mse, InfoNce,
   // Metrics (in `metric` statements).
   Auc, Gauc, Logloss,
   // Optimizers (in `train { optimizer = ... }`).
   Adam, Adagrad, Sgd,
   // Table initializers (after `init`).
-  Uniform, Normal, Zeros,
+  Uniform, Normal, Zeros, Ones,
   // Input types (after `input NAME :`).
   Id, Ids, DenseType,
 };
@@ -60,9 +70,28 @@ const char* contextNoun(BuiltinContext context);
 /// for a variadic builtin every argument is appended. Reports unknown or
 /// repeated keywords, too many arguments and missing required ones at the
 /// call; returns false if it reported anything.
+/// The first `skip` arguments of the call are not bound (experts(block, n, ...)).
+/// For a variadic builtin, `params` are keyword-only parameters (concat's
+/// axis), bound into `*keywords` when given.
 bool bindArgs(const ast::CallExpr& call, const std::string& calleeDesc,
               const std::vector<BuiltinParam>& params, bool variadic, const char* usage,
-              std::vector<const ast::Expr*>& out, DiagnosticEngine& diag);
+              std::vector<const ast::Expr*>& out, DiagnosticEngine& diag, size_t skip = 0,
+              std::vector<const ast::Expr*>* keywords = nullptr);
+
+/// Binds a call of a block with parameters `blockParams`: positional arguments
+/// fill the block's parameters (too many is an error); keywords may also be
+/// the block-call keywords, whose arguments go to `mods` (by, share, ema,
+/// decay; null if absent). Reports like bindArgs.
+bool bindBlockArgs(const ast::CallExpr& call, const std::string& blockName,
+                   const std::vector<std::string>& blockParams, std::vector<const ast::Expr*>& args,
+                   std::vector<const ast::Expr*>& mods, DiagnosticEngine& diag, size_t skip = 0);
+
+/// Keywords every block call accepts besides the block's parameters:
+/// `by = <id input>` (one set of parameters per id value, e.g. per scenario),
+/// `share = <value>` (reuse the parameters of the instance that computed that
+/// value), `ema = <value>` with `decay = d` (use EMA shadow copies of them).
+inline constexpr const char* kBlockCallKeywords[] = {"by", "share", "ema", "decay"};
+bool isBlockCallKeyword(std::string_view name);
 
 /// Folds a constant expression (numbers combined with + - * / and unary
 /// minus); false if `e` is not constant or divides by zero.

@@ -3,7 +3,7 @@
 //
 //   program   := stmt* EOF                  (Sema checks what may go where)
 //   stmt      := model | input | label | table | block | return
-//              | loss | output | metric | train | assign
+//              | loss | output | metric | train | stream | assign
 //   expr      := additive
 //
 // There are no statement terminators: a statement ends where its expression
@@ -182,6 +182,8 @@ StmtPtr Parser::parseStatement() {
   case Tok::KwTrain: return parseTrain();
   case Tok::Ident: {
     if (peekTok().is(Tok::Equal)) return parseAssign();
+    if (cur().isIdent("stream") && peekTok().is(Tok::Ident) && peekTok(2).is(Tok::LBrace))
+      return parseStream();
     static const std::vector<std::string> kKeywords = {
         "model", "input", "label", "table", "block", "return",
         "loss", "output", "metric", "train"};
@@ -368,6 +370,14 @@ StmtPtr Parser::parseTrain() {
   errorExpected("'}'");
   note(open, "to match this '{'");
   return nullptr;
+}
+
+// stream := 'stream' IDENT body      ('stream' is a contextual keyword)
+StmtPtr Parser::parseStream() {
+  auto s = std::make_unique<StreamDecl>(consume().loc);
+  expectIdent(s->name, "a stream name");
+  parseBody(s->body);
+  return s;
 }
 
 // assign := IDENT '=' expr

@@ -47,6 +47,7 @@ private:
   ast::StmtPtr parseMetric();
   ast::StmtPtr parseTrain();
   ast::StmtPtr parseAssign();
+  ast::StmtPtr parseStream();
   bool parseBody(std::vector<ast::StmtPtr>& body);
   bool parseColumnNames(std::vector<ast::Ident>& names, const char* what);
 

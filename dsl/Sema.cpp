@@ -110,6 +110,7 @@ const char* stmtNoun(const Stmt& s) {
   case Stmt::Kind::Output: return "an 'output' statement";
   case Stmt::Kind::Metric: return "a 'metric'";
   case Stmt::Kind::Train: return "a 'train' block";
+  case Stmt::Kind::Stream: return "a 'stream' block";
   }
   return "a statement";
 }
@@ -134,7 +135,11 @@ private:
   void checkOutputs(const ModelDecl& m, Scope& scope, std::map<std::string, SourceLoc>& outs);
   void checkMetric(const MetricStmt& m, Scope& scope,
                    const std::map<std::string, SourceLoc>& outs);
-  void checkTrain(const TrainStmt& t);
+  void checkTrain(const TrainStmt& t, const ModelDecl& m, Scope& scope);
+  void checkStream(const StreamDecl& st, Scope& scope);
+  Ty checkBlockCall(const CallExpr& c, const BlockDecl& b, size_t skip, Scope& scope);
+  Ty checkExperts(const CallExpr& c, Scope& scope);
+  bool requireIds(const Expr& e, Ty t, const std::string& what);
   void checkOptimizer(const Expr& e);
 
   // Expressions.
@@ -166,6 +171,7 @@ private:
 
   DiagnosticEngine& diag_;
   std::map<std::string, Symbol> globals_;
+  std::map<std::string, SourceLoc> models_;  ///< every model of the file (for `init`)
   Scope* current_ = nullptr;  ///< for describe()
   bool deferNames_ = false;   ///< builtin arguments may be names of numbers
 };
@@ -279,6 +285,11 @@ void Sema::checkBlock(const BlockDecl& b, const Scope* outer) {
       error(p.loc, "duplicate parameter '" + p.name + "' in block '" + b.name.name + "'");
       continue;
     }
+    if (isBlockCallKeyword(p.name)) {
+      error(p.loc, "'" + p.name + "' is reserved for block calls (by, share, ema, decay); "
+                   "rename the parameter");
+      continue;
+    }
     declare(scope.decls, p, Symbol{Symbol::Kind::Param, p.loc}, &scope);
   }
   collectAssigns(b.body, scope);
@@ -349,6 +360,9 @@ void Sema::checkModel(const ModelDecl& m) {
       declare(scope.decls, b.name, sym, nullptr);
       break;
     }
+    case Stmt::Kind::Stream:
+      checkStream(static_cast<const StreamDecl&>(*s), scope);
+      break;
     case Stmt::Kind::Model:
       error(s->loc, "models cannot be nested; declare model '" +
                         static_cast<const ModelDecl&>(*s).name.name + "' at the top level");
@@ -396,7 +410,7 @@ void Sema::checkModel(const ModelDecl& m) {
         note(train->loc, "previous 'train' block is here");
       }
       train = t;
-      checkTrain(*t);
+      checkTrain(*t, m, scope);
     }
   }
   std::map<std::string, SourceLoc> outs;
@@ -494,8 +508,24 @@ void Sema::checkOptimizer(const Expr& e) {
   }
 }
 
-void Sema::checkTrain(const TrainStmt& t) {
-  static const std::vector<std::string> kSettings = {"optimizer", "batch", "epochs", "seed"};
+/// `stream NAME { input ... label ... }`: its declarations belong to the model.
+void Sema::checkStream(const StreamDecl& st, Scope& scope) {
+  for (const auto& s : st.body) {
+    if (auto* in = dynCast<InputDecl>(s.get())) {
+      checkInput(*in, scope.decls, nullptr);
+    } else if (auto* l = dynCast<LabelDecl>(s.get())) {
+      for (const auto& n : l->names)
+        declare(scope.decls, n, Symbol{Symbol::Kind::Label, n.loc}, nullptr);
+    } else {
+      error(s->loc, std::string(stmtNoun(*s)) + " is not allowed in stream '" + st.name.name +
+                        "'; a stream holds only 'input' and 'label' declarations");
+    }
+  }
+}
+
+void Sema::checkTrain(const TrainStmt& t, const ModelDecl& m, Scope& scope) {
+  static const std::vector<std::string> kSettings = {"optimizer", "batch", "epochs", "seed",
+                                                     "init", "freeze"};
   std::map<std::string, SourceLoc> seen;
   for (const auto& s : t.settings) {
     const std::string& name = s.name.name;
@@ -513,9 +543,41 @@ void Sema::checkTrain(const TrainStmt& t) {
       constInt(s.value.get(), 1, 1000000, "'epochs'", v);
     else if (name == "seed")
       constInt(s.value.get(), 0, kMaxRows, "'seed'", v);
-    else
+    else if (name == "init") {
+      // Stages: start from the trained parameters of another model of the file.
+      auto* n = dynCast<NameExpr>(s.value.get());
+      std::vector<std::string> others;
+      for (const auto& [mn, loc] : models_)
+        if (mn != m.name.name) others.push_back(mn);
+      if (!n || !models_.count(n->name) || n->name == m.name.name)
+        error(s.value->loc, "'init' must name another model of this file, whose trained "
+                            "parameters this one starts from" +
+                                (n && n->name != m.name.name ? didYouMean(n->name, others)
+                                                             : std::string()));
+    } else if (name == "freeze") {
+      // Parameter groups held fixed: tables, or values whose parameters are frozen.
+      auto* list = dynCast<ListExpr>(s.value.get());
+      if (!list) {
+        error(s.value->loc, "'freeze' must be a list of tables or values, e.g. "
+                            "freeze = [item_emb, tower]");
+        continue;
+      }
+      for (const auto& item : list->items) {
+        auto* n = dynCast<NameExpr>(item.get());
+        Lookup l = n ? lookup(n->name, scope) : Lookup{};
+        bool ok = l.sym && (l.sym->kind == Symbol::Kind::Table ||
+                            l.sym->kind == Symbol::Kind::Value);
+        if (!ok && n && scope.assigns.count(n->name)) ok = true;
+        if (!ok)
+          error(item->loc, "'freeze' lists tables and values whose parameters are frozen, but " +
+                               (n ? (l.sym ? "'" + n->name + "' is " + kindNoun(*l.sym)
+                                           : "'" + n->name + "' is not declared in this model" +
+                                                 didYouMean(n->name, visibleNames(scope)))
+                                  : std::string("this is not a name")));
+      }
+    } else
       error(s.name.loc, "unknown train setting '" + name + "'" + didYouMean(name, kSettings) +
-                            " (settings: optimizer, batch, epochs, seed)");
+                            " (settings: optimizer, batch, epochs, seed, init, freeze)");
   }
 }
 
@@ -601,7 +663,7 @@ Ty Sema::checkExpr(const Expr& e, Scope& scope) {
     error(e.loc, "a string is only allowed as a column name, after 'from'");
     return Ty::Error;
   case Expr::Kind::List:
-    error(e.loc, "a list is only allowed as the layer widths of 'mlp'");
+    error(e.loc, "a list is only allowed as the layer widths of 'mlp' or the shape of 'param'");
     return Ty::Error;
   case Expr::Kind::Name: {
     auto& n = static_cast<const NameExpr&>(e);
@@ -641,28 +703,9 @@ Ty Sema::checkExpr(const Expr& e, Scope& scope) {
 Ty Sema::checkCall(const CallExpr& c, Scope& scope) {
   Lookup r = lookup(c.callee, scope);
   if (r.status == Lookup::Found && r.sym->kind == Symbol::Kind::Block) {
-    const BlockDecl& b = *r.sym->block;
-    if (scope.block == &b) {
-      error(c.loc, "block '" + b.name.name + "' calls itself; recursion is not allowed");
-      return Ty::Error;
-    }
-    std::vector<BuiltinParam> params;
-    for (const auto& p : b.params) params.push_back({p.name.c_str(), true});
-    std::vector<const Expr*> args;
-    std::string usage = b.name.name + "(";
-    for (size_t i = 0; i < b.params.size(); ++i) usage += (i ? ", " : "") + b.params[i].name;
-    usage += ")";
-    if (!bindArgs(c, "block '" + b.name.name + "'", params, false, usage.c_str(), args, diag_)) {
-      note(b.name.loc, "block '" + b.name.name + "' declared here");
-      return Ty::Error;
-    }
-    bool ok = true;
-    for (const Expr* a : args) {
-      Ty t = checkExpr(*a, scope);
-      ok &= t != Ty::Error;
-    }
-    return ok ? Ty::Tensor : Ty::Error;
+    return checkBlockCall(c, *r.sym->block, 0, scope);
   }
+  if (c.callee == "experts" && r.status == Lookup::Unknown) return checkExperts(c, scope);
   if (r.status != Lookup::Unknown) {
     const Symbol* sym = resolve(c.callee, c.loc, scope);
     if (sym)
@@ -689,7 +732,8 @@ Ty Sema::checkBuiltin(const BuiltinSig& sig, const CallExpr& c, Scope& scope) {
   std::vector<const Expr*> args;
   std::string desc = "'";  // built by appending: GCC 12 -Wrestrict misfires on "'" + string
   desc.append(sig.name).append("'");
-  if (!bindArgs(c, desc, sig.params, sig.variadic, sig.usage, args, diag_)) return Ty::Error;
+  std::vector<const Expr*> kw;
+  if (!bindArgs(c, desc, sig.params, sig.variadic, sig.usage, args, diag_, 0, &kw)) return Ty::Error;
   auto argWhat = [&](size_t i) {
     return sig.variadic ? "argument " + std::to_string(i + 1) + " of '" + sig.name + "'"
                         : "argument '" + std::string(sig.params[i].name) + "' of '" + sig.name + "'";
@@ -709,13 +753,16 @@ Ty Sema::checkBuiltin(const BuiltinSig& sig, const CallExpr& c, Scope& scope) {
   case BuiltinKind::Embed: checkEmbed(c, *args[0], *args[1], scope); break;
   case BuiltinKind::Concat:
     for (size_t i = 0; i < args.size(); ++i) ok &= tensorArg(i);
+    if (!kw.empty() && kw[0]) ok &= constInt(kw[0], -8, 8, "'axis' of 'concat'", n);
     break;
   case BuiltinKind::Dense:
     ok &= tensorArg(0);
     ok &= constInt(args[1], 1, kMaxWidth, "'units' of 'dense'", n);
+    if (args[2]) ok &= requireIds(*args[2], checkExpr(*args[2], scope), argWhat(2));
     break;
   case BuiltinKind::Mlp: {
     ok &= tensorArg(0);
+    if (args[4]) ok &= requireIds(*args[4], checkExpr(*args[4], scope), argWhat(4));
     auto* widths = dynCast<ListExpr>(args[1]);
     if (!widths) {
       error(args[1]->loc, "'widths' of 'mlp' must be a list of layer widths, e.g. [512, 256]");
@@ -745,7 +792,8 @@ Ty Sema::checkBuiltin(const BuiltinSig& sig, const CallExpr& c, Scope& scope) {
   case BuiltinKind::Tanh:
   case BuiltinKind::Exp:
   case BuiltinKind::Log:
-  case BuiltinKind::Softplus: ok &= tensorArg(0); break;
+  case BuiltinKind::Softplus:
+  case BuiltinKind::Step: ok &= tensorArg(0); break;
   case BuiltinKind::Clamp: {
     ok &= tensorArg(0);
     double lo = 0, hi = 0;
@@ -763,18 +811,194 @@ Ty Sema::checkBuiltin(const BuiltinSig& sig, const CallExpr& c, Scope& scope) {
     break;
   case BuiltinKind::Bce:
   case BuiltinKind::BceLogits:
+  case BuiltinKind::Mse:
     ok &= tensorArg(0);
     ok &= tensorArg(1);
     if (args[2]) ok &= tensorArg(2, true);
+    if (args[3]) ok &= tensorArg(3);
     break;
   case BuiltinKind::Mean:
   case BuiltinKind::Sum:
     ok &= tensorArg(0);
     if (args[1]) ok &= constInt(args[1], -8, 8, "'axis'", n);
+    if (args[2]) ok &= tensorArg(2);
     break;
+  case BuiltinKind::Mask:
+  case BuiltinKind::OneHot:
+    ok &= requireIds(*args[0], checkExpr(*args[0], scope), argWhat(0));
+    break;
+  case BuiltinKind::MaskedMean:
+  case BuiltinKind::MaskedSum:
+  case BuiltinKind::Dot:
+  case BuiltinKind::Cosine:
+  case BuiltinKind::MaskedSoftmax:
+  case BuiltinKind::WeightedSum:
+  case BuiltinKind::RepeatLike:
+  case BuiltinKind::TopK:
+    ok &= tensorArg(0);
+    ok &= tensorArg(1);
+    if (sig.kind == BuiltinKind::TopK) ok &= constInt(args[2], 1, 1 << 20, "'k' of 'top_k'", n);
+    break;
+  case BuiltinKind::Stack:
+    for (size_t i = 0; i < args.size(); ++i) ok &= tensorArg(i);
+    break;
+  case BuiltinKind::Squeeze:
+  case BuiltinKind::MergeHeads:
+  case BuiltinKind::Softmax:
+  case BuiltinKind::StopGradient: ok &= tensorArg(0); break;
+  case BuiltinKind::Take:
+    ok &= tensorArg(0);
+    ok &= constInt(args[1], 0, kMaxWidth, "'index' of 'take'", n);
+    break;
+  case BuiltinKind::MatMul:
+    ok &= tensorArg(0);
+    ok &= tensorArg(1);
+    if (args[2]) ok &= constInt(args[2], 0, 1, "'transpose_b' of 'matmul'", n);
+    break;
+  case BuiltinKind::SplitHeads:
+    ok &= tensorArg(0);
+    ok &= constInt(args[1], 1, 4096, "'heads' of 'split_heads'", n);
+    break;
+  case BuiltinKind::CausalMask:
+    ok &= constInt(args[0], 1, kMaxWidth, "'size' of 'causal_mask'", n);
+    break;
+  case BuiltinKind::L2Normalize:
+  case BuiltinKind::LayerNorm:
+  case BuiltinKind::BatchNorm: {
+    ok &= tensorArg(0);
+    const Expr* eps = sig.kind == BuiltinKind::BatchNorm ? args[2] : args[1];
+    double v;
+    std::string what = std::string("'eps' of '") + sig.name + "'";
+    if (eps && constNumber(eps, what, v) && !(v > 0)) {
+      error(eps->loc, what + " must be positive, got " + fmtNumber(v));
+      ok = false;
+    }
+    if (sig.kind == BuiltinKind::BatchNorm && args[1])
+      ok &= constRange(args[1], 0, 1, true, "'momentum' of 'batch_norm'");
+    break;
+  }
+  case BuiltinKind::Param: {
+    auto* shape = dynCast<ListExpr>(args[0]);
+    if (!shape || shape->items.empty()) {
+      error(args[0]->loc, "'shape' of 'param' must be a list of extents, e.g. [10, 128]");
+      ok = false;
+    } else {
+      for (const auto& d : shape->items)
+        ok &= constInt(d.get(), 1, kMaxWidth, "an extent of 'param'", n);
+    }
+    std::vector<const Expr*> initArgs;
+    if (args[1])
+      ok &= contextCall(*args[1], BuiltinContext::Init, "initializer", initArgs) != nullptr;
+    if (args[2]) ok &= requireIds(*args[2], checkExpr(*args[2], scope), argWhat(2));
+    break;
+  }
+  case BuiltinKind::GradReverse: {
+    ok &= tensorArg(0);
+    ok &= constRange(args[1], 0, INFINITY, false, "'lambda' of 'grad_reverse'");
+    if (args[2]) {
+      auto* s = dynCast<NameExpr>(args[2]);
+      if (!s || (s->name != "constant" && s->name != "dann")) {
+        error(args[2]->loc, "unknown schedule" +
+                                (s ? " '" + s->name + "'" + didYouMean(s->name, {"constant", "dann"})
+                                   : std::string()) +
+                                "; expected 'constant' or 'dann'");
+        ok = false;
+      }
+    }
+    break;
+  }
+  case BuiltinKind::TrainOnly:
+    ok &= tensorArg(0);
+    ok &= tensorArg(1, true);
+    break;
+  case BuiltinKind::InfoNce: {
+    ok &= tensorArg(0);
+    if (args[1]) ok &= constInt(args[1], 0, kMaxWidth, "'positive' of 'info_nce'", n);
+    double v;
+    if (args[2] && constNumber(args[2], "'temperature' of 'info_nce'", v) && !(v > 0)) {
+      error(args[2]->loc, "'temperature' of 'info_nce' must be positive, got " + fmtNumber(v));
+      ok = false;
+    }
+    break;
+  }
   default: break;
   }
   return ok ? Ty::Tensor : Ty::Error;
+}
+
+/// A block call (arguments from `skip` on), with the block-call keywords.
+Ty Sema::checkBlockCall(const CallExpr& c, const BlockDecl& b, size_t skip, Scope& scope) {
+  if (scope.block == &b) {
+    error(c.loc, "block '" + b.name.name + "' calls itself; recursion is not allowed");
+    return Ty::Error;
+  }
+  std::vector<std::string> params;
+  for (const auto& p : b.params) params.push_back(p.name);
+  std::vector<const Expr*> args, mods;
+  if (!bindBlockArgs(c, b.name.name, params, args, mods, diag_, skip)) {
+    note(b.name.loc, "block '" + b.name.name + "' declared here");
+    return Ty::Error;
+  }
+  bool ok = true;
+  for (const Expr* a : args) ok &= checkExpr(*a, scope) != Ty::Error;
+  const Expr *by = mods[0], *share = mods[1], *ema = mods[2], *decay = mods[3];
+  if (by) ok &= requireIds(*by, checkExpr(*by, scope), "'by' of a block call");
+  for (const Expr* inst : {share, ema}) {
+    if (!inst) continue;
+    const char* kw = inst == share ? "share" : "ema";
+    auto* n = dynCast<NameExpr>(inst);
+    const Symbol* sym = n ? resolve(n->name, n->loc, scope) : nullptr;
+    if (n && !sym) {
+      ok = false;
+    } else if (!sym || (sym->kind != Symbol::Kind::Value && sym->kind != Symbol::Kind::Param)) {
+      error(inst->loc, std::string("'") + kw + "' must name a value computed by an earlier "
+                       "block call, whose parameters this call " +
+                       (inst == share ? "reuses" : "shadows") + ", e.g. " + kw + " = z_s");
+      ok = false;
+    }
+  }
+  if (share && ema) {
+    error(ema->loc, "'share' and 'ema' cannot be combined: a call either reuses parameters or "
+                    "shadows them");
+    ok = false;
+  }
+  if (decay && !ema) {
+    error(decay->loc, "'decay' is only meaningful with 'ema'");
+    ok = false;
+  } else if (decay) {
+    ok &= constRange(decay, 0, 1, true, "'decay' of 'ema'");
+  }
+  return ok ? Ty::Tensor : Ty::Error;
+}
+
+/// experts(block, n, args...): n calls of `block`, stacked along axis 1.
+Ty Sema::checkExperts(const CallExpr& c, Scope& scope) {
+  const char* usage = " (usage: experts(block, n, args..., by = ids))";
+  if (c.args.size() < 2 || !c.args[0].keyword.empty() || !c.args[1].keyword.empty()) {
+    error(c.loc, std::string("'experts' needs a block and a count first") + usage);
+    return Ty::Error;
+  }
+  auto* bn = dynCast<NameExpr>(c.args[0].value.get());
+  Lookup l = bn ? lookup(bn->name, scope) : Lookup{};
+  if (!bn || !l.sym || l.sym->kind != Symbol::Kind::Block) {
+    if (bn && !l.sym && l.status == Lookup::Unknown)
+      error(bn->loc, "unknown block '" + bn->name + "'" + didYouMean(bn->name, visibleNames(scope)));
+    else
+      error(c.args[0].value->loc, std::string("the first argument of 'experts' must be a block") +
+                                      usage);
+    return Ty::Error;
+  }
+  int64_t n;
+  bool ok = constInt(c.args[1].value.get(), 1, 4096, "the number of experts", n);
+  Ty t = checkBlockCall(c, *l.sym->block, 2, scope);
+  return ok && t != Ty::Error ? Ty::Tensor : Ty::Error;
+}
+
+bool Sema::requireIds(const Expr& e, Ty t, const std::string& what) {
+  if (t == Ty::Error) return false;
+  if (t == Ty::Ids || t == Ty::Any) return true;
+  error(e.loc, what + " must be an id input, but " + describe(e, t, current_));
+  return false;
 }
 
 void Sema::checkEmbed(const CallExpr& c, const Expr& table, const Expr& ids, Scope& scope) {
@@ -915,6 +1139,7 @@ bool Sema::run(const Program& prog) {
       sym.block = b;
       declare(globals_, b->name, sym, nullptr);
     } else if (auto* m = dynCast<ModelDecl>(d.get())) {
+      models_.emplace(m->name.name, m->name.loc);
       if (auto [it, fresh] = models.emplace(m->name.name, m->name.loc); !fresh) {
         error(m->name.loc, "redefinition of model '" + m->name.name + "'");
         note(it->second, "previous definition is here");

@@ -76,6 +76,9 @@ const char* roleName(ValueRole role) {
   case ValueRole::Loss: return "loss";
   case ValueRole::LossTerm: return "loss_term";
   case ValueRole::Gradient: return "gradient";
+  case ValueRole::State: return "state";
+  case ValueRole::StateUpdate: return "state_update";
+  case ValueRole::Progress: return "progress";
   }
   return "?";
 }

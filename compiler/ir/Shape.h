@@ -10,6 +10,11 @@ namespace recc {
 
 /// The extent used for the symbolic batch dimension in Shape::dims.
 inline constexpr int64_t kBatchDim = -1;
+/// The batch dimension of input stream k >= 1 (a model reading two streams,
+/// such as DAMCAR's source and target batches, has batches of two sizes);
+/// printed "B1", "B2", ... Stream 0's batch is kBatchDim, printed "B".
+inline constexpr int64_t streamBatchDim(int k) { return -1 - k; }
+inline constexpr bool isBatchDim(int64_t d) { return d < 0; }
 
 struct Shape {
   std::vector<int64_t> dims;
@@ -22,7 +27,7 @@ struct Shape {
   bool isScalar() const { return dims.empty(); }
   int64_t operator[](size_t i) const { return dims[i]; }
   bool hasBatch() const {
-    for (auto d : dims) if (d == kBatchDim) return true;
+    for (auto d : dims) if (isBatchDim(d)) return true;
     return false;
   }
   /// The concrete extents once the batch size is known.
@@ -40,7 +45,9 @@ struct Shape {
   bool operator!=(const Shape& o) const { return dims != o.dims; }
 
   /// "B" for the batch dimension, else the number.
-  static std::string dimStr(int64_t d) { return d == kBatchDim ? "B" : std::to_string(d); }
+  static std::string dimStr(int64_t d) {
+    return d == kBatchDim ? "B" : d < 0 ? "B" + std::to_string(-1 - d) : std::to_string(d);
+  }
 
   /// "[B,512]", "[]" for a scalar.
   std::string str() const {

@@ -23,7 +23,7 @@ static Shape inferMatMul(const ShapeCtx& c) {
                                  "dimensions {} and {} differ",
                                  a.str(), ta ? "ᵀ" : "", b.str(), tb ? "ᵀ" : "",
                                  Shape::dimStr(ka), Shape::dimStr(kb)));
-  if (m == kBatchDim && n == kBatchDim)
+  if (isBatchDim(m) && isBatchDim(n))
     throw ShapeError(fmt::format("'matmul' of {} and {} would pair the batch with itself",
                                  a.str(), b.str()));
   return Shape{m, n};

@@ -2,7 +2,7 @@
 // rule feeds ShapeInference, the reference kernel feeds the ReferenceExecutor,
 // and the gradient rule feeds Autodiff. (MLIR lowerings live in compiler/mlir,
 // keyed by the same OpKind, so that this library builds without MLIR headers;
-// a registry sweep test checks that every op has all four.)
+// a registry sweep test checks that every op has all four, or is shapeOnly.)
 #pragma once
 
 #include "compiler/ir/Graph.h"
@@ -76,6 +76,11 @@ struct OpDef {
   GradFn grad = nullptr;
   /// Leaves and ops whose gradient is zero everywhere set this instead of grad.
   bool noGradient = false;
+  /// Has a shape rule but no reference kernel, gradient rule or MLIR lowering
+  /// yet: models using it check and print, and are refused by everything that
+  /// would run them (see checkExecutable in compiler/passes/CompileModel.h).
+  /// Such an op sets infer only; Autodiff passes no gradient through it.
+  bool shapeOnly = false;
 };
 
 /// The registry: the OpDef of every op in OpList.def.

@@ -15,6 +15,7 @@ std::vector<OpDef> matmulOps();
 std::vector<OpDef> structureOps();
 std::vector<OpDef> reduceOps();
 std::vector<OpDef> randomOps();
+std::vector<OpDef> shapeOnlyOps();
 
 /// Normalizes a possibly negative axis against `rank`; throws ShapeError.
 int64_t normalizeAxis(int64_t axis, size_t rank, const char* op);

@@ -43,6 +43,7 @@ Table buildTable() {
   take(ophelpers::structureOps());
   take(ophelpers::reduceOps());
   take(ophelpers::randomOps());
+  take(ophelpers::shapeOnlyOps());
   for (size_t k = 0; k < kNumOps; ++k) {
     if (!seen[k]) {
       std::cerr << "internal error: op '" << kNames[k].name << "' has no OpDef\n";
@@ -97,7 +98,7 @@ Shape broadcastShapes(const Shape& a, const Shape& b, const char* op) {
     else if (db == 1) d = da;
     else
       throw ShapeError(fmt::format("cannot {} values of shape {} and {}", op, a.str(), b.str()));
-    if (d == kBatchDim) ++batchDims;
+    if (isBatchDim(d)) ++batchDims;
     out.dims[i] = d;
   }
   if (batchDims > 1)

@@ -17,7 +17,7 @@ static void splitAt(const std::vector<int64_t>& s, int64_t axis, int64_t& outer,
 
 static int64_t checkedAxis(const Shape& s, const Attrs& a, const char* op) {
   int64_t axis = normalizeAxis(a.getInt("axis"), s.rank(), op);
-  if (s[axis] == kBatchDim)
+  if (isBatchDim(s[axis]))
     throw ShapeError(fmt::format("'{}' along the batch axis of {} is not supported", op, s.str()));
   return axis;
 }
@@ -32,7 +32,7 @@ static Shape inferConcat(const ShapeCtx& c) {
     bool ok = s.rank() == out.rank();
     for (size_t i = 0; ok && i < s.rank(); ++i)
       if ((int64_t)i != axis && s[i] != c.in[0][i]) ok = false;
-    if (!ok || s[axis] == kBatchDim)
+    if (!ok || isBatchDim(s[axis]))
       throw ShapeError(fmt::format("cannot concatenate shapes {} and {} along axis {}",
                                    c.in[0].str(), s.str(), axis));
     out.dims[axis] += s[axis];
@@ -138,7 +138,7 @@ static Shape inferReshape(const ShapeCtx& c) {
     batches = 0;
     leading = true;
     for (size_t i = 0; i < s.rank(); ++i) {
-      if (s[i] == kBatchDim) {
+      if (isBatchDim(s[i])) {
         ++batches;
         leading = leading && i == 0;
       } else {
@@ -150,7 +150,7 @@ static Shape inferReshape(const ShapeCtx& c) {
   int bi, bo;
   bool li, lo;
   int64_t ni = staticPart(in, bi, li), no = staticPart(out, bo, lo);
-  if (ni != no || bi != bo || bi > 1 || !li || !lo)
+  if (ni != no || bi != bo || bi > 1 || !li || !lo || (bi == 1 && in[0] != out[0]))
     throw ShapeError(fmt::format("cannot reshape {} to {}", in.str(), out.str()));
   return out;
 }

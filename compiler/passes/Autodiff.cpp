@@ -15,8 +15,11 @@ static NodeId addInferred(Graph& g, OpKind kind, std::vector<NodeId> in, Attrs a
   return id;
 }
 
-static bool isLeaf(const Binding& b) {
-  return b.role == ValueRole::Param || b.role == ValueRole::EmbeddingRows;
+/// Trainable leaves: parameters and embedding rows not frozen by the model's
+/// `freeze` setting (frozen ones get no gradient at all, not a zero one).
+static bool isLeaf(const Graph& g, const Binding& b) {
+  return (b.role == ValueRole::Param || b.role == ValueRole::EmbeddingRows) &&
+         !g.node(b.node).attrs.getInt("frozen");
 }
 
 void differentiate(Graph& g) {
@@ -30,7 +33,7 @@ void differentiate(Graph& g) {
   // Step 2: nodes on a path leaf -> loss.
   std::vector<bool> fromLeaf(n, false), toLoss(n, false);
   for (const auto& b : g.inputs())
-    if (isLeaf(b)) fromLeaf[b.node] = true;
+    if (isLeaf(g, b)) fromLeaf[b.node] = true;
   for (size_t i = 0; i < n; ++i)
     for (NodeId in : g.node((NodeId)i).inputs)
       if (fromLeaf[in]) fromLeaf[i] = true;
@@ -47,7 +50,9 @@ void differentiate(Graph& g) {
     NodeId id = (NodeId)i;
     if (grad[id] == kNoNode || !fromLeaf[id] || !toLoss[id]) continue;
     const OpDef& def = opDef(g.node(id).kind);
-    if (def.noGradient) continue;
+    // Shape-only ops have no gradient rule yet; such graphs cannot train
+    // (checkExecutable refuses them), so pass nothing through them.
+    if (def.noGradient || def.shapeOnly) continue;
     GradBuilder builder(g, id, grad[id]);
     std::vector<NodeId> dx = def.grad(builder);
     const auto inputs = g.node(id).inputs;  // copy: the rule may grow the graph
@@ -63,7 +68,7 @@ void differentiate(Graph& g) {
   // Step 4: bind leaf gradients.
   std::vector<Binding> leaves;
   for (const auto& b : g.inputs())
-    if (isLeaf(b)) leaves.push_back(b);
+    if (isLeaf(g, b)) leaves.push_back(b);
   for (const auto& b : leaves) {
     NodeId d = grad[b.node];
     if (d == kNoNode)

@@ -5,6 +5,14 @@
 //   bce(p, y)        -mean(y*log(clamp(p)) + (1-y)*log(1-clamp(p))), clamp to [1e-7, 1-1e-7]
 //   bce_logits(z, y) mean(softplus(z) - z*y)
 //   1 - x, 2 * x     scale_shift(x, -1, 1), scale_shift(x, 2, 0)
+// and, for sequences, attention and experts (each a few primitive ops):
+//   mask(ids)             step(ids + 0.5) on the raw ids (padding is -1)
+//   masked_mean(x, m)     sum(x*m, axis 1) / max(sum(m, axis 1), 1)
+//   softmax / masked_softmax   exp(x' - reduce_max(x')) * m / max(sum(..), 1e-30),
+//                         x' = x*m + (m-1)*1e9: an all-masked row gives zeros
+//   layer_norm, l2_normalize, batch_norm   1/sqrt(v) as exp(-0.5 * log(v))
+//   dense(x, n, by = s)   per-id weights [V,...] gathered by matmul(one_hot(s), W)
+//   weighted_sum(w, v)    sum(v * w, axis 1)
 #include "compiler/passes/BuildGraph.h"
 
 #include "compiler/ops/OpDef.h"
@@ -15,6 +23,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace recc {
 
@@ -35,6 +44,9 @@ struct InputInfo {
   const Ident* ident = nullptr;
   FeatureKind kind = FeatureKind::Dense;
   int64_t vocab = 0, len = 0;
+  int64_t batch = kBatchDim;  ///< the batch dimension of its stream
+  NodeId ids = kNoNode;       ///< id: the raw ids as a feature [B,1] or [B,L]
+  NodeId oneHot = kNoNode;    ///< id: one_hot(ids) [B,V], cached for `by`
   std::string transform = "none";
   NodeId node = kNoNode;  ///< dense: the feature input
   NodeId rows = kNoNode;  ///< id: the embedding-rows input
@@ -45,6 +57,7 @@ struct InputInfo {
 struct LabelInfo {
   const Ident* ident;
   NodeId node = kNoNode;
+  int64_t batch = kBatchDim;
 };
 
 struct TableInfo {
@@ -56,7 +69,8 @@ struct TableInfo {
 
 /// The result of evaluating an expression.
 struct Value {
-  enum class Kind { Error, Tensor, Number, Table, Ids };
+  /// Serving: a value that exists only in the serving (eval) graph (top_k).
+  enum class Kind { Error, Tensor, Number, Table, Ids, Serving };
   Kind kind = Kind::Error;
   NodeId node = kNoNode;
   double number = 0;
@@ -80,11 +94,20 @@ struct Value {
   bool ok() const { return kind != Kind::Error; }
 };
 
+/// How the parameters created in a frame are made: one set per id (`by`),
+/// reused from an earlier instance (`share`), or EMA shadows (`ema`).
+struct ParamMode {
+  InputInfo* by = nullptr;
+  bool share = false, ema = false;
+  double decay = 0.99;
+};
+
 /// The model body or one block instantiation.
 struct Frame {
   const BlockDecl* block = nullptr;
   SourceLoc callLoc;
   std::map<std::string, Value> vars;
+  ParamMode mode;
 };
 
 int64_t intConst(const Expr* e, int64_t dflt = 0) {
@@ -103,7 +126,7 @@ public:
       : prog_(prog), model_(model), mode_(mode), diag_(diag) {}
 
   bool build();
-  BuiltModel take() { return {std::move(g_), std::move(plan_)}; }
+  BuiltModel take() { return {std::move(g_), std::move(plan_), std::move(stage_)}; }
 
 private:
   // Declarations and plan.
@@ -118,16 +141,42 @@ private:
   Value evalBinary(const BinaryExpr& b, const std::string& prefix);
   Value evalCall(const CallExpr& c, const std::string& prefix, bool wholeStatement);
   Value instantiate(const BlockDecl& b, std::vector<Value> args, const std::string& prefix,
-                    const SourceLoc& callLoc);
+                    const SourceLoc& callLoc, ParamMode mode);
+  bool blockMode(const std::vector<const Expr*>& mods, const std::string& prefix,
+                 std::string& instance, ParamMode& mode);
+  Value experts(const CallExpr& c, const std::string& prefix);
+  Value evalNew(const BuiltinSig& sig, const CallExpr& c, const std::vector<const Expr*>& args,
+                const std::string& prefix);
   Value evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const std::string& prefix);
 
   // Builtins.
   Value embed(const CallExpr& c, const Value& table, const Value& ids);
-  NodeId dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc);
+  NodeId dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc,
+               InputInfo* by = nullptr);
+  NodeId weight(const std::string& name, std::vector<int64_t> shape, rt::InitSpec init,
+                const SourceLoc& loc, InputInfo* by, bool& perRow);
+  NodeId idsOf(InputInfo& in, const SourceLoc& loc);
+  NodeId oneHot(InputInfo& in, const SourceLoc& loc);
+  InputInfo* routeArg(const Expr* e, const std::string& prefix);
+  NodeId reshape(NodeId x, std::vector<int64_t> dims, const SourceLoc& loc);
+  NodeId reduceAxes(OpKind kind, NodeId x, std::vector<int64_t> axes, bool keep,
+                    const SourceLoc& loc);
+  NodeId constant(double v, const SourceLoc& loc);
+  NodeId rsqrt(NodeId v, double eps, const SourceLoc& loc);
+  NodeId maskLike(NodeId mask, NodeId x, const SourceLoc& loc);
+  NodeId maskedMean(NodeId perRow, NodeId mask, const SourceLoc& loc);
+  NodeId softmax(NodeId x, NodeId mask, const SourceLoc& loc);
+  NodeId stack(const std::vector<NodeId>& xs, const SourceLoc& loc);
+  NodeId layerNorm(NodeId x, double eps, const std::string& name, const SourceLoc& loc);
+  NodeId batchNorm(NodeId x, double momentum, double eps, const std::string& name,
+                   const SourceLoc& loc);
+  NodeId stateInput(const std::string& name, std::vector<int64_t> shape, Attrs extra,
+                    const SourceLoc& loc);
+  void markFrozen();
   NodeId dropout(NodeId x, double p, const SourceLoc& loc);
   NodeId activation(NodeId x, const std::string& act, const SourceLoc& loc);
   NodeId bce(const Value& p, const Value& y, const Value* weight, bool logits,
-             const SourceLoc& loc, const char* name);
+             const SourceLoc& loc, const char* name, NodeId mask = kNoNode, bool mse = false);
   NodeId reduce(OpKind kind, NodeId x, const double* axis, const SourceLoc& axisLoc,
                 const SourceLoc& loc);
 
@@ -171,6 +220,9 @@ private:
 
   std::map<std::string, int> counters_;
   std::set<std::string> paramNames_;
+  std::map<std::string, NodeId> paramNodes_, stateNodes_;
+  StageSpec stage_;
+  NodeId progress_ = kNoNode;
   std::set<std::pair<std::string, std::string>> reported_;
   NodeId seed_ = kNoNode;
   int64_t salt_ = 0;
@@ -221,6 +273,22 @@ NodeId GraphBuilder::scaleShift(NodeId x, double scale, double shift, const Sour
 
 NodeId GraphBuilder::param(const std::string& name, std::vector<int64_t> shape,
                            rt::InitSpec init, const SourceLoc& loc) {
+  const ParamMode& mode = frames_.back()->mode;
+  if (mode.share || mode.ema) {
+    // The instance's parameters exist already: reuse them, or shadow them.
+    auto it = paramNodes_.find(name);
+    const char* kw = mode.share ? "share" : "ema";
+    if (it == paramNodes_.end() || shapeOf(it->second).dims != shape) {
+      report(loc, std::string("'") + kw + "' needs parameter '" + name + "' of shape " +
+                      Shape(shape).str() + ", but " +
+                      (it == paramNodes_.end() ? "there is none: the shared call must have the "
+                                                 "structure of the one that made its parameters"
+                                               : "it has shape " + shapeOf(it->second).str()));
+      return kNoNode;
+    }
+    if (mode.share) return it->second;
+    return stateInput(name + ".ema", shape, {{"ema_of", name}, {"decay", mode.decay}}, loc);
+  }
   if (!paramNames_.insert(name).second) {
     report(loc, "parameter name '" + name +
                     "' is produced twice; rename one of the values that create it");
@@ -231,7 +299,69 @@ NodeId GraphBuilder::param(const std::string& name, std::vector<int64_t> shape,
   g_.node(id).name = name;
   g_.addInput(id, ValueRole::Param, name);
   plan_.params.push_back({name, std::move(shape), init});
+  paramNodes_[name] = id;
   return id;
+}
+
+/// A State input (running statistics, EMA shadows), created once per name.
+NodeId GraphBuilder::stateInput(const std::string& name, std::vector<int64_t> shape, Attrs extra,
+                                const SourceLoc& loc) {
+  if (auto it = stateNodes_.find(name); it != stateNodes_.end()) return it->second;
+  extra.set("role", std::string(roleName(ValueRole::State)));
+  extra.set("shape", shape);
+  NodeId id = add(OpKind::Input, {}, std::move(extra), loc);
+  if (id == kNoNode) return id;
+  g_.node(id).name = name;
+  g_.addInput(id, ValueRole::State, name);
+  stateNodes_[name] = id;
+  return id;
+}
+
+/// A parameter of `shape`, or with `by`, one per id of `by` ([V, shape...])
+/// gathered for each row by matmul(one_hot(by), W): then `perRow` is set and
+/// the result is [B, shape...].
+NodeId GraphBuilder::weight(const std::string& name, std::vector<int64_t> shape,
+                            rt::InitSpec init, const SourceLoc& loc, InputInfo* by,
+                            bool& perRow) {
+  perRow = false;
+  if (!by) by = frames_.back()->mode.by;
+  if (!by) return param(name, std::move(shape), init, loc);
+  std::vector<int64_t> full = shape;
+  full.insert(full.begin(), by->vocab);
+  NodeId p = param(name, full, init, loc);
+  NodeId oh = oneHot(*by, loc);
+  if (p == kNoNode || oh == kNoNode) return kNoNode;
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  NodeId flat = shape.size() == 1 ? p : reshape(p, {by->vocab, n}, loc);
+  NodeId rows = add(OpKind::MatMul, {oh, flat},
+                    {{"transpose_a", int64_t(0)}, {"transpose_b", int64_t(0)}}, loc);
+  perRow = true;
+  if (shape.size() == 1) return rows;
+  std::vector<int64_t> dims = shape;
+  dims.insert(dims.begin(), shapeOf(oh)[0]);
+  return reshape(rows, dims, loc);
+}
+
+NodeId GraphBuilder::reshape(NodeId x, std::vector<int64_t> dims, const SourceLoc& loc) {
+  if (x == kNoNode) return kNoNode;
+  if (shapeOf(x).dims == dims) return x;
+  return add(OpKind::Reshape, {x}, {{"shape", dims}}, loc);
+}
+
+NodeId GraphBuilder::reduceAxes(OpKind kind, NodeId x, std::vector<int64_t> axes, bool keep,
+                                const SourceLoc& loc) {
+  return add(kind, {x}, {{"axes", axes}, {"keepdims", int64_t(keep)}}, loc);
+}
+
+NodeId GraphBuilder::constant(double v, const SourceLoc& loc) {
+  return add(OpKind::Constant, {}, {{"value", v}, {"shape", std::vector<int64_t>{}}}, loc);
+}
+
+/// 1 / sqrt(v + eps), as exp(-0.5 * log(v + eps)) (no new primitive).
+NodeId GraphBuilder::rsqrt(NodeId v, double eps, const SourceLoc& loc) {
+  NodeId l = add(OpKind::Log, {scaleShift(v, 1, eps, loc)}, {}, loc);
+  return add(OpKind::Exp, {scaleShift(l, -0.5, 0, loc)}, {}, loc);
 }
 
 NodeId GraphBuilder::inputNode(ValueRole role, const std::string& name, std::vector<int64_t> shape,
@@ -255,6 +385,10 @@ NodeId GraphBuilder::tensorOf(const Value& v, const Expr& e, const std::string& 
   case Value::Kind::Tensor: return v.node;
   case Value::Kind::Error: return kNoNode;
   case Value::Kind::Number: report(e.loc, what + " must be a tensor, but it is a number"); break;
+  case Value::Kind::Serving:
+    report(e.loc, what + " is a serving-only value (top_k); it exists only in the serving graph "
+                         "and can only be an output");
+    break;
   case Value::Kind::Table:
     report(e.loc, what + " must be a tensor, but it is table '" + v.table->decl->name.name +
                       "'; look rows up with embed(" + v.table->decl->name.name + ", <id input>)");
@@ -326,38 +460,47 @@ void GraphBuilder::indexDeclarations() {
     if (auto* t = dynCast<TableDecl>(d.get())) addTable(*t);
     if (auto* b = dynCast<BlockDecl>(d.get())) blocks_[b->name.name] = b;
   }
-  for (const auto& s : model_.body) {
-    if (auto* t = dynCast<TableDecl>(s.get())) addTable(*t);
-    if (auto* b = dynCast<BlockDecl>(s.get())) blocks_[b->name.name] = b;
-    if (auto* l = dynCast<LabelDecl>(s.get()))
-      for (const auto& n : l->names) {
-        labels_.emplace(n.name, LabelInfo{&n});
-        plan_.labels.push_back({n.name, n.column.empty() ? n.name : n.column});
+  // A stream block's inputs and labels get the batch dimension of their stream.
+  auto indexBody = [&](const std::vector<StmtPtr>& body, int64_t batch, auto& self) -> void {
+    for (const auto& s : body) {
+      if (auto* st = dynCast<StreamDecl>(s.get())) {
+        stage_.streams.push_back(st->name.name);
+        self(st->body, streamBatchDim((int)stage_.streams.size()), self);
       }
-    if (auto* in = dynCast<InputDecl>(s.get())) {
-      InputInfo info;
-      info.kind = FeatureKind::Dense;
-      std::string type;
-      const CallExpr* call = dynCast<CallExpr>(in->type.get());
-      if (call) type = call->callee;
-      else if (auto* n = dynCast<NameExpr>(in->type.get())) type = n->name;
-      std::vector<const Expr*> args;
-      if (const BuiltinSig* sig = findBuiltin(type, BuiltinContext::InputType); sig && call)
-        bindArgs(*call, type, sig->params, false, "", args, diag_);
-      if (type == "id" || type == "ids") {
-        info.kind = type == "id" ? FeatureKind::Categorical : FeatureKind::MultiCategorical;
-        info.vocab = intConst(args.size() > 0 ? args[0] : nullptr);
-        info.len = intConst(args.size() > 1 ? args[1] : nullptr);
-      } else if (auto* t = dynCast<NameExpr>(args.empty() ? nullptr : args[0])) {
-        info.transform = t->name;
-      }
-      for (const auto& n : in->names) {
-        info.ident = &n;
-        inputs_.emplace(n.name, info);
-        inputOrder_.push_back(n.name);
+      if (auto* t = dynCast<TableDecl>(s.get())) addTable(*t);
+      if (auto* b = dynCast<BlockDecl>(s.get())) blocks_[b->name.name] = b;
+      if (auto* l = dynCast<LabelDecl>(s.get()))
+        for (const auto& n : l->names) {
+          labels_.emplace(n.name, LabelInfo{&n, kNoNode, batch});
+          plan_.labels.push_back({n.name, n.column.empty() ? n.name : n.column});
+        }
+      if (auto* in = dynCast<InputDecl>(s.get())) {
+        InputInfo info;
+        info.kind = FeatureKind::Dense;
+        std::string type;
+        const CallExpr* call = dynCast<CallExpr>(in->type.get());
+        if (call) type = call->callee;
+        else if (auto* n = dynCast<NameExpr>(in->type.get())) type = n->name;
+        std::vector<const Expr*> args;
+        if (const BuiltinSig* sig = findBuiltin(type, BuiltinContext::InputType); sig && call)
+          bindArgs(*call, type, sig->params, false, "", args, diag_);
+        if (type == "id" || type == "ids") {
+          info.kind = type == "id" ? FeatureKind::Categorical : FeatureKind::MultiCategorical;
+          info.vocab = intConst(args.size() > 0 ? args[0] : nullptr);
+          info.len = intConst(args.size() > 1 ? args[1] : nullptr);
+        } else if (auto* t = dynCast<NameExpr>(args.empty() ? nullptr : args[0])) {
+          info.transform = t->name;
+        }
+        info.batch = batch;
+        for (const auto& n : in->names) {
+          info.ident = &n;
+          inputs_.emplace(n.name, info);
+          inputOrder_.push_back(n.name);
+        }
       }
     }
-  }
+  };
+  indexBody(model_.body, kBatchDim, indexBody);
 }
 
 //===----------------------------------------------------------------------===//
@@ -378,14 +521,14 @@ Value GraphBuilder::lookup(const std::string& name, const SourceLoc& loc) {
         v.input = &in;
         return v;
       }
-      if (in.node == kNoNode) in.node = inputNode(ValueRole::Feature, name, {kBatchDim, 1}, in.ident->loc);
+      if (in.node == kNoNode) in.node = inputNode(ValueRole::Feature, name, {in.batch, 1}, in.ident->loc);
       v.kind = in.node == kNoNode ? Value::Kind::Error : Value::Kind::Tensor;
       v.node = in.node;
       return v;
     }
     if (auto it = labels_.find(name); it != labels_.end()) {
       LabelInfo& l = it->second;
-      if (l.node == kNoNode) l.node = inputNode(ValueRole::Label, name, {kBatchDim, 1}, l.ident->loc);
+      if (l.node == kNoNode) l.node = inputNode(ValueRole::Label, name, {l.batch, 1}, l.ident->loc);
       v.declLoc = l.ident->loc;
       v.kind = l.node == kNoNode ? Value::Kind::Error : Value::Kind::Tensor;
       v.node = l.node;
@@ -491,10 +634,10 @@ Value GraphBuilder::evalCall(const CallExpr& c, const std::string& prefix, bool 
   auto block = blocks_.find(c.callee);
   if (block != blocks_.end() && !frames_.back()->vars.count(c.callee)) {
     const BlockDecl& b = *block->second;
-    std::vector<BuiltinParam> params;
-    for (const auto& p : b.params) params.push_back({p.name.c_str(), true});
-    std::vector<const Expr*> argExprs;
-    if (!bindArgs(c, "block '" + b.name.name + "'", params, false, "", argExprs, diag_)) {
+    std::vector<std::string> params;
+    for (const auto& p : b.params) params.push_back(p.name);
+    std::vector<const Expr*> argExprs, mods;
+    if (!bindBlockArgs(c, b.name.name, params, argExprs, mods, diag_)) {
       failed_ = true;
       return Value{};
     }
@@ -503,18 +646,76 @@ Value GraphBuilder::evalCall(const CallExpr& c, const std::string& prefix, bool 
     for (const Value& v : args)
       if (!v.ok()) return Value{};
     std::string instance = wholeStatement ? prefix : nextName(prefix, b.name.name);
-    return instantiate(b, std::move(args), instance, c.loc);
+    ParamMode mode;
+    if (!blockMode(mods, prefix, instance, mode)) return Value{};
+    return instantiate(b, std::move(args), instance, c.loc, mode);
   }
+  if (c.callee == "experts" && !frames_.back()->vars.count(c.callee)) return experts(c, prefix);
   if (const BuiltinSig* sig = findBuiltin(c.callee, BuiltinContext::Expr))
     return evalBuiltin(*sig, c, prefix);
   report(c.loc, "unknown function '" + c.callee + "'");
   return Value{};
 }
 
+/// The parameter mode of a block call from its keywords (by, share, ema,
+/// decay); share/ema replace the instance name by the named value's.
+bool GraphBuilder::blockMode(const std::vector<const Expr*>& mods, const std::string& prefix,
+                             std::string& instance, ParamMode& mode) {
+  mode = frames_.back()->mode;  // nested calls inherit their caller's mode
+  if (mods.empty()) return true;
+  if (mods[0] && !(mode.by = routeArg(mods[0], prefix))) return false;
+  for (int k : {1, 2}) {
+    if (!mods[k]) continue;
+    auto* n = dynCast<NameExpr>(mods[k]);
+    if (!n) return false;
+    instance = n->name;
+    (k == 1 ? mode.share : mode.ema) = true;
+  }
+  if (mods[3] && !number(mods[3], prefix, "'decay' of 'ema'", mode.decay)) return false;
+  return true;
+}
+
+/// experts(block, n, args..., by = s): n instances `<block><k>` of the block,
+/// each with its own parameters, stacked along axis 1.
+Value GraphBuilder::experts(const CallExpr& c, const std::string& prefix) {
+  auto* bn = c.args.size() >= 2 ? dynCast<NameExpr>(c.args[0].value.get()) : nullptr;
+  auto block = bn ? blocks_.find(bn->name) : blocks_.end();
+  if (block == blocks_.end()) {
+    report(c.loc, "the first argument of 'experts' must be a block");
+    return Value{};
+  }
+  const BlockDecl& b = *block->second;
+  double count;
+  if (!number(c.args[1].value.get(), prefix, "the number of experts", count)) return Value{};
+  std::vector<std::string> params;
+  for (const auto& p : b.params) params.push_back(p.name);
+  std::vector<const Expr*> argExprs, mods;
+  if (!bindBlockArgs(c, b.name.name, params, argExprs, mods, diag_, 2)) {
+    failed_ = true;
+    return Value{};
+  }
+  std::vector<Value> args;
+  for (const Expr* a : argExprs) args.push_back(eval(*a, prefix));
+  for (const Value& v : args)
+    if (!v.ok()) return Value{};
+  std::vector<NodeId> outs;
+  for (int64_t k = 0; k < (int64_t)count; ++k) {
+    std::string instance = nextName(prefix, b.name.name);
+    ParamMode mode;
+    if (!blockMode(mods, prefix, instance, mode)) return Value{};
+    Value v = instantiate(b, args, instance, c.loc, mode);
+    NodeId n = tensorOf(v, c, "the value of an expert");
+    if (n == kNoNode) return Value{};
+    outs.push_back(n);
+  }
+  return Value::tensor(stack(outs, c.loc));
+}
+
 /// Inlines block `b`: its parameters are bound to `args`, its statements are
 /// evaluated in a fresh frame, and parameters are named under `prefix`.
 Value GraphBuilder::instantiate(const BlockDecl& b, std::vector<Value> args,
-                                const std::string& prefix, const SourceLoc& callLoc) {
+                                const std::string& prefix, const SourceLoc& callLoc,
+                                ParamMode mode) {
   for (const Frame* f : frames_)
     if (f->block == &b) {
       report(callLoc, "block '" + b.name.name + "' calls itself; recursion is not allowed");
@@ -528,6 +729,12 @@ Value GraphBuilder::instantiate(const BlockDecl& b, std::vector<Value> args,
   Frame frame;
   frame.block = &b;
   frame.callLoc = callLoc;
+  frame.mode = mode;
+  // A shared or shadowed instance numbers its builtins afresh, so that its
+  // parameter names are those of the instance it reuses.
+  std::map<std::string, int> savedCounters;
+  bool reuse = mode.share || mode.ema;
+  if (reuse) savedCounters.swap(counters_);
   for (size_t i = 0; i < b.params.size() && i < args.size(); ++i) {
     Value v = args[i];
     if (v.name.empty()) {  // name temporaries after the parameter, for notes
@@ -552,6 +759,7 @@ Value GraphBuilder::instantiate(const BlockDecl& b, std::vector<Value> args,
     }
   }
   frames_.pop_back();
+  if (reuse) counters_.swap(savedCounters);
   result.name.clear();  // the caller names it
   return result;
 }
@@ -561,9 +769,9 @@ Value GraphBuilder::instantiate(const BlockDecl& b, std::vector<Value> args,
 //===----------------------------------------------------------------------===//
 
 Value GraphBuilder::evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const std::string& prefix) {
-  std::vector<const Expr*> args;
+  std::vector<const Expr*> args, kw;
   std::string desc = std::string("'") + sig.name + "'";
-  if (!bindArgs(c, desc, sig.params, sig.variadic, sig.usage, args, diag_)) {
+  if (!bindArgs(c, desc, sig.params, sig.variadic, sig.usage, args, diag_, 0, &kw)) {
     failed_ = true;
     return Value{};
   }
@@ -589,6 +797,10 @@ Value GraphBuilder::evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const 
       if (n == kNoNode) return Value{};
     if (in.size() == 1) return Value::tensor(in[0]);
     int64_t axis = std::max<int64_t>((int64_t)shapeOf(in[0]).rank() - 1, 0);
+    if (double a; !kw.empty() && kw[0]) {
+      if (!number(kw[0], prefix, "'axis' of 'concat'", a)) return Value{};
+      axis = (int64_t)a;
+    }
     std::vector<const Value*> ops;
     for (const Value& v : vals) ops.push_back(&v);
     return Value::tensor(add(OpKind::Concat, in, {{"axis", axis}}, loc, ops));
@@ -597,7 +809,9 @@ Value GraphBuilder::evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const 
     NodeId x = tensorArg(0);
     int64_t units;
     if (x == kNoNode || !width(args[1], prefix, "'units' of 'dense'", units)) return Value{};
-    return Value::tensor(dense(x, units, nextName(prefix, "dense"), loc));
+    InputInfo* by = routeArg(args[2], prefix);
+    if (args[2] && !by) return Value{};
+    return Value::tensor(dense(x, units, nextName(prefix, "dense"), loc, by));
   }
   case BuiltinKind::Mlp: {
     NodeId h = tensorArg(0);
@@ -607,11 +821,13 @@ Value GraphBuilder::evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const 
     if (auto* a = dynCast<NameExpr>(args[3])) act = a->name;
     double p = 0;
     if (args[2] && !probability(args[2], prefix, "'dropout' of 'mlp'", p)) return Value{};
+    InputInfo* by = routeArg(args[4], prefix);
+    if (args[4] && !by) return Value{};
     auto* widths = dynCast<ListExpr>(args[1]);
     for (size_t i = 0; widths && i < widths->items.size() && h != kNoNode; ++i) {
       int64_t units;
       if (!width(widths->items[i].get(), prefix, "a layer width", units)) return Value{};
-      h = dense(h, units, base + ".l" + std::to_string(i), loc);
+      h = dense(h, units, base + ".l" + std::to_string(i), loc, by);
       h = activation(h, act, loc);
       h = dropout(h, p, loc);
     }
@@ -622,8 +838,10 @@ Value GraphBuilder::evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const 
   case BuiltinKind::Tanh:
   case BuiltinKind::Exp:
   case BuiltinKind::Log:
-  case BuiltinKind::Softplus: {
+  case BuiltinKind::Softplus:
+  case BuiltinKind::Step: {
     static const std::map<BuiltinKind, OpKind> kOps = {
+        {BuiltinKind::Step, OpKind::Step},
         {BuiltinKind::Relu, OpKind::Relu}, {BuiltinKind::Sigmoid, OpKind::Sigmoid},
         {BuiltinKind::Tanh, OpKind::Tanh}, {BuiltinKind::Exp, OpKind::Exp},
         {BuiltinKind::Log, OpKind::Log},   {BuiltinKind::Softplus, OpKind::Softplus}};
@@ -647,7 +865,8 @@ Value GraphBuilder::evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const 
     return Value::tensor(dropout(x, p, loc));
   }
   case BuiltinKind::Bce:
-  case BuiltinKind::BceLogits: {
+  case BuiltinKind::BceLogits:
+  case BuiltinKind::Mse: {
     Value p = eval(*args[0], prefix), y = eval(*args[1], prefix), w;
     if (args[2]) w = eval(*args[2], prefix);
     if (!p.ok() || !y.ok() || (args[2] && !w.ok())) return Value{};
@@ -655,8 +874,10 @@ Value GraphBuilder::evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const 
       return Value{};
     if (args[2] && w.kind != Value::Kind::Number && tensorOf(w, *args[2], argWhat(2)) == kNoNode)
       return Value{};
+    NodeId mask = kNoNode;
+    if (args[3] && (mask = tensorArg(3)) == kNoNode) return Value{};
     return Value::tensor(bce(p, y, args[2] ? &w : nullptr, sig.kind == BuiltinKind::BceLogits,
-                             loc, sig.name));
+                             loc, sig.name, mask, sig.kind == BuiltinKind::Mse));
   }
   case BuiltinKind::Mean:
   case BuiltinKind::Sum: {
@@ -664,7 +885,275 @@ Value GraphBuilder::evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const 
     double axis = 0;
     if (args[1] && !number(args[1], prefix, "'axis'", axis)) return Value{};
     OpKind kind = sig.kind == BuiltinKind::Mean ? OpKind::ReduceMean : OpKind::ReduceSum;
-    return Value::tensor(reduce(kind, x, args[1] ? &axis : nullptr, args[1] ? args[1]->loc : loc, loc));
+    if (!args[2])
+      return Value::tensor(reduce(kind, x, args[1] ? &axis : nullptr, args[1] ? args[1]->loc : loc, loc));
+    // where = mask: the mean (sum) of the entries where the mask is 1.
+    NodeId m = tensorArg(2);
+    if (x == kNoNode || m == kNoNode) return Value{};
+    NodeId mb = add(OpKind::BroadcastLike, {maskLike(m, x, loc), x}, {}, loc);
+    NodeId s = reduce(OpKind::ReduceSum, add(OpKind::Mul, {x, mb}, {}, loc),
+                      args[1] ? &axis : nullptr, args[1] ? args[1]->loc : loc, loc);
+    if (kind == OpKind::ReduceSum || s == kNoNode) return Value::tensor(s);
+    NodeId cnt = reduce(OpKind::ReduceSum, mb, args[1] ? &axis : nullptr, loc, loc);
+    NodeId safe = add(OpKind::Clamp, {cnt}, {{"lo", 1.0}, {"hi", 1e30}}, loc);
+    return Value::tensor(add(OpKind::Div, {s, safe}, {}, loc));
+  }
+  default: return evalNew(sig, c, args, prefix);
+  }
+  report(loc, desc + " cannot be used in an expression");
+  return Value{};
+}
+
+/// The builtins for sequences, attention, experts, gradient flow and the newer
+/// losses (see the file comment for their compositions).
+Value GraphBuilder::evalNew(const BuiltinSig& sig, const CallExpr& c,
+                            const std::vector<const Expr*>& args, const std::string& prefix) {
+  const SourceLoc& loc = c.loc;
+  std::string desc = std::string("'") + sig.name + "'";
+  auto argWhat = [&](size_t i) {
+    return sig.variadic ? "argument " + std::to_string(i + 1) + " of " + desc
+                        : "argument '" + std::string(sig.params[i].name) + "' of " + desc;
+  };
+  auto tensorArg = [&](size_t i) { return tensorOf(eval(*args[i], prefix), *args[i], argWhat(i)); };
+  auto numArg = [&](size_t i, double dflt, double& out) {
+    out = dflt;
+    return !args[i] || number(args[i], prefix, argWhat(i), out);
+  };
+  auto idsArg = [&](size_t i) -> InputInfo* {
+    Value v = eval(*args[i], prefix);
+    if (!v.ok()) return nullptr;
+    if (v.kind != Value::Kind::Ids) {
+      report(args[i]->loc, argWhat(i) + " must be an id input");
+      return nullptr;
+    }
+    return v.input;
+  };
+  auto fail = [&](const std::string& msg) {
+    report(loc, msg);
+    return Value{};
+  };
+  auto str = [&](NodeId n) { return shapeOf(n).str(); };
+  auto T = [](NodeId n) { return Value::tensor(n); };
+  switch (sig.kind) {
+  case BuiltinKind::Mask: {
+    InputInfo* in = idsArg(0);
+    if (!in) return Value{};
+    return T(add(OpKind::Step, {scaleShift(idsOf(*in, loc), 1, 0.5, loc)}, {}, loc));
+  }
+  case BuiltinKind::OneHot: {
+    InputInfo* in = idsArg(0);
+    if (!in) return Value{};
+    if (in->vocab > 4096)
+      return fail("'one_hot' needs a small vocabulary (at most 4096 ids), but '" +
+                  in->ident->name + "' has " + std::to_string(in->vocab));
+    if (in->kind == FeatureKind::Categorical) return T(oneHot(*in, loc));
+    return T(add(OpKind::OneHot, {idsOf(*in, loc)}, {{"depth", in->vocab}}, loc));
+  }
+  case BuiltinKind::MaskedMean:
+  case BuiltinKind::MaskedSum: {
+    NodeId x = tensorArg(0), m = tensorArg(1);
+    if (x == kNoNode || m == kNoNode) return Value{};
+    Shape xs = shapeOf(x), ms = shapeOf(m);
+    if (xs.rank() < 3 || ms.rank() != 2 || xs[0] != ms[0] || xs[1] != ms[1])
+      return fail(desc + " expects values [B,L,...] and a mask [B,L], got " + xs.str() +
+                  " and " + ms.str());
+    NodeId s = reduceAxes(OpKind::ReduceSum, add(OpKind::Mul, {x, maskLike(m, x, loc)}, {}, loc),
+                          {1}, false, loc);
+    if (sig.kind == BuiltinKind::MaskedSum) return T(s);
+    NodeId n = reduceAxes(OpKind::ReduceSum, m, {1}, true, loc);
+    NodeId safe = add(OpKind::Clamp, {n}, {{"lo", 1.0}, {"hi", 1e30}}, loc);
+    return T(add(OpKind::Div, {s, maskLike(safe, s, loc)}, {}, loc));
+  }
+  case BuiltinKind::Dot:
+  case BuiltinKind::Cosine: {
+    NodeId u = tensorArg(0), v = tensorArg(1);
+    if (u == kNoNode || v == kNoNode) return Value{};
+    if (sig.kind == BuiltinKind::Cosine) {
+      u = add(OpKind::Mul, {u, rsqrt(reduceAxes(OpKind::ReduceSum, add(OpKind::Mul, {u, u}, {}, loc),
+                                                {-1}, true, loc), 1e-12, loc)}, {}, loc);
+      v = add(OpKind::Mul, {v, rsqrt(reduceAxes(OpKind::ReduceSum, add(OpKind::Mul, {v, v}, {}, loc),
+                                                {-1}, true, loc), 1e-12, loc)}, {}, loc);
+    }
+    NodeId prod = add(OpKind::Mul, {u, v}, {}, loc);
+    if (prod == kNoNode) return Value{};
+    return T(reduceAxes(OpKind::ReduceSum, prod, {(int64_t)shapeOf(prod).rank() - 1}, true, loc));
+  }
+  case BuiltinKind::L2Normalize: {
+    NodeId x = tensorArg(0);
+    double eps;
+    if (x == kNoNode || !numArg(1, 1e-12, eps)) return Value{};
+    NodeId ss = reduceAxes(OpKind::ReduceSum, add(OpKind::Mul, {x, x}, {}, loc),
+                           {(int64_t)shapeOf(x).rank() - 1}, true, loc);
+    return T(add(OpKind::Mul, {x, rsqrt(ss, eps, loc)}, {}, loc));
+  }
+  case BuiltinKind::Softmax: return T(softmax(tensorArg(0), kNoNode, loc));
+  case BuiltinKind::MaskedSoftmax: {
+    NodeId x = tensorArg(0), m = tensorArg(1);
+    if (x == kNoNode || m == kNoNode) return Value{};
+    return T(softmax(x, m, loc));
+  }
+  case BuiltinKind::WeightedSum: {
+    NodeId w = tensorArg(0), v = tensorArg(1);
+    if (w == kNoNode || v == kNoNode) return Value{};
+    Shape ws = shapeOf(w), vs = shapeOf(v);
+    if (ws.rank() != 2 || vs.rank() < 2 || ws[0] != vs[0] || ws[1] != vs[1])
+      return fail("'weighted_sum' expects weights [B,n] and values [B,n,...], got " + ws.str() +
+                  " and " + vs.str());
+    NodeId prod = add(OpKind::Mul, {v, maskLike(w, v, loc)}, {}, loc);
+    return T(reduceAxes(OpKind::ReduceSum, prod, {1}, vs.rank() == 2, loc));
+  }
+  case BuiltinKind::RepeatLike: {
+    NodeId x = tensorArg(0), like = tensorArg(1);
+    if (x == kNoNode || like == kNoNode) return Value{};
+    Shape xs = shapeOf(x), ls = shapeOf(like);
+    std::vector<int64_t> dims = xs.dims;
+    if (xs.rank() >= 1) dims.insert(dims.begin() + 1, 1);
+    bool fits = xs.rank() + 1 == ls.rank();
+    try {
+      fits = fits && broadcastShapes(Shape(dims), ls, "repeat") == ls;
+    } catch (const ShapeError&) {
+      fits = false;
+    }
+    if (!fits)
+      return fail("'repeat_like' repeats x [B,...] along axis 1 of like [B,L,...], got " +
+                  xs.str() + " and " + ls.str());
+    return T(add(OpKind::BroadcastLike, {reshape(x, dims, loc), like}, {}, loc));
+  }
+  case BuiltinKind::Stack: {
+    std::vector<NodeId> xs;
+    for (size_t i = 0; i < args.size(); ++i) xs.push_back(tensorArg(i));
+    return T(stack(xs, loc));
+  }
+  case BuiltinKind::Take: {
+    NodeId x = tensorArg(0);
+    double i;
+    if (x == kNoNode || !number(args[1], prefix, argWhat(1), i)) return Value{};
+    Shape s = shapeOf(x);
+    if (s.rank() < 2 || s[1] < 0 || i < 0 || i >= (double)s[1] || i != std::floor(i))
+      return fail("'take' index " + std::to_string((int64_t)i) + " is out of range for axis 1 of " +
+                  s.str());
+    NodeId sl = add(OpKind::Slice, {x}, {{"axis", int64_t(1)}, {"start", (int64_t)i}, {"size", int64_t(1)}}, loc);
+    if (s.rank() == 2) return T(sl);
+    std::vector<int64_t> dims = s.dims;
+    dims.erase(dims.begin() + 1);
+    return T(reshape(sl, dims, loc));
+  }
+  case BuiltinKind::Squeeze: {
+    NodeId x = tensorArg(0);
+    if (x == kNoNode) return Value{};
+    Shape s = shapeOf(x);
+    if (s.rank() < 2 || s.dims.back() != 1)
+      return fail("'squeeze' drops a last axis of extent 1, but the value has shape " + s.str());
+    std::vector<int64_t> dims(s.dims.begin(), s.dims.end() - 1);
+    return T(reshape(x, dims, loc));
+  }
+  case BuiltinKind::MatMul: {
+    NodeId a = tensorArg(0), b = tensorArg(1);
+    double tb;
+    if (a == kNoNode || b == kNoNode || !numArg(2, 0, tb)) return Value{};
+    OpKind k = shapeOf(a).rank() == 2 && shapeOf(b).rank() == 2 ? OpKind::MatMul : OpKind::BatchMatMul;
+    return T(add(k, {a, b}, {{"transpose_a", int64_t(0)}, {"transpose_b", (int64_t)tb}}, loc));
+  }
+  case BuiltinKind::SplitHeads: {
+    NodeId x = tensorArg(0);
+    double h;
+    if (x == kNoNode || !number(args[1], prefix, argWhat(1), h)) return Value{};
+    Shape s = shapeOf(x);
+    if (s.rank() != 3 || s[2] < 0 || s[2] % (int64_t)h != 0)
+      return fail("'split_heads' expects [B,L,d] with d divisible by " +
+                  std::to_string((int64_t)h) + " heads, got " + s.str());
+    NodeId r = reshape(x, {s[0], s[1], (int64_t)h, s[2] / (int64_t)h}, loc);
+    return T(add(OpKind::Transpose, {r}, {{"perm", std::vector<int64_t>{0, 2, 1, 3}}}, loc));
+  }
+  case BuiltinKind::MergeHeads: {
+    NodeId x = tensorArg(0);
+    if (x == kNoNode) return Value{};
+    Shape s = shapeOf(x);
+    if (s.rank() != 4 || s[1] < 0 || s[3] < 0)
+      return fail("'merge_heads' expects [B,heads,L,d], got " + s.str());
+    NodeId t = add(OpKind::Transpose, {x}, {{"perm", std::vector<int64_t>{0, 2, 1, 3}}}, loc);
+    return T(reshape(t, {s[0], s[2], s[1] * s[3]}, loc));
+  }
+  case BuiltinKind::CausalMask: {
+    double n;
+    if (!number(args[0], prefix, argWhat(0), n)) return Value{};
+    return T(add(OpKind::CausalMask, {}, {{"size", (int64_t)n}}, loc));
+  }
+  case BuiltinKind::LayerNorm: {
+    NodeId x = tensorArg(0);
+    double eps;
+    if (x == kNoNode || !numArg(1, 1e-8, eps)) return Value{};
+    return T(layerNorm(x, eps, nextName(prefix, "layer_norm"), loc));
+  }
+  case BuiltinKind::BatchNorm: {
+    NodeId x = tensorArg(0);
+    double momentum, eps;
+    if (x == kNoNode || !numArg(1, 0.99, momentum) || !numArg(2, 1e-3, eps)) return Value{};
+    return T(batchNorm(x, momentum, eps, nextName(prefix, "batch_norm"), loc));
+  }
+  case BuiltinKind::Param: {
+    std::vector<int64_t> shape;
+    for (const auto& d : dynCast<ListExpr>(args[0])->items) {
+      int64_t w;
+      if (!width(d.get(), prefix, "an extent of 'param'", w)) return Value{};
+      shape.push_back(w);
+    }
+    rt::InitSpec init{"uniform", 0.05};
+    if (auto* n = dynCast<NameExpr>(args[1])) init = {n->name, 0.0};
+    if (auto* ic = dynCast<CallExpr>(args[1]))
+      init = {ic->callee, ic->args.empty() ? 0.0 : numConst(ic->args[0].value.get())};
+    InputInfo* by = routeArg(args[2], prefix);
+    if (args[2] && !by) return Value{};
+    bool perRow;
+    return T(weight(nextName(prefix, "param"), shape, init, loc, by, perRow));
+  }
+  case BuiltinKind::TopK: {
+    if (mode_ == GraphMode::Train) {  // a serving output: not in the training graph
+      Value v;
+      v.kind = Value::Kind::Serving;
+      return v;
+    }
+    NodeId q = tensorArg(0), items = tensorArg(1);
+    double k;
+    if (q == kNoNode || items == kNoNode || !number(args[2], prefix, argWhat(2), k)) return Value{};
+    return T(add(OpKind::TopK, {q, items}, {{"k", (int64_t)k}}, loc));
+  }
+  case BuiltinKind::StopGradient: return T(add(OpKind::StopGradient, {tensorArg(0)}, {}, loc));
+  case BuiltinKind::GradReverse: {
+    NodeId x = tensorArg(0);
+    double lambda;
+    if (x == kNoNode || !number(args[1], prefix, argWhat(1), lambda)) return Value{};
+    auto* sched = dynCast<NameExpr>(args[2]);
+    NodeId coeff;
+    if (sched && sched->name == "dann") {
+      // DANN's ramp: lambda * (2 / (1 + exp(-10 p)) - 1), p = training progress.
+      if (progress_ == kNoNode) progress_ = inputNode(ValueRole::Progress, "progress", {}, loc);
+      NodeId s = add(OpKind::Sigmoid, {scaleShift(progress_, 10, 0, loc)}, {}, loc);
+      coeff = scaleShift(s, 2 * lambda, -lambda, loc);
+    } else {
+      coeff = constant(lambda, loc);
+    }
+    return T(add(OpKind::GradReverse, {x, coeff}, {}, loc));
+  }
+  case BuiltinKind::TrainOnly: {
+    const Expr* e = mode_ == GraphMode::Train ? args[0] : args[1];
+    return eval(*e, prefix);
+  }
+  case BuiltinKind::InfoNce: {
+    NodeId s = tensorArg(0);
+    double pos, temp;
+    if (s == kNoNode || !numArg(1, 0, pos) || !numArg(2, 1, temp)) return Value{};
+    Shape sh = shapeOf(s);
+    if (sh.rank() != 2 || !isBatchDim(sh[0]) || sh[1] < 2 || pos >= (double)sh[1])
+      return fail("'info_nce' expects scores [B,N] (a group of N >= 2 candidates per row, the "
+                  "positive at index " + std::to_string((int64_t)pos) + "), got " + str(s));
+    NodeId z = scaleShift(s, 1 / temp, 0, loc);
+    NodeId mx = reduceAxes(OpKind::ReduceMax, z, {1}, true, loc);
+    NodeId e = add(OpKind::Exp, {add(OpKind::Sub, {z, mx}, {}, loc)}, {}, loc);
+    NodeId lse = add(OpKind::Add, {add(OpKind::Log, {reduceAxes(OpKind::ReduceSum, e, {1}, true, loc)}, {}, loc), mx}, {}, loc);
+    NodeId p = add(OpKind::Slice, {z}, {{"axis", int64_t(1)}, {"start", (int64_t)pos}, {"size", int64_t(1)}}, loc);
+    NodeId per = add(OpKind::Sub, {lse, p}, {}, loc);
+    return T(reduceAxes(OpKind::ReduceMean, per, {}, false, loc));
   }
   default: break;
   }
@@ -686,12 +1175,6 @@ Value GraphBuilder::embed(const CallExpr& c, const Value& t, const Value& ids) {
   TableInfo& tb = *t.table;
   const std::string& name = in.ident->name;
   const std::string& tname = tb.decl->name.name;
-  if (in.kind == FeatureKind::MultiCategorical) {
-    report(c.loc, "embedding the multi-valued input '" + name +
-                      "' (ids(...)) is not supported yet; pooling ops come later",
-           {{in.ident->loc, "'" + name + "' declared here"}});
-    return Value{};
-  }
   if (in.vocab > tb.rows) {
     report(c.loc, "vocabulary of '" + name + "' (" + std::to_string(in.vocab) +
                       " ids) is larger than table '" + tname + "' (" + std::to_string(tb.rows) +
@@ -707,7 +1190,9 @@ Value GraphBuilder::embed(const CallExpr& c, const Value& t, const Value& ids) {
     return Value{};
   }
   if (in.rows == kNoNode) {
-    in.rows = inputNode(ValueRole::EmbeddingRows, name, {kBatchDim, tb.dim}, c.loc);
+    std::vector<int64_t> shape = {in.batch, tb.dim};
+    if (in.kind == FeatureKind::MultiCategorical) shape = {in.batch, in.len, tb.dim};
+    in.rows = inputNode(ValueRole::EmbeddingRows, name, shape, c.loc);
     in.table = tname;
     in.embedLoc = c.loc;
     tb.used = true;
@@ -715,18 +1200,73 @@ Value GraphBuilder::embed(const CallExpr& c, const Value& t, const Value& ids) {
   return Value::tensor(in.rows);
 }
 
-NodeId GraphBuilder::dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc) {
+/// x [B,n] (or [B,L,...,n]: applied at every position) times w [n,units],
+/// plus b. With `by` (or inside a block called with `by`), w and b are chosen
+/// per row by the id: [B,n,units] and [B,units], applied as a batched matmul.
+NodeId GraphBuilder::dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc,
+                           InputInfo* by) {
   if (x == kNoNode) return kNoNode;
-  const Shape& s = shapeOf(x);
-  if (s.rank() != 2 || s[1] == kBatchDim) {
-    report(loc, "'dense' expects an input of shape [B,n], got " + s.str());
+  const Shape s = shapeOf(x);
+  if (s.rank() < 2 || !isBatchDim(s[0]) || s.dims.back() < 0) {
+    report(loc, "'dense' expects an input of shape [B,n] or [B,...,n], got " + s.str());
     return kNoNode;
   }
-  int64_t in = s[1];
-  NodeId w = param(name + ".w", {in, units}, {"glorot_uniform", 0.0}, loc);
-  NodeId b = param(name + ".b", {units}, {"zeros", 0.0}, loc);
-  NodeId mm = add(OpKind::MatMul, {x, w}, {{"transpose_a", int64_t(0)}, {"transpose_b", int64_t(0)}}, loc);
-  return add(OpKind::Add, {mm, b}, {}, loc);
+  int64_t in = s.dims.back();
+  bool rowW, rowB;
+  NodeId w = weight(name + ".w", {in, units}, {"glorot_uniform", 0.0}, loc, by, rowW);
+  NodeId b = weight(name + ".b", {units}, {"zeros", 0.0}, loc, by, rowB);
+  if (w == kNoNode || b == kNoNode) return kNoNode;
+  Attrs noT{{"transpose_a", int64_t(0)}, {"transpose_b", int64_t(0)}};
+  if (!rowW) {
+    OpKind mm = s.rank() == 2 ? OpKind::MatMul : OpKind::BatchMatMul;
+    return add(OpKind::Add, {add(mm, {x, w}, noT, loc), b}, {}, loc);
+  }
+  // Per-row weights: [B,1,n] x [B,n,units] for [B,n]; [B,L,n] x [B,n,units] for rank 3.
+  if (s.rank() > 3) {
+    report(loc, "'dense' with per-id weights ('by') expects [B,n] or [B,L,n], got " + s.str());
+    return kNoNode;
+  }
+  NodeId xr = s.rank() == 2 ? reshape(x, {s[0], 1, in}, loc) : x;
+  NodeId y = add(OpKind::BatchMatMul, {xr, w}, noT, loc);
+  if (s.rank() == 2) return add(OpKind::Add, {reshape(y, {s[0], units}, loc), b}, {}, loc);
+  return add(OpKind::Add, {y, reshape(b, {s[0], 1, units}, loc)}, {}, loc);
+}
+
+/// The `by` argument of a layer: an id input (its one-hot selects the rows).
+InputInfo* GraphBuilder::routeArg(const Expr* e, const std::string& prefix) {
+  if (!e) return nullptr;
+  Value v = eval(*e, prefix);
+  if (!v.ok()) return nullptr;
+  if (v.kind != Value::Kind::Ids || v.input->kind != FeatureKind::Categorical) {
+    report(e->loc, "'by' must be a single-valued id input (id(V)), e.g. by = scenario");
+    return nullptr;
+  }
+  constexpr int64_t kMaxRoutes = 4096;
+  if (v.input->vocab > kMaxRoutes) {
+    report(e->loc, "'by' selects one set of parameters per id, so it needs a small vocabulary "
+                   "(at most " + std::to_string(kMaxRoutes) + " ids), but '" +
+                       v.input->ident->name + "' has " + std::to_string(v.input->vocab) +
+                       "; per-id parameters of a large vocabulary belong in a table");
+    return nullptr;
+  }
+  return v.input;
+}
+
+/// The raw ids of an id input as a feature ([B,1] or [B,L]; padding is -1).
+NodeId GraphBuilder::idsOf(InputInfo& in, const SourceLoc& loc) {
+  if (in.ids != kNoNode) return in.ids;
+  int64_t w = in.kind == FeatureKind::MultiCategorical ? in.len : 1;
+  in.ids = inputNode(ValueRole::Feature, in.ident->name, {in.batch, w}, loc);
+  return in.ids;
+}
+
+/// one_hot of a single-valued id input: [B,V].
+NodeId GraphBuilder::oneHot(InputInfo& in, const SourceLoc& loc) {
+  if (in.oneHot != kNoNode) return in.oneHot;
+  NodeId ids = idsOf(in, loc);
+  NodeId oh = add(OpKind::OneHot, {ids}, {{"depth", in.vocab}}, loc);
+  in.oneHot = reshape(oh, {in.batch, in.vocab}, loc);
+  return in.oneHot;
 }
 
 NodeId GraphBuilder::activation(NodeId x, const std::string& act, const SourceLoc& loc) {
@@ -742,9 +1282,10 @@ NodeId GraphBuilder::dropout(NodeId x, double p, const SourceLoc& loc) {
   return add(OpKind::Dropout, {x, seed_}, {{"p", p}, {"salt", ++salt_}}, loc);
 }
 
-/// Mean binary cross-entropy, on probabilities (clamped) or on logits.
+/// Mean binary cross-entropy, on probabilities (clamped) or on logits, or mean
+/// squared error; `mask` restricts the mean to the rows where it is 1.
 NodeId GraphBuilder::bce(const Value& pv, const Value& yv, const Value* weight, bool logits,
-                         const SourceLoc& loc, const char* name) {
+                         const SourceLoc& loc, const char* name, NodeId mask, bool mse) {
   NodeId p = pv.node, y = yv.node;
   if (shapeOf(p) != shapeOf(y)) {
     std::string what = logits ? "logits" : "a prediction";
@@ -752,8 +1293,11 @@ NodeId GraphBuilder::bce(const Value& pv, const Value& yv, const Value* weight, 
                     shapeOf(p).str() + " and " + shapeOf(y).str());
     return kNoNode;
   }
-  NodeId perRow;  // per-row loss (logits) or log-likelihood (probabilities)
-  if (logits) {
+  NodeId perRow;  // per-row loss (logits, mse) or log-likelihood (probabilities)
+  if (mse) {
+    NodeId d = add(OpKind::Sub, {p, y}, {}, loc);
+    perRow = add(OpKind::Mul, {d, d}, {}, loc);
+  } else if (logits) {
     NodeId sp = add(OpKind::Softplus, {p}, {}, loc);
     perRow = add(OpKind::Sub, {sp, add(OpKind::Mul, {p, y}, {}, loc)}, {}, loc);
   } else {
@@ -764,7 +1308,7 @@ NodeId GraphBuilder::bce(const Value& pv, const Value& yv, const Value* weight, 
     NodeId neg = add(OpKind::Mul, {scaleShift(y, -1, 1, loc), log1mP}, {}, loc);
     perRow = add(OpKind::Add, {pos, neg}, {}, loc);
   }
-  double scale = logits ? 1 : -1;
+  double scale = logits || mse ? 1 : -1;
   if (weight && weight->kind == Value::Kind::Number) {
     scale *= weight->number;
   } else if (weight && perRow != kNoNode) {
@@ -777,9 +1321,144 @@ NodeId GraphBuilder::bce(const Value& pv, const Value& yv, const Value* weight, 
       return kNoNode;
     }
   }
-  NodeId mean = add(OpKind::ReduceMean, {perRow},
-                    {{"axes", std::vector<int64_t>{}}, {"keepdims", int64_t(0)}}, loc);
+  if (mask != kNoNode && perRow != kNoNode && shapeOf(mask) != shapeOf(perRow)) {
+    report(loc, std::string("the mask ('where') of '") + name + "' has shape " +
+                    shapeOf(mask).str() + ", but the per-row loss has shape " +
+                    shapeOf(perRow).str());
+    return kNoNode;
+  }
+  NodeId mean = mask != kNoNode ? maskedMean(perRow, mask, loc)
+                                : add(OpKind::ReduceMean, {perRow},
+                                      {{"axes", std::vector<int64_t>{}}, {"keepdims", int64_t(0)}}, loc);
   return scaleShift(mean, scale, 0, loc);
+}
+
+/// sum(x * mask) / max(sum(mask), 1) over all axes: a scalar.
+NodeId GraphBuilder::maskedMean(NodeId x, NodeId mask, const SourceLoc& loc) {
+  NodeId s = reduceAxes(OpKind::ReduceSum, add(OpKind::Mul, {x, mask}, {}, loc), {}, false, loc);
+  NodeId n = reduceAxes(OpKind::ReduceSum, mask, {}, false, loc);
+  NodeId safe = add(OpKind::Clamp, {n}, {{"lo", 1.0}, {"hi", 1e30}}, loc);
+  return add(OpKind::Div, {s, safe}, {}, loc);
+}
+
+/// `mask` with unit axes appended so that it lines up with x from the left
+/// ([B,L] against [B,L,d] gives [B,L,1]); a key mask [B,L] against scores
+/// [B,h,T,L] gets its unit axes in the middle ([B,1,1,L]).
+NodeId GraphBuilder::maskLike(NodeId mask, NodeId x, const SourceLoc& loc) {
+  if (mask == kNoNode || x == kNoNode) return kNoNode;
+  Shape m = shapeOf(mask), s = shapeOf(x);
+  if (m.rank() >= s.rank()) return mask;
+  std::vector<int64_t> dims = m.dims;
+  if (m.rank() == 2 && s.rank() > 2 && m[1] == s.dims.back() && m[1] != s[1])
+    dims.insert(dims.begin() + 1, s.rank() - 2, 1);  // a key mask
+  else
+    dims.insert(dims.end(), s.rank() - m.rank(), 1);
+  return reshape(mask, dims, loc);
+}
+
+/// Softmax along the last axis; with a mask (1 = keep), masked entries get
+/// weight 0 and a row with no entry left gets all zeros (not NaN).
+NodeId GraphBuilder::softmax(NodeId x, NodeId mask, const SourceLoc& loc) {
+  if (x == kNoNode) return kNoNode;
+  int64_t last = (int64_t)shapeOf(x).rank() - 1;
+  if (last < 0) {
+    report(loc, "'softmax' needs a value with at least one axis, got []");
+    return kNoNode;
+  }
+  NodeId m = kNoNode;
+  if (mask != kNoNode) {
+    m = maskLike(mask, x, loc);
+    // x*m + (m - 1)*1e9: masked entries far below every kept one.
+    x = add(OpKind::Add, {add(OpKind::Mul, {x, m}, {}, loc), scaleShift(m, 1e9, -1e9, loc)}, {}, loc);
+  }
+  NodeId mx = reduceAxes(OpKind::ReduceMax, x, {last}, true, loc);
+  NodeId e = add(OpKind::Exp, {add(OpKind::Sub, {x, mx}, {}, loc)}, {}, loc);
+  if (m != kNoNode) e = add(OpKind::Mul, {e, m}, {}, loc);
+  NodeId s = reduceAxes(OpKind::ReduceSum, e, {last}, true, loc);
+  if (m != kNoNode) s = add(OpKind::Clamp, {s}, {{"lo", 1e-30}, {"hi", 1e30}}, loc);
+  return add(OpKind::Div, {e, s}, {}, loc);
+}
+
+/// [B,...] values of one shape stacked along axis 1: [B,n,...]; [B,1]
+/// values (scalar scores) stack to [B,n].
+NodeId GraphBuilder::stack(const std::vector<NodeId>& xs, const SourceLoc& loc) {
+  for (NodeId x : xs)
+    if (x == kNoNode) return kNoNode;
+  const Shape s = shapeOf(xs[0]);
+  for (NodeId x : xs)
+    if (shapeOf(x) != s || s.rank() < 2 || !isBatchDim(s[0])) {
+      report(loc, "'stack' needs values of one shape [B,...], got " + s.str() + " and " +
+                      shapeOf(x).str());
+      return kNoNode;
+    }
+  if (xs.size() == 1 && s == Shape{s[0], 1}) return xs[0];
+  std::vector<NodeId> parts;
+  bool scores = s.rank() == 2 && s[1] == 1;
+  for (NodeId x : xs) {
+    std::vector<int64_t> dims = s.dims;
+    if (!scores) dims.insert(dims.begin() + 1, 1);
+    parts.push_back(reshape(x, dims, loc));
+  }
+  if (parts.size() == 1) return parts[0];
+  return add(OpKind::Concat, parts, {{"axis", int64_t(1)}}, loc);
+}
+
+/// Layer norm over the last axis with a learned gain (ones) and bias (zeros).
+NodeId GraphBuilder::layerNorm(NodeId x, double eps, const std::string& name, const SourceLoc& loc) {
+  if (x == kNoNode) return kNoNode;
+  const Shape s = shapeOf(x);
+  int64_t last = (int64_t)s.rank() - 1;
+  if (last < 1 || s.dims.back() < 0) {
+    report(loc, "'layer_norm' expects a value of shape [B,...,d], got " + s.str());
+    return kNoNode;
+  }
+  int64_t d = s.dims.back();
+  NodeId mu = reduceAxes(OpKind::ReduceMean, x, {last}, true, loc);
+  NodeId xc = add(OpKind::Sub, {x, mu}, {}, loc);
+  NodeId var = reduceAxes(OpKind::ReduceMean, add(OpKind::Mul, {xc, xc}, {}, loc), {last}, true, loc);
+  NodeId y = add(OpKind::Mul, {xc, rsqrt(var, eps, loc)}, {}, loc);
+  bool rowG, rowB;
+  NodeId gain = weight(name + ".gamma", {d}, {"ones", 0.0}, loc, nullptr, rowG);
+  NodeId bias = weight(name + ".beta", {d}, {"zeros", 0.0}, loc, nullptr, rowB);
+  if (rowG && s.rank() > 2) {
+    std::vector<int64_t> dims(s.rank(), 1);
+    dims[0] = s[0];
+    dims.back() = d;
+    gain = reshape(gain, dims, loc);
+    bias = reshape(bias, dims, loc);
+  }
+  return add(OpKind::Add, {add(OpKind::Mul, {y, gain}, {}, loc), bias}, {}, loc);
+}
+
+/// Batch norm of [B,n]: batch statistics when training (and running
+/// statistics updated as m*run + (1-m)*batch), running statistics in eval.
+NodeId GraphBuilder::batchNorm(NodeId x, double momentum, double eps, const std::string& name,
+                               const SourceLoc& loc) {
+  if (x == kNoNode) return kNoNode;
+  const Shape s = shapeOf(x);
+  if (s.rank() != 2 || !isBatchDim(s[0]) || s[1] < 0) {
+    report(loc, "'batch_norm' expects a value of shape [B,n], got " + s.str());
+    return kNoNode;
+  }
+  int64_t d = s[1];
+  NodeId runMean = stateInput(name + ".mean", {d}, {{"momentum", momentum}}, loc);
+  NodeId runVar = stateInput(name + ".var", {d}, {{"momentum", momentum}}, loc);
+  NodeId mean = runMean, var = runVar;
+  if (mode_ == GraphMode::Train) {
+    mean = reduceAxes(OpKind::ReduceMean, x, {0}, false, loc);
+    NodeId c = add(OpKind::Sub, {x, mean}, {}, loc);
+    var = reduceAxes(OpKind::ReduceMean, add(OpKind::Mul, {c, c}, {}, loc), {0}, false, loc);
+    for (auto [run, batch, suffix] : {std::tuple{runMean, mean, ".mean"}, {runVar, var, ".var"}}) {
+      NodeId next = add(OpKind::Add, {scaleShift(run, momentum, 0, loc),
+                                      scaleShift(batch, 1 - momentum, 0, loc)}, {}, loc);
+      if (next != kNoNode) g_.addOutput(next, ValueRole::StateUpdate, name + suffix);
+    }
+  }
+  NodeId y = add(OpKind::Mul, {add(OpKind::Sub, {x, mean}, {}, loc), rsqrt(var, eps, loc)}, {}, loc);
+  bool rowG, rowB;
+  NodeId gain = weight(name + ".gamma", {d}, {"ones", 0.0}, loc, nullptr, rowG);
+  NodeId bias = weight(name + ".beta", {d}, {"zeros", 0.0}, loc, nullptr, rowB);
+  return add(OpKind::Add, {add(OpKind::Mul, {y, gain}, {}, loc), bias}, {}, loc);
 }
 
 /// mean/sum over all axes (a scalar), or over `axis` keeping it as extent 1.
@@ -829,6 +1508,7 @@ bool GraphBuilder::build() {
   }
   bindResults();
   fillPlan();
+  markFrozen();
   g_.markForwardEnd();
   return !failed_;
 }
@@ -841,6 +1521,7 @@ void GraphBuilder::bindResults() {
       const Ident& n = o->names[i];
       auto it = modelFrame_.vars.find(n.name);
       if (it == modelFrame_.vars.end() || !it->second.ok()) continue;
+      if (it->second.kind == Value::Kind::Serving) continue;  // serving graph only
       if (it->second.kind != Value::Kind::Tensor) {
         report(n.loc, "output '" + n.name + "' must be a tensor, but it is a constant");
         continue;
@@ -852,6 +1533,10 @@ void GraphBuilder::bindResults() {
   for (const auto& [stmt, v] : losses_) {
     const std::string& name = stmt->name.name;
     if (!v.ok()) continue;
+    if (v.kind == Value::Kind::Serving) {
+      report(stmt->value->loc, "loss '" + name + "' is a serving-only value (top_k)");
+      continue;
+    }
     if (v.kind != Value::Kind::Tensor) {
       report(stmt->value->loc, "loss '" + name + "' must depend on the model, but it is a constant");
       continue;
@@ -868,6 +1553,25 @@ void GraphBuilder::bindResults() {
   }
   if (total != kNoNode && !failed_) g_.addOutput(total, ValueRole::Loss, "loss");
   else if (losses_.empty()) report(model_.name.loc, "model '" + model_.name.name + "' has no loss");
+}
+
+/// `freeze = [...]`: marks the frozen parameters (a value's name freezes every
+/// parameter under it) and the embedding rows of frozen tables (frozen=1), so
+/// that Autodiff builds no gradient for them.
+void GraphBuilder::markFrozen() {
+  for (const std::string& f : stage_.frozen) {
+    bool any = false;
+    for (const Binding& b : g_.inputs()) {
+      bool hit = false;
+      if (b.role == ValueRole::Param) hit = b.name == f || b.name.rfind(f + ".", 0) == 0;
+      if (b.role == ValueRole::EmbeddingRows) hit = inputs_.at(b.name).table == f;
+      if (hit) g_.node(b.node).attrs.set("frozen", int64_t(1));
+      any |= hit;
+    }
+    if (!any && !tables_.count(f))
+      report(model_.name.loc, "'freeze' lists '" + f + "', but no parameter of the model is "
+                              "named after it");
+  }
 }
 
 void GraphBuilder::fillPlan() {
@@ -918,6 +1622,13 @@ void GraphBuilder::fillPlan() {
         if (key == "batch") plan_.batchSize = intConst(st.value.get(), plan_.batchSize);
         if (key == "epochs") plan_.epochs = intConst(st.value.get(), plan_.epochs);
         if (key == "seed") plan_.seed = (uint64_t)intConst(st.value.get(), (int64_t)plan_.seed);
+        if (auto* n = dynCast<NameExpr>(st.value.get()); n && key == "init") {
+          stage_.initFrom = n->name;
+          stage_.initLoc = st.value->loc;
+        }
+        if (auto* l = dynCast<ListExpr>(st.value.get()); l && key == "freeze")
+          for (const auto& item : l->items)
+            if (auto* n = dynCast<NameExpr>(item.get())) stage_.frozen.push_back(n->name);
         if (key != "optimizer") continue;
         std::string kind;
         const CallExpr* call = dynCast<CallExpr>(st.value.get());

@@ -43,9 +43,19 @@ namespace recc {
 /// dropout the identity. Both build the losses, so evaluation can report them.
 enum class GraphMode { Train, Eval };
 
+/// Program-level settings of a model that the runtime's ModelPlan does not
+/// carry yet (see checkExecutable in CompileModel.h).
+struct StageSpec {
+  std::string initFrom;  ///< `train { init = m }`: start from model m's trained parameters
+  SourceLoc initLoc;
+  std::vector<std::string> frozen;   ///< `train { freeze = [...] }`: tables and value prefixes
+  std::vector<std::string> streams;  ///< `stream NAME { ... }` blocks, in order (batch B1, B2, ...)
+};
+
 struct BuiltModel {
   Graph graph;
   rt::ModelPlan plan;  ///< everything but trainStep/evalStep
+  StageSpec stage;
 };
 
 /// Builds model `modelName` of `prog` ("" = the first model). Returns nullopt

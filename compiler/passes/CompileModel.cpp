@@ -3,29 +3,37 @@
 
 #include "compiler/passes/Autodiff.h"
 #include "compiler/passes/BuildGraph.h"
+#include "compiler/passes/Executable.h"
+#include "compiler/ops/OpDef.h"
 #include "compiler/passes/ShapeInference.h"
 #include "dsl/Parser.h"
 #include "dsl/Sema.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace recc {
 
-static rt::BufferSpec::Role bufferRole(ValueRole role) {
+/// The runtime's buffer role of a binding; false for roles it has none for.
+static bool bufferRole(ValueRole role, rt::BufferSpec::Role& out) {
   using R = rt::BufferSpec::Role;
+  out = R::Output;
   switch (role) {
-  case ValueRole::Feature: return R::Feature;
-  case ValueRole::EmbeddingRows: return R::EmbeddingRows;
-  case ValueRole::Label: return R::Label;
-  case ValueRole::Param: return R::Param;
-  case ValueRole::Seed: return R::Seed;
-  case ValueRole::Output: return R::Output;
-  case ValueRole::Loss: return R::Loss;
-  case ValueRole::LossTerm: return R::LossTerm;
-  case ValueRole::Gradient: return R::Gradient;
+  case ValueRole::Feature: out = R::Feature; return true;
+  case ValueRole::EmbeddingRows: out = R::EmbeddingRows; return true;
+  case ValueRole::Label: out = R::Label; return true;
+  case ValueRole::Param: out = R::Param; return true;
+  case ValueRole::Seed: out = R::Seed; return true;
+  case ValueRole::Output: out = R::Output; return true;
+  case ValueRole::Loss: out = R::Loss; return true;
+  case ValueRole::LossTerm: out = R::LossTerm; return true;
+  case ValueRole::Gradient: out = R::Gradient; return true;
+  case ValueRole::State:
+  case ValueRole::StateUpdate:
+  case ValueRole::Progress: return false;
   }
-  return R::Output;
+  return false;
 }
 
 rt::StepSpec stepSpecOf(const Graph& graph, const std::string& symbol) {
@@ -33,7 +41,8 @@ rt::StepSpec stepSpecOf(const Graph& graph, const std::string& symbol) {
   spec.symbol = symbol;
   for (const auto* list : {&graph.inputs(), &graph.outputs()})
     for (const Binding& b : *list)
-      spec.buffers.push_back({bufferRole(b.role), b.name, graph.node(b.node).shape.dims});
+      if (rt::BufferSpec::Role role; bufferRole(b.role, role))
+        spec.buffers.push_back({role, b.name, graph.node(b.node).shape.dims});
   return spec;
 }
 
@@ -50,11 +59,51 @@ std::optional<CompiledModel> compileModelSource(const std::string& file, const s
   if (!eval || diag.hasErrors()) return std::nullopt;
   if (!inferShapes(train->graph, diag) || !inferShapes(eval->graph, diag)) return std::nullopt;
 
-  CompiledModel m{std::move(train->graph), std::move(eval->graph), std::move(train->plan)};
+  CompiledModel m{std::move(train->graph), std::move(eval->graph), std::move(train->plan),
+                  std::move(train->stage)};
   differentiate(m.trainGraph);
   m.plan.trainStep = stepSpecOf(m.trainGraph, kTrainSymbol);
   m.plan.evalStep = stepSpecOf(m.evalGraph, kEvalSymbol);
   return m;
+}
+
+bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag) {
+  int before = diag.errorCount();
+  std::set<OpKind> seen;
+  for (const Graph* g : {&model.trainGraph, &model.evalGraph})
+    for (NodeId id : unexecutableNodes(*g)) {
+      const Node& n = g->node(id);
+      if (!seen.insert(n.kind).second) continue;
+      diag.error(n.loc, "op '" + std::string(opName(n.kind)) +
+                            "' cannot run yet: it has a shape rule but no reference kernel, "
+                            "gradient rule or MLIR lowering");
+    }
+  std::set<std::string> reported;
+  for (const Graph* g : {&model.trainGraph, &model.evalGraph})
+    for (const Binding& b : unfedInputs(*g)) {
+      const Node& n = g->node(b.node);
+      std::string what, key;
+      if (b.role == ValueRole::State) {
+        key = "state";
+        what = "'" + b.name + "' is model state (" +
+               (n.attrs.has("ema_of") ? "an EMA shadow parameter" : "running statistics") +
+               "); the runtime cannot keep state across steps yet";
+      } else if (b.role == ValueRole::Progress) {
+        key = "progress";
+        what = "this schedule needs the training progress, which the runtime does not feed yet";
+      } else {
+        key = "stream";
+        what = "'" + b.name + "' is read from a second input stream (batch " +
+               Shape::dimStr(n.shape[0]) + "); the runtime feeds one stream per step yet";
+      }
+      if (reported.insert(key).second) diag.error(n.loc, what);
+    }
+  if (!model.stage.initFrom.empty())
+    diag.error(model.stage.initLoc,
+               "model '" + model.plan.model + "' starts from the parameters of '" +
+                   model.stage.initFrom +
+                   "'; the runtime cannot transfer parameters between stages yet");
+  return diag.errorCount() == before;
 }
 
 std::optional<CompiledModel> compileModelFile(const std::string& path,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "compiler/ir/Graph.h"
+#include "compiler/passes/BuildGraph.h"
 #include "dsl/Diagnostics.h"
 #include "runtime/ModelPlan.h"
 
@@ -17,6 +18,7 @@ struct CompiledModel {
   Graph trainGraph;  ///< forward (train mode) + backward; outputs include Gradients
   Graph evalGraph;   ///< forward (eval mode): outputs, loss terms, loss
   rt::ModelPlan plan;
+  StageSpec stage;   ///< init/freeze/streams: what the ModelPlan does not carry yet
 };
 
 inline constexpr const char* kTrainSymbol = "recc_train_step";
@@ -33,7 +35,17 @@ std::optional<CompiledModel> compileModelFile(const std::string& path,
                                               const std::string& modelName,
                                               DiagnosticEngine& diag);
 
+/// Reports, once per op, the first node of each op that has a shape rule but
+/// cannot run yet (`file:line:col: error: op 'top_k' cannot run yet: ...`), and
+/// the first program-level feature the runtime does not support yet (model
+/// state, schedules, a second input stream, parameter transfer between
+/// stages). Returns true when the model can run. `recc check` and `recc graph`
+/// do not call it; train/eval/predict/compile/bench must, before running.
+bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag);
+
 /// The buffer list of a step function over `graph`: inputs, then outputs.
+/// Bindings the runtime has no buffer role for (State, StateUpdate, Progress)
+/// are left out; checkExecutable refuses graphs that have them.
 rt::StepSpec stepSpecOf(const Graph& graph, const std::string& symbol);
 
 } // namespace recc

@@ -11,13 +11,15 @@ double forwardFlopsPerSample(const Graph& g) {
   double flops = 0;
   for (size_t i = 0; i < end; ++i) {
     const Node& n = g.node((NodeId)i);
-    if (n.kind != OpKind::MatMul) continue;
+    if (n.kind != OpKind::MatMul && n.kind != OpKind::BatchMatMul) continue;
+    // 2·(product of the result's extents)·K, with any batch dimension counted
+    // once: FLOPs per sample.
     const Shape& a = g.node(n.inputs[0]).shape;
-    int64_t k = n.attrs.getInt("transpose_a") ? a[0] : a[1];
-    int64_t m = n.shape[0], cols = n.shape[1];
-    // Per sample: the batch dimension is the row count.
-    double perRow = 2.0 * (double)cols * (double)(k == kBatchDim ? 1 : k);
-    flops += m == kBatchDim ? perRow : perRow * (double)m;
+    size_t r = a.rank();
+    int64_t k = n.attrs.getInt("transpose_a") ? a[r - 2] : a[r - 1];
+    double f = 2.0 * (isBatchDim(k) ? 1.0 : (double)k);
+    for (int64_t d : n.shape.dims) f *= isBatchDim(d) ? 1.0 : (double)d;
+    flops += f;
   }
   return flops;
 }

@@ -52,6 +52,20 @@ CompiledModel compileOrExit(const ModelArgs& m) {
   return std::move(*compiled);
 }
 
+/// Compiles for running (train, eval, predict, compile, bench): also refuses
+/// models that use ops or features no backend can execute yet.
+CompiledModel compileRunnableOrExit(const ModelArgs& m) {
+  CompiledModel model = compileOrExit(m);
+  DiagnosticEngine diag(&std::cerr);
+  if (!checkExecutable(model, diag)) {
+    std::cerr << diag.errorCount() << " error" << (diag.errorCount() == 1 ? "" : "s")
+              << " generated; 'recc check' and 'recc graph' work on this model, running it "
+                 "does not yet.\n";
+    std::exit(1);
+  }
+  return model;
+}
+
 int cmdCheck(const ModelArgs& m, bool ast) {
   if (ast) {
     DiagnosticEngine diag(&std::cerr);
@@ -167,15 +181,15 @@ int main(int argc, char** argv) {
     if (*emit) return cmdEmitMlir(m, stage, eval, threads <= 0 ? 1 : threads);
     BackendKind kind = parseBackend(backend);
     if (*train || *evalCmd || *predict) {
-      CompiledModel model = compileOrExit(m);
+      CompiledModel model = compileRunnableOrExit(m);
       int t = *train ? trainArgs.threads : evalArgs.threads;
       auto steps = makeStepFactory(model, kind, t);
       if (*train) return rt::runTrain(model.plan, steps, trainArgs);
       if (*evalCmd) return rt::runEval(model.plan, steps, evalArgs);
       return rt::runPredict(model.plan, steps, evalArgs);
     }
-    if (*compile) return compileTrainer(compileOrExit(m), output, threads <= 0 ? 2 : threads);
-    if (*bench) return runBench(compileOrExit(m), benchArgs);
+    if (*compile) return compileTrainer(compileRunnableOrExit(m), output, threads <= 0 ? 2 : threads);
+    if (*bench) return runBench(compileRunnableOrExit(m), benchArgs);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

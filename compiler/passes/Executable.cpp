@@ -1,0 +1,26 @@
+// Executable: see the header.
+#include "compiler/passes/Executable.h"
+
+#include "compiler/ops/OpDef.h"
+
+namespace recc {
+
+std::vector<NodeId> unexecutableNodes(const Graph& graph) {
+  std::vector<NodeId> out;
+  for (const Node& n : graph.nodes())
+    if (opDef(n.kind).shapeOnly) out.push_back(n.id);
+  return out;
+}
+
+std::vector<Binding> unfedInputs(const Graph& graph) {
+  std::vector<Binding> out;
+  for (const Binding& b : graph.inputs()) {
+    const Shape& s = graph.node(b.node).shape;
+    bool otherStream = !s.isScalar() && s[0] < kBatchDim;
+    if (b.role == ValueRole::State || b.role == ValueRole::Progress || otherStream)
+      out.push_back(b);
+  }
+  return out;
+}
+
+} // namespace recc

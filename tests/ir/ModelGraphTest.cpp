@@ -1,0 +1,156 @@
+// Every model of every models/*.rec file compiles as `recc check` does (parse,
+// check, build both graphs, autodiff) and its forward train graph, printed as
+// `recc graph --forward` prints it, equals tests/ir/golden/FILE.MODEL.graph.
+// Set RECC_UPDATE_GOLDEN=1 to rewrite the golden files after an intended
+// change (and review the diff). Also: checkExecutable names what cannot run.
+#include "compiler/ir/GraphPrinter.h"
+#include "compiler/passes/CompileModel.h"
+#include "compiler/passes/Executable.h"
+#include "dsl/Parser.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace recc {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string repoPath(const std::string& rel) { return std::string(RECC_REPO_ROOT) + "/" + rel; }
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct ModelRef {
+  std::string file, model;
+};
+
+/// Every (file, model) pair of models/*.rec, in name order.
+std::vector<ModelRef> shippedModels() {
+  std::vector<ModelRef> out;
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(repoPath("models")))
+    if (e.path().extension() == ".rec") files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    DiagnosticEngine diag;
+    auto prog = parseProgram(f, readFile(repoPath("models/" + f)), diag);
+    for (const auto& d : prog->decls)
+      if (auto* m = ast::dynCast<ast::ModelDecl>(d.get())) out.push_back({f, m->name.name});
+  }
+  return out;
+}
+
+class ModelGraphTest : public ::testing::TestWithParam<ModelRef> {};
+
+TEST_P(ModelGraphTest, ForwardGraphMatchesGolden) {
+  const ModelRef& r = GetParam();
+  DiagnosticEngine diag;
+  auto m = compileModelSource("models/" + r.file, readFile(repoPath("models/" + r.file)), r.model,
+                              diag);
+  ASSERT_TRUE(m.has_value()) << diag.render();
+  std::ostringstream os;
+  printGraph(m->trainGraph, m->plan.model + ".train", os, {.locations = false, .backward = false});
+  std::string stem = r.file.substr(0, r.file.size() - 4);
+  std::string golden = repoPath("tests/ir/golden/" + stem + "." + r.model + ".graph");
+  if (std::getenv("RECC_UPDATE_GOLDEN")) {
+    std::ofstream(golden) << os.str();
+    GTEST_SKIP() << "rewrote " << golden;
+  }
+  EXPECT_EQ(os.str(), readFile(golden)) << "golden " << golden
+                                        << " differs; RECC_UPDATE_GOLDEN=1 rewrites it";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, ModelGraphTest, ::testing::ValuesIn(shippedModels()),
+                         [](const ::testing::TestParamInfo<ModelRef>& info) {
+                           std::string name = info.param.model;
+                           for (char& c : name)
+                             if (!isalnum((unsigned char)c)) c = '_';
+                           return name;
+                         });
+
+std::optional<CompiledModel> compileOk(const std::string& src, DiagnosticEngine& diag) {
+  auto m = compileModelSource("t.rec", src, "", diag);
+  EXPECT_TRUE(m.has_value()) << diag.render();
+  return m;
+}
+
+TEST(CheckExecutable, AcceptsModelsOfRunnableOps) {
+  for (const char* file : {"models/esm2.rec", "models/esmm.rec"}) {
+    DiagnosticEngine diag;
+    auto m = compileModelSource(file, readFile(repoPath(file)), "", diag);
+    ASSERT_TRUE(m.has_value()) << diag.render();
+    EXPECT_TRUE(unexecutableNodes(m->trainGraph).empty());
+    EXPECT_TRUE(checkExecutable(*m, diag)) << diag.render();
+  }
+}
+
+TEST(CheckExecutable, NamesEachShapeOnlyOpOnceAtItsFirstUse) {
+  DiagnosticEngine diag;
+  auto m = compileOk(R"(model m {
+  input x : dense
+  label y
+  a = stop_gradient(x) + stop_gradient(x)
+  loss l = bce(sigmoid(dense(a, 1)), y)
+})", diag);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(unexecutableNodes(m->trainGraph).size(), 2u);
+  EXPECT_FALSE(checkExecutable(*m, diag));
+  ASSERT_EQ(diag.errorCount(), 1);
+  EXPECT_EQ(diag.diagnostics()[0].message,
+            "op 'stop_gradient' cannot run yet: it has a shape rule but no reference kernel, "
+            "gradient rule or MLIR lowering");
+  EXPECT_EQ(diag.diagnostics()[0].loc.line, 4);
+  EXPECT_EQ(diag.diagnostics()[0].loc.col, 7);
+  // Autodiff passed no gradient through the shape-only op: x has none to get,
+  // and the dense layer's parameters still get theirs.
+  EXPECT_NE(m->trainGraph.findOutput(ValueRole::Gradient, "l.dense0.w"), kNoNode);
+}
+
+TEST(CheckExecutable, ComposedLayersRunOnExistingOps) {
+  DiagnosticEngine diag;
+  auto m = compileOk(R"(model m {
+  input tags : ids(100, len = 5)
+  label y
+  table t[100, 8]
+  e = layer_norm(masked_mean(embed(t, tags), mask(tags)))
+  loss l = bce(sigmoid(dense(e, 1)), y)
+})", diag);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(checkExecutable(*m, diag)) << diag.render();
+}
+
+TEST(CheckExecutable, NamesStateStreamsAndStages) {
+  for (const char* model : {"damcar"}) {
+    DiagnosticEngine diag;
+    auto m = compileModelSource("damcar.rec", readFile(repoPath("models/damcar.rec")), model, diag);
+    ASSERT_TRUE(m.has_value()) << diag.render();
+    EXPECT_FALSE(checkExecutable(*m, diag));
+    std::string all = diag.render();
+    EXPECT_NE(all.find("op 'grad_reverse' cannot run yet"), std::string::npos) << all;
+    EXPECT_NE(all.find("is model state (an EMA shadow parameter)"), std::string::npos) << all;
+    EXPECT_NE(all.find("second input stream (batch B1)"), std::string::npos) << all;
+  }
+  DiagnosticEngine diag;
+  auto m = compileModelSource("zeus.rec", readFile(repoPath("models/zeus.rec")), "zeus_finetune",
+                              diag);
+  ASSERT_TRUE(m.has_value()) << diag.render();
+  EXPECT_FALSE(checkExecutable(*m, diag));
+  EXPECT_NE(diag.render().find("starts from the parameters of 'zeus_pretrain'"),
+            std::string::npos);
+  // Frozen tables get no gradient at all.
+  EXPECT_EQ(m->trainGraph.findOutput(ValueRole::Gradient, "tq_id"), kNoNode);
+  EXPECT_NE(m->trainGraph.findOutput(ValueRole::Gradient, "tq_cat"), kNoNode);
+}
+
+} // namespace
+} // namespace recc
