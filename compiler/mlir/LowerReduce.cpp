@@ -1,0 +1,134 @@
+// LowerReduce: sums, means and maxima over axes, `expand` (their inverse broadcast) and
+// `sum_to` (autodiff's un-broadcast) as linalg.generic reductions and maps.
+// Reductions always produce the shape without the reduced axes; keepdims and
+// sum_to then reinsert unit axes with a reshape, so every indexing map stays a
+// projected permutation (which the vectorizer accepts).
+#include "compiler/mlir/Lowering.h"
+
+#include <limits>
+
+namespace recc::lower {
+
+using namespace mlir;
+
+/// Reduces `x` over `axes` (sorted) with CombineOp, starting from `init`, to a
+/// tensor without those axes.
+template <typename CombineOp>
+static Value emitReduction(LowerCtx& c, Value x, const std::vector<int64_t>& axes, double init) {
+  OpBuilder& b = c.b;
+  auto t = cast<RankedTensorType>(x.getType());
+  int64_t rank = t.getRank();
+  std::vector<int64_t> outDims;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iters;
+  for (int64_t i = 0; i < rank; ++i) {
+    bool reduced = std::find(axes.begin(), axes.end(), i) != axes.end();
+    iters.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    if (reduced) continue;
+    outDims.push_back(t.getDimSize(i));
+    outExprs.push_back(b.getAffineDimExpr(i));
+  }
+  Value acc = emitFilled(c, outDims, init);
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              AffineMap::get(rank, 0, outExprs, b.getContext())};
+  auto op = b.create<linalg::GenericOp>(
+      c.loc, TypeRange{c.tensorType(outDims)}, ValueRange{x}, ValueRange{acc}, maps, iters,
+      [](OpBuilder& nb, Location l, ValueRange a) {
+        nb.create<linalg::YieldOp>(l, nb.create<CombineOp>(l, a[0], a[1]).getResult());
+      });
+  return op.getResult(0);
+}
+
+Value emitSum(LowerCtx& c, Value x, const std::vector<int64_t>& axes) {
+  return emitReduction<arith::AddFOp>(c, x, axes, 0.0);
+}
+
+/// Multiplies every element of `x` by `s` (no-op for s == 1).
+static Value scaled(LowerCtx& c, Value x, double s) {
+  if (s == 1) return x;
+  auto t = cast<RankedTensorType>(x.getType());
+  return emitMap(c, {t.getShape().begin(), t.getShape().end()}, {x},
+                 [s](OpBuilder& b, Location l, ValueRange a) {
+                   Value k = b.create<arith::ConstantOp>(l, b.getF32FloatAttr((float)s));
+                   return b.create<arith::MulFOp>(l, a[0], k).getResult();
+                 });
+}
+
+static Value lowerReduceMax(LowerCtx& c) {
+  std::vector<int64_t> in = c.inDims(0);
+  auto axes = normalizedAxes(c.node.attrs.getInts("axes"), (int64_t)in.size());
+  Value m = emitReduction<arith::MaximumFOp>(c, c.in(0), axes,
+                                             -std::numeric_limits<double>::infinity());
+  return emitReshape(c, m, c.dims());
+}
+
+template <bool Mean>
+static Value lowerReduce(LowerCtx& c) {
+  std::vector<int64_t> in = c.inDims(0);
+  auto axes = normalizedAxes(c.node.attrs.getInts("axes"), (int64_t)in.size());
+  double count = 1;
+  for (auto a : axes) count *= (double)in[a];
+  Value s = emitSum(c, c.in(0), axes);
+  if (Mean && count > 0) s = scaled(c, s, 1.0 / count);
+  return emitReshape(c, s, c.dims());
+}
+
+/// Broadcasts x (the reduced shape, with or without kept unit axes) back
+/// along `axes` to the node's shape, dividing by the count for a mean.
+static Value lowerExpand(LowerCtx& c) {
+  OpBuilder& b = c.b;
+  std::vector<int64_t> out = c.dims();
+  int64_t rank = (int64_t)out.size();
+  auto axes = normalizedAxes(c.node.attrs.getInts("axes"), rank);
+  std::vector<int64_t> reduced;
+  SmallVector<AffineExpr> exprs;
+  double count = 1;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (std::find(axes.begin(), axes.end(), i) != axes.end()) {
+      count *= (double)out[i];
+      continue;
+    }
+    reduced.push_back(out[i]);
+    exprs.push_back(b.getAffineDimExpr(i));
+  }
+  Value x = emitReshape(c, c.in(0), reduced);
+  float scale = c.node.attrs.getInt("mean") && count > 0 ? (float)(1.0 / count) : 1.0f;
+  Value init = b.create<tensor::EmptyOp>(c.loc, out, b.getF32Type());
+  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, b.getContext()),
+                              b.getMultiDimIdentityMap(rank)};
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  auto op = b.create<linalg::GenericOp>(
+      c.loc, TypeRange{c.tensorType(out)}, ValueRange{x}, ValueRange{init}, maps, iters,
+      [scale](OpBuilder& nb, Location l, ValueRange a) {
+        Value y = a[0];
+        if (scale != 1.0f)
+          y = nb.create<arith::MulFOp>(
+              l, y, nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(scale)));
+        nb.create<linalg::YieldOp>(l, y);
+      });
+  return op.getResult(0);
+}
+
+/// Sums x down to the (broadcastable) shape of `like`: reduces the extra
+/// leading axes and the axes where like has extent 1.
+static Value lowerSumTo(LowerCtx& c) {
+  std::vector<int64_t> x = c.inDims(0), out = c.dims();
+  int64_t off = (int64_t)x.size() - (int64_t)out.size();
+  std::vector<int64_t> axes;
+  for (int64_t i = 0; i < (int64_t)x.size(); ++i)
+    if (i < off || (out[i - off] == 1 && x[i] != 1)) axes.push_back(i);
+  if (axes.empty()) return emitReshape(c, c.in(0), out);
+  return emitReshape(c, emitSum(c, c.in(0), axes), out);
+}
+
+std::vector<OpLowering> reduceLowerings() {
+  return {
+      {OpKind::ReduceSum, lowerReduce<false>},
+      {OpKind::ReduceMean, lowerReduce<true>},
+      {OpKind::ReduceMax, lowerReduceMax},
+      {OpKind::Expand, lowerExpand},
+      {OpKind::SumTo, lowerSumTo},
+  };
+}
+
+}  // namespace recc::lower

@@ -1,0 +1,15 @@
+// Passes: recc's own MLIR passes (in TileAndVectorize.cpp), registered under
+// the names used in the textual pipelines of Pipeline.cpp:
+//   recc-tile-vectorize{threads=N}  tile linalg ops on buffers and vectorize
+//   recc-lower-vectors              hoist accumulators, lower to 1-D vector ops
+//   recc-approximate-math           polynomial exp/log/log1p/tanh
+//   recc-plan-memory                intermediates → one static arena (PlanMemory.cpp)
+#pragma once
+
+namespace recc::passes {
+
+/// Registers the passes above with MLIR's global pass registry (call once).
+void registerPasses();
+void registerPlanMemoryPass();
+
+}  // namespace recc::passes

@@ -1,0 +1,100 @@
+// Pipeline: the MLIR context and the textual pass pipelines of each stage
+// (see Pipeline.h for the stage diagram). Keeping the pipelines textual means
+// the exact passes that ran can be printed and replayed with mlir-opt-19.
+#include "compiler/mlir/Pipeline.h"
+#include "compiler/mlir/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+#include <cstdlib>
+#include <mutex>
+
+namespace recc::codegen {
+
+std::unique_ptr<mlir::MLIRContext> makeContext() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mlir::registerAllPasses();
+    passes::registerPasses();
+  });
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
+  return std::make_unique<mlir::MLIRContext>(registry, mlir::MLIRContext::Threading::DISABLED);
+}
+
+std::string stagePipeline(Stage to, const CodegenOptions& o) {
+  int threads = std::clamp(o.threads, 1, 2);
+  switch (to) {
+  case Stage::Linalg:
+    return "";
+  case Stage::Bufferized:
+    // No CSE before eliminate-empty-tensors: merged tensor.empty ops would make
+    // one output's destination the scratch space of unrelated ops.
+    return "canonicalize,linalg-fuse-elementwise-ops,canonicalize,eliminate-empty-tensors,"
+           "cse,empty-tensor-to-alloc-tensor,one-shot-bufferize,"
+           "canonicalize,cse,buffer-deallocation-pipeline,canonicalize,recc-plan-memory";
+  case Stage::Vectorized:
+    if (!o.vectorize)
+      return "func.func(recc-tile-vectorize{vectorize=0}),convert-linalg-to-loops,canonicalize";
+    return "func.func(recc-tile-vectorize{threads=" + std::to_string(threads) +
+           "}),fold-memref-alias-ops,canonicalize,cse,func.func(recc-lower-vectors),"
+           "canonicalize,cse";
+  case Stage::LLVM: {
+    std::string p = "convert-linalg-to-loops,";
+    if (threads > 1)
+      p += "scf-forall-to-parallel,convert-scf-to-openmp{num-threads=" +
+           std::to_string(threads) + "},";
+    p += "recc-approximate-math,canonicalize,lower-affine,convert-scf-to-cf,"
+         "expand-strided-metadata,lower-affine,convert-vector-to-llvm,"
+         "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
+         "convert-index-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+         "convert-cf-to-llvm,";
+    if (threads > 1) p += "convert-openmp-to-llvm,";
+    p += "reconcile-unrealized-casts,canonicalize";
+    return p;
+  }
+  }
+  return "";
+}
+
+/// Runs one textual pipeline on the module; MLIR's diagnostics become the
+/// CodegenError's message.
+static void runPipeline(mlir::ModuleOp module, const std::string& text, const char* stage) {
+  if (text.empty()) return;
+  mlir::MLIRContext* ctx = module.getContext();
+  std::string diags;
+  mlir::ScopedDiagnosticHandler handler(ctx, [&](mlir::Diagnostic& d) {
+    llvm::raw_string_ostream os(diags);
+    os << d.getLocation() << ": " << d << "\n";
+    return mlir::success();
+  });
+  mlir::PassManager pm(ctx);
+  // RECC_MLIR_PRINT_IR=1 dumps the IR after every pass to stderr (debugging).
+  if (const char* e = std::getenv("RECC_MLIR_PRINT_IR"); e && *e == '1')
+    pm.enableIRPrinting([](mlir::Pass*, mlir::Operation*) { return false; },
+                        [](mlir::Pass*, mlir::Operation*) { return true; },
+                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/true);
+  std::string parseErrors;
+  llvm::raw_string_ostream perr(parseErrors);
+  if (mlir::failed(mlir::parsePassPipeline(text, pm, perr)))
+    throw CodegenError("internal error: bad pass pipeline '" + text + "': " + parseErrors);
+  if (mlir::failed(pm.run(module)))
+    throw CodegenError(std::string("MLIR lowering to the '") + stage + "' stage failed:\n" +
+                       diags);
+}
+
+void lowerTo(mlir::ModuleOp module, Stage to, const CodegenOptions& o) {
+  static const char* names[] = {"linalg", "bufferized", "vectorized", "llvm"};
+  for (int s = (int)Stage::Bufferized; s <= (int)to; ++s)
+    runPipeline(module, stagePipeline((Stage)s, o), names[s]);
+}
+
+}  // namespace recc::codegen

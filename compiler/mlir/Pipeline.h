@@ -1,0 +1,66 @@
+// Pipeline: the lowering stages after Graph → linalg, each a textual MLIR pass
+// pipeline (printable, so `recc emit-mlir --stage` shows what ran), plus the
+// LLVM side: translation, the `void <symbol>(float**)` wrapper, O3 for the
+// host CPU and object emission.
+//
+//   linalg      ─ canonicalize, fuse elementwise ops, eliminate empty tensors,
+//                 one-shot bufferize, insert deallocations, plan a static
+//                 arena for the intermediates ─▶  bufferized
+//   bufferized  ─ recc-tile-vectorize, fold memref aliases, canonicalize, CSE,
+//                 recc-lower-vectors ─▶  vectorized
+//   vectorized  ─ leftover linalg → loops, (scf.forall → OpenMP), polynomial
+//                 math, expand strided metadata, everything → llvm dialect
+//                 (bare-pointer memrefs) ─▶  llvm
+//   llvm        ─ translate, add wrappers, optimize ─▶  llvmir
+#pragma once
+
+#include "compiler/mlir/Backend.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Target/TargetMachine.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace recc::codegen {
+
+enum class Stage { Linalg, Bufferized, Vectorized, LLVM };
+
+/// A context with every dialect, interface model, pass and LLVM translation
+/// the pipeline needs registered; multithreading off (2-core machines).
+std::unique_ptr<mlir::MLIRContext> makeContext();
+
+/// The textual pass pipeline that takes a module from `to`'s previous stage
+/// to `to`.
+std::string stagePipeline(Stage to, const CodegenOptions& options);
+
+/// Runs the stages after Linalg up to and including `to`; throws CodegenError
+/// carrying MLIR's diagnostics on failure.
+void lowerTo(mlir::ModuleOp module, Stage to, const CodegenOptions& options);
+
+/// A step function in the module: its symbol and buffer count.
+struct StepSig {
+  std::string symbol;
+  size_t numBuffers;
+};
+
+/// A target machine for the host (or options.cpu), PIC, at options.optLevel.
+std::unique_ptr<llvm::TargetMachine> makeTargetMachine(const CodegenOptions& options);
+
+/// Translates an LLVM-dialect module to LLVM IR and adds, per step, the
+/// exported wrapper `void <symbol>(float** buffers)` calling the internal
+/// `<symbol>_body(float*...)`.
+std::unique_ptr<llvm::Module> translate(mlir::ModuleOp module, llvm::LLVMContext& ctx,
+                                        const std::vector<StepSig>& steps);
+
+/// Sets the triple/data layout of `tm` and runs the O`optLevel` pipeline.
+void optimize(llvm::Module& module, llvm::TargetMachine& tm, int optLevel);
+
+/// Writes `module` as a relocatable object file for `tm`'s target.
+void writeObject(llvm::Module& module, llvm::TargetMachine& tm, const std::string& path);
+
+}  // namespace recc::codegen

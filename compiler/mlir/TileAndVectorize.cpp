@@ -1,0 +1,361 @@
+// TileAndVectorize: the passes that turn bufferized linalg ops into register-
+// blocked vector code for AVX-512, following the recipe that reaches BLAS-class
+// speed with upstream MLIR (see docs in DESIGN.md, "What upstream MLIR 19 can
+// reach here").
+//
+// recc-tile-vectorize (per function, on memrefs):
+//   1. memref.copy → linalg.copy, so copies are tiled and vectorized too (and
+//      strided copies never call the `memrefCopy` runtime library function).
+//   2. matmul: optionally split across two threads (N, or M when N is narrow,
+//      cut near the middle; the halves run in one scf.forall), peel M and N so
+//      that every piece is divided evenly by its register tile, then tile
+//      twice — cache tiles (≤240 × ≤256 × ≤256) and a register tile of
+//      mr × nr × kr (10 × 32 × 8 when shapes allow: twenty zmm accumulators) —
+//      and vectorize the innermost tile with static shapes (no masks:
+//      non-dividing tiles would silently stay scalar).
+//   3. other linalg ops: with two threads, halve large ones along their
+//      outermost parallel loop; peel the innermost dimension to a multiple of
+//      16, tile it by 16 (16 × 16 for transposes) and the rest by 1, vectorize.
+//   4. Cleanup patterns (transfer permutation lowering, reduction→contract).
+// recc-lower-vectors (after fold-memref-alias-ops + canonicalize + CSE, which
+// must come first or the accumulators are reloaded every k-step):
+//   5. Hoist redundant transfer pairs out of the k loops (accumulators stay in
+//      registers), unroll 32-lane tiles into 16-lane (one zmm) operations,
+//      then lower contractions to outer products/FMAs, transfers to
+//      loads/stores, 16×16 transposes to shuffles.
+// recc-approximate-math: polynomial exp/log/log1p/tanh that vectorize (the
+//   LLVM intrinsics would scalarize into libm calls).
+#include "compiler/mlir/Passes.h"
+
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorTransforms.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace recc::passes {
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kLanes = 16;  ///< f32 lanes of one zmm register
+
+/// The first of `prefs` dividing n, or 0.
+int64_t firstDivisor(int64_t n, std::initializer_list<int64_t> prefs) {
+  for (int64_t p : prefs)
+    if (n % p == 0) return p;
+  return 0;
+}
+
+/// The largest multiple of `step` dividing n and at most `cap` (at least step).
+int64_t cacheTile(int64_t n, int64_t step, int64_t cap) {
+  int64_t best = step;
+  for (int64_t t = step; t <= std::min(n, cap); t += step)
+    if (n % t == 0) best = t;
+  return best;
+}
+
+/// Tiles `op` level by level (a level of all zeros is skipped; a size equal to
+/// the extent is dropped) and vectorizes the innermost tile. Returns false if
+/// tiling failed (the op is then left for convert-linalg-to-loops).
+bool tileAndVectorize(IRRewriter& rw, Operation* op, ArrayRef<SmallVector<int64_t>> levels) {
+  for (size_t lvl = 0; lvl < levels.size(); ++lvl) {
+    SmallVector<int64_t> ranges = cast<linalg::LinalgOp>(op).getStaticLoopRanges();
+    SmallVector<int64_t> sizes = levels[lvl];
+    bool any = false;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      if (sizes[i] >= ranges[i]) sizes[i] = 0;
+      any |= sizes[i] != 0;
+    }
+    if (!any) continue;
+    scf::SCFTilingOptions opts;
+    opts.setTileSizes(getAsIndexOpFoldResult(rw.getContext(), sizes));
+    rw.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> res = scf::tileUsingSCF(rw, cast<TilingInterface>(op), opts);
+    if (failed(res)) return false;
+    rw.eraseOp(op);
+    op = res->tiledOps.back();
+  }
+  rw.setInsertionPoint(op);
+  (void)linalg::vectorize(rw, op);
+  return true;
+}
+
+/// Splits `op` along loop `dim` at `point`; returns both parts.
+std::pair<Operation*, Operation*> split(IRRewriter& rw, Operation* op, unsigned dim,
+                                        int64_t point) {
+  rw.setInsertionPoint(op);
+  auto [a, b] = linalg::splitOp(rw, cast<TilingInterface>(op), dim, rw.getIndexAttr(point));
+  return {a.getOperation(), b ? b.getOperation() : nullptr};
+}
+
+/// Register and cache tiles for a matmul piece. M and N are first peeled so
+/// every piece is divided evenly by its register tile: N into a multiple of 32
+/// plus a 16 and a <16 remainder, M into a multiple of 8 plus a remainder.
+void tileMatmulPiece(IRRewriter& rw, Operation* op) {
+  SmallVector<int64_t> r = cast<linalg::LinalgOp>(op).getStaticLoopRanges();
+  int64_t m = r[0], n = r[1], k = r[2];
+  auto peel = [&](unsigned dim, int64_t point) {
+    auto [a, b] = split(rw, op, dim, point);
+    tileMatmulPiece(rw, a);
+    if (b) tileMatmulPiece(rw, b);
+  };
+  int64_t nr = firstDivisor(n, {2 * kLanes, kLanes});
+  if (!nr && n > 2 * kLanes) return peel(1, n - n % (2 * kLanes));
+  if (!nr && n > kLanes) return peel(1, kLanes);
+  if (!nr) nr = n;
+  // Rows of accumulators: at most twenty zmm registers for 32-lane rows (with
+  // 12 rows, 24 accumulators plus operands spill and the kernel halves).
+  int64_t mr = nr > kLanes ? firstDivisor(m, {10, 8, 6, 4})
+                           : firstDivisor(m, {14, 12, 10, 8, 6, 4});
+  if (!mr && m > 8) return peel(0, m - m % 8);
+  if (!mr) mr = m;
+  int64_t kr = firstDivisor(k, {8, 4, 2, 1});
+  SmallVector<int64_t> cache{cacheTile(m, mr, 240), cacheTile(n, nr, 256), cacheTile(k, kr, 256)};
+  SmallVector<int64_t> reg{mr, nr, kr};
+  tileAndVectorize(rw, op, {cache, reg});
+}
+
+/// `q`-multiple nearest to x/2 (at least q).
+int64_t halfRounded(int64_t x, int64_t q) { return std::max(q, (x / 2 + q / 2) / q * q); }
+
+/// Runs the two parts of a split op on two threads:
+///   scf.forall (%t) in (2) { scf.if (%t == 0) { a } else { b } }
+/// (scf-forall-to-parallel and convert-scf-to-openmp turn it into OpenMP).
+void runInParallel(IRRewriter& rw, Operation* a, Operation* b) {
+  Location loc = a->getLoc();
+  rw.setInsertionPointAfter(b);
+  auto forall = rw.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{rw.getIndexAttr(2)},
+                                         ValueRange{}, std::nullopt);
+  rw.setInsertionPoint(forall.getBody()->getTerminator());
+  Value zero = rw.create<arith::ConstantIndexOp>(loc, 0);
+  Value first = rw.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                         forall.getInductionVar(0), zero);
+  auto branch = rw.create<scf::IfOp>(loc, first, /*withElseRegion=*/true);
+  a->moveBefore(branch.thenBlock()->getTerminator());
+  b->moveBefore(branch.elseBlock()->getTerminator());
+}
+
+void tileMatmul(IRRewriter& rw, linalg::LinalgOp op, int threads) {
+  SmallVector<int64_t> r = op.getStaticLoopRanges();
+  int64_t m = r[0], n = r[1], k = r[2];
+  bool big = 2.0 * (double)m * (double)n * (double)k >= 8e6;
+  if (threads > 1 && big && (n >= 128 || m >= 40)) {
+    // Split N (or M when N is narrow) in two near the middle, at a multiple
+    // of the register tile, and give each thread one statically shaped half.
+    bool splitN = n >= 128;
+    auto [a, b] = split(rw, op, splitN ? 1 : 0, splitN ? halfRounded(n, 32) : halfRounded(m, 10));
+    if (b) {
+      runInParallel(rw, a, b);
+      tileMatmulPiece(rw, a);
+      tileMatmulPiece(rw, b);
+      return;
+    }
+    op = cast<linalg::LinalgOp>(a);
+  }
+  tileMatmulPiece(rw, op);
+}
+
+/// True if loop 0 of `op` is parallel and indexes every output, so the two
+/// halves of a split along it write disjoint memory.
+bool splittableRows(linalg::LinalgOp op) {
+  if (op.getIteratorTypesArray()[0] != utils::IteratorType::parallel) return false;
+  for (OpOperand& out : op.getDpsInitsMutable())
+    if (!op.getMatchingIndexingMap(&out).isFunctionOfDim(0)) return false;
+  return true;
+}
+
+/// Elementwise ops, reductions, fills, copies and transposes: 16 lanes along
+/// the innermost loop (and 16 × 16 for transposes), 1 elsewhere. With two
+/// threads, large ops are first cut in two along their outermost loop.
+void tileGeneric(IRRewriter& rw, Operation* op, int threads = 1) {
+  auto lop = cast<linalg::LinalgOp>(op);
+  SmallVector<int64_t> r = lop.getStaticLoopRanges();
+  int64_t rank = (int64_t)r.size();
+  if (rank == 0) return;
+  int64_t elements = 1;
+  for (int64_t e : r) elements *= e;
+  if (threads > 1 && rank >= 2 && r[0] >= 32 && elements >= (1 << 17) && splittableRows(lop)) {
+    auto [a, b] = split(rw, op, 0, r[0] / 2);
+    if (b) {
+      runInParallel(rw, a, b);
+      tileGeneric(rw, a);
+      tileGeneric(rw, b);
+      return;
+    }
+    op = a;
+  }
+  SmallVector<int64_t> vecDims{rank - 1};
+  if (isa<linalg::TransposeOp>(op) && rank >= 2) vecDims = {rank - 2, rank - 1};
+  for (int64_t d : vecDims) {
+    if (r[d] > kLanes && r[d] % kLanes) {
+      auto [a, b] = split(rw, op, (unsigned)d, r[d] - r[d] % kLanes);
+      tileGeneric(rw, a);
+      if (b) tileGeneric(rw, b);
+      return;
+    }
+  }
+  SmallVector<int64_t> sizes(rank, 1);
+  for (int64_t d : vecDims) sizes[d] = std::min(r[d], kLanes);
+  tileAndVectorize(rw, op, {sizes});
+}
+
+struct TileVectorizePass
+    : public PassWrapper<TileVectorizePass, OperationPass<func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(TileVectorizePass)
+  TileVectorizePass() = default;
+  TileVectorizePass(const TileVectorizePass& other) : PassWrapper(other) {}
+
+  Option<int> threads{*this, "threads", llvm::cl::desc("threads for large matmuls"),
+                      llvm::cl::init(1)};
+  Option<bool> vectorize{*this, "vectorize",
+                         llvm::cl::desc("tile and vectorize (false: only memref.copy → linalg.copy)"),
+                         llvm::cl::init(true)};
+
+  StringRef getArgument() const final { return "recc-tile-vectorize"; }
+  StringRef getDescription() const final {
+    return "Tile linalg ops on buffers to AVX-512 register tiles and vectorize them";
+  }
+  void getDependentDialects(DialectRegistry& registry) const override {
+    registry.insert<affine::AffineDialect, arith::ArithDialect, linalg::LinalgDialect,
+                    memref::MemRefDialect, scf::SCFDialect, vector::VectorDialect>();
+  }
+
+  void runOnOperation() override {
+    func::FuncOp f = getOperation();
+    IRRewriter rw(&getContext());
+    SmallVector<memref::CopyOp> copies;
+    f.walk([&](memref::CopyOp c) { copies.push_back(c); });
+    for (memref::CopyOp c : copies) {
+      rw.setInsertionPoint(c);
+      rw.replaceOpWithNewOp<linalg::CopyOp>(c, c.getSource(), c.getTarget());
+    }
+    if (!vectorize) return;
+    SmallVector<Operation*> ops;
+    f.walk([&](linalg::LinalgOp op) {
+      if (op.hasPureBufferSemantics() && !op.hasDynamicShape()) ops.push_back(op);
+    });
+    for (Operation* op : ops) {
+      if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
+        tileMatmul(rw, cast<linalg::LinalgOp>(op), threads);
+      else tileGeneric(rw, op, threads);
+    }
+    RewritePatternSet ps(&getContext());
+    vector::populateVectorTransferPermutationMapLoweringPatterns(ps);
+    vector::populateVectorReductionToContractPatterns(ps);
+    vector::populateSinkVectorBroadcastPatterns(ps);
+    vector::populateCastAwayVectorLeadingOneDimPatterns(ps);
+    vector::TransferReadOp::getCanonicalizationPatterns(ps, &getContext());
+    vector::TransferWriteOp::getCanonicalizationPatterns(ps, &getContext());
+    if (failed(applyPatternsAndFoldGreedily(f, std::move(ps)))) signalPassFailure();
+  }
+};
+
+/// Unroll shape for vector ops wider than one zmm: the dimension that maps to
+/// the innermost vector lanes is cut to 16 (when a multiple of 16).
+std::optional<SmallVector<int64_t>> nativeLanes(Operation* op) {
+  auto cut = [](SmallVector<int64_t> shape, size_t dim) -> std::optional<SmallVector<int64_t>> {
+    if (shape.empty() || shape[dim] <= kLanes || shape[dim] % kLanes) return std::nullopt;
+    shape[dim] = kLanes;
+    return shape;
+  };
+  if (auto c = dyn_cast<vector::ContractionOp>(op)) {
+    SmallVector<int64_t> bounds;
+    c.getIterationBounds(bounds);
+    AffineMap acc = c.getIndexingMapsArray().back();
+    if (acc.getNumResults() == 0) return std::nullopt;
+    auto last = dyn_cast<AffineDimExpr>(acc.getResults().back());
+    if (!last) return std::nullopt;
+    return cut(bounds, last.getPosition());
+  }
+  VectorType t;
+  if (auto r = dyn_cast<vector::TransferReadOp>(op)) t = r.getVectorType();
+  else if (auto w = dyn_cast<vector::TransferWriteOp>(op)) t = w.getVectorType();
+  else if (op->getNumResults() == 1 && OpTrait::hasElementwiseMappableTraits(op))
+    t = dyn_cast<VectorType>(op->getResult(0).getType());
+  if (!t || !t.getElementType().isF32()) return std::nullopt;
+  SmallVector<int64_t> shape(t.getShape());
+  return cut(shape, shape.size() - 1);
+}
+
+struct LowerVectorsPass : public PassWrapper<LowerVectorsPass, OperationPass<func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(LowerVectorsPass)
+  StringRef getArgument() const final { return "recc-lower-vectors"; }
+  StringRef getDescription() const final {
+    return "Hoist accumulators out of k loops and lower vector ops to 1-D FMAs, loads and stores";
+  }
+  void getDependentDialects(DialectRegistry& registry) const override {
+    registry.insert<arith::ArithDialect, memref::MemRefDialect, scf::SCFDialect,
+                    vector::VectorDialect>();
+  }
+  void runOnOperation() override {
+    func::FuncOp f = getOperation();
+    linalg::hoistRedundantVectorTransfers(f);
+    {
+      // Split 32-lane register tiles into 16-lane (one zmm) operations.
+      RewritePatternSet ps(&getContext());
+      vector::populateVectorUnrollPatterns(
+          ps, vector::UnrollVectorOptions().setNativeShapeFn(nativeLanes));
+      if (failed(applyPatternsAndFoldGreedily(f, std::move(ps)))) return signalPassFailure();
+    }
+    vector::VectorTransformsOptions vo;
+    vo.setVectorTransformsOptions(vector::VectorContractLowering::OuterProduct);
+    vo.setVectorTransposeLowering(vector::VectorTransposeLowering::Shuffle16x16);
+    RewritePatternSet ps(&getContext());
+    vector::populateVectorContractLoweringPatterns(ps, vo);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(ps);
+    vector::populateVectorMultiReductionLoweringPatterns(
+        ps, vector::VectorMultiReductionLowering::InnerParallel);
+    populateVectorToSCFConversionPatterns(
+        ps, VectorTransferToSCFOptions().setTargetRank(1).enableFullUnroll());
+    vector::populateVectorTransferLoweringPatterns(ps, /*maxTransferRank=*/1);
+    vector::populateVectorShapeCastLoweringPatterns(ps);
+    vector::populateVectorTransposeLoweringPatterns(ps, vo);
+    vector::populateVectorOuterProductLoweringPatterns(ps);
+    for (RegisteredOperationName name : getContext().getRegisteredOperations())
+      if (name.getDialectNamespace() == "vector" || name.getDialectNamespace() == "arith")
+        name.getCanonicalizationPatterns(ps, &getContext());
+    if (failed(applyPatternsAndFoldGreedily(f, std::move(ps)))) signalPassFailure();
+  }
+};
+
+struct ApproximateMathPass : public PassWrapper<ApproximateMathPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateMathPass)
+  StringRef getArgument() const final { return "recc-approximate-math"; }
+  StringRef getDescription() const final {
+    return "Replace f32 exp/log/log1p/tanh with vectorizable polynomial approximations";
+  }
+  void getDependentDialects(DialectRegistry& registry) const override {
+    registry.insert<arith::ArithDialect, math::MathDialect, vector::VectorDialect>();
+  }
+  void runOnOperation() override {
+    RewritePatternSet ps(&getContext());
+    populateMathPolynomialApproximationPatterns(ps);
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(ps))))
+      signalPassFailure();
+  }
+};
+
+}  // namespace
+
+void registerPasses() {
+  PassRegistration<TileVectorizePass>();
+  PassRegistration<LowerVectorsPass>();
+  PassRegistration<ApproximateMathPass>();
+  registerPlanMemoryPass();
+}
+
+}  // namespace recc::passes

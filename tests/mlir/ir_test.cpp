@@ -1,0 +1,98 @@
+// Checks on the IR printed at each stage (what `recc emit-mlir --stage` shows):
+// source locations survive lowering, elementwise code and GEMMs are vectorized
+// with 16 x f32 vectors (one AVX-512 register), the LLVM IR exports the
+// `void <symbol>(float**)` wrapper, and errors name the offending node.
+#include "JitCompare.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+#include <sstream>
+
+using namespace recc;
+using namespace recc::mlirtest;
+
+namespace {
+
+constexpr int64_t B = kBatchDim;
+
+std::string emit(const Graph& g, const std::string& stage, int64_t batch = 8) {
+  std::ostringstream os;
+  emitMlir(g, batch, stage, os);
+  return os.str();
+}
+
+/// Widths N of every `vector<Nxf32>` in the text (of `op` results only, when
+/// given: e.g. "vector.fma").
+std::set<int> f32VectorWidths(const std::string& ir, const std::string& op = "") {
+  std::set<int> widths;
+  std::regex re(op.empty() ? std::string("vector<([0-9]+)xf32>")
+                           : op + " [^\\n]*: vector<([0-9]+)xf32>");
+  for (auto it = std::sregex_iterator(ir.begin(), ir.end(), re); it != std::sregex_iterator(); ++it)
+    widths.insert(std::stoi((*it)[1]));
+  return widths;
+}
+
+}  // namespace
+
+TEST(MlirIr, LinalgStageKeepsSourceLocations) {
+  std::string ir = emit(opGraph(OpKind::MatMul, {{B, 8}, {8, 4}}, {}, false), "linalg");
+  EXPECT_NE(ir.find("loc(\"op.rec\":2:3)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("linalg.matmul"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("func.func @step_body(%arg0: memref<8x8xf32>"), std::string::npos) << ir;
+}
+
+TEST(MlirIr, ElementwiseVectorsAre16Lanes) {
+  std::string ir = emit(opGraph(OpKind::Sigmoid, {{B, 64}}, {}, false), "vectorized");
+  EXPECT_EQ(f32VectorWidths(ir), std::set<int>{16}) << ir;
+}
+
+TEST(MlirIr, GemmFmasAre16Lanes) {
+  std::string ir = emit(opGraph(OpKind::MatMul, {{B, 64}, {64, 64}}, {}, false), "vectorized", 40);
+  // The 10 x 32 register tile is two zmm per row: every FMA is 16 lanes. (The
+  // A operand is read 8 k-steps at a time and broadcast element by element.)
+  EXPECT_EQ(f32VectorWidths(ir, "vector.fma"), std::set<int>{16}) << ir;
+}
+
+TEST(MlirIr, LlvmIrHasWrapperAnd512BitVectors) {
+  std::string ir = emit(opGraph(OpKind::Tanh, {{B, 64}}, {}, false), "llvmir");
+  EXPECT_NE(ir.find("define void @step(ptr"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("<16 x float>"), std::string::npos) << ir;
+}
+
+TEST(MlirIr, EveryStagePrints) {
+  Graph g = opGraph(OpKind::Softplus, {{B, 5}}, {}, true);
+  for (const std::string& stage : mlirStages()) EXPECT_FALSE(emit(g, stage).empty()) << stage;
+  EXPECT_THROW(emit(g, "assembly"), CodegenError);
+}
+
+TEST(MlirIr, UnboundParamIsReportedAtItsLocation) {
+  Graph g;
+  NodeId w = g.add(OpKind::Param, {}, {{"shape", std::vector<int64_t>{3}}}, {"m.rec", 4, 9}, "w");
+  g.node(w).shape = Shape{3};
+  g.addOutput(w, ValueRole::Output, "w");
+  try {
+    emit(g, "linalg");
+    FAIL() << "expected CodegenError";
+  } catch (const CodegenError& e) {
+    EXPECT_NE(std::string(e.what()).find("m.rec:4:9"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MlirIr, SecondStreamBatchIsRejected) {
+  Graph g;
+  NodeId x = g.add(OpKind::Input, {}, {{"shape", std::vector<int64_t>{streamBatchDim(1), 3}}},
+                   {"two.rec", 2, 5}, "target_x");
+  g.node(x).shape = Shape{streamBatchDim(1), 3};
+  g.addInput(x, ValueRole::Feature, "target_x");
+  NodeId y = g.add(OpKind::Relu, {x}, {}, {"two.rec", 3, 7});
+  g.node(y).shape = g.node(x).shape;
+  g.addOutput(y, ValueRole::Output, "y");
+  try {
+    emit(g, "linalg");
+    FAIL() << "expected CodegenError";
+  } catch (const CodegenError& e) {
+    EXPECT_NE(std::string(e.what()).find("two.rec:2:5"), std::string::npos) << e.what();
+  }
+}
