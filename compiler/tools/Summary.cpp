@@ -43,9 +43,12 @@ void printSummary(const CompiledModel& m, std::ostream& os) {
   for (const auto& b : m.evalGraph.outputs())
     fmt::print(os, "  {:<9} {} : {}\n", std::string(roleName(b.role)) + ":", b.name,
                m.evalGraph.node(b.node).shape.str());
-  for (const auto& metric : p.metrics)
-    fmt::print(os, "  metric:   {} = {}({}, {})\n", metric.name, metric.kind, metric.output,
-               metric.label);
+  for (const auto& metric : p.metrics) {
+    std::string by = metric.groupColumn.empty() ? "" : ", by = " + metric.groupColumn;
+    std::string where = metric.filterLabel.empty() ? "" : " where " + metric.filterLabel;
+    fmt::print(os, "  metric:   {} = {}({}, {}{}){}\n", metric.name, metric.kind, metric.output,
+               metric.label, by, where);
+  }
   double fwd = forwardFlopsPerSample(m.evalGraph);
   fmt::print(os, "  dense FLOPs/sample: {:.2f} M forward, {:.2f} M train\n", fwd / 1e6,
              3 * fwd / 1e6);
