@@ -46,7 +46,11 @@ struct Shape {
 
   /// "B" for the batch dimension, else the number.
   static std::string dimStr(int64_t d) {
-    return d == kBatchDim ? "B" : d < 0 ? "B" + std::to_string(-1 - d) : std::to_string(d);
+    if (d >= 0) return std::to_string(d);
+    // Appending (not "B" + ...) sidesteps GCC 12's false -Wrestrict warning.
+    std::string s = "B";
+    if (d != kBatchDim) s += std::to_string(-1 - d);
+    return s;
   }
 
   /// "[B,512]", "[]" for a scalar.

@@ -11,14 +11,41 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Verifier.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <dlfcn.h>
 #include <ostream>
+#include <unistd.h>
 
 namespace recc {
 
 using namespace codegen;
 
 namespace {
+
+/// RECC_MLIR_TIMING=1: wall time of each phase of a compilation to stderr.
+struct PhaseTimer {
+  bool on;
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  PhaseTimer() {
+    const char* e = std::getenv("RECC_MLIR_TIMING");
+    on = e && *e == '1';
+  }
+  void lap(const char* what) {
+    auto t = std::chrono::steady_clock::now();
+    if (on) std::fprintf(stderr, "recc-mlir: %-22s %8.3f s\n", what,
+                         std::chrono::duration<double>(t - t0).count());
+    t0 = t;
+  }
+  void size(const llvm::Module& m, const std::string& when) const {
+    if (!on) return;
+    size_t insts = 0;
+    for (const llvm::Function& f : m) insts += f.getInstructionCount();
+    std::fprintf(stderr, "recc-mlir: LLVM IR %s: %zu instructions\n", when.c_str(), insts);
+  }
+};
 
 size_t numBuffers(const Graph& g) { return g.inputs().size() + g.outputs().size(); }
 
@@ -57,6 +84,23 @@ void loadOpenMP() {
   throw CodegenError("threads > 1 needs the OpenMP runtime (libomp.so.5), which was not found");
 }
 
+void writePerfMap(mlir::ExecutionEngine& engine, const std::vector<std::string>& names) {
+  std::vector<std::pair<uintptr_t, std::string>> syms;
+  for (const std::string& n : names)
+    if (auto a = engine.lookup(n)) syms.push_back({reinterpret_cast<uintptr_t>(*a), n});
+    else llvm::consumeError(a.takeError());
+  std::sort(syms.begin(), syms.end());
+  std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+  FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) return;
+  for (size_t i = 0; i < syms.size(); ++i) {
+    uintptr_t size = i + 1 < syms.size() ? syms[i + 1].first - syms[i].first : 65536;
+    std::fprintf(f, "%lx %lx %s\n", (unsigned long)syms[i].first, (unsigned long)size,
+                 syms[i].second.c_str());
+  }
+  std::fclose(f);
+}
+
 class JitStep : public rt::StepFunction {
 public:
   JitStep(std::unique_ptr<mlir::ExecutionEngine> engine, void (*fn)(float**), int64_t batch)
@@ -81,17 +125,29 @@ private:
 std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, int64_t batch,
                                              const JitOptions& options) {
   const std::string symbol = "recc_jit_step";
+  PhaseTimer timer;
   auto ctx = makeContext();
   auto module = lowerAll(*ctx, {{&graph, symbol}}, batch);
+  timer.lap("graph -> linalg");
   lowerTo(*module, Stage::LLVM, options);
+  timer.lap("MLIR passes");
   if (options.threads > 1) loadOpenMP();
 
   auto tm = makeTargetMachine(options);
   std::vector<StepSig> sigs{{symbol, numBuffers(graph)}};
   std::string error;
-  auto builder = [&](mlir::Operation* op, llvm::LLVMContext& lctx) -> std::unique_ptr<llvm::Module> {
+  // RECC_MLIR_PERF_MAP=1: every JIT'd function (kernels, OpenMP regions) is
+  // listed in /tmp/perf-<pid>.map so `perf report` can name it.
+  const char* pm = std::getenv("RECC_MLIR_PERF_MAP");
+  bool perfMap = pm && *pm == '1';
+  std::vector<std::string> functions;
+  auto builder = [&](mlir::Operation* op,
+                     llvm::LLVMContext& lctx) -> std::unique_ptr<llvm::Module> {
     try {
-      return translate(mlir::cast<mlir::ModuleOp>(op), lctx, sigs);
+      timer.lap("JIT setup");
+      auto m = translate(mlir::cast<mlir::ModuleOp>(op), lctx, sigs);
+      timer.lap("translate to LLVM IR");
+      return m;
     } catch (const CodegenError& e) {
       error = e.what();
       return nullptr;
@@ -99,7 +155,17 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, int64_t batch,
   };
   auto transformer = [&](llvm::Module* m) -> llvm::Error {
     try {
+      timer.size(*m, "before O" + std::to_string(options.optLevel));
       optimize(*m, *tm, options.optLevel);
+      timer.size(*m, "after O" + std::to_string(options.optLevel));
+      timer.lap("LLVM optimize");
+      if (perfMap)
+        for (llvm::Function& f : *m)
+          if (!f.isDeclaration() && !f.getName().empty()) {
+            f.setLinkage(llvm::GlobalValue::ExternalLinkage);
+            f.setVisibility(llvm::GlobalValue::DefaultVisibility);
+            functions.push_back(f.getName().str());
+          }
     } catch (const CodegenError& e) {
       return llvm::createStringError(llvm::inconvertibleErrorCode(), e.what());
     }
@@ -115,6 +181,8 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, int64_t batch,
                        (error.empty() ? llvm::toString(engine.takeError()) : error));
   auto fn = (*engine)->lookup(symbol);
   if (!fn) throw CodegenError("JIT lookup failed: " + llvm::toString(fn.takeError()));
+  timer.lap("LLVM codegen (lookup)");
+  if (perfMap) writePerfMap(**engine, functions);
   return std::make_unique<JitStep>(std::move(*engine), reinterpret_cast<void (*)(float**)>(*fn),
                                    batch);
 }

@@ -4,6 +4,8 @@
 //   recc-lower-vectors              hoist accumulators, lower to 1-D vector ops
 //   recc-approximate-math           polynomial exp/log/log1p/tanh
 //   recc-plan-memory                intermediates → one static arena (PlanMemory.cpp)
+//   recc-outline-kernels            identical linalg ops → one shared function
+//                                   (OutlineKernels.cpp)
 #pragma once
 
 namespace recc::passes {
@@ -11,5 +13,6 @@ namespace recc::passes {
 /// Registers the passes above with MLIR's global pass registry (call once).
 void registerPasses();
 void registerPlanMemoryPass();
+void registerOutlineKernelsPass();
 
 }  // namespace recc::passes

@@ -6,7 +6,8 @@
 //   linalg      ─ canonicalize, fuse elementwise ops, eliminate empty tensors,
 //                 one-shot bufferize, insert deallocations, plan a static
 //                 arena for the intermediates ─▶  bufferized
-//   bufferized  ─ recc-tile-vectorize, fold memref aliases, canonicalize, CSE,
+//   bufferized  ─ recc-outline-kernels (identical ops share a function),
+//                 recc-tile-vectorize, fold memref aliases, canonicalize, CSE,
 //                 recc-lower-vectors ─▶  vectorized
 //   vectorized  ─ leftover linalg → loops, (scf.forall → OpenMP), polynomial
 //                 math, expand strided metadata, everything → llvm dialect

@@ -6,8 +6,10 @@
 // recc-tile-vectorize (per function, on memrefs):
 //   1. memref.copy → linalg.copy, so copies are tiled and vectorized too (and
 //      strided copies never call the `memrefCopy` runtime library function).
-//   2. matmul: optionally split across two threads (N, or M when N is narrow,
-//      cut near the middle; the halves run in one scf.forall), peel M and N so
+//   2. matmul: optionally split across two threads (N when it halves into
+//      multiples of 32, else M, cut near the middle; the halves run in one
+//      scf.forall), with `recc.zero_init` zero each cache tile of C before
+//      its k loop (the fill recc-outline-kernels folded in), peel M and N so
 //      that every piece is divided evenly by its register tile, then tile
 //      twice — cache tiles (≤240 × ≤256 × ≤256) and a register tile of
 //      mr × nr × kr (10 × 32 × 8 when shapes allow: twenty zmm accumulators) —
@@ -102,16 +104,42 @@ std::pair<Operation*, Operation*> split(IRRewriter& rw, Operation* op, unsigned 
   return {a.getOperation(), b ? b.getOperation() : nullptr};
 }
 
+void tileGeneric(IRRewriter& rw, Operation* op, int threads = 1);
+void zeroOutput(IRRewriter& rw, Operation* op);
+
+/// Tiles `op` once with `sizes` (0 = untiled); returns the tiled op, or null
+/// (op untouched) on failure.
+Operation* tileOnce(IRRewriter& rw, Operation* op, ArrayRef<int64_t> sizes) {
+  scf::SCFTilingOptions opts;
+  opts.setTileSizes(getAsIndexOpFoldResult(rw.getContext(), sizes));
+  rw.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> res = scf::tileUsingSCF(rw, cast<TilingInterface>(op), opts);
+  if (failed(res)) return nullptr;
+  rw.eraseOp(op);
+  return res->tiledOps.back();
+}
+
+/// A zero fill of `op`'s output, placed right before `op` and vectorized.
+void zeroOutput(IRRewriter& rw, Operation* op) {
+  rw.setInsertionPoint(op);
+  Location loc = op->getLoc();
+  Value zero = rw.create<arith::ConstantOp>(loc, rw.getF32FloatAttr(0.0f));
+  auto fill = rw.create<linalg::FillOp>(loc, ValueRange{zero},
+                                        ValueRange{cast<linalg::LinalgOp>(op).getDpsInits()[0]});
+  tileGeneric(rw, fill);
+}
+
 /// Register and cache tiles for a matmul piece. M and N are first peeled so
 /// every piece is divided evenly by its register tile: N into a multiple of 32
 /// plus a 16 and a <16 remainder, M into a multiple of 8 plus a remainder.
-void tileMatmulPiece(IRRewriter& rw, Operation* op) {
+/// With `zeroInit` (recc.zero_init), C is zeroed first, tile by tile.
+void tileMatmulPiece(IRRewriter& rw, Operation* op, bool zeroInit) {
   SmallVector<int64_t> r = cast<linalg::LinalgOp>(op).getStaticLoopRanges();
   int64_t m = r[0], n = r[1], k = r[2];
   auto peel = [&](unsigned dim, int64_t point) {
     auto [a, b] = split(rw, op, dim, point);
-    tileMatmulPiece(rw, a);
-    if (b) tileMatmulPiece(rw, b);
+    tileMatmulPiece(rw, a, zeroInit);
+    if (b) tileMatmulPiece(rw, b, zeroInit);
   };
   int64_t nr = firstDivisor(n, {2 * kLanes, kLanes});
   if (!nr && n > 2 * kLanes) return peel(1, n - n % (2 * kLanes));
@@ -126,7 +154,28 @@ void tileMatmulPiece(IRRewriter& rw, Operation* op) {
   int64_t kr = firstDivisor(k, {8, 4, 2, 1});
   SmallVector<int64_t> cache{cacheTile(m, mr, 240), cacheTile(n, nr, 256), cacheTile(k, kr, 256)};
   SmallVector<int64_t> reg{mr, nr, kr};
-  tileAndVectorize(rw, op, {cache, reg});
+  if (!zeroInit) {
+    tileAndVectorize(rw, op, {cache, reg});
+    return;
+  }
+  // recc.zero_init (C starts at zero): tile M and N first and zero each
+  // cache tile of C right before its k loop, so the kernel then finds it in
+  // L2 instead of reading a zero-filled C back from memory. (Starting the
+  // accumulators of the first k block from zero instead would save the fill,
+  // but needs a peeled copy of every register kernel: twice the code and
+  // compile time for ~2% of a step.)
+  if (cache[0] < m || cache[1] < n) {
+    Operation* tiled =
+        tileOnce(rw, op, {cache[0] < m ? cache[0] : 0, cache[1] < n ? cache[1] : 0, 0});
+    if (!tiled) {
+      zeroOutput(rw, op);
+      tileAndVectorize(rw, op, {cache, reg});
+      return;
+    }
+    op = tiled;
+  }
+  zeroOutput(rw, op);
+  tileAndVectorize(rw, op, {{0, 0, cache[2]}, reg});
 }
 
 /// `q`-multiple nearest to x/2 (at least q).
@@ -150,23 +199,28 @@ void runInParallel(IRRewriter& rw, Operation* a, Operation* b) {
 }
 
 void tileMatmul(IRRewriter& rw, linalg::LinalgOp op, int threads) {
+  bool zeroInit = op->hasAttr("recc.zero_init");
+  op->removeAttr("recc.zero_init");
   SmallVector<int64_t> r = op.getStaticLoopRanges();
   int64_t m = r[0], n = r[1], k = r[2];
   bool big = 2.0 * (double)m * (double)n * (double)k >= 8e6;
   if (threads > 1 && big && (n >= 128 || m >= 40)) {
     // Split N (or M when N is narrow) in two near the middle, at a multiple
     // of the register tile, and give each thread one statically shaped half.
-    bool splitN = n >= 128;
+    // N only when it halves into multiples of the 32-lane register tile (both
+    // halves then tile evenly and take equal time); otherwise M, whose halves
+    // peel identically (ESM²'s data gradient, N = 696: split M).
+    bool splitN = n >= 128 && (n % 64 == 0 || m < 40);
     auto [a, b] = split(rw, op, splitN ? 1 : 0, splitN ? halfRounded(n, 32) : halfRounded(m, 10));
     if (b) {
       runInParallel(rw, a, b);
-      tileMatmulPiece(rw, a);
-      tileMatmulPiece(rw, b);
+      tileMatmulPiece(rw, a, zeroInit);
+      tileMatmulPiece(rw, b, zeroInit);
       return;
     }
     op = cast<linalg::LinalgOp>(a);
   }
-  tileMatmulPiece(rw, op);
+  tileMatmulPiece(rw, op, zeroInit);
 }
 
 /// True if loop 0 of `op` is parallel and indexes every output, so the two
@@ -181,7 +235,7 @@ bool splittableRows(linalg::LinalgOp op) {
 /// Elementwise ops, reductions, fills, copies and transposes: 16 lanes along
 /// the innermost loop (and 16 × 16 for transposes), 1 elsewhere. With two
 /// threads, large ops are first cut in two along their outermost loop.
-void tileGeneric(IRRewriter& rw, Operation* op, int threads = 1) {
+void tileGeneric(IRRewriter& rw, Operation* op, int threads) {
   auto lop = cast<linalg::LinalgOp>(op);
   SmallVector<int64_t> r = lop.getStaticLoopRanges();
   int64_t rank = (int64_t)r.size();
@@ -356,6 +410,7 @@ void registerPasses() {
   PassRegistration<LowerVectorsPass>();
   PassRegistration<ApproximateMathPass>();
   registerPlanMemoryPass();
+  registerOutlineKernelsPass();
 }
 
 }  // namespace recc::passes

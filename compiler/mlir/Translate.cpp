@@ -74,6 +74,13 @@ std::unique_ptr<llvm::Module> translate(mlir::ModuleOp module, llvm::LLVMContext
   std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(module, ctx, "recc");
   if (!m) throw CodegenError("translation of the LLVM dialect to LLVM IR failed");
   for (const StepSig& s : steps) addWrapper(*m, s);
+  // Shared kernels (recc-outline-kernels) stay out of line: inlining them back
+  // into every caller would undo the sharing and the compile-time saving.
+  for (llvm::Function& f : *m)
+    if (!f.isDeclaration() && f.getName().starts_with("__recc_k")) {
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+      f.addFnAttr(llvm::Attribute::NoInline);
+    }
   return m;
 }
 

@@ -3,6 +3,7 @@
 // with 16 x f32 vectors (one AVX-512 register), the LLVM IR exports the
 // `void <symbol>(float**)` wrapper, and errors name the offending node.
 #include "JitCompare.h"
+#include "TestModels.h"
 
 #include <gtest/gtest.h>
 
@@ -95,4 +96,31 @@ TEST(MlirIr, SecondStreamBatchIsRejected) {
   } catch (const CodegenError& e) {
     EXPECT_NE(std::string(e.what()).find("two.rec:2:5"), std::string::npos) << e.what();
   }
+}
+
+TEST(MlirIr, IdenticalKernelsAreSharedAndZeroFillsFused) {
+  // ESMM's two towers run the same GEMMs and elementwise ops on the same
+  // shapes: recc-outline-kernels compiles each once and calls it twice, and
+  // each matmul's zero fill moves into the matmul's cache tiles (no
+  // stand-alone fill of a GEMM output, no copy of a shared zero buffer).
+  std::ostringstream os;
+  emitMlir(esmmLikeGraph(true, 96, 256), 200, "vectorized", os);
+  std::string ir = os.str();
+  auto count = [&](const std::string& re) {
+    std::regex r(re);
+    return std::distance(std::sregex_iterator(ir.begin(), ir.end(), r), std::sregex_iterator());
+  };
+  long defs = count("func\\.func private @__recc_k[0-9]+_matmul\\(");
+  long calls = count("call @__recc_k[0-9]+_matmul\\(");
+  EXPECT_GT(defs, 0) << ir;
+  EXPECT_GT(calls, defs) << ir;
+  // No buffer is filled by a fill kernel and then accumulated into by a GEMM.
+  std::set<std::string> filled;
+  std::regex fill("call @__recc_k[0-9]+_fill\\(%[a-z0-9_]+, (%[a-z0-9_]+)\\)");
+  for (auto it = std::sregex_iterator(ir.begin(), ir.end(), fill); it != std::sregex_iterator(); ++it)
+    filled.insert((*it)[1]);
+  std::regex mm("call @__recc_k[0-9]+_matmul[a-z_]*\\([^)]*, (%[a-z0-9_]+)\\)");
+  for (auto it = std::sregex_iterator(ir.begin(), ir.end(), mm); it != std::sregex_iterator(); ++it)
+    EXPECT_EQ(filled.count((*it)[1]), 0u) << (*it)[0] << "\n" << ir;
+  EXPECT_EQ(count("memref\\.copy"), 0) << ir;
 }

@@ -63,6 +63,24 @@ TEST(MlirOps, MatMulTransposeA) { check(OpKind::MatMul, {{B, 20}, {B, 17}}, mm(1
 TEST(MlirOps, MatMulTransposeBoth) { check(OpKind::MatMul, {{20, B}, {17, 20}}, mm(1, 1)); }
 // Big enough for cache tiles, the 10x32 register tile and peeled remainders.
 TEST(MlirOps, MatMulTiled) { check(OpKind::MatMul, {{B, 72}, {72, 100}}, {}, {}, {}, 130); }
+// Two threads: N = 100 does not halve into multiples of 32, so M is split
+// (200 rows: 100 + 100); each half peels N (96 + 4) and zeroes its cache tiles
+// of C itself (the zero fill folded into the matmul). Transposed B and A too.
+TEST(MlirOps, MatMulTiledTwoThreads) {
+  JitOptions o;
+  o.threads = 2;
+  const std::vector<std::pair<Attrs, std::vector<Shape>>> cases{
+      {mm(0, 0), {{B, 200}, {200, 100}}},  // C[200,100]: M split
+      {mm(0, 1), {{B, 200}, {100, 200}}},  // the same, B transposed
+      {mm(1, 0), {{B, 200}, {B, 100}}}};   // C[200,100] = A'B, K = batch
+  for (const auto& [a, shapes] : cases) {
+    for (bool grad : {false, true}) {
+      Mismatch m = compareWithReference(opGraph(OpKind::MatMul, shapes, a, grad), 200, {}, o,
+                                        Tolerance{1e-5, 2e-4});
+      EXPECT_TRUE(m.ok) << m.where << " (score " << m.worst << ")";
+    }
+  }
+}
 
 TEST(MlirOps, Concat) { check(OpKind::Concat, {{B, 2}, {B, 19}, {B, 1}}, {{"axis", int64_t(1)}}); }
 TEST(MlirOps, Slice) {
