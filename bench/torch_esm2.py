@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/torch_esm2.py: the PyTorch eager peer that recc's ESM² and ESMM trainers are measured against.
+"""bench/torch_esm2.py: the PyTorch eager peer that recc's ESM² and ESMM are measured against.
 
 It builds ESM² (four towers) or ESMM (two towers) in plain PyTorch 1.13 at the paper's sizes,
 exactly as models/esm2.rec and models/esmm.rec define them (see bench/README.md), sets torch up
@@ -23,7 +23,8 @@ def parse_args():
     p.add_argument("--model", choices=["esm2", "esmm"], default="esm2")
     p.add_argument("--data", help="CSV from examples/gen_funnel; random tensors when absent")
     p.add_argument("--threads", type=int, default=2, help="torch, OpenMP and OpenBLAS threads")
-    p.add_argument("--steps", type=int, default=100, help="timed steps, for training and for inference")
+    p.add_argument("--steps", type=int, default=100,
+                   help="timed steps, for training and for inference")
     p.add_argument("--warmup", type=int, default=10, help="untimed steps before each measurement")
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--json", metavar="OUT", help="also write the JSON object to this file")
@@ -32,7 +33,8 @@ def parse_args():
     p.add_argument("--openblas-coretype", default="auto",
                    help="OPENBLAS_CORETYPE; 'auto' keeps the environment's, else picks SkylakeX on "
                         "AVX-512 CPUs and Haswell on AVX2 ones, 'none' lets OpenBLAS detect")
-    p.add_argument("--max-rows", type=int, default=0, help="read at most this many CSV rows (0: all)")
+    p.add_argument("--max-rows", type=int, default=0,
+                   help="read at most this many CSV rows (0: all)")
     args = p.parse_args()
     for name in ("threads", "steps", "batch"):
         if getattr(args, name) < 1:
@@ -145,7 +147,8 @@ def blas_report():
         log(f"OpenBLAS in use: {ob['config']} (core {ob['core']}, {ob['threads']} threads)")
     if reference or not report["openblas"]:
         log("!" * 78)
-        log("WARNING: torch is NOT using OpenBLAS" + (f" (reference BLAS {reference})" if reference else ""))
+        log("WARNING: torch is NOT using OpenBLAS"
+            + (f" (reference BLAS {reference})" if reference else ""))
         log("  every GEMM will be ~100x slower and these numbers mean nothing; fix with")
         log("  update-alternatives --set libblas.so.3-x86_64-linux-gnu "
             "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3")
@@ -153,17 +156,45 @@ def blas_report():
     return report
 
 
-def sgemm_gflops(n=1024, reps=10):
-    """Best-of-reps torch.mm n^3 float32 rate at the current thread count."""
+# ---------------------------------------------------------------------------------------------
+# The machine: how busy other processes kept it, and its SGEMM rate.
+
+class OtherLoad:
+    """Share of the machine's CPU time that other processes used while a measurement ran, from
+    /proc/stat less this process's own time: a number above ~0.05 means the run was disturbed
+    (on a 2-core machine a neighbour's compile halves what we measure)."""
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample():
+        with open("/proc/stat") as f:
+            jiffies = [int(x) for x in f.readline().split()[1:]]
+        own = os.times()
+        return sum(jiffies), jiffies[3] + jiffies[4], own.user + own.system
+
+    def fraction(self):
+        total0, idle0, own0 = self.start
+        total1, idle1, own1 = self._sample()
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = (total1 - total0) - (idle1 - idle0)
+        other = busy - (own1 - own0) * hz
+        return max(0.0, other / max(1, total1 - total0))
+
+
+def sgemm_gflops(n=1024, reps=20):
+    """Best-of-reps torch.mm n^3 float32 rate at the current thread count, and the other
+    processes' share of the machine while it ran."""
     a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
     for _ in range(3):
         torch.mm(a, b, out=c)
-    best = float("inf")
+    best, load = float("inf"), OtherLoad()
     for _ in range(reps):
         t = time.perf_counter()
         torch.mm(a, b, out=c)
         best = min(best, time.perf_counter() - t)
-    return 2.0 * n ** 3 / best / 1e9
+    return 2.0 * n ** 3 / best / 1e9, load.fraction()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,7 +278,8 @@ class FunnelModel(nn.Module):
     def __init__(self, model, mu, sigma):
         super().__init__()
         self.model = model
-        self.tables = nn.ModuleDict({n: nn.Embedding(v, d, sparse=True) for n, (v, d) in ID_FIELDS.items()})
+        self.tables = nn.ModuleDict(
+            {n: nn.Embedding(v, d, sparse=True) for n, (v, d) in ID_FIELDS.items()})
         for t in self.tables.values():
             nn.init.uniform_(t.weight, -0.05, 0.05)
         self.towers = nn.ModuleList(Tower() for _ in range(4 if model == "esm2" else 2))
@@ -311,30 +343,6 @@ def vm_hwm_mib():
     return None
 
 
-class OtherLoad:
-    """Share of the machine's CPU time that other processes used while a measurement ran, from
-    /proc/stat less this process's own time: a number above ~0.05 means the run was disturbed
-    (on a 2-core machine a neighbour's compile halves what we measure)."""
-
-    def __init__(self):
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample():
-        with open("/proc/stat") as f:
-            jiffies = [int(x) for x in f.readline().split()[1:]]
-        own = os.times()
-        return sum(jiffies), jiffies[3] + jiffies[4], own.user + own.system
-
-    def fraction(self):
-        total0, idle0, own0 = self.start
-        total1, idle1, own1 = self._sample()
-        hz = os.sysconf("SC_CLK_TCK")
-        busy = (total1 - total0) - (idle1 - idle0)
-        other = busy - (own1 - own0) * hz
-        return max(0.0, other / max(1, total1 - total0))
-
-
 def train(model, data, args):
     dense = torch.optim.Adam(model.towers.parameters(), lr=5e-4)
     sparse = torch.optim.SparseAdam(list(model.tables.parameters()), lr=5e-4)
@@ -385,9 +393,10 @@ def main():
     args = ARGS
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    log(f"torch {torch.__version__}, {args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+    log(f"torch {torch.__version__}, {args.threads} threads, "
+        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     blas = blas_report()
-    sgemm_before = sgemm_gflops()
+    sgemm = [sgemm_gflops()]
 
     data = load_csv(args.data, args.max_rows) if args.data else random_data(64 * args.batch)
     if data.rows < args.batch:
@@ -397,14 +406,17 @@ def main():
     rss_reset = reset_peak_rss()
 
     tr = train(model, data, args)
+    sgemm.append(sgemm_gflops())
     infer_seconds, infer_load = infer(model, data, args)
     train_peak = vm_hwm_mib() if rss_reset else None
-    sgemm = max(sgemm_before, sgemm_gflops())
+    sgemm.append(sgemm_gflops())
+    sgemm_rate, sgemm_load = max(sgemm)
 
     fwd = dense_forward_flops_per_sample(towers)
     train_sps = args.steps * args.batch / tr["seconds"]
     infer_sps = args.steps * args.batch / infer_seconds
     train_gflops = 3 * fwd * train_sps / 1e9
+    loads = {"train": tr["other_load"], "infer": infer_load, "sgemm": sgemm_load}
     result = {
         "peer": "pytorch-eager", "model": args.model, "torch": torch.__version__,
         "threads": args.threads, "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
@@ -420,16 +432,16 @@ def main():
         "infer_gflops": round(fwd * infer_sps / 1e9, 2),
         "dense_mflop_per_sample_forward": round(fwd / 1e6, 4),
         "dense_mflop_per_sample_train": round(3 * fwd / 1e6, 4),
-        "sgemm_gflops": round(sgemm, 1),
-        "train_gflops_fraction_of_sgemm": round(train_gflops / sgemm, 4),
+        "sgemm_gflops": round(sgemm_rate, 1),
+        "train_gflops_fraction_of_sgemm": round(train_gflops / sgemm_rate, 4),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_rss_train_mib": round(train_peak, 1) if train_peak else None,
         "loss_first": round(tr["loss_first"], 5), "loss_last": round(tr["loss_last"], 5),
-        "other_load_train": round(tr["other_load"], 3), "other_load_infer": round(infer_load, 3),
+        **{f"other_load_{k}": round(v, 3) for k, v in loads.items()},
     }
-    if max(tr["other_load"], infer_load) > 0.05:
-        log(f"WARNING: other processes used {100 * max(tr['other_load'], infer_load):.0f}% of the "
-            "machine during the measurement; rerun on a quiet machine")
+    if max(loads.values()) > 0.05:
+        log(f"WARNING: other processes used up to {100 * max(loads.values()):.0f}% of the machine "
+            "during the measurements; rerun on a quiet machine")
     text = json.dumps(result)
     print(text, flush=True)
     if args.json:
