@@ -407,25 +407,20 @@ ExprPtr Parser::parseExpr() { return parseAdditive(); }
 
 // additive := multiplicative (('+' | '-') multiplicative)*
 ExprPtr Parser::parseAdditive() {
-  ExprPtr lhs = parseMultiplicative();
-  while (lhs && (cur().is(Tok::Plus) || cur().is(Tok::Minus))) {
-    Token op = consume();
-    ExprPtr rhs = parseMultiplicative();
-    if (!rhs) return nullptr;
-    int depth = std::max(lhs->depth, rhs->depth) + 1;
-    if (tooDeep(op.loc, depth)) return nullptr;
-    lhs = std::make_unique<BinaryExpr>(op.loc, op.text[0], std::move(lhs), std::move(rhs));
-    lhs->depth = depth;
-  }
-  return lhs;
+  return parseLeftAssoc(Tok::Plus, Tok::Minus, &Parser::parseMultiplicative);
 }
 
 // multiplicative := unary (('*' | '/') unary)*
 ExprPtr Parser::parseMultiplicative() {
-  ExprPtr lhs = parseUnary();
-  while (lhs && (cur().is(Tok::Star) || cur().is(Tok::Slash))) {
+  return parseLeftAssoc(Tok::Star, Tok::Slash, &Parser::parseUnary);
+}
+
+/// One left-associative precedence level: operand ((opA | opB) operand)*.
+ExprPtr Parser::parseLeftAssoc(Tok opA, Tok opB, ExprPtr (Parser::*operand)()) {
+  ExprPtr lhs = (this->*operand)();
+  while (lhs && (cur().is(opA) || cur().is(opB))) {
     Token op = consume();
-    ExprPtr rhs = parseUnary();
+    ExprPtr rhs = (this->*operand)();
     if (!rhs) return nullptr;
     int depth = std::max(lhs->depth, rhs->depth) + 1;
     if (tooDeep(op.loc, depth)) return nullptr;

@@ -55,6 +55,7 @@ private:
   ast::ExprPtr parseExpr();
   ast::ExprPtr parseAdditive();
   ast::ExprPtr parseMultiplicative();
+  ast::ExprPtr parseLeftAssoc(Tok opA, Tok opB, ast::ExprPtr (Parser::*operand)());
   ast::ExprPtr parseUnary();
   ast::ExprPtr parsePrimary();
   ast::ExprPtr parseCallArgs(ast::ExprPtr callee);
