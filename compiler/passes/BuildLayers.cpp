@@ -1,0 +1,502 @@
+// BuildLayers: the compositions of primitive ops behind the builtins —
+// embeddings, dense layers, losses, masks, softmax, normalizations, reductions.
+#include "compiler/passes/GraphBuilder.h"
+
+namespace recc::buildgraph {
+
+Value GraphBuilder::embed(const CallExpr& c, const Value& t, const Value& ids) {
+  if (!t.ok() || !ids.ok()) return Value{};
+  if (t.kind != Value::Kind::Table) {
+    report(c.args[0].value->loc, "argument 'table' of 'embed' must be a table");
+    return Value{};
+  }
+  if (ids.kind != Value::Kind::Ids) {
+    report(c.args[1].value->loc, "argument 'ids' of 'embed' must be an id input");
+    return Value{};
+  }
+  InputInfo& in = *ids.input;
+  TableInfo& tb = *t.table;
+  const std::string& name = in.ident->name;
+  const std::string& tname = tb.decl->name.name;
+  if (in.vocab > tb.rows) {
+    report(c.loc, "vocabulary of '" + name + "' (" + std::to_string(in.vocab) +
+                      " ids) is larger than table '" + tname + "' (" + std::to_string(tb.rows) +
+                      " rows)",
+           {{tb.decl->name.loc, "table '" + tname + "' declared here"}});
+    return Value{};
+  }
+  if (!in.table.empty() && in.table != tname) {
+    report(c.loc, "'" + name + "' is already embedded with table '" + in.table +
+                      "'; an id input is read through one table only (declare a second input "
+                      "with 'from' to embed the same column twice)",
+           {{in.embedLoc, "first embedded here"}});
+    return Value{};
+  }
+  if (in.rows == kNoNode) {
+    std::vector<int64_t> shape = {in.batch, tb.dim};
+    if (in.kind == FeatureKind::MultiCategorical) shape = {in.batch, in.len, tb.dim};
+    in.rows = inputNode(ValueRole::EmbeddingRows, name, shape, c.loc);
+    in.table = tname;
+    in.embedLoc = c.loc;
+    tb.used = true;
+  }
+  return Value::tensor(in.rows);
+}
+
+/// x [B,n] (or [B,L,...,n]: applied at every position) times w [n,units],
+/// plus b. With `by` (or inside a block called with `by`), w and b are chosen
+/// per row by the id: [B,n,units] and [B,units], applied as a batched matmul.
+NodeId GraphBuilder::dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc,
+                           InputInfo* by) {
+  if (x == kNoNode) return kNoNode;
+  const Shape s = shapeOf(x);
+  if (s.rank() < 2 || !isBatchDim(s[0]) || s.dims.back() < 0) {
+    report(loc, "'dense' expects an input of shape [B,n] or [B,...,n], got " + s.str());
+    return kNoNode;
+  }
+  int64_t in = s.dims.back();
+  bool rowW, rowB;
+  NodeId w = weight(name + ".w", {in, units}, {"glorot_uniform", 0.0}, loc, by, rowW);
+  NodeId b = weight(name + ".b", {units}, {"zeros", 0.0}, loc, by, rowB);
+  if (w == kNoNode || b == kNoNode) return kNoNode;
+  Attrs noT{{"transpose_a", int64_t(0)}, {"transpose_b", int64_t(0)}};
+  if (!rowW) {
+    OpKind mm = s.rank() == 2 ? OpKind::MatMul : OpKind::BatchMatMul;
+    return add(OpKind::Add, {add(mm, {x, w}, noT, loc), b}, {}, loc);
+  }
+  // Per-row weights: [B,1,n] x [B,n,units] for [B,n]; [B,L,n] x [B,n,units] for rank 3.
+  if (s.rank() > 3) {
+    report(loc, "'dense' with per-id weights ('by') expects [B,n] or [B,L,n], got " + s.str());
+    return kNoNode;
+  }
+  NodeId xr = s.rank() == 2 ? reshape(x, {s[0], 1, in}, loc) : x;
+  NodeId y = add(OpKind::BatchMatMul, {xr, w}, noT, loc);
+  if (s.rank() == 2) return add(OpKind::Add, {reshape(y, {s[0], units}, loc), b}, {}, loc);
+  return add(OpKind::Add, {y, reshape(b, {s[0], 1, units}, loc)}, {}, loc);
+}
+
+/// The `by` argument of a layer: an id input (its one-hot selects the rows).
+InputInfo* GraphBuilder::routeArg(const Expr* e, const std::string& prefix) {
+  if (!e) return nullptr;
+  Value v = eval(*e, prefix);
+  if (!v.ok()) return nullptr;
+  if (v.kind != Value::Kind::Ids || v.input->kind != FeatureKind::Categorical) {
+    report(e->loc, "'by' must be a single-valued id input (id(V)), e.g. by = scenario");
+    return nullptr;
+  }
+  constexpr int64_t kMaxRoutes = 4096;
+  if (v.input->vocab > kMaxRoutes) {
+    report(e->loc, "'by' selects one set of parameters per id, so it needs a small vocabulary "
+                   "(at most " + std::to_string(kMaxRoutes) + " ids), but '" +
+                       v.input->ident->name + "' has " + std::to_string(v.input->vocab) +
+                       "; per-id parameters of a large vocabulary belong in a table");
+    return nullptr;
+  }
+  return v.input;
+}
+
+/// The raw ids of an id input as a feature ([B,1] or [B,L]; padding is -1).
+NodeId GraphBuilder::idsOf(InputInfo& in, const SourceLoc& loc) {
+  if (in.ids != kNoNode) return in.ids;
+  int64_t w = in.kind == FeatureKind::MultiCategorical ? in.len : 1;
+  in.ids = inputNode(ValueRole::Feature, in.ident->name, {in.batch, w}, loc);
+  return in.ids;
+}
+
+/// one_hot of a single-valued id input: [B,V].
+NodeId GraphBuilder::oneHot(InputInfo& in, const SourceLoc& loc) {
+  if (in.oneHot != kNoNode) return in.oneHot;
+  NodeId ids = idsOf(in, loc);
+  NodeId oh = add(OpKind::OneHot, {ids}, {{"depth", in.vocab}}, loc);
+  in.oneHot = reshape(oh, {in.batch, in.vocab}, loc);
+  return in.oneHot;
+}
+
+NodeId GraphBuilder::activation(NodeId x, const std::string& act, const SourceLoc& loc) {
+  if (act == "relu") return add(OpKind::Relu, {x}, {}, loc);
+  if (act == "tanh") return add(OpKind::Tanh, {x}, {}, loc);
+  if (act == "sigmoid") return add(OpKind::Sigmoid, {x}, {}, loc);
+  return x;  // linear
+}
+
+NodeId GraphBuilder::dropout(NodeId x, double p, const SourceLoc& loc) {
+  if (x == kNoNode || mode_ == GraphMode::Eval || p == 0) return x;
+  if (seed_ == kNoNode) seed_ = inputNode(ValueRole::Seed, "seed", {}, model_.name.loc);
+  return add(OpKind::Dropout, {x, seed_}, {{"p", p}, {"salt", ++salt_}}, loc);
+}
+
+/// Mean binary cross-entropy, on probabilities (clamped) or on logits, or mean
+/// squared error; `mask` restricts the mean to the rows where it is 1.
+NodeId GraphBuilder::bce(const Value& pv, const Value& yv, const Value* weight, bool logits,
+                         const SourceLoc& loc, const char* name, NodeId mask, bool mse) {
+  NodeId p = pv.node, y = yv.node;
+  if (shapeOf(p) != shapeOf(y)) {
+    std::string what = logits ? "logits" : "a prediction";
+    report(loc, std::string("'") + name + "' expects " + what + " and a label of the same shape, got " +
+                    shapeOf(p).str() + " and " + shapeOf(y).str());
+    return kNoNode;
+  }
+  NodeId perRow;  // per-row loss (logits, mse) or log-likelihood (probabilities)
+  if (mse) {
+    NodeId d = add(OpKind::Sub, {p, y}, {}, loc);
+    perRow = add(OpKind::Mul, {d, d}, {}, loc);
+  } else if (logits) {
+    NodeId sp = add(OpKind::Softplus, {p}, {}, loc);
+    perRow = add(OpKind::Sub, {sp, add(OpKind::Mul, {p, y}, {}, loc)}, {}, loc);
+  } else {
+    NodeId pc = add(OpKind::Clamp, {p}, {{"lo", kProbEps}, {"hi", 1 - kProbEps}}, loc);
+    NodeId logP = add(OpKind::Log, {pc}, {}, loc);
+    NodeId log1mP = add(OpKind::Log, {scaleShift(pc, -1, 1, loc)}, {}, loc);
+    NodeId pos = add(OpKind::Mul, {y, logP}, {}, loc);
+    NodeId neg = add(OpKind::Mul, {scaleShift(y, -1, 1, loc), log1mP}, {}, loc);
+    perRow = add(OpKind::Add, {pos, neg}, {}, loc);
+  }
+  double scale = logits || mse ? 1 : -1;
+  if (weight && weight->kind == Value::Kind::Number) {
+    scale *= weight->number;
+  } else if (weight && perRow != kNoNode) {
+    Shape rowShape = shapeOf(perRow);
+    perRow = add(OpKind::Mul, {perRow, weight->node}, {}, loc, {weight});
+    if (perRow != kNoNode && shapeOf(perRow) != rowShape) {
+      report(loc, std::string("the weight of '") + name + "' has shape " +
+                      shapeOf(weight->node).str() + ", which does not fit the per-row loss " +
+                      rowShape.str());
+      return kNoNode;
+    }
+  }
+  if (mask != kNoNode && perRow != kNoNode && shapeOf(mask) != shapeOf(perRow)) {
+    report(loc, std::string("the mask ('where') of '") + name + "' has shape " +
+                    shapeOf(mask).str() + ", but the per-row loss has shape " +
+                    shapeOf(perRow).str());
+    return kNoNode;
+  }
+  NodeId mean = mask != kNoNode ? maskedMean(perRow, mask, loc)
+                                : add(OpKind::ReduceMean, {perRow},
+                                      {{"axes", std::vector<int64_t>{}}, {"keepdims", int64_t(0)}}, loc);
+  return scaleShift(mean, scale, 0, loc);
+}
+
+/// sum(x * mask) / max(sum(mask), 1) over all axes: a scalar.
+NodeId GraphBuilder::maskedMean(NodeId x, NodeId mask, const SourceLoc& loc) {
+  NodeId s = reduceAxes(OpKind::ReduceSum, add(OpKind::Mul, {x, mask}, {}, loc), {}, false, loc);
+  NodeId n = reduceAxes(OpKind::ReduceSum, mask, {}, false, loc);
+  NodeId safe = add(OpKind::Clamp, {n}, {{"lo", 1.0}, {"hi", 1e30}}, loc);
+  return add(OpKind::Div, {s, safe}, {}, loc);
+}
+
+/// `mask` with unit axes appended so that it lines up with x from the left
+/// ([B,L] against [B,L,d] gives [B,L,1]); a key mask [B,L] against scores
+/// [B,h,T,L] gets its unit axes in the middle ([B,1,1,L]).
+NodeId GraphBuilder::maskLike(NodeId mask, NodeId x, const SourceLoc& loc) {
+  if (mask == kNoNode || x == kNoNode) return kNoNode;
+  Shape m = shapeOf(mask), s = shapeOf(x);
+  if (m.rank() >= s.rank()) return mask;
+  std::vector<int64_t> dims = m.dims;
+  if (m.rank() == 2 && s.rank() > 2 && m[1] == s.dims.back() && m[1] != s[1])
+    dims.insert(dims.begin() + 1, s.rank() - 2, 1);  // a key mask
+  else
+    dims.insert(dims.end(), s.rank() - m.rank(), 1);
+  return reshape(mask, dims, loc);
+}
+
+/// Softmax along the last axis; with a mask (1 = keep), masked entries get
+/// weight 0 and a row with no entry left gets all zeros (not NaN).
+NodeId GraphBuilder::softmax(NodeId x, NodeId mask, const SourceLoc& loc) {
+  if (x == kNoNode) return kNoNode;
+  int64_t last = (int64_t)shapeOf(x).rank() - 1;
+  if (last < 0) {
+    report(loc, "'softmax' needs a value with at least one axis, got []");
+    return kNoNode;
+  }
+  NodeId m = kNoNode;
+  if (mask != kNoNode) {
+    m = maskLike(mask, x, loc);
+    // x*m + (m - 1)*1e9: masked entries far below every kept one.
+    x = add(OpKind::Add, {add(OpKind::Mul, {x, m}, {}, loc), scaleShift(m, 1e9, -1e9, loc)}, {}, loc);
+  }
+  NodeId mx = reduceAxes(OpKind::ReduceMax, x, {last}, true, loc);
+  NodeId e = add(OpKind::Exp, {add(OpKind::Sub, {x, mx}, {}, loc)}, {}, loc);
+  if (m != kNoNode) e = add(OpKind::Mul, {e, m}, {}, loc);
+  NodeId s = reduceAxes(OpKind::ReduceSum, e, {last}, true, loc);
+  if (m != kNoNode) s = add(OpKind::Clamp, {s}, {{"lo", 1e-30}, {"hi", 1e30}}, loc);
+  return add(OpKind::Div, {e, s}, {}, loc);
+}
+
+/// [B,...] values of one shape stacked along axis 1: [B,n,...]; [B,1]
+/// values (scalar scores) stack to [B,n].
+NodeId GraphBuilder::stack(const std::vector<NodeId>& xs, const SourceLoc& loc) {
+  for (NodeId x : xs)
+    if (x == kNoNode) return kNoNode;
+  const Shape s = shapeOf(xs[0]);
+  for (NodeId x : xs)
+    if (shapeOf(x) != s || s.rank() < 2 || !isBatchDim(s[0])) {
+      report(loc, "'stack' needs values of one shape [B,...], got " + s.str() + " and " +
+                      shapeOf(x).str());
+      return kNoNode;
+    }
+  if (xs.size() == 1 && s == Shape{s[0], 1}) return xs[0];
+  std::vector<NodeId> parts;
+  bool scores = s.rank() == 2 && s[1] == 1;
+  for (NodeId x : xs) {
+    std::vector<int64_t> dims = s.dims;
+    if (!scores) dims.insert(dims.begin() + 1, 1);
+    parts.push_back(reshape(x, dims, loc));
+  }
+  if (parts.size() == 1) return parts[0];
+  return add(OpKind::Concat, parts, {{"axis", int64_t(1)}}, loc);
+}
+
+/// Layer norm over the last axis with a learned gain (ones) and bias (zeros).
+NodeId GraphBuilder::layerNorm(NodeId x, double eps, const std::string& name, const SourceLoc& loc) {
+  if (x == kNoNode) return kNoNode;
+  const Shape s = shapeOf(x);
+  int64_t last = (int64_t)s.rank() - 1;
+  if (last < 1 || s.dims.back() < 0) {
+    report(loc, "'layer_norm' expects a value of shape [B,...,d], got " + s.str());
+    return kNoNode;
+  }
+  int64_t d = s.dims.back();
+  NodeId mu = reduceAxes(OpKind::ReduceMean, x, {last}, true, loc);
+  NodeId xc = add(OpKind::Sub, {x, mu}, {}, loc);
+  NodeId var = reduceAxes(OpKind::ReduceMean, add(OpKind::Mul, {xc, xc}, {}, loc), {last}, true, loc);
+  NodeId y = add(OpKind::Mul, {xc, rsqrt(var, eps, loc)}, {}, loc);
+  bool rowG, rowB;
+  NodeId gain = weight(name + ".gamma", {d}, {"ones", 0.0}, loc, nullptr, rowG);
+  NodeId bias = weight(name + ".beta", {d}, {"zeros", 0.0}, loc, nullptr, rowB);
+  if (rowG && s.rank() > 2) {
+    std::vector<int64_t> dims(s.rank(), 1);
+    dims[0] = s[0];
+    dims.back() = d;
+    gain = reshape(gain, dims, loc);
+    bias = reshape(bias, dims, loc);
+  }
+  return add(OpKind::Add, {add(OpKind::Mul, {y, gain}, {}, loc), bias}, {}, loc);
+}
+
+/// Batch norm of [B,n]: batch statistics when training (and running
+/// statistics updated as m*run + (1-m)*batch), running statistics in eval.
+NodeId GraphBuilder::batchNorm(NodeId x, double momentum, double eps, const std::string& name,
+                               const SourceLoc& loc) {
+  if (x == kNoNode) return kNoNode;
+  const Shape s = shapeOf(x);
+  if (s.rank() != 2 || !isBatchDim(s[0]) || s[1] < 0) {
+    report(loc, "'batch_norm' expects a value of shape [B,n], got " + s.str());
+    return kNoNode;
+  }
+  int64_t d = s[1];
+  NodeId runMean = stateInput(name + ".mean", {d}, {{"momentum", momentum}}, loc);
+  NodeId runVar = stateInput(name + ".var", {d}, {{"momentum", momentum}}, loc);
+  NodeId mean = runMean, var = runVar;
+  if (mode_ == GraphMode::Train) {
+    mean = reduceAxes(OpKind::ReduceMean, x, {0}, false, loc);
+    NodeId c = add(OpKind::Sub, {x, mean}, {}, loc);
+    var = reduceAxes(OpKind::ReduceMean, add(OpKind::Mul, {c, c}, {}, loc), {0}, false, loc);
+    for (auto [run, batch, suffix] : {std::tuple{runMean, mean, ".mean"}, {runVar, var, ".var"}}) {
+      NodeId next = add(OpKind::Add, {scaleShift(run, momentum, 0, loc),
+                                      scaleShift(batch, 1 - momentum, 0, loc)}, {}, loc);
+      if (next != kNoNode) g_.addOutput(next, ValueRole::StateUpdate, name + suffix);
+    }
+  }
+  NodeId y = add(OpKind::Mul, {add(OpKind::Sub, {x, mean}, {}, loc), rsqrt(var, eps, loc)}, {}, loc);
+  bool rowG, rowB;
+  NodeId gain = weight(name + ".gamma", {d}, {"ones", 0.0}, loc, nullptr, rowG);
+  NodeId bias = weight(name + ".beta", {d}, {"zeros", 0.0}, loc, nullptr, rowB);
+  return add(OpKind::Add, {add(OpKind::Mul, {y, gain}, {}, loc), bias}, {}, loc);
+}
+
+/// mean/sum over all axes (a scalar), or over `axis` keeping it as extent 1.
+NodeId GraphBuilder::reduce(OpKind kind, NodeId x, const double* axisArg, const SourceLoc& axisLoc,
+                            const SourceLoc& loc) {
+  if (x == kNoNode) return kNoNode;
+  if (!axisArg)
+    return add(kind, {x}, {{"axes", std::vector<int64_t>{}}, {"keepdims", int64_t(0)}}, loc);
+  int64_t rank = (int64_t)shapeOf(x).rank();
+  if (*axisArg != std::floor(*axisArg) || *axisArg < -rank || *axisArg >= rank) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", *axisArg);
+    report(axisLoc, std::string("axis ") + buf + " is out of range for a value of shape " +
+                        shapeOf(x).str());
+    return kNoNode;
+  }
+  int64_t axis = (int64_t)*axisArg;
+  if (axis < 0) axis += rank;
+  return add(kind, {x}, {{"axes", std::vector<int64_t>{axis}}, {"keepdims", int64_t(1)}}, loc);
+}
+
+//===----------------------------------------------------------------------===//
+// Model
+//===----------------------------------------------------------------------===//
+
+bool GraphBuilder::build() {
+  plan_.model = model_.name.name;
+  indexDeclarations();
+  frames_.push_back(&modelFrame_);
+  try {
+    for (const auto& s : model_.body) {
+      if (auto* a = dynCast<AssignStmt>(s.get())) {
+        Value v = evalTop(*a->value, a->name.name);
+        if (v.kind == Value::Kind::Tensor && g_.node(v.node).name.empty())
+          g_.node(v.node).name = a->name.name;
+        v.name = a->name.name;
+        v.declLoc = a->name.loc;
+        modelFrame_.vars[a->name.name] = v;
+      } else if (auto* l = dynCast<LossStmt>(s.get())) {
+        losses_.push_back({l, evalTop(*l->value, l->name.name)});
+      }
+    }
+  } catch (const TooLarge&) {
+    report(model_.name.loc, "model '" + model_.name.name + "' is too large (more than " +
+                                std::to_string(kMaxNodes) + " graph nodes)");
+    return false;
+  }
+  bindResults();
+  fillPlan();
+  markFrozen();
+  g_.markForwardEnd();
+  return !failed_;
+}
+
+/// Outputs, loss terms and the weighted total loss.
+void GraphBuilder::bindResults() {
+  for (const auto& s : model_.body) {
+    auto* o = dynCast<OutputStmt>(s.get());
+    for (size_t i = 0; o && i < o->names.size(); ++i) {
+      const Ident& n = o->names[i];
+      auto it = modelFrame_.vars.find(n.name);
+      if (it == modelFrame_.vars.end() || !it->second.ok()) continue;
+      if (it->second.kind == Value::Kind::Serving) continue;  // serving graph only
+      if (it->second.kind != Value::Kind::Tensor) {
+        report(n.loc, "output '" + n.name + "' must be a tensor, but it is a constant");
+        continue;
+      }
+      g_.addOutput(it->second.node, ValueRole::Output, n.name);
+    }
+  }
+  NodeId total = kNoNode;
+  for (const auto& [stmt, v] : losses_) {
+    const std::string& name = stmt->name.name;
+    if (!v.ok()) continue;
+    if (v.kind == Value::Kind::Serving) {
+      report(stmt->value->loc, "loss '" + name + "' is a serving-only value (top_k)");
+      continue;
+    }
+    if (v.kind != Value::Kind::Tensor) {
+      report(stmt->value->loc, "loss '" + name + "' must depend on the model, but it is a constant");
+      continue;
+    }
+    if (!shapeOf(v.node).isScalar()) {
+      report(stmt->value->loc, "loss '" + name + "' must be a scalar, but its value has shape " +
+                                   shapeOf(v.node).str() + "; reduce it with mean(...) or use bce(...)");
+      continue;
+    }
+    g_.addOutput(v.node, ValueRole::LossTerm, name);
+    NodeId term = scaleShift(v.node, stmt->weight ? numConst(stmt->weight.get(), 1) : 1, 0,
+                             stmt->loc);
+    total = total == kNoNode ? term : add(OpKind::Add, {total, term}, {}, stmt->loc);
+  }
+  if (total != kNoNode && !failed_) g_.addOutput(total, ValueRole::Loss, "loss");
+  else if (losses_.empty()) report(model_.name.loc, "model '" + model_.name.name + "' has no loss");
+}
+
+/// `freeze = [...]`: marks the frozen parameters (a value's name freezes every
+/// parameter under it) and the embedding rows of frozen tables (frozen=1), so
+/// that Autodiff builds no gradient for them.
+void GraphBuilder::markFrozen() {
+  for (const std::string& f : stage_.frozen) {
+    bool any = false;
+    for (const Binding& b : g_.inputs()) {
+      bool hit = false;
+      if (b.role == ValueRole::Param) hit = b.name == f || b.name.rfind(f + ".", 0) == 0;
+      if (b.role == ValueRole::EmbeddingRows) hit = inputs_.at(b.name).table == f;
+      if (hit) g_.node(b.node).attrs.set("frozen", int64_t(1));
+      any |= hit;
+    }
+    if (!any && !tables_.count(f))
+      report(model_.name.loc, "'freeze' lists '" + f + "', but no parameter of the model is "
+                              "named after it");
+  }
+}
+
+void GraphBuilder::fillPlan() {
+  for (const auto& name : inputOrder_) {
+    const InputInfo& in = inputs_.at(name);
+    rt::FeatureSpec f;
+    f.name = name;
+    f.column = in.ident->column.empty() ? name : in.ident->column;
+    f.kind = in.kind;
+    f.vocab = in.vocab;
+    f.maxLen = in.len;
+    f.table = in.table;
+    f.transform = in.transform;
+    plan_.features.push_back(f);
+  }
+  for (const auto& name : tableOrder_) {
+    const TableInfo& t = tables_.at(name);
+    if (t.used) plan_.tables.push_back({name, t.rows, t.dim, t.init});
+  }
+  for (const auto& s : model_.body) {
+    if (auto* m = dynCast<MetricStmt>(s.get())) {
+      auto* call = dynCast<CallExpr>(m->value.get());
+      if (!call) continue;
+      rt::MetricSpec spec;
+      spec.name = m->name.name;
+      spec.kind = call->callee;
+      const BuiltinSig* sig = findBuiltin(call->callee, BuiltinContext::Metric);
+      std::vector<const Expr*> args;
+      if (!sig || !bindArgs(*call, spec.kind, sig->params, false, "", args, diag_)) continue;
+      if (auto* n = dynCast<NameExpr>(args[0])) spec.output = n->name;
+      if (auto* n = dynCast<NameExpr>(args[1])) spec.label = n->name;
+      if (auto* n = dynCast<NameExpr>(args.size() > 2 ? args[2] : nullptr)) {
+        auto it = inputs_.find(n->name);
+        spec.groupColumn = it == inputs_.end() || it->second.ident->column.empty()
+                               ? n->name
+                               : it->second.ident->column;
+      }
+      spec.filterLabel = m->where.name;
+      NodeId out = g_.findOutput(ValueRole::Output, spec.output);
+      if (out != kNoNode && shapeOf(out).numElements(1) != 1)
+        report(args[0]->loc, "metric '" + spec.name + "' needs one score per row, but '" +
+                                 spec.output + "' has shape " + shapeOf(out).str());
+      plan_.metrics.push_back(spec);
+    }
+    if (auto* t = dynCast<TrainStmt>(s.get())) {
+      for (const auto& st : t->settings) {
+        const std::string& key = st.name.name;
+        if (key == "batch") plan_.batchSize = intConst(st.value.get(), plan_.batchSize);
+        if (key == "epochs") plan_.epochs = intConst(st.value.get(), plan_.epochs);
+        if (key == "seed") plan_.seed = (uint64_t)intConst(st.value.get(), (int64_t)plan_.seed);
+        if (auto* n = dynCast<NameExpr>(st.value.get()); n && key == "init") {
+          stage_.initFrom = n->name;
+          stage_.initLoc = st.value->loc;
+        }
+        if (auto* l = dynCast<ListExpr>(st.value.get()); l && key == "freeze")
+          for (const auto& item : l->items)
+            if (auto* n = dynCast<NameExpr>(item.get())) stage_.frozen.push_back(n->name);
+        if (key != "optimizer") continue;
+        std::string kind;
+        const CallExpr* call = dynCast<CallExpr>(st.value.get());
+        if (call) kind = call->callee;
+        else if (auto* n = dynCast<NameExpr>(st.value.get())) kind = n->name;
+        const BuiltinSig* sig = findBuiltin(kind, BuiltinContext::Optimizer);
+        if (!sig) continue;
+        rt::OptimizerSpec& o = plan_.optimizer;
+        o = rt::OptimizerSpec{};
+        o.kind = kind;
+        std::vector<const Expr*> args;
+        if (call && !bindArgs(*call, kind, sig->params, false, "", args, diag_)) continue;
+        for (size_t i = 0; i < args.size(); ++i) {
+          if (!args[i]) continue;
+          std::string p = sig->params[i].name;
+          double v = numConst(args[i]);
+          if (p == "lr") o.lr = v;
+          if (p == "beta1") o.beta1 = v;
+          if (p == "beta2") o.beta2 = v;
+          if (p == "eps") o.eps = v;
+          if (p == "initial_accumulator") o.initialAccumulator = v;
+        }
+      }
+    }
+  }
+}
+
+} // namespace recc::buildgraph
