@@ -422,17 +422,9 @@ Value GraphBuilder::evalCall(const CallExpr& c, const std::string& prefix, bool 
   auto block = blocks_.find(c.callee);
   if (block != blocks_.end() && !frames_.back()->vars.count(c.callee)) {
     const BlockDecl& b = *block->second;
-    std::vector<std::string> params;
-    for (const auto& p : b.params) params.push_back(p.name);
-    std::vector<const Expr*> argExprs, mods;
-    if (!bindBlockArgs(c, b.name.name, params, argExprs, mods, diag_)) {
-      failed_ = true;
-      return Value{};
-    }
+    std::vector<const Expr*> mods;
     std::vector<Value> args;
-    for (const Expr* a : argExprs) args.push_back(eval(*a, prefix));
-    for (const Value& v : args)
-      if (!v.ok()) return Value{};
+    if (!evalBlockArgs(c, b, prefix, 0, mods, args)) return Value{};
     std::string instance = wholeStatement ? prefix : nextName(prefix, b.name.name);
     ParamMode mode;
     if (!blockMode(mods, prefix, instance, mode)) return Value{};
@@ -465,6 +457,25 @@ bool GraphBuilder::blockMode(const std::vector<const Expr*>& mods, const std::st
 
 /// experts(block, n, args..., by = s): n instances `<block><k>` of the block,
 /// each with its own parameters, stacked along axis 1.
+/// Binds a block call's arguments to the block's parameters (the first
+/// `skip` positional arguments of `c` are the callee's own) and evaluates
+/// them; keyword modifiers go to `mods`. False after reporting an error.
+bool GraphBuilder::evalBlockArgs(const CallExpr& c, const BlockDecl& b, const std::string& prefix,
+                                 size_t skip, std::vector<const Expr*>& mods,
+                                 std::vector<Value>& args) {
+  std::vector<std::string> params;
+  for (const auto& p : b.params) params.push_back(p.name);
+  std::vector<const Expr*> argExprs;
+  if (!bindBlockArgs(c, b.name.name, params, argExprs, mods, diag_, skip)) {
+    failed_ = true;
+    return false;
+  }
+  for (const Expr* a : argExprs) args.push_back(eval(*a, prefix));
+  for (const Value& v : args)
+    if (!v.ok()) return false;
+  return true;
+}
+
 Value GraphBuilder::experts(const CallExpr& c, const std::string& prefix) {
   auto* bn = c.args.size() >= 2 ? dynCast<NameExpr>(c.args[0].value.get()) : nullptr;
   auto block = bn ? blocks_.find(bn->name) : blocks_.end();
@@ -475,17 +486,9 @@ Value GraphBuilder::experts(const CallExpr& c, const std::string& prefix) {
   const BlockDecl& b = *block->second;
   double count;
   if (!number(c.args[1].value.get(), prefix, "the number of experts", count)) return Value{};
-  std::vector<std::string> params;
-  for (const auto& p : b.params) params.push_back(p.name);
-  std::vector<const Expr*> argExprs, mods;
-  if (!bindBlockArgs(c, b.name.name, params, argExprs, mods, diag_, 2)) {
-    failed_ = true;
-    return Value{};
-  }
+  std::vector<const Expr*> mods;
   std::vector<Value> args;
-  for (const Expr* a : argExprs) args.push_back(eval(*a, prefix));
-  for (const Value& v : args)
-    if (!v.ok()) return Value{};
+  if (!evalBlockArgs(c, b, prefix, 2, mods, args)) return Value{};
   std::vector<NodeId> outs;
   for (int64_t k = 0; k < (int64_t)count; ++k) {
     std::string instance = nextName(prefix, b.name.name);

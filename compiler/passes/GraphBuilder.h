@@ -135,6 +135,8 @@ private:
                     const SourceLoc& callLoc, ParamMode mode);
   bool blockMode(const std::vector<const Expr*>& mods, const std::string& prefix,
                  std::string& instance, ParamMode& mode);
+  bool evalBlockArgs(const CallExpr& c, const BlockDecl& b, const std::string& prefix,
+                     size_t skip, std::vector<const Expr*>& mods, std::vector<Value>& args);
   Value experts(const CallExpr& c, const std::string& prefix);
   Value evalNew(const BuiltinSig& sig, const CallExpr& c, const std::vector<const Expr*>& args,
                 const std::string& prefix);
