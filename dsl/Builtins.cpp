@@ -14,6 +14,11 @@ namespace {
 using C = BuiltinContext;
 using K = BuiltinKind;
 
+/// Ranking metrics score a top_k output (the retrieved item ids, best first)
+/// against the id of the relevant item on each row.
+const std::vector<BuiltinParam> kRankingParams = {
+    {"top", true}, {"target", true}, {"k", false}, {"by", false}};
+
 const std::vector<BuiltinSig>& table() {
   static const std::vector<BuiltinSig> kTable = {
       {K::Embed, "embed", C::Expr, {{"table", true}, {"ids", true}}, false, "embed(table, ids)"},
@@ -70,8 +75,9 @@ const std::vector<BuiltinSig>& table() {
       {K::CausalMask, "causal_mask", C::Expr, {{"size", true}}, false, "causal_mask(size)"},
       {K::LayerNorm, "layer_norm", C::Expr, {{"x", true}, {"eps", false}}, false,
        "layer_norm(x, eps = 1e-8)"},
-      {K::BatchNorm, "batch_norm", C::Expr, {{"x", true}, {"momentum", false}, {"eps", false}},
-       false, "batch_norm(x, momentum = 0.99, eps = 1e-3)"},
+      {K::BatchNorm, "batch_norm", C::Expr,
+       {{"x", true}, {"momentum", false}, {"eps", false}, {"by", false}}, false,
+       "batch_norm(x, momentum = 0.99, eps = 1e-3, by = ids)"},
       {K::Param, "param", C::Expr, {{"shape", true}, {"init", false}, {"by", false}}, false,
        "param([d1, d2, ...], init = normal(0.01), by = ids)"},
       {K::TopK, "top_k", C::Expr, {{"query", true}, {"items", true}, {"k", true}}, false,
@@ -93,6 +99,18 @@ const std::vector<BuiltinSig>& table() {
        "gauc(score, label, by = input)"},
       {K::Logloss, "logloss", C::Metric, {{"score", true}, {"label", true}}, false,
        "logloss(score, label)"},
+      {K::Recall, "recall", C::Metric, kRankingParams, false,
+       "recall(top, target, k = K, by = input)"},
+      {K::Precision, "precision", C::Metric, kRankingParams, false,
+       "precision(top, target, k = K, by = input)"},
+      {K::HitRate, "hitrate", C::Metric, kRankingParams, false,
+       "hitrate(top, target, k = K, by = input)"},
+      {K::Ndcg, "ndcg", C::Metric, kRankingParams, false,
+       "ndcg(top, target, k = K, by = input)"},
+      {K::Mrr, "mrr", C::Metric, kRankingParams, false,
+       "mrr(top, target, k = K, by = input)"},
+      {K::Map, "map", C::Metric, kRankingParams, false,
+       "map(top, target, k = K, by = input)"},
       {K::Adam, "adam", C::Optimizer,
        {{"lr", false}, {"beta1", false}, {"beta2", false}, {"eps", false}}, false,
        "adam(lr, beta1, beta2, eps)"},
@@ -103,9 +121,10 @@ const std::vector<BuiltinSig>& table() {
       {K::Normal, "normal", C::Init, {{"stddev", true}}, false, "normal(stddev)"},
       {K::Zeros, "zeros", C::Init, {}, false, "zeros"},
       {K::Ones, "ones", C::Init, {}, false, "ones"},
+      {K::Identity, "identity", C::Init, {}, false, "identity"},
       {K::Id, "id", C::InputType, {{"vocab", true}}, false, "id(vocab)"},
-      {K::Ids, "ids", C::InputType, {{"vocab", true}, {"len", true}}, false,
-       "ids(vocab, len = L)"},
+      {K::Ids, "ids", C::InputType, {{"vocab", true}, {"len", true}, {"words", false}}, false,
+       "ids(vocab, len = L, words = W)"},
       {K::DenseType, "dense", C::InputType, {{"transform", false}}, false,
        "dense or dense(tanh_zscore)"},
   };
@@ -243,6 +262,18 @@ bool bindBlockArgs(const CallExpr& call, const std::string& blockName,
   mods.assign(all.begin() + blockParams.size(), all.end());
   (void)given;
   return true;
+}
+
+bool isRankingMetric(BuiltinKind kind) {
+  switch (kind) {
+  case K::Recall:
+  case K::Precision:
+  case K::HitRate:
+  case K::Ndcg:
+  case K::Mrr:
+  case K::Map: return true;
+  default: return false;
+  }
 }
 
 bool isBlockCallKeyword(std::string_view name) {

@@ -29,11 +29,11 @@ enum class BuiltinKind {
   // Losses.
   Mse, InfoNce,
   // Metrics (in `metric` statements).
-  Auc, Gauc, Logloss,
+  Auc, Gauc, Logloss, Recall, Precision, HitRate, Ndcg, Mrr, Map,
   // Optimizers (in `train { optimizer = ... }`).
   Adam, Adagrad, Sgd,
   // Table initializers (after `init`).
-  Uniform, Normal, Zeros, Ones,
+  Uniform, Normal, Zeros, Ones, Identity,
   // Input types (after `input NAME :`).
   Id, Ids, DenseType,
 };
@@ -92,6 +92,10 @@ bool bindBlockArgs(const ast::CallExpr& call, const std::string& blockName,
 /// value), `ema = <value>` with `decay = d` (use EMA shadow copies of them).
 inline constexpr const char* kBlockCallKeywords[] = {"by", "share", "ema", "decay"};
 bool isBlockCallKeyword(std::string_view name);
+
+/// recall, precision, hitrate, ndcg, mrr, map: metrics of a top_k output
+/// (retrieved item ids) against a target item id, per request.
+bool isRankingMetric(BuiltinKind kind);
 
 /// Folds a constant expression (numbers combined with + - * / and unary
 /// minus); false if `e` is not constant or divides by zero.

@@ -57,6 +57,10 @@ void Sema::checkTable(const TableDecl& t, Symbol& sym) {
   if (!t.init) return;
   std::vector<const Expr*> args;
   const BuiltinSig* sig = contextCall(*t.init, BuiltinContext::Init, "initializer", args);
+  if (sig && sig->kind == BuiltinKind::Identity)
+    error(t.init->loc, "'identity' initializes square parameters, e.g. param([3, 3], init = "
+                       "identity); initialize table '" + t.name.name +
+                           "' with uniform, normal, zeros or ones");
   if (sig && !args.empty() && args[0]) {
     double s;
     if (constNumber(args[0], std::string("the scale of '") + sig->name + "'", s) && !(s > 0))
@@ -75,6 +79,8 @@ void Sema::checkInput(const InputDecl& in, std::map<std::string, Symbol>& into,
       constInt(args[0], 1, kMaxRows, "the vocabulary size", sym.vocab);
       int64_t len;
       if (sig->kind == BuiltinKind::Ids) constInt(args[1], 1, 1 << 16, "'len' of 'ids'", len);
+      if (sig->kind == BuiltinKind::Ids && args[2])
+        constInt(args[2], 1, 4096, "'words' of 'ids'", len);
     } else if (args[0]) {
       auto* t = dynCast<NameExpr>(args[0]);
       if (!t || (t->name != "none" && t->name != "tanh_zscore"))
@@ -310,13 +316,32 @@ void Sema::checkMetric(const MetricStmt& m, Scope& scope,
       }
     }
   }
-  if (auto* label = requireName(args[1], "label")) requireLabel(label->name, label->loc);
-  if (sig->kind == BuiltinKind::Gauc) {
-    if (auto* by = requireName(args[2], "grouping column ('by')")) {
+  bool ranking = isRankingMetric(sig->kind);
+  if (!ranking) {
+    if (auto* label = requireName(args[1], "label")) requireLabel(label->name, label->loc);
+  } else if (auto* target = requireName(args[1], "target")) {
+    // The relevant item is an id on each row, compared with the retrieved ids;
+    // a 0/1 label says whether a row is relevant, which is what `where` is for.
+    const Symbol* sym = resolve(target->name, target->loc, scope);
+    if (sym && sym->kind != Symbol::Kind::IdInput) {
+      error(target->loc, "the target of metric '" + m.name.name + "' must be the id input of "
+                         "the relevant item (id(V)), compared with the ids that '" + sig->name +
+                         "' finds in the top k, but '" + target->name + "' is " + kindNoun(*sym) +
+                         (sym->kind == Symbol::Kind::Label
+                              ? "; keep the relevant rows with 'where " + target->name + "'"
+                              : std::string()));
+      note(sym->loc, "'" + target->name + "' declared here");
+    }
+  }
+  int64_t k;
+  if (ranking && args[2]) constInt(args[2], 1, 1 << 20, std::string("'k' of '") + sig->name + "'", k);
+  const Expr* byArg = sig->kind == BuiltinKind::Gauc ? args[2] : ranking ? args[3] : nullptr;
+  if (byArg) {
+    if (auto* by = requireName(byArg, "grouping column ('by')")) {
       const Symbol* sym = resolve(by->name, by->loc, scope);
       if (sym && sym->kind != Symbol::Kind::IdInput && sym->kind != Symbol::Kind::DenseInput) {
-        error(by->loc, "'by' of 'gauc' must name an input column, but '" + by->name + "' is " +
-                           kindNoun(*sym));
+        error(by->loc, std::string("'by' of '") + sig->name + "' must name an input column, but '" +
+                           by->name + "' is " + kindNoun(*sym));
         note(sym->loc, "'" + by->name + "' declared here");
       }
     }

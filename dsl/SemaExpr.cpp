@@ -228,6 +228,8 @@ Ty Sema::checkBuiltin(const BuiltinSig& sig, const CallExpr& c, Scope& scope) {
     }
     if (sig.kind == BuiltinKind::BatchNorm && args[1])
       ok &= constRange(args[1], 0, 1, true, "'momentum' of 'batch_norm'");
+    if (sig.kind == BuiltinKind::BatchNorm && args[3])
+      ok &= requireIds(*args[3], checkExpr(*args[3], scope), argWhat(3));
     break;
   }
   case BuiltinKind::Param: {

@@ -57,6 +57,11 @@ void initialize(const InitSpec& spec, const std::string& name, uint64_t seed,
       double z = std::sqrt(-2 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
       return static_cast<float>(z * spec.scale);
     }, out);
+  } else if (spec.kind == "identity" && shape.size() >= 2 &&
+             shape.back() == shape[shape.size() - 2]) {
+    // One identity matrix per leading index ([V,n,n] per-id parameters).
+    const int64_t d = shape.back();
+    forEachIndex(n, [&](int64_t i) { return (i / d) % d == i % d ? 1.0f : 0.0f; }, out);
   } else {
     fail("parameter '{}': unknown initializer '{}' (expected glorot_uniform, "
          "uniform, normal, zeros or ones)", name, spec.kind);

@@ -5,6 +5,9 @@
 //   gauc     mean of per-group AUC over groups that contain both classes
 //            (w_u = 1); groups with one class are skipped and counted.
 //   logloss  mean binary cross-entropy, p clamped to [1e-7, 1 - 1e-7].
+//   recall, precision, hitrate, ndcg, mrr, map @k: retrieval metrics of a
+//            top_k output against the relevant items of each request
+//            (computeRankingMetric).
 // Labels > 0.5 count as positive for AUC (soft labels are allowed). A metric
 // that is undefined (one class only) is NaN with a note saying why, never a
 // made-up 0.5. A metric may keep only rows whose filter label is 1 (> 0.5),
@@ -28,6 +31,9 @@ double gauc(std::span<const float> scores, std::span<const float> labels,
 /// Mean log loss; NaN for no rows.
 double logloss(std::span<const float> scores, std::span<const float> labels);
 
+/// recall | precision | hitrate | ndcg | mrr | map.
+bool isRankingMetric(const std::string& kind);
+
 struct MetricResult {
   double value;
   int64_t rows;      ///< rows the metric was computed on (after the filter)
@@ -39,5 +45,22 @@ struct MetricResult {
 MetricResult computeMetric(const MetricSpec& spec, std::span<const float> scores,
                            std::span<const float> labels, std::span<const float> filter,
                            std::span<const int64_t> groups);
+
+/// Computes ranking metric `spec` (see MetricSpec) over one data set. Row i
+/// retrieved top[i*width, (i+1)*width), item ids best first (ids < 0 are
+/// padding); targets[i] is its relevant item id (< 0: none). Rows whose
+/// `filter` value is not 1 are dropped; the rows left are pooled into
+/// requests by `groups` (empty: each row alone), whose retrieved list is that
+/// of their first row and whose relevant set T is their distinct targets. With
+/// R the first k retrieved ids (repeats counted once) and rank r from 1:
+///   recall = |R ∩ T| / |T|          precision = |R ∩ T| / k
+///   hitrate = 1 if R ∩ T is not empty (DAMCAR's H@K behaves like precision)
+///   ndcg = Σ_{r: R_r ∈ T} 1/log2(r+1) / Σ_{r ≤ min(k,|T|)} 1/log2(r+1)
+///   mrr = 1 / (rank of the first relevant id), 0 if none
+///   map = Σ_{r: R_r ∈ T} (|R_1..r ∩ T| / r) / min(k, |T|)
+/// averaged over requests with at least one target; NaN (with a note) if none.
+MetricResult computeRankingMetric(const MetricSpec& spec, std::span<const int64_t> top,
+                                  int64_t width, std::span<const int64_t> targets,
+                                  std::span<const float> filter, std::span<const int64_t> groups);
 
 } // namespace recc::rt

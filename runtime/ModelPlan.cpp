@@ -48,7 +48,7 @@ Json initJson(const InitSpec& s) { return {{"kind", s.kind}, {"scale", s.scale}}
 Json featureJson(const FeatureSpec& f) {
   return {{"name", f.name},   {"column", f.column},
           {"kind", enumName(kKinds, f.kind)},
-          {"vocab", f.vocab}, {"maxLen", f.maxLen},
+          {"vocab", f.vocab}, {"maxLen", f.maxLen}, {"words", f.words},
           {"table", f.table}, {"transform", f.transform}};
 }
 
@@ -142,6 +142,8 @@ private:
     const char* want;
     if constexpr (std::is_same_v<T, std::string>) {
       ok = v.is_string(), want = "a string";
+    } else if constexpr (std::is_same_v<T, bool>) {
+      ok = v.is_boolean(), want = "a boolean";
     } else if constexpr (std::is_integral_v<T>) {
       ok = v.is_number_integer(), want = "an integer";
       if (ok && std::is_unsigned_v<T> && v.is_number_integer() &&
@@ -178,6 +180,7 @@ FeatureSpec readFeature(const Fields& f) {
   s.kind = f.getEnum("kind", kKinds);
   f.get("vocab", s.vocab);
   f.get("maxLen", s.maxLen);
+  f.get("words", s.words);
   f.get("table", s.table);
   f.get("transform", s.transform);
   return s;
@@ -240,7 +243,24 @@ void readEntries(const Fields& root, ModelPlan& plan) {
     f.get("label", m.label, true);
     f.get("filterLabel", m.filterLabel);
     f.get("groupColumn", m.groupColumn);
+    f.get("targetColumn", m.targetColumn);
+    f.get("k", m.k);
     plan.metrics.push_back(std::move(m));
+  });
+  root.forEach("states", [&](const Fields& f) {
+    StateSpec st;
+    f.get("name", st.name, true);
+    f.get("kind", st.kind, true);
+    f.get("shape", st.shape, true);
+    f.get("of", st.of);
+    f.get("table", st.table);
+    f.get("decay", st.decay);
+    if (f.has("init"))
+      st.init = readInit(f.child("init"), st.init);
+    if (st.kind != "running_stat" && st.kind != "ema")
+      fail("model plan: field '{}': expected one of running_stat, ema, got '{}'",
+           f.where("kind"), st.kind);
+    plan.states.push_back(std::move(st));
   });
 }
 
@@ -272,7 +292,13 @@ std::string toJson(const ModelPlan& plan) {
     j["metrics"].push_back({{"name", m.name}, {"kind", m.kind},
                             {"output", m.output}, {"label", m.label},
                             {"filterLabel", m.filterLabel},
-                            {"groupColumn", m.groupColumn}});
+                            {"groupColumn", m.groupColumn},
+                            {"targetColumn", m.targetColumn}, {"k", m.k}});
+  j["states"] = Json::array();
+  for (const StateSpec& st : plan.states)
+    j["states"].push_back({{"name", st.name}, {"kind", st.kind}, {"shape", st.shape},
+                           {"of", st.of}, {"table", st.table}, {"decay", st.decay},
+                           {"init", initJson(st.init)}});
   j["trainStep"] = stepJson(plan.trainStep);
   j["evalStep"] = stepJson(plan.evalStep);
   return j.dump(2);

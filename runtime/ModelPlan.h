@@ -24,6 +24,9 @@ struct FeatureSpec {
   /// Dense: "none" or "tanh_zscore" (tanh((x-mu)/sigma), mu/sigma from the
   /// training data, kept in the checkpoint).
   std::string transform = "none";
+  /// MultiCategorical with words > 0: each of the maxLen elements is a bag of
+  /// up to `words` ids (ZEUS's word segments), read as [maxLen, words].
+  int64_t words = 0;
 };
 
 struct LabelSpec {
@@ -74,13 +77,34 @@ struct StepSpec {
 };
 
 /// A metric reported by evaluation, e.g. CVR AUC on clicked impressions.
+/// Ranking metrics (recall, precision, hitrate, ndcg, mrr, map) score a top_k
+/// output, the retrieved item ids best first, against the relevant item id
+/// of each row (targetColumn); rows of one request (groupColumn, else each
+/// row alone) pool their targets, and the metric is the mean over requests.
 struct MetricSpec {
   std::string name;    ///< e.g. "cvr_auc"
-  std::string kind;    ///< auc | gauc | logloss
-  std::string output;  ///< the model output scored
-  std::string label;   ///< the label column name (model label name)
+  std::string kind;    ///< auc | gauc | logloss | recall | precision | hitrate | ndcg | mrr | map
+  std::string output;  ///< the model output scored (ranking: the top_k output)
+  std::string label;   ///< the label column name (model label name); empty for ranking
   std::string filterLabel;  ///< optional: keep rows where this label == 1
-  std::string groupColumn;  ///< gauc: data column grouping rows (e.g. user id)
+  std::string groupColumn;  ///< gauc, ranking: data column grouping rows (e.g. user id)
+  std::string targetColumn; ///< ranking: data column of the relevant item id
+  int64_t k = 0;            ///< ranking: cut-off, at most the top_k output's width
+};
+
+/// Model state: tensors the runtime keeps across steps but no optimizer
+/// updates. kind "running_stat": batch_norm's running mean or variance,
+/// updated by the train step's state_update output (decay = momentum);
+/// kind "ema": the EMA shadow of parameter or table `of`, updated as
+/// decay * shadow + (1 - decay) * source after each optimizer step.
+struct StateSpec {
+  std::string name;  ///< the graph's state input, e.g. "z.batch_norm0.mean", "user_emb.ema"
+  std::string kind;  ///< running_stat | ema
+  std::vector<int64_t> shape;
+  std::string of;      ///< ema: the shadowed parameter or table
+  bool table = false;  ///< ema of an embedding table: the runtime gathers its rows
+  double decay = 0.99;
+  InitSpec init{"zeros", 0.0};  ///< running_stat; an ema shadow starts as a copy of `of`
 };
 
 struct ModelPlan {
@@ -94,6 +118,7 @@ struct ModelPlan {
   int64_t epochs = 1;
   uint64_t seed = 42;
   std::vector<MetricSpec> metrics;
+  std::vector<StateSpec> states;
   StepSpec trainStep;
   StepSpec evalStep;
 };

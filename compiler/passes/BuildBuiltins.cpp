@@ -247,6 +247,15 @@ Value GraphBuilder::evalNew(const BuiltinSig& sig, const CallExpr& c,
     Shape xs = shapeOf(x), ls = shapeOf(like);
     std::vector<int64_t> dims = xs.dims;
     if (xs.rank() >= 1) dims.insert(dims.begin() + 1, 1);
+    if (ls.rank() == 2 && xs.rank() >= 2 && xs[0] == ls[0]) {
+      // like [B,L] (a mask, one score per candidate) only gives the count:
+      // x times ones [B,L,1,...], so that any x [B,...] repeats L times.
+      std::vector<int64_t> ones(xs.rank() + 1, 1);
+      ones[0] = ls[0];
+      ones[1] = ls[1];
+      NodeId one = scaleShift(reshape(like, ones, loc), 0, 1, loc);
+      return T(add(OpKind::Mul, {reshape(x, dims, loc), one}, {}, loc));
+    }
     bool fits = xs.rank() + 1 == ls.rank();
     try {
       fits = fits && broadcastShapes(Shape(dims), ls, "repeat") == ls;
@@ -328,7 +337,9 @@ Value GraphBuilder::evalNew(const BuiltinSig& sig, const CallExpr& c,
     NodeId x = tensorArg(0);
     double momentum, eps;
     if (x == kNoNode || !numArg(1, 0.99, momentum) || !numArg(2, 1e-3, eps)) return Value{};
-    return T(batchNorm(x, momentum, eps, nextName(prefix, "batch_norm"), loc));
+    InputInfo* by = routeArg(args[3], prefix);
+    if (args[3] && !by) return Value{};
+    return T(batchNorm(x, momentum, eps, nextName(prefix, "batch_norm"), loc, by));
   }
   case BuiltinKind::Param: {
     std::vector<int64_t> shape;
@@ -341,19 +352,27 @@ Value GraphBuilder::evalNew(const BuiltinSig& sig, const CallExpr& c,
     if (auto* n = dynCast<NameExpr>(args[1])) init = {n->name, 0.0};
     if (auto* ic = dynCast<CallExpr>(args[1]))
       init = {ic->callee, ic->args.empty() ? 0.0 : numConst(ic->args[0].value.get())};
+    // Cross-stitch units start as the identity (each column keeps its own
+    // task); per-id parameters get one identity per id.
+    size_t r = shape.size();
+    if (init.kind == "identity" && (r < 2 || shape[r - 1] != shape[r - 2]))
+      return fail("'identity' needs a square parameter (its last two extents equal), but the "
+                  "shape is " + Shape(shape).str());
     InputInfo* by = routeArg(args[2], prefix);
     if (args[2] && !by) return Value{};
     bool perRow;
     return T(weight(nextName(prefix, "param"), shape, init, loc, by, perRow));
   }
   case BuiltinKind::TopK: {
+    double k;
     if (mode_ == GraphMode::Train) {  // a serving output: not in the training graph
+      if (!number(args[2], prefix, argWhat(2), k)) return Value{};
       Value v;
       v.kind = Value::Kind::Serving;
+      v.number = k;  // its width, for the ranking metrics' 'k'
       return v;
     }
     NodeId q = tensorArg(0), items = tensorArg(1);
-    double k;
     if (q == kNoNode || items == kNoNode || !number(args[2], prefix, argWhat(2), k)) return Value{};
     return T(add(OpKind::TopK, {q, items}, {{"k", (int64_t)k}}, loc));
   }

@@ -75,7 +75,8 @@ NodeId GraphBuilder::param(const std::string& name, std::vector<int64_t> shape,
       return kNoNode;
     }
     if (mode.share) return it->second;
-    return stateInput(name + ".ema", shape, {{"ema_of", name}, {"decay", mode.decay}}, loc);
+    return stateInput({name + ".ema", "ema", shape, name, false, mode.decay},
+                      {{"ema_of", name}, {"decay", mode.decay}}, loc);
   }
   if (!paramNames_.insert(name).second) {
     report(loc, "parameter name '" + name +
@@ -91,17 +92,19 @@ NodeId GraphBuilder::param(const std::string& name, std::vector<int64_t> shape,
   return id;
 }
 
-/// A State input (running statistics, EMA shadows), created once per name.
-NodeId GraphBuilder::stateInput(const std::string& name, std::vector<int64_t> shape, Attrs extra,
-                                const SourceLoc& loc) {
+/// A State input (running statistics, EMA shadows), created once per name and
+/// listed in the plan's states.
+NodeId GraphBuilder::stateInput(rt::StateSpec spec, Attrs extra, const SourceLoc& loc) {
+  const std::string name = spec.name;
   if (auto it = stateNodes_.find(name); it != stateNodes_.end()) return it->second;
   extra.set("role", std::string(roleName(ValueRole::State)));
-  extra.set("shape", shape);
+  extra.set("shape", spec.shape);
   NodeId id = add(OpKind::Input, {}, std::move(extra), loc);
   if (id == kNoNode) return id;
   g_.node(id).name = name;
   g_.addInput(id, ValueRole::State, name);
   stateNodes_[name] = id;
+  plan_.states.push_back(std::move(spec));
   return id;
 }
 
@@ -276,6 +279,7 @@ void GraphBuilder::indexDeclarations() {
           info.kind = type == "id" ? FeatureKind::Categorical : FeatureKind::MultiCategorical;
           info.vocab = intConst(args.size() > 0 ? args[0] : nullptr);
           info.len = intConst(args.size() > 1 ? args[1] : nullptr);
+          info.words = intConst(args.size() > 2 ? args[2] : nullptr);
         } else if (auto* t = dynCast<NameExpr>(args.empty() ? nullptr : args[0])) {
           info.transform = t->name;
         }

@@ -32,15 +32,68 @@ Value GraphBuilder::embed(const CallExpr& c, const Value& t, const Value& ids) {
            {{in.embedLoc, "first embedded here"}});
     return Value{};
   }
-  if (in.rows == kNoNode) {
-    std::vector<int64_t> shape = {in.batch, tb.dim};
-    if (in.kind == FeatureKind::MultiCategorical) shape = {in.batch, in.len, tb.dim};
-    in.rows = inputNode(ValueRole::EmbeddingRows, name, shape, c.loc);
+  std::vector<int64_t> shape = {in.batch, tb.dim};
+  if (in.kind == FeatureKind::MultiCategorical) shape = {in.batch, in.len, tb.dim};
+  if (in.words > 0) shape = {in.batch, in.len, in.words, tb.dim};
+  if (in.table.empty()) {
     in.table = tname;
     in.embedLoc = c.loc;
     tb.used = true;
   }
-  return Value::tensor(in.rows);
+  const ParamMode& mode = frames_.back()->mode;
+  NodeId rows;
+  if (mode.ema) {
+    rows = emaRows(c, in, tb, shape, mode.decay);
+  } else {
+    if (in.rows == kNoNode) in.rows = inputNode(ValueRole::EmbeddingRows, name, shape, c.loc);
+    rows = in.rows;
+  }
+  return Value::tensor(in.words > 0 ? poolWords(rows, in, c.loc) : rows);
+}
+
+/// A bag of words per position ([B,L,W,d] rows, padding rows zero) pooled to
+/// [B,L,d] by its masked mean: sum over W / max(words present, 1), so an
+/// empty bag gives zeros (ZEUS's word segments, zeus.md D1-D2).
+NodeId GraphBuilder::poolWords(NodeId rows, InputInfo& in, const SourceLoc& loc) {
+  if (rows == kNoNode) return kNoNode;
+  NodeId present = add(OpKind::Step, {scaleShift(idsOf(in, loc), 1, 0.5, loc)}, {}, loc);
+  NodeId n = reduceAxes(OpKind::ReduceSum, present, {2}, true, loc);
+  NodeId safe = add(OpKind::Clamp, {n}, {{"lo", 1.0}, {"hi", 1e30}}, loc);
+  NodeId sum = reduceAxes(OpKind::ReduceSum, rows, {2}, false, loc);
+  return add(OpKind::Div, {sum, safe}, {}, loc);
+}
+
+/// Inside a block call with `ema = v`, embeddings read the table's EMA shadow:
+/// a state table `<table>.ema` (in the plan's states) whose rows for `in` are
+/// gathered into the state input `<table>.ema[<ids>]`. DAMCAR's teacher is an
+/// EMA of the whole student, embeddings included (damcar.md 2.4).
+NodeId GraphBuilder::emaRows(const CallExpr& c, InputInfo& in, TableInfo& tb,
+                             const std::vector<int64_t>& shape, double decay) {
+  const std::string& tname = tb.decl->name.name;
+  if (tb.emaDecay >= 0 && tb.emaDecay != decay) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g, but this call asks for %g", tb.emaDecay, decay);
+    report(c.loc, "table '" + tname + "' already has an EMA shadow with decay " + buf +
+                      "; every call that shadows a table must use the same decay",
+           {{tb.emaLoc, "first shadowed here"}});
+    return kNoNode;
+  }
+  if (tb.emaDecay < 0) {
+    tb.emaDecay = decay;
+    tb.emaLoc = c.loc;
+    plan_.states.push_back({tname + ".ema", "ema", {tb.rows, tb.dim}, tname, true, decay});
+  }
+  if (in.emaRows != kNoNode) return in.emaRows;
+  std::string name = tname + ".ema[" + in.ident->name + "]";
+  NodeId id = add(OpKind::Input, {},
+                  {{"role", std::string(roleName(ValueRole::State))}, {"shape", shape},
+                   {"ema_of", tname}, {"decay", decay}, {"ids", in.ident->name}},
+                  c.loc);
+  if (id == kNoNode) return id;
+  g_.node(id).name = name;
+  g_.addInput(id, ValueRole::State, name);
+  in.emaRows = id;
+  return id;
 }
 
 /// x [B,n] (or [B,L,...,n]: applied at every position) times w [n,units],
@@ -99,7 +152,9 @@ InputInfo* GraphBuilder::routeArg(const Expr* e, const std::string& prefix) {
 NodeId GraphBuilder::idsOf(InputInfo& in, const SourceLoc& loc) {
   if (in.ids != kNoNode) return in.ids;
   int64_t w = in.kind == FeatureKind::MultiCategorical ? in.len : 1;
-  in.ids = inputNode(ValueRole::Feature, in.ident->name, {in.batch, w}, loc);
+  std::vector<int64_t> shape = {in.batch, w};
+  if (in.words > 0) shape.push_back(in.words);
+  in.ids = inputNode(ValueRole::Feature, in.ident->name, shape, loc);
   return in.ids;
 }
 
@@ -275,32 +330,70 @@ NodeId GraphBuilder::layerNorm(NodeId x, double eps, const std::string& name, co
 
 /// Batch norm of [B,n]: batch statistics when training (and running
 /// statistics updated as m*run + (1-m)*batch), running statistics in eval.
+/// With `by` (or inside a block called with `by`), every id has its own
+/// statistics: running mean and variance [V,n], batch statistics over the
+/// rows of that id (SAR-Net's routed experts); see batchNormById.
 NodeId GraphBuilder::batchNorm(NodeId x, double momentum, double eps, const std::string& name,
-                               const SourceLoc& loc) {
+                               const SourceLoc& loc, InputInfo* by) {
   if (x == kNoNode) return kNoNode;
   const Shape s = shapeOf(x);
   if (s.rank() != 2 || !isBatchDim(s[0]) || s[1] < 0) {
     report(loc, "'batch_norm' expects a value of shape [B,n], got " + s.str());
     return kNoNode;
   }
+  if (!by) by = frames_.back()->mode.by;
   int64_t d = s[1];
-  NodeId runMean = stateInput(name + ".mean", {d}, {{"momentum", momentum}}, loc);
-  NodeId runVar = stateInput(name + ".var", {d}, {{"momentum", momentum}}, loc);
+  // Running statistics: [n], or [V,n] per id.
+  std::vector<int64_t> stat = by ? std::vector<int64_t>{by->vocab, d} : std::vector<int64_t>{d};
+  NodeId runMean = stateInput({name + ".mean", "running_stat", stat, "", false, momentum},
+                              {{"momentum", momentum}}, loc);
+  NodeId runVar = stateInput({name + ".var", "running_stat", stat, "", false, momentum,
+                              {"ones", 0.0}}, {{"momentum", momentum}}, loc);
+  NodeId oh = by ? oneHot(*by, loc) : kNoNode;
+  if (by && oh == kNoNode) return kNoNode;
+  Attrs noT{{"transpose_a", int64_t(0)}, {"transpose_b", int64_t(0)}};
+  Attrs tA{{"transpose_a", int64_t(1)}, {"transpose_b", int64_t(0)}};
+  // The statistics of each row: its id's ([V,n] gathered by the one-hot).
+  auto perRow = [&](NodeId stats) {
+    return by ? add(OpKind::MatMul, {oh, stats}, noT, loc) : stats;
+  };
   NodeId mean = runMean, var = runVar;
   if (mode_ == GraphMode::Train) {
-    mean = reduceAxes(OpKind::ReduceMean, x, {0}, false, loc);
-    NodeId c = add(OpKind::Sub, {x, mean}, {}, loc);
-    var = reduceAxes(OpKind::ReduceMean, add(OpKind::Mul, {c, c}, {}, loc), {0}, false, loc);
+    if (!by) {
+      mean = reduceAxes(OpKind::ReduceMean, x, {0}, false, loc);
+      NodeId c = add(OpKind::Sub, {x, mean}, {}, loc);
+      var = reduceAxes(OpKind::ReduceMean, add(OpKind::Mul, {c, c}, {}, loc), {0}, false, loc);
+    } else {
+      // Per id: sums over its rows (ohᵀ·x) over its row count. An id with
+      // fewer than 2 rows in the batch has no usable variance: it keeps its
+      // running statistics, and they are not updated (sarnet.md 7.14).
+      NodeId cnt = reshape(reduceAxes(OpKind::ReduceSum, oh, {0}, false, loc), {by->vocab, 1}, loc);
+      NodeId safe = add(OpKind::Clamp, {cnt}, {{"lo", 1.0}, {"hi", 1e30}}, loc);
+      NodeId seen = add(OpKind::Step, {scaleShift(cnt, 1, -1.5, loc)}, {}, loc);
+      auto select = [&](NodeId batch, NodeId run) {  // run + seen·(batch - run)
+        return add(OpKind::Add, {run, add(OpKind::Mul, {seen, add(OpKind::Sub, {batch, run}, {}, loc)},
+                                          {}, loc)}, {}, loc);
+      };
+      NodeId bMean = add(OpKind::Div, {add(OpKind::MatMul, {oh, x}, tA, loc), safe}, {}, loc);
+      mean = select(bMean, runMean);
+      NodeId c = add(OpKind::Sub, {x, perRow(mean)}, {}, loc);
+      NodeId bVar = add(OpKind::Div, {add(OpKind::MatMul, {oh, add(OpKind::Mul, {c, c}, {}, loc)},
+                                          tA, loc), safe}, {}, loc);
+      var = select(bVar, runVar);
+    }
+    // m·run + (1-m)·batch; per id, `mean` and `var` already equal the
+    // running values where an id was not seen, so those stay unchanged.
     for (auto [run, batch, suffix] : {std::tuple{runMean, mean, ".mean"}, {runVar, var, ".var"}}) {
       NodeId next = add(OpKind::Add, {scaleShift(run, momentum, 0, loc),
                                       scaleShift(batch, 1 - momentum, 0, loc)}, {}, loc);
       if (next != kNoNode) g_.addOutput(next, ValueRole::StateUpdate, name + suffix);
     }
   }
-  NodeId y = add(OpKind::Mul, {add(OpKind::Sub, {x, mean}, {}, loc), rsqrt(var, eps, loc)}, {}, loc);
+  NodeId y = add(OpKind::Mul, {add(OpKind::Sub, {x, perRow(mean)}, {}, loc),
+                               rsqrt(perRow(var), eps, loc)}, {}, loc);
   bool rowG, rowB;
-  NodeId gain = weight(name + ".gamma", {d}, {"ones", 0.0}, loc, nullptr, rowG);
-  NodeId bias = weight(name + ".beta", {d}, {"zeros", 0.0}, loc, nullptr, rowB);
+  NodeId gain = weight(name + ".gamma", {d}, {"ones", 0.0}, loc, by, rowG);
+  NodeId bias = weight(name + ".beta", {d}, {"zeros", 0.0}, loc, by, rowB);
   return add(OpKind::Add, {add(OpKind::Mul, {y, gain}, {}, loc), bias}, {}, loc);
 }
 
@@ -428,6 +521,7 @@ void GraphBuilder::fillPlan() {
     f.maxLen = in.len;
     f.table = in.table;
     f.transform = in.transform;
+    f.words = in.words;
     plan_.features.push_back(f);
   }
   for (const auto& name : tableOrder_) {
@@ -444,19 +538,53 @@ void GraphBuilder::fillPlan() {
       const BuiltinSig* sig = findBuiltin(call->callee, BuiltinContext::Metric);
       std::vector<const Expr*> args;
       if (!sig || !bindArgs(*call, spec.kind, sig->params, false, "", args, diag_)) continue;
+      auto columnOf = [&](const std::string& input) {
+        auto it = inputs_.find(input);
+        return it == inputs_.end() || it->second.ident->column.empty() ? input
+                                                                       : it->second.ident->column;
+      };
+      bool ranking = isRankingMetric(sig->kind);
       if (auto* n = dynCast<NameExpr>(args[0])) spec.output = n->name;
-      if (auto* n = dynCast<NameExpr>(args[1])) spec.label = n->name;
-      if (auto* n = dynCast<NameExpr>(args.size() > 2 ? args[2] : nullptr)) {
-        auto it = inputs_.find(n->name);
-        spec.groupColumn = it == inputs_.end() || it->second.ident->column.empty()
-                               ? n->name
-                               : it->second.ident->column;
-      }
+      if (auto* n = dynCast<NameExpr>(args[1])) (ranking ? spec.targetColumn : spec.label) =
+                                                    ranking ? columnOf(n->name) : n->name;
+      const Expr* by = sig->kind == BuiltinKind::Gauc ? args[2] : ranking ? args[3] : nullptr;
+      if (auto* n = dynCast<NameExpr>(by)) spec.groupColumn = columnOf(n->name);
       spec.filterLabel = m->where.name;
+      // top_k outputs exist only in the serving graph: in the train graph
+      // they are Serving values that carry their width.
+      auto var = modelFrame_.vars.find(spec.output);
+      bool isTop = false;
+      int64_t width = 0;
+      if (var != modelFrame_.vars.end() && var->second.kind == Value::Kind::Serving) {
+        isTop = true;
+        width = (int64_t)var->second.number;
+      } else if (var != modelFrame_.vars.end() && var->second.kind == Value::Kind::Tensor &&
+                 g_.node(var->second.node).kind == OpKind::TopK) {
+        isTop = true;
+        width = g_.node(var->second.node).attrs.getInt("k");
+      }
       NodeId out = g_.findOutput(ValueRole::Output, spec.output);
-      if (out != kNoNode && shapeOf(out).numElements(1) != 1)
+      if (ranking) {
+        spec.k = args[2] ? intConst(args[2], width) : width;
+        if (var != modelFrame_.vars.end() && var->second.ok() && !isTop)
+          report(args[0]->loc, "metric '" + spec.name + "' ranks the items that '" + spec.output +
+                                   "' retrieves, but '" + spec.output + "' is not a top_k output" +
+                                   (out != kNoNode ? " (it has shape " + shapeOf(out).str() + ")"
+                                                   : std::string()) +
+                                   "; retrieve items with top_k(query, items, k)");
+        else if (isTop && spec.k > width)
+          report(args[2]->loc, "'k' of '" + spec.kind + "' is " + std::to_string(spec.k) +
+                                   ", but '" + spec.output + "' retrieves only the top " +
+                                   std::to_string(width) + " items");
+      } else if (isTop) {
+        report(args[0]->loc, "metric '" + spec.name + "' needs one score per row, but '" +
+                                 spec.output + "' is a top_k output (the ids of the top " +
+                                 std::to_string(width) + " items); score it with recall, "
+                                 "precision, hitrate, ndcg, mrr or map");
+      } else if (out != kNoNode && shapeOf(out).numElements(1) != 1) {
         report(args[0]->loc, "metric '" + spec.name + "' needs one score per row, but '" +
                                  spec.output + "' has shape " + shapeOf(out).str());
+      }
       plan_.metrics.push_back(spec);
     }
     if (auto* t = dynCast<TrainStmt>(s.get())) {

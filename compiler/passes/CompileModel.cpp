@@ -86,7 +86,9 @@ bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag) {
       if (b.role == ValueRole::State) {
         key = "state";
         what = "'" + b.name + "' is model state (" +
-               (n.attrs.has("ema_of") ? "an EMA shadow parameter" : "running statistics") +
+               (n.attrs.has("ids")      ? "rows of an EMA shadow table"
+                : n.attrs.has("ema_of") ? "an EMA shadow parameter"
+                                        : "running statistics") +
                "); the runtime cannot keep state across steps yet";
       } else if (b.role == ValueRole::Progress) {
         key = "progress";
@@ -98,6 +100,20 @@ bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag) {
       }
       if (reported.insert(key).second) diag.error(n.loc, what);
     }
+  // The data reader reads one id list per row; bags of words per position
+  // (ids(V, len = L, words = W)) need a second level it does not parse yet.
+  for (const rt::FeatureSpec& f : model.plan.features) {
+    if (f.words <= 0) continue;
+    for (const Binding& b : model.trainGraph.inputs())
+      if (b.name == f.name && (b.role == ValueRole::Feature || b.role == ValueRole::EmbeddingRows)) {
+        diag.error(model.trainGraph.node(b.node).loc,
+                   "'" + f.name + "' holds a bag of " + std::to_string(f.words) +
+                       " ids per position (ids(..., words = " + std::to_string(f.words) +
+                       ")); the runtime does not read bags of ids yet");
+        break;
+      }
+    break;  // once per model, like the other program-level features
+  }
   if (!model.stage.initFrom.empty())
     diag.error(model.stage.initLoc,
                "model '" + model.plan.model + "' starts from the parameters of '" +

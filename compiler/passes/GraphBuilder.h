@@ -35,12 +35,14 @@ struct InputInfo {
   const Ident* ident = nullptr;
   FeatureKind kind = FeatureKind::Dense;
   int64_t vocab = 0, len = 0;
+  int64_t words = 0;          ///< ids(V, len = L, words = W): a bag of W ids per position
   int64_t batch = kBatchDim;  ///< the batch dimension of its stream
   NodeId ids = kNoNode;       ///< id: the raw ids as a feature [B,1] or [B,L]
   NodeId oneHot = kNoNode;    ///< id: one_hot(ids) [B,V], cached for `by`
   std::string transform = "none";
   NodeId node = kNoNode;  ///< dense: the feature input
   NodeId rows = kNoNode;  ///< id: the embedding-rows input
+  NodeId emaRows = kNoNode;  ///< id: the rows of its table's EMA shadow (a state input)
   std::string table;      ///< id: the table that embeds it
   SourceLoc embedLoc;
 };
@@ -56,6 +58,8 @@ struct TableInfo {
   int64_t rows = 0, dim = 0;
   rt::InitSpec init{"uniform", 0.05};
   bool used = false;
+  double emaDecay = -1;  ///< the decay of its EMA shadow; < 0: none
+  SourceLoc emaLoc;
 };
 
 /// The result of evaluating an expression.
@@ -144,6 +148,9 @@ private:
 
   // Builtins.
   Value embed(const CallExpr& c, const Value& table, const Value& ids);
+  NodeId emaRows(const CallExpr& c, InputInfo& in, TableInfo& tb,
+                 const std::vector<int64_t>& shape, double decay);
+  NodeId poolWords(NodeId rows, InputInfo& in, const SourceLoc& loc);
   NodeId dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc,
                InputInfo* by = nullptr);
   NodeId weight(const std::string& name, std::vector<int64_t> shape, rt::InitSpec init,
@@ -162,9 +169,8 @@ private:
   NodeId stack(const std::vector<NodeId>& xs, const SourceLoc& loc);
   NodeId layerNorm(NodeId x, double eps, const std::string& name, const SourceLoc& loc);
   NodeId batchNorm(NodeId x, double momentum, double eps, const std::string& name,
-                   const SourceLoc& loc);
-  NodeId stateInput(const std::string& name, std::vector<int64_t> shape, Attrs extra,
-                    const SourceLoc& loc);
+                   const SourceLoc& loc, InputInfo* by = nullptr);
+  NodeId stateInput(rt::StateSpec spec, Attrs extra, const SourceLoc& loc);
   void markFrozen();
   NodeId dropout(NodeId x, double p, const SourceLoc& loc);
   NodeId activation(NodeId x, const std::string& act, const SourceLoc& loc);

@@ -46,8 +46,11 @@ void printSummary(const CompiledModel& m, std::ostream& os) {
   for (const auto& metric : p.metrics) {
     std::string by = metric.groupColumn.empty() ? "" : ", by = " + metric.groupColumn;
     std::string where = metric.filterLabel.empty() ? "" : " where " + metric.filterLabel;
+    std::string scored = metric.targetColumn.empty()
+                             ? metric.label
+                             : fmt::format("{}, k = {}", metric.targetColumn, metric.k);
     fmt::print(os, "  metric:   {} = {}({}, {}{}){}\n", metric.name, metric.kind, metric.output,
-               metric.label, by, where);
+               scored, by, where);
   }
   double fwd = forwardFlopsPerSample(m.evalGraph);
   fmt::print(os, "  dense FLOPs/sample: {:.2f} M forward, {:.2f} M train\n", fwd / 1e6,

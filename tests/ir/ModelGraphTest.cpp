@@ -137,7 +137,7 @@ TEST(CheckExecutable, NamesStateStreamsAndStages) {
     EXPECT_FALSE(checkExecutable(*m, diag));
     std::string all = diag.render();
     EXPECT_NE(all.find("op 'grad_reverse' cannot run yet"), std::string::npos) << all;
-    EXPECT_NE(all.find("is model state (an EMA shadow parameter)"), std::string::npos) << all;
+    EXPECT_NE(all.find("is model state (rows of an EMA shadow table)"), std::string::npos) << all;
     EXPECT_NE(all.find("second input stream (batch B1)"), std::string::npos) << all;
   }
   DiagnosticEngine diag;
@@ -147,6 +147,8 @@ TEST(CheckExecutable, NamesStateStreamsAndStages) {
   EXPECT_FALSE(checkExecutable(*m, diag));
   EXPECT_NE(diag.render().find("starts from the parameters of 'zeus_pretrain'"),
             std::string::npos);
+  EXPECT_NE(diag.render().find("'sq_ws' holds a bag of 8 ids per position"), std::string::npos)
+      << diag.render();
   // Frozen tables get no gradient at all.
   EXPECT_EQ(m->trainGraph.findOutput(ValueRole::Gradient, "tq_id"), kNoNode);
   EXPECT_NE(m->trainGraph.findOutput(ValueRole::Gradient, "tq_cat"), kNoNode);

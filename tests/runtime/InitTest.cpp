@@ -55,6 +55,15 @@ TEST(Init, UniformNormalZerosOnes) {
   EXPECT_EQ(init("ones", 0, "o", 0, {3})[2], 1.0f);
 }
 
+TEST(Init, IdentityPerLeadingIndex) {
+  Tensor eye = init("identity", 0, "a", 0, {2, 3, 3});
+  for (int64_t v = 0; v < 2; ++v)
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 3; ++j)
+        EXPECT_EQ(eye[v * 9 + i * 3 + j], i == j ? 1.0f : 0.0f) << v << "," << i << "," << j;
+  EXPECT_FALSE(test::errorOf([] { init("identity", 0, "r", 0, {2, 3}); }).empty());
+}
+
 TEST(Init, UnknownKindNamesTheParameter) {
   EXPECT_EQ(test::errorOf([] { init("xavier", 0, "tower.w0", 0, {2}); }),
             "parameter 'tower.w0': unknown initializer 'xavier' (expected glorot_uniform, "

@@ -1,5 +1,7 @@
 // Tests of AUC, GAUC and logloss against values computed by hand, including
-// tied scores, one-class data (NaN with a note) and label filters.
+// tied scores, one-class data (NaN with a note) and label filters; and of the
+// ranking metrics (recall, precision, hitrate, ndcg, mrr, map @k) per row and
+// per request, with repeated ids, padding, k below the width and |T| > k.
 #include "runtime/Metrics.h"
 
 #include "TestUtil.h"
@@ -81,6 +83,90 @@ TEST(Metrics, NaNScoresAreReportedNotSorted) {
   MetricResult r = computeMetric(m, V{0.1f, NAN, 0.3f}, V{0, 1, 1}, {}, {});
   EXPECT_TRUE(std::isnan(r.value));
   EXPECT_EQ(r.note, "undefined: output 'p' has 1 NaN scores");
+}
+
+using I = std::vector<int64_t>;
+
+MetricSpec ranking(const std::string& kind, int64_t k) {
+  MetricSpec m;
+  m.name = kind;
+  m.kind = kind;
+  m.output = "top";
+  m.targetColumn = "item_id";
+  m.k = k;
+  return m;
+}
+
+double rank(const std::string& kind, int64_t k, const I& top, int64_t width, const I& targets,
+            const V& filter = {}, const I& groups = {}) {
+  return computeRankingMetric(ranking(kind, k), top, width, targets, filter, groups).value;
+}
+
+TEST(RankingMetrics, EachRowIsARequestByDefault) {
+  // k = 3 of width 4. Row 0 finds its target at rank 2, row 1 at rank 4
+  // (past k: a miss), row 2 at rank 1.
+  I top{5, 2, 9, 1, /**/ 7, 8, 3, 4, /**/ 3, 1, 2, 0};
+  I tgt{2, 4, 3};
+  EXPECT_DOUBLE_EQ(rank("recall", 3, top, 4, tgt), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(rank("precision", 3, top, 4, tgt), 2.0 / 9);
+  EXPECT_DOUBLE_EQ(rank("hitrate", 3, top, 4, tgt), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(rank("mrr", 3, top, 4, tgt), (0.5 + 0 + 1) / 3);
+  EXPECT_DOUBLE_EQ(rank("ndcg", 3, top, 4, tgt), (1 / std::log2(3.0) + 0 + 1) / 3);
+  EXPECT_DOUBLE_EQ(rank("map", 3, top, 4, tgt), (0.5 + 0 + 1) / 3);
+  // k = 0 means the whole width: row 1's rank-4 target now counts.
+  EXPECT_DOUBLE_EQ(rank("recall", 0, top, 4, tgt), 1.0);
+  EXPECT_DOUBLE_EQ(rank("mrr", 0, top, 4, tgt), (0.5 + 0.25 + 1) / 3);
+}
+
+TEST(RankingMetrics, RequestsPoolTheirTargetsAndUseTheFirstRowsList) {
+  // User 10: rows 0-2, row 2 filtered out, so T = {2, 9}; the list is row 0's.
+  // User 20: rows 3-4, T = {4} (row 4 has no target); its list repeats 4,
+  // which counts once.
+  I top{5, 2, 9, 1, /**/ 0, 0, 0, 0, /**/ 7, 7, 7, 7, /**/ 4, 4, 6, 8, /**/ 6, 8, 4, 4};
+  I tgt{2, 9, 7, 4, -1};
+  V filter{1, 1, 0, 1, 1};
+  I groups{10, 10, 10, 20, 20};
+  auto r = [&](const char* kind) { return rank(kind, 4, top, 4, tgt, filter, groups); };
+  // User 10: hits at ranks 2 and 3. User 20: a hit at rank 1.
+  EXPECT_DOUBLE_EQ(r("recall"), 1.0);
+  EXPECT_DOUBLE_EQ(r("precision"), (2.0 / 4 + 1.0 / 4) / 2);
+  EXPECT_DOUBLE_EQ(r("hitrate"), 1.0);
+  EXPECT_DOUBLE_EQ(r("mrr"), (0.5 + 1) / 2);
+  double ndcg10 = (1 / std::log2(3.0) + 1 / std::log2(4.0)) / (1 + 1 / std::log2(3.0));
+  EXPECT_DOUBLE_EQ(r("ndcg"), (ndcg10 + 1) / 2);
+  EXPECT_DOUBLE_EQ(r("map"), ((1.0 / 2 + 2.0 / 3) / 2 + 1) / 2);
+  MetricResult res = computeRankingMetric(ranking("recall", 4), top, 4, tgt, filter, groups);
+  EXPECT_EQ(res.rows, 4);
+}
+
+TEST(RankingMetrics, MoreTargetsThanK) {
+  // T = {1, 2, 3}, k = 2, only id 1 retrieved (rank 1): the ideal DCG and the
+  // AP denominator stop at k.
+  I top{1, 5, 2};
+  I tgt{1, 2, 3};
+  I groups{0, 0, 0};
+  I top3{1, 5, 2, 1, 5, 2, 1, 5, 2};
+  EXPECT_DOUBLE_EQ(rank("recall", 2, top3, 3, tgt, {}, groups), 1.0 / 3);
+  EXPECT_DOUBLE_EQ(rank("precision", 2, top3, 3, tgt, {}, groups), 0.5);
+  EXPECT_DOUBLE_EQ(rank("ndcg", 2, top3, 3, tgt, {}, groups), 1 / (1 + 1 / std::log2(3.0)));
+  EXPECT_DOUBLE_EQ(rank("map", 2, top3, 3, tgt, {}, groups), 0.5);
+  // A duplicate target is one relevant item.
+  EXPECT_DOUBLE_EQ(rank("recall", 3, I{1, 5, 2, 1, 5, 2}, 3, I{2, 2}, {}, I{7, 7}), 1.0);
+  (void)top;
+}
+
+TEST(RankingMetrics, PaddingIsNeverAHitAndNoTargetIsNaN) {
+  // A corpus smaller than k pads the list with -1; a target of -1 is none.
+  EXPECT_DOUBLE_EQ(rank("hitrate", 3, I{-1, -1, -1, 4, -1, -1}, 3, I{-1, 4}), 1.0);
+  EXPECT_DOUBLE_EQ(rank("precision", 3, I{4, -1, -1}, 3, I{4}), 1.0 / 3);
+  MetricResult r = computeRankingMetric(ranking("ndcg", 2), I{1, 2}, 2, I{-1}, {}, {});
+  EXPECT_TRUE(std::isnan(r.value));
+  EXPECT_EQ(r.note, "undefined: none of the 1 requests has a relevant item");
+  r = computeRankingMetric(ranking("ndcg", 2), I{1, 2}, 2, I{1}, V{0}, {});
+  EXPECT_TRUE(std::isnan(r.value));
+  EXPECT_EQ(r.note, "undefined: none of the 0 requests has a relevant item");
+  EXPECT_TRUE(isRankingMetric("mrr"));
+  EXPECT_FALSE(isRankingMetric("auc"));
 }
 
 } // namespace

@@ -20,6 +20,10 @@ ModelPlan fullPlan() {
   p.epochs = 3;
   p.seed = 1234567890123ULL;
   p.metrics.push_back({"cvr_auc", "auc", "pcvr", "buy", "click", ""});
+  p.metrics.push_back({"r10", "recall", "top", "", "click", "uid", "item", 10});
+  p.states.push_back({"h.batch_norm0.var", "running_stat", {4}, "", false, 0.9, {"ones", 0}});
+  p.states.push_back({"emb.ema", "ema", {10, 4}, "emb", true, 0.99, {"zeros", 0}});
+  p.features.back().words = 0;
   p.labels.push_back({"buy", "purchase"});
   p.trainStep = {"train_step",
                  {{Role::Feature, "price", {-1, 1}},
@@ -54,6 +58,14 @@ TEST(ModelPlanJson, RoundTripKeepsEveryField) {
   EXPECT_EQ(q.seed, 1234567890123ULL);
   EXPECT_EQ(q.metrics[3].filterLabel, "click");
   EXPECT_EQ(q.metrics[1].groupColumn, "user_id");
+  EXPECT_EQ(q.metrics[4].targetColumn, "item");
+  EXPECT_EQ(q.metrics[4].k, 10);
+  ASSERT_EQ(q.states.size(), 2u);
+  EXPECT_EQ(q.states[0].init.kind, "ones");
+  EXPECT_DOUBLE_EQ(q.states[0].decay, 0.9);
+  EXPECT_TRUE(q.states[1].table);
+  EXPECT_EQ(q.states[1].of, "emb");
+  EXPECT_EQ(q.states[1].shape, (std::vector<int64_t>{10, 4}));
   ASSERT_EQ(q.trainStep.buffers.size(), 9u);
   EXPECT_EQ(q.trainStep.buffers[4].role, Role::Seed);
   EXPECT_TRUE(q.trainStep.buffers[4].shape.empty());
@@ -103,6 +115,15 @@ TEST(ModelPlanJson, ErrorsNameTheField) {
             "model plan: field 'seed': expected a non-negative integer, got -1");
   EXPECT_EQ(errorOf([] { planFromJson(R"({"model":"m","labels":{}})"); }),
             "model plan: field 'labels': expected an array, got object");
+  EXPECT_EQ(errorOf([] {
+              planFromJson(R"({"model":"m","states":[{"name":"s","kind":"ema","shape":[1],
+                                "table":1}]})");
+            }),
+            "model plan: field 'states[0].table': expected a boolean, got 1");
+  EXPECT_EQ(errorOf([] {
+              planFromJson(R"({"model":"m","states":[{"name":"s","kind":"avg","shape":[1]}]})");
+            }),
+            "model plan: field 'states[0].kind': expected one of running_stat, ema, got 'avg'");
   EXPECT_EQ(errorOf([] { planFromJson(R"({"model":"m","batchSize":0})"); }),
             "model plan: field 'batchSize': must be positive, got 0");
 }
