@@ -13,7 +13,9 @@ public:
   virtual ~StepFunction() = default;
   /// Runs one step on `batch` rows. `buffers[i]` is the float buffer of the
   /// plan's StepSpec.buffers[i], dense row-major with the batch dimension
-  /// bound to `batch`; output buffers are allocated by the caller.
+  /// bound to `batch`; output buffers are allocated by the caller and hold
+  /// garbage on entry: a step writes every element of every output (gradients
+  /// included; they are not cleared between steps).
   virtual void run(int64_t batch, float* const* buffers) = 0;
   /// A backend compiled for one batch size returns it; 0 means any batch.
   virtual int64_t fixedBatch() const { return 0; }

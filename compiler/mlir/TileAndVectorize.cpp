@@ -8,9 +8,9 @@
 //      strided copies never call the `memrefCopy` runtime library function).
 //   2. matmul: optionally split across two threads (N when it halves into
 //      multiples of 32, else M, cut near the middle; the halves run in one
-//      scf.forall), with `recc.zero_init` zero each cache tile of C before
-//      its k loop (the fill recc-outline-kernels folded in), peel M and N so
-//      that every piece is divided evenly by its register tile, then tile
+//      scf.forall), with `recc.zero_init` (the fill recc-outline-kernels
+//      folded in) tag the loops whose first k block starts from zero, peel
+//      M and N so that every piece is divided evenly by its register tile, then tile
 //      twice — cache tiles (≤240 × ≤256 × ≤256) and a register tile of
 //      mr × nr × kr (10 × 32 × 8 when shapes allow: twenty zmm accumulators) —
 //      and vectorize the innermost tile with static shapes (no masks:
@@ -22,8 +22,8 @@
 // recc-lower-vectors (after fold-memref-alias-ops + canonicalize + CSE, which
 // must come first or the accumulators are reloaded every k-step):
 //   5. Hoist redundant transfer pairs out of the k loops (accumulators stay in
-//      registers), unroll 32-lane tiles into 16-lane (one zmm) operations,
-//      then lower contractions to outer products/FMAs, transfers to
+//      registers), start recc.zero_init accumulators from zero, unroll
+//      32-lane tiles into 16-lane (one zmm) operations, then lower contractions to outer products/FMAs, transfers to
 //      loads/stores, 16×16 transposes to shuffles.
 // recc-approximate-math: polynomial exp/log/log1p/tanh that vectorize (the
 //   LLVM intrinsics would scalarize into libm calls).
@@ -105,20 +105,6 @@ std::pair<Operation*, Operation*> split(IRRewriter& rw, Operation* op, unsigned 
 }
 
 void tileGeneric(IRRewriter& rw, Operation* op, int threads = 1);
-void zeroOutput(IRRewriter& rw, Operation* op);
-
-/// Tiles `op` once with `sizes` (0 = untiled); returns the tiled op, or null
-/// (op untouched) on failure.
-Operation* tileOnce(IRRewriter& rw, Operation* op, ArrayRef<int64_t> sizes) {
-  scf::SCFTilingOptions opts;
-  opts.setTileSizes(getAsIndexOpFoldResult(rw.getContext(), sizes));
-  rw.setInsertionPoint(op);
-  FailureOr<scf::SCFTilingResult> res = scf::tileUsingSCF(rw, cast<TilingInterface>(op), opts);
-  if (failed(res)) return nullptr;
-  rw.eraseOp(op);
-  return res->tiledOps.back();
-}
-
 /// A zero fill of `op`'s output, placed right before `op` and vectorized.
 void zeroOutput(IRRewriter& rw, Operation* op) {
   rw.setInsertionPoint(op);
@@ -129,10 +115,55 @@ void zeroOutput(IRRewriter& rw, Operation* op) {
   tileGeneric(rw, fill);
 }
 
+/// Loop attributes for recc.zero_init matmuls (see tileMatmulPiece): the
+/// k-block loop whose first iteration starts the accumulators from zero, or a
+/// register loop all of whose accumulators start from zero.
+constexpr StringLiteral kZeroFirstK = "recc.zero_first_k";
+constexpr StringLiteral kZeroAlways = "recc.zero_always";
+/// How many loops of a function were tagged (checked when they are consumed).
+constexpr StringLiteral kZeroInitLoops = "recc.zero_init_loops";
+
+/// Tags `loop` with `tag` and counts it on the enclosing function.
+void tagZeroInitLoop(Operation* loop, StringRef tag) {
+  loop->setAttr(tag, UnitAttr::get(loop->getContext()));
+  auto f = loop->getParentOfType<func::FuncOp>();
+  auto n = f->getAttrOfType<IntegerAttr>(kZeroInitLoops);
+  f->setAttr(kZeroInitLoops,
+             IntegerAttr::get(IntegerType::get(loop->getContext(), 64), n ? n.getInt() + 1 : 1));
+}
+
+/// Tiles `op` once with `sizes`; returns the outermost new loop and the tiled
+/// op, or nothing (op untouched) on failure.
+std::optional<std::pair<Operation*, Operation*>> tileLoops(IRRewriter& rw, Operation* op,
+                                                           ArrayRef<int64_t> sizes) {
+  scf::SCFTilingOptions opts;
+  opts.setTileSizes(getAsIndexOpFoldResult(rw.getContext(), sizes));
+  rw.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> res = scf::tileUsingSCF(rw, cast<TilingInterface>(op), opts);
+  if (failed(res) || res->loops.empty()) return std::nullopt;
+  rw.eraseOp(op);
+  return std::make_pair(res->loops.front().getOperation(), res->tiledOps.back());
+}
+
+/// Tiles `op` once with `sizes` (0 = untiled); returns the tiled op, or null
+/// (op untouched) on failure.
+Operation* tileOnce(IRRewriter& rw, Operation* op, ArrayRef<int64_t> sizes) {
+  auto res = tileLoops(rw, op, sizes);
+  return res ? res->second : nullptr;
+}
+
+/// The fallback for recc.zero_init: zero C, then tile and vectorize as usual.
+void zeroFilledThenTiled(IRRewriter& rw, Operation* op, ArrayRef<int64_t> cache,
+                         ArrayRef<int64_t> reg) {
+  zeroOutput(rw, op);
+  tileAndVectorize(rw, op, {SmallVector<int64_t>(cache), SmallVector<int64_t>(reg)});
+}
+
 /// Register and cache tiles for a matmul piece. M and N are first peeled so
 /// every piece is divided evenly by its register tile: N into a multiple of 32
 /// plus a 16 and a <16 remainder, M into a multiple of 8 plus a remainder.
-/// With `zeroInit` (recc.zero_init), C is zeroed first, tile by tile.
+/// With `zeroInit` (recc.zero_init), the first k block of every register tile
+/// starts its accumulators from zero (C is never filled), see below.
 void tileMatmulPiece(IRRewriter& rw, Operation* op, bool zeroInit) {
   SmallVector<int64_t> r = cast<linalg::LinalgOp>(op).getStaticLoopRanges();
   int64_t m = r[0], n = r[1], k = r[2];
@@ -158,24 +189,44 @@ void tileMatmulPiece(IRRewriter& rw, Operation* op, bool zeroInit) {
     tileAndVectorize(rw, op, {cache, reg});
     return;
   }
-  // recc.zero_init (C starts at zero): tile M and N first and zero each
-  // cache tile of C right before its k loop, so the kernel then finds it in
-  // L2 instead of reading a zero-filled C back from memory. (Starting the
-  // accumulators of the first k block from zero instead would save the fill,
-  // but needs a peeled copy of every register kernel: twice the code and
-  // compile time for ~2% of a step.)
+  // recc.zero_init (C starts at zero): C is neither filled nor read before
+  // its first k block. The loop that runs the k blocks (or, with one k block,
+  // the outer register loop) is tagged, and recc-lower-vectors starts the
+  // hoisted accumulators of the first block from zero instead of loading them.
+  // The accumulators are only hoisted (and so can start from zero) where a
+  // k loop of at least two register steps remains, and where C is a kernel
+  // argument or a subview of one (views of the step's arena may alias, which
+  // blocks hoisting).
+  Value c = cast<linalg::LinalgOp>(op).getDpsInits()[0];
+  while (auto view = c.getDefiningOp<memref::SubViewOp>()) c = view.getSource();
+  if (cache[2] < 2 * kr || !isa<BlockArgument>(c))
+    return zeroFilledThenTiled(rw, op, cache, reg);
   if (cache[0] < m || cache[1] < n) {
     Operation* tiled =
         tileOnce(rw, op, {cache[0] < m ? cache[0] : 0, cache[1] < n ? cache[1] : 0, 0});
-    if (!tiled) {
-      zeroOutput(rw, op);
-      tileAndVectorize(rw, op, {cache, reg});
-      return;
-    }
+    if (!tiled) return zeroFilledThenTiled(rw, op, cache, reg);
     op = tiled;
   }
-  zeroOutput(rw, op);
-  tileAndVectorize(rw, op, {{0, 0, cache[2]}, reg});
+  StringRef tag = kZeroFirstK;
+  if (cache[2] < k) {
+    auto kLoop = tileLoops(rw, op, {0, 0, cache[2]});
+    if (!kLoop) return zeroFilledThenTiled(rw, op, cache, reg);
+    tagZeroInitLoop(kLoop->first, tag);
+    op = kLoop->second;
+  } else {
+    tag = kZeroAlways;
+  }
+  SmallVector<int64_t> r2 = cast<linalg::LinalgOp>(op).getStaticLoopRanges();
+  SmallVector<int64_t> outer{mr < r2[0] ? mr : 0, nr < r2[1] ? nr : 0, 0};
+  if (outer[0] || outer[1]) {
+    auto regLoop = tileLoops(rw, op, outer);
+    if (!regLoop) return zeroFilledThenTiled(rw, op, cache, reg);
+    if (tag == kZeroAlways) tagZeroInitLoop(regLoop->first, tag);
+    op = regLoop->second;
+  } else if (tag == kZeroAlways) {
+    return zeroFilledThenTiled(rw, op, cache, reg);  // one register tile: nothing to tag
+  }
+  tileAndVectorize(rw, op, {{0, 0, kr}});
 }
 
 /// `q`-multiple nearest to x/2 (at least q).
@@ -345,6 +396,83 @@ std::optional<SmallVector<int64_t>> nativeLanes(Operation* op) {
   return cut(shape, shape.size() - 1);
 }
 
+/// recc.zero_init matmuls (tagged loops, see tileMatmulPiece): after the
+/// accumulators are hoisted, a k loop's initial accumulators are transfer_reads
+/// of C right before it. They become zeros where every entry of the loop
+/// starts a register tile's k sum (kZeroAlways, or reads hoisted above the
+/// tagged k-block loop itself), else `scf.if (first k block) zeros else reads`.
+/// C is never zero-filled for these loops, so any other read of C, or a tagged
+/// loop that canonicalization dropped, is an internal error.
+LogicalResult startAccumulatorsAtZero(func::FuncOp f) {
+  SmallVector<scf::ForOp> tagged;
+  f.walk([&](scf::ForOp loop) {
+    if (loop->hasAttr(kZeroFirstK) || loop->hasAttr(kZeroAlways)) tagged.push_back(loop);
+  });
+  auto expected = f->getAttrOfType<IntegerAttr>(kZeroInitLoops);
+  if (expected) f->removeAttr(kZeroInitLoops);
+  if ((int64_t)tagged.size() != (expected ? expected.getInt() : 0))
+    return f.emitError("internal error: a zero-initialized matmul lost its tagged loop");
+  IRRewriter rw(f.getContext());
+  for (scf::ForOp tag : tagged) {
+    bool always = tag->hasAttr(kZeroAlways);
+    tag->removeAttr(kZeroFirstK);
+    tag->removeAttr(kZeroAlways);
+    // C: written inside the tagged loop, or (accumulators hoisted above it)
+    // by a write of the loop's results.
+    Value c;
+    tag.walk([&](vector::TransferWriteOp w) { c = w.getSource(); });
+    for (Operation* user : tag->getUsers())
+      if (auto w = dyn_cast<vector::TransferWriteOp>(user)) c = w.getSource();
+    SmallVector<scf::ForOp> loops{tag};
+    tag.getBody()->walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    DenseSet<Operation*> replaced;
+    for (scf::ForOp loop : loops) {
+      SmallVector<unsigned> slots;
+      for (auto [i, init] : llvm::enumerate(loop.getInitArgs()))
+        if (auto rd = init.getDefiningOp<vector::TransferReadOp>(); rd && rd.getSource() == c)
+          slots.push_back(i);
+      if (slots.empty()) continue;
+      Location loc = loop.getLoc();
+      rw.setInsertionPoint(loop);
+      SmallVector<Value> zeros;
+      SmallVector<Type> types;
+      for (unsigned i : slots) {
+        Type t = loop.getInitArgs()[i].getType();
+        types.push_back(t);
+        zeros.push_back(rw.create<arith::ConstantOp>(loc, t, rw.getZeroAttr(t)));
+      }
+      SmallVector<Value> starts = zeros;
+      if (!always && loop != tag) {
+        Value first = rw.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                               tag.getInductionVar(), tag.getLowerBound());
+        auto branch = rw.create<scf::IfOp>(loc, types, first, /*withElseRegion=*/true);
+        rw.setInsertionPointToStart(branch.thenBlock());
+        rw.create<scf::YieldOp>(loc, zeros);
+        rw.setInsertionPointToStart(branch.elseBlock());
+        SmallVector<Value> loads;
+        for (unsigned i : slots)
+          loads.push_back(rw.clone(*loop.getInitArgs()[i].getDefiningOp())->getResult(0));
+        rw.create<scf::YieldOp>(loc, loads);
+        starts = branch.getResults();
+      }
+      for (auto [slot, start] : llvm::zip(slots, starts)) {
+        replaced.insert(loop.getInitArgs()[slot].getDefiningOp());
+        loop.getInitArgsMutable()[slot].assign(start);
+      }
+    }
+    for (Operation* rd : replaced)
+      if (rd->use_empty()) rw.eraseOp(rd);
+    bool stray = false;
+    tag.walk([&](vector::TransferReadOp rd) {
+      if (rd.getSource() == c && !rd->getParentOfType<scf::IfOp>()) stray = true;
+    });
+    if (!c || stray)
+      return tag.emitError("internal error: a zero-initialized matmul reads C outside its "
+                           "hoisted accumulators");
+  }
+  return success();
+}
+
 struct LowerVectorsPass : public PassWrapper<LowerVectorsPass, OperationPass<func::FuncOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(LowerVectorsPass)
   StringRef getArgument() const final { return "recc-lower-vectors"; }
@@ -358,6 +486,7 @@ struct LowerVectorsPass : public PassWrapper<LowerVectorsPass, OperationPass<fun
   void runOnOperation() override {
     func::FuncOp f = getOperation();
     linalg::hoistRedundantVectorTransfers(f);
+    if (failed(startAccumulatorsAtZero(f))) return signalPassFailure();
     {
       // Split 32-lane register tiles into 16-lane (one zmm) operations.
       RewritePatternSet ps(&getContext());

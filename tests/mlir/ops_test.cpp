@@ -82,6 +82,26 @@ TEST(MlirOps, MatMulTiledTwoThreads) {
   }
 }
 
+// Several k blocks (K = 600: three cache tiles of 200). recc.zero_init starts
+// each register tile's first block from zero without filling C, and the later
+// blocks accumulate onto C: the result must not depend on C's old contents.
+TEST(MlirOps, MatMulSeveralKBlocks) {
+  const std::vector<std::pair<Attrs, std::vector<Shape>>> cases{
+      {mm(0, 0), {{B, 600}, {600, 70}}},   // C[B,70]: blocks of K, peeled N
+      {mm(1, 0), {{B, 40}, {B, 66}}}};     // C[40,66] = A'B with K = batch = 600
+  for (int threads : {1, 2}) {
+    JitOptions o;
+    o.threads = threads;
+    for (const auto& [a, shapes] : cases) {
+      for (bool grad : {false, true}) {
+        Mismatch m = compareWithReference(opGraph(OpKind::MatMul, shapes, a, grad), 600, {}, o,
+                                          Tolerance{1e-5, 2e-4});
+        EXPECT_TRUE(m.ok) << threads << " threads: " << m.where << " (score " << m.worst << ")";
+      }
+    }
+  }
+}
+
 TEST(MlirOps, Concat) { check(OpKind::Concat, {{B, 2}, {B, 19}, {B, 1}}, {{"axis", int64_t(1)}}); }
 TEST(MlirOps, Slice) {
   check(OpKind::Slice, {{B, 40}}, {{"axis", int64_t(1)}, {"start", int64_t(3)}, {"size", int64_t(21)}});

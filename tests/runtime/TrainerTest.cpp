@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace recc::rt {
@@ -85,6 +86,13 @@ public:
     float* gw = at(buf, "w", Role::Gradient);
     if (float* seed = at(buf, "seed", Role::Seed))
       Seeds.push_back(*seed);
+    // A step writes every output (the runtime does not clear gradients).
+    if (gw) {
+      gw[0] = 0;
+      at(buf, "b", Role::Gradient)[0] = 0;
+      std::fill_n(at(buf, "v", Role::Gradient), 2, 0.0f);
+      std::fill_n(at(buf, "u", Role::Gradient), 2, 0.0f);
+    }
     double loss = 0;
     for (int64_t i = 0; i < n; ++i) {
       float pooled[2] = {0, 0}, count = 0;
