@@ -78,6 +78,8 @@ const std::vector<BuiltinSig>& table() {
       {K::BatchNorm, "batch_norm", C::Expr,
        {{"x", true}, {"momentum", false}, {"eps", false}, {"by", false}}, false,
        "batch_norm(x, momentum = 0.99, eps = 1e-3, by = ids)"},
+      {K::RunningMean, "running_mean", C::Expr, {{"x", true}, {"decay", false}, {"where", false}},
+       false, "running_mean(x, decay = 0.9, where = mask)"},
       {K::Param, "param", C::Expr, {{"shape", true}, {"init", false}, {"by", false}}, false,
        "param([d1, d2, ...], init = normal(0.01), by = ids)"},
       {K::TopK, "top_k", C::Expr, {{"query", true}, {"items", true}, {"k", true}}, false,

@@ -21,7 +21,7 @@ enum class BuiltinKind {
   // Sequences, towers and attention.
   Mask, OneHot, MaskedMean, MaskedSum, Dot, Cosine, L2Normalize, Softmax, MaskedSoftmax,
   WeightedSum, RepeatLike, Stack, Take, Squeeze, MatMul, SplitHeads, MergeHeads, CausalMask,
-  LayerNorm, BatchNorm, Param, TopK,
+  LayerNorm, BatchNorm, RunningMean, Param, TopK,
   // Experts: `experts(block, n, args...)` calls a block n times and stacks.
   Experts,
   // Gradient flow and modes.

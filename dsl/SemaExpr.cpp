@@ -232,6 +232,11 @@ Ty Sema::checkBuiltin(const BuiltinSig& sig, const CallExpr& c, Scope& scope) {
       ok &= requireIds(*args[3], checkExpr(*args[3], scope), argWhat(3));
     break;
   }
+  case BuiltinKind::RunningMean:
+    ok &= tensorArg(0);
+    if (args[1]) ok &= constRange(args[1], 0, 1, true, "'decay' of 'running_mean'");
+    if (args[2]) ok &= tensorArg(2);
+    break;
   case BuiltinKind::Param: {
     auto* shape = dynCast<ListExpr>(args[0]);
     if (!shape || shape->items.empty()) {

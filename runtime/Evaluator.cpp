@@ -1,6 +1,7 @@
 // Evaluator: see Evaluator.h. Outputs are collected for the real rows of each
 // batch into per-output columns; metrics are then computed over the whole
-// data set at once (AUC is not decomposable over batches).
+// data set at once (AUC is not decomposable over batches, and the rows of one
+// ranking request may lie in different batches).
 #include "runtime/Evaluator.h"
 
 #include "runtime/AtomicFile.h"
@@ -71,16 +72,54 @@ Collected runEval(ModelState& state, StepFunction& fn, const DataSet& data) {
   return c;
 }
 
-std::span<const float> scoresFor(const Collected& c, const MetricSpec& m) {
+size_t outputFor(const Collected& c, const MetricSpec& m) {
   for (size_t i = 0; i < c.names.size(); ++i)
-    if (c.names[i] == m.output) {
-      if (c.perRow[i] != 1)
-        fail("metric '{}' scores output '{}', which has {} values per row; expected 1",
-             m.name, m.output, c.perRow[i]);
-      return c.values[i];
-    }
+    if (c.names[i] == m.output)
+      return i;
   fail("metric '{}' scores output '{}', which the eval step does not produce", m.name,
        m.output);
+}
+
+std::span<const float> scoresFor(const Collected& c, const MetricSpec& m) {
+  size_t i = outputFor(c, m);
+  if (c.perRow[i] != 1)
+    fail("metric '{}' scores output '{}', which has {} values per row; expected 1", m.name,
+         m.output, c.perRow[i]);
+  return c.values[i];
+}
+
+/// The top_k output of ranking metric `m` as ids; step buffers are float, so
+/// ids arrive as floats and are rounded back (exact below 2^24).
+std::vector<int64_t> topIdsFor(const Collected& c, const MetricSpec& m, int64_t& width) {
+  size_t i = outputFor(c, m);
+  width = c.perRow[i];
+  if (width < 1)
+    fail("metric '{}' ranks the ids in output '{}', which has no values per row", m.name,
+         m.output);
+  if (m.k > width)
+    fail("metric '{}' has k = {}, but output '{}' retrieves only {} items per row", m.name,
+         m.k, m.output, width);
+  std::vector<int64_t> ids(c.values[i].size());
+  for (size_t j = 0; j < ids.size(); ++j) {
+    float v = c.values[i][j];
+    // A NaN id would match nothing silently; padding is any negative id.
+    if (!std::isfinite(v))
+      fail("metric '{}': output '{}' holds a non-finite item id at row {}", m.name,
+           m.output, int64_t(j) / width);
+    ids[j] = int64_t(std::llround(v));
+  }
+  return ids;
+}
+
+MetricResult rankingMetric(const ModelState& state, const Collected& c, const DataSet& data,
+                           const MetricSpec& m, std::span<const float> filter) {
+  int64_t width = 0;
+  std::vector<int64_t> top = topIdsFor(c, m, width);
+  int f = targetFeature(state.plan(), m);
+  std::span<const int64_t> groups;
+  if (!m.groupColumn.empty())
+    groups = data.groups(m.groupColumn);
+  return computeRankingMetric(m, top, width, data.ids(f), filter, groups);
 }
 
 std::span<const float> labelsFor(const ModelState& state, const DataSet& data,
@@ -105,11 +144,16 @@ EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& da
     std::span<const float> filter;
     if (!m.filterLabel.empty())
       filter = labelsFor(state, data, m, m.filterLabel);
-    std::span<const int64_t> groups;
-    if (m.kind == "gauc")
-      groups = data.groups(m.groupColumn);
-    MetricResult mr = computeMetric(m, scoresFor(c, m), labelsFor(state, data, m, m.label),
-                                    filter, groups);
+    MetricResult mr;
+    if (isRankingMetric(m.kind)) {
+      mr = rankingMetric(state, c, data, m, filter);
+    } else {
+      std::span<const int64_t> groups;
+      if (m.kind == "gauc")
+        groups = data.groups(m.groupColumn);
+      mr = computeMetric(m, scoresFor(c, m), labelsFor(state, data, m, m.label), filter,
+                         groups);
+    }
     r.metrics[m.name] = mr.value;
     if (!mr.note.empty())
       r.notes[m.name] = mr.note;

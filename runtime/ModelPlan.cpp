@@ -266,6 +266,14 @@ void readEntries(const Fields& root, ModelPlan& plan) {
 
 } // namespace
 
+int targetFeature(const ModelPlan& plan, const MetricSpec& m) {
+  for (size_t f = 0; f < plan.features.size(); ++f)
+    if (plan.features[f].kind == FeatureSpec::Kind::Categorical &&
+        plan.features[f].column == m.targetColumn)
+      return int(f);
+  return -1;
+}
+
 std::string toJson(const ModelPlan& plan) {
   Json j;
   j["model"] = plan.model;

@@ -93,8 +93,9 @@ struct MetricSpec {
 };
 
 /// Model state: tensors the runtime keeps across steps but no optimizer
-/// updates. kind "running_stat": batch_norm's running mean or variance,
-/// updated by the train step's state_update output (decay = momentum);
+/// updates. kind "running_stat": batch_norm's running mean or variance, or
+/// a running_mean, updated by the train step's state_update output of the
+/// same name (decay = momentum);
 /// kind "ema": the EMA shadow of parameter or table `of`, updated as
 /// decay * shadow + (1 - decay) * source after each optimizer step.
 struct StateSpec {
@@ -122,6 +123,10 @@ struct ModelPlan {
   StepSpec trainStep;
   StepSpec evalStep;
 };
+
+/// Index of the Categorical feature read from ranking metric `m`'s
+/// targetColumn (its ids are the relevant items), or -1 if there is none.
+int targetFeature(const ModelPlan& plan, const MetricSpec& m);
 
 std::string toJson(const ModelPlan& plan);
 /// Throws std::runtime_error naming the offending field on malformed input.

@@ -341,6 +341,13 @@ Value GraphBuilder::evalNew(const BuiltinSig& sig, const CallExpr& c,
     if (args[3] && !by) return Value{};
     return T(batchNorm(x, momentum, eps, nextName(prefix, "batch_norm"), loc, by));
   }
+  case BuiltinKind::RunningMean: {
+    NodeId x = tensorArg(0);
+    NodeId m = args[2] ? tensorArg(2) : kNoNode;
+    double decay;
+    if (x == kNoNode || (args[2] && m == kNoNode) || !numArg(1, 0.9, decay)) return Value{};
+    return T(runningMean(x, decay, m, nextName(prefix, "running_mean"), loc));
+  }
   case BuiltinKind::Param: {
     std::vector<int64_t> shape;
     for (const auto& d : dynCast<ListExpr>(args[0])->items) {

@@ -397,6 +397,50 @@ NodeId GraphBuilder::batchNorm(NodeId x, double momentum, double eps, const std:
   return add(OpKind::Add, {add(OpKind::Mul, {y, gain}, {}, loc), bias}, {}, loc);
 }
 
+/// running_mean(x, decay, where = m): a [1,...] model state c, the running
+/// mean of the rows of x [B,...] (with m, of the rows where m = 1). Both
+/// graphs read c as it was before this step, so no gradient reaches x through
+/// it: ESAM's class centres (and the centre loss they come from) are updated
+/// by a rule, not trained. The train graph outputs the update
+///   c - (1-decay) · Σ_j m_j (c - x_j) / (1 + Σ_j m_j)
+/// (ESAM's c_{t+1} = c_t - α·Δc_t with α = 1 - decay): a batch with n rows
+/// moves c by (1-decay)·n/(n+1) of the way to their mean, and one without any
+/// leaves it unchanged.
+NodeId GraphBuilder::runningMean(NodeId x, double decay, NodeId mask, const std::string& name,
+                                 const SourceLoc& loc) {
+  if (x == kNoNode) return kNoNode;
+  const Shape s = shapeOf(x);
+  bool ok = s.rank() >= 2 && isBatchDim(s[0]);
+  for (size_t i = 1; ok && i < s.rank(); ++i) ok = s[i] >= 0;
+  if (!ok) {
+    report(loc, "'running_mean' averages the rows of a value of shape [B,...], got " + s.str());
+    return kNoNode;
+  }
+  if (mask != kNoNode) {
+    // The mask picks rows; a per-entry mask would give every entry its own count.
+    const Shape ms = shapeOf(mask);
+    if (!(ms.rank() == 1 || (ms.rank() == 2 && ms[1] == 1)) || !isBatchDim(ms[0])) {
+      report(loc, "the mask ('where') of 'running_mean' has shape " + ms.str() +
+                      ", but it must pick rows of " + s.str() + ": expected [B,1]");
+      return kNoNode;
+    }
+  }
+  std::vector<int64_t> shape = s.dims;
+  shape[0] = 1;
+  NodeId c = stateInput({name, "running_stat", shape, "", false, decay}, {{"decay", decay}}, loc);
+  if (mode_ != GraphMode::Train || c == kNoNode) return c;
+  // Without a mask every row counts: ones shaped like x.
+  NodeId m = mask == kNoNode ? scaleShift(x, 0, 1, loc)
+                             : add(OpKind::BroadcastLike, {maskLike(mask, x, loc), x}, {}, loc);
+  NodeId sum = reduceAxes(OpKind::ReduceSum, add(OpKind::Mul, {x, m}, {}, loc), {0}, true, loc);
+  NodeId n = reduceAxes(OpKind::ReduceSum, m, {0}, true, loc);
+  NodeId delta = add(OpKind::Div, {add(OpKind::Sub, {add(OpKind::Mul, {n, c}, {}, loc), sum}, {}, loc),
+                                   scaleShift(n, 1, 1, loc)}, {}, loc);
+  NodeId next = add(OpKind::Sub, {c, scaleShift(delta, 1 - decay, 0, loc)}, {}, loc);
+  if (next != kNoNode) g_.addOutput(next, ValueRole::StateUpdate, name);
+  return c;
+}
+
 /// mean/sum over all axes (a scalar), or over `axis` keeping it as extent 1.
 NodeId GraphBuilder::reduce(OpKind kind, NodeId x, const double* axisArg, const SourceLoc& axisLoc,
                             const SourceLoc& loc) {

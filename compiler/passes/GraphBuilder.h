@@ -170,6 +170,8 @@ private:
   NodeId layerNorm(NodeId x, double eps, const std::string& name, const SourceLoc& loc);
   NodeId batchNorm(NodeId x, double momentum, double eps, const std::string& name,
                    const SourceLoc& loc, InputInfo* by = nullptr);
+  NodeId runningMean(NodeId x, double decay, NodeId mask, const std::string& name,
+                     const SourceLoc& loc);
   NodeId stateInput(rt::StateSpec spec, Attrs extra, const SourceLoc& loc);
   void markFrozen();
   NodeId dropout(NodeId x, double p, const SourceLoc& loc);

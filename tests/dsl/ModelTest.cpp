@@ -242,5 +242,68 @@ model m {
   EXPECT_NEAR(out["loss"].data[0], bceP + bceZ + 3 * sum, 1e-9);
 }
 
+/// running_mean: both graphs read the state as it was; the train graph also
+/// outputs ESAM's update c - (1-decay)·Σ m_j (c - x_j) / (1 + Σ m_j).
+TEST(Builtins, RunningMeanKeepsStateAcrossSteps) {
+  const char* src = R"(
+model m {
+  input a, b : dense
+  label y
+  x = concat(a, b)
+  c = running_mean(x, decay = 0.75, where = y)
+  all = running_mean(x)
+  none = running_mean(x, where = y * 0)
+  loss l = sum(c * x) + sum(all * x) + sum(none * x)
+  output c, all, none
+}
+)";
+  std::vector<double> a = {1, 2, 4}, b = {-1, 0.5, 3}, y = {1, 0, 1};
+  std::map<std::string, RefTensor> feed = {
+      {"a", column(a)}, {"b", column(b)}, {"y", column(y)}};
+  const double c0[2] = {0.5, -2};
+  for (const char* st : {"c.running_mean0", "all.running_mean0", "none.running_mean0"}) {
+    RefTensor t({1, 2});
+    t.data = {c0[0], c0[1]};
+    feed[st] = t;
+  }
+  for (GraphMode mode : {GraphMode::Train, GraphMode::Eval}) {
+    SCOPED_TRACE(mode == GraphMode::Train ? "train" : "eval");
+    BuiltModel m = buildOk("run.rec", src, mode);
+    ASSERT_EQ(m.plan.states.size(), 3u);
+    EXPECT_EQ(m.plan.states[0].name, "c.running_mean0");
+    EXPECT_EQ(m.plan.states[0].kind, "running_stat");
+    EXPECT_EQ(m.plan.states[0].shape, (std::vector<int64_t>{1, 2}));
+    EXPECT_DOUBLE_EQ(m.plan.states[0].decay, 0.75);
+    EXPECT_DOUBLE_EQ(m.plan.states[1].decay, 0.9);
+    std::vector<RefTensor> inputs;
+    for (const Binding& bd : m.graph.inputs()) {
+      ASSERT_TRUE(feed.count(bd.name)) << bd.name;
+      inputs.push_back(feed[bd.name]);
+    }
+    ReferenceExecutor exec(m.graph);
+    std::vector<RefTensor> outs = exec.run(3, inputs);
+    std::map<std::string, RefTensor> updates, values;
+    for (size_t i = 0; i < outs.size(); ++i)
+      (m.graph.outputs()[i].role == ValueRole::StateUpdate ? updates : values)
+          [m.graph.outputs()[i].name] = outs[i];
+    for (const char* v : {"c", "all", "none"})
+      for (int k = 0; k < 2; ++k) EXPECT_DOUBLE_EQ(values[v].data[k], c0[k]) << v;
+    if (mode == GraphMode::Eval) {
+      EXPECT_TRUE(updates.empty());
+      continue;
+    }
+    ASSERT_EQ(updates.size(), 3u);
+    // c: rows 0 and 2 (n = 2), decay 0.75; all: 3 rows, decay 0.9; none: no row.
+    const double xs[2][3] = {{1, 2, 4}, {-1, 0.5, 3}};
+    for (int k = 0; k < 2; ++k) {
+      double dc = (2 * c0[k] - xs[k][0] - xs[k][2]) / 3;
+      double da = (3 * c0[k] - xs[k][0] - xs[k][1] - xs[k][2]) / 4;
+      EXPECT_NEAR(updates["c.running_mean0"].data[k], c0[k] - 0.25 * dc, 1e-12);
+      EXPECT_NEAR(updates["all.running_mean0"].data[k], c0[k] - 0.1 * da, 1e-12);
+      EXPECT_NEAR(updates["none.running_mean0"].data[k], c0[k], 1e-12);
+    }
+  }
+}
+
 } // namespace
 } // namespace recc::test
