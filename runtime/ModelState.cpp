@@ -3,8 +3,12 @@
 
 #include "runtime/Error.h"
 #include "runtime/Init.h"
+#include "runtime/Metrics.h"
+#include "runtime/OptimizerMath.h"
 
+#include <fstream>
 #include <set>
+#include <string>
 
 namespace recc::rt {
 namespace {
@@ -38,8 +42,10 @@ void validateFeature(const ModelPlan& plan, const FeatureSpec& f) {
 }
 
 void validateMetric(const ModelPlan& plan, const MetricSpec& m) {
-  if (m.kind != "auc" && m.kind != "gauc" && m.kind != "logloss")
-    fail("model plan: metric '{}' has unknown kind '{}' (expected auc, gauc or logloss)",
+  const bool ranking = isRankingMetric(m.kind);
+  if (m.kind != "auc" && m.kind != "gauc" && m.kind != "logloss" && !ranking)
+    fail("model plan: metric '{}' has unknown kind '{}' (expected auc, gauc, logloss, "
+         "recall, precision, hitrate, ndcg, mrr or map)",
          m.name, m.kind);
   if (m.kind == "gauc" && m.groupColumn.empty())
     fail("model plan: gauc metric '{}' needs a group column", m.name);
@@ -49,7 +55,16 @@ void validateMetric(const ModelPlan& plan, const MetricSpec& m) {
         return true;
     return false;
   };
-  if (!hasLabel(m.label))
+  if (ranking) {
+    // The evaluator compares retrieved ids with the ids the reader parsed for
+    // this column, so it must be read as a single-id feature.
+    if (targetFeature(plan, m) < 0)
+      fail("model plan: ranking metric '{}' needs target column '{}' to be the column of "
+           "a single-id categorical feature",
+           m.name, m.targetColumn);
+    if (m.k < 0)
+      fail("model plan: ranking metric '{}' has k = {}; expected k >= 0", m.name, m.k);
+  } else if (!hasLabel(m.label))
     fail("model plan: metric '{}' uses unknown label '{}'", m.name, m.label);
   if (!m.filterLabel.empty() && !hasLabel(m.filterLabel))
     fail("model plan: metric '{}' filters on unknown label '{}'", m.name, m.filterLabel);
@@ -83,8 +98,50 @@ void validatePlan(const ModelPlan& plan) {
 }
 
 namespace {
+
+/// Bytes of physical memory the system can still give (MemAvailable), or 0
+/// when it cannot be read.
+double availableBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  double kb = 0;
+  while (in >> key >> kb >> unit)  // "MemAvailable:   20415800 kB"
+    if (key == "MemAvailable:")
+      return kb * 1024;
+  return 0;
+}
+
+/// Refuses a plan whose tables and dense parameters, with their optimizer
+/// slots and gradients, cannot fit in the memory left: zero-filling them
+/// would otherwise end in the kernel's OOM killer, far from any message.
+void checkMemory(const ModelPlan& plan) {
+  const double slots = optimizerSlots(optimizerKind(plan.optimizer.kind));
+  double bytes = 0, largest = 0;
+  const TableSpec* big = nullptr;
+  for (const TableSpec& t : plan.tables) {
+    double b = 4.0 * (double)t.rows * (double)t.dim * (1 + slots);
+    bytes += b;
+    if (b > largest) largest = b, big = &t;
+  }
+  for (const ParamSpec& p : plan.params) {
+    double n = 1;
+    for (int64_t d : p.shape) n *= (double)d;
+    bytes += 4.0 * n * (2 + slots);
+  }
+  double avail = availableBytes();
+  if (avail <= 0 || bytes <= avail)
+    return;
+  fail("model '{}' needs {:.1f} GB for its tables and parameters with their {} state, "
+       "but only {:.1f} GB of memory is available{}",
+       plan.model, bytes / 1e9, plan.optimizer.kind, avail / 1e9,
+       big ? fmt::format(" (largest: table '{}' [{}, {}], {:.1f} GB)", big->name, big->rows,
+                         big->dim, largest / 1e9)
+           : std::string());
+}
+
 const ModelPlan& validated(const ModelPlan& plan) {
   validatePlan(plan);
+  checkMemory(plan);
   return plan;
 }
 } // namespace

@@ -219,5 +219,17 @@ TEST_F(CheckpointTest, FailedSaveKeepsThePreviousCheckpoint) {
   loadCheckpoint(Path, reloaded);
 }
 
+// A model whose tables cannot fit is refused before anything is allocated,
+// with the size it needs and its largest table (not killed by the OOM killer).
+TEST(ModelStateMemory, TablesLargerThanMemoryAreRefusedUpFront) {
+  ModelPlan plan = test::smallPlan();
+  plan.tables[1].rows = 100'000'000'000;  // 1.6 TB of item_emb, before Adam's slots
+  plan.features[1].vocab = plan.tables[1].rows;
+  std::string err = errorOf([&] { ModelState s(plan); });
+  EXPECT_TRUE(contains(err, "model 'tiny' needs")) << err;
+  EXPECT_TRUE(contains(err, "GB of memory is available")) << err;
+  EXPECT_TRUE(contains(err, "largest: table 'item_emb' [100000000000, 4]")) << err;
+}
+
 } // namespace
 } // namespace recc::rt
