@@ -274,18 +274,27 @@ void tileMatmul(IRRewriter& rw, linalg::LinalgOp op, int threads) {
   tileMatmulPiece(rw, op, zeroInit);
 }
 
-/// True if loop 0 of `op` is parallel and indexes every output, so the two
-/// halves of a split along it write disjoint memory.
-bool splittableRows(linalg::LinalgOp op) {
-  if (op.getIteratorTypesArray()[0] != utils::IteratorType::parallel) return false;
-  for (OpOperand& out : op.getDpsInitsMutable())
-    if (!op.getMatchingIndexingMap(&out).isFunctionOfDim(0)) return false;
-  return true;
+/// The outermost loop of `op` that is parallel, indexes every output (so the
+/// two halves of a split along it write disjoint memory) and is at least 32
+/// long, or -1. Column reductions (a bias gradient: rows reduced, columns
+/// parallel) split along their columns.
+int64_t splittableLoop(linalg::LinalgOp op) {
+  SmallVector<int64_t> r = op.getStaticLoopRanges();
+  auto iters = op.getIteratorTypesArray();
+  for (int64_t d = 0; d < (int64_t)r.size(); ++d) {
+    if (iters[d] != utils::IteratorType::parallel || r[d] < 32) continue;
+    bool all = true;
+    for (OpOperand& out : op.getDpsInitsMutable())
+      all &= op.getMatchingIndexingMap(&out).isFunctionOfDim(d);
+    if (all) return d;
+  }
+  return -1;
 }
 
 /// Elementwise ops, reductions, fills, copies and transposes: 16 lanes along
 /// the innermost loop (and 16 × 16 for transposes), 1 elsewhere. With two
-/// threads, large ops are first cut in two along their outermost loop.
+/// threads, large ops are first cut in two along their outermost splittable
+/// loop (at a multiple of 16 when that is the vectorized innermost loop).
 void tileGeneric(IRRewriter& rw, Operation* op, int threads) {
   auto lop = cast<linalg::LinalgOp>(op);
   SmallVector<int64_t> r = lop.getStaticLoopRanges();
@@ -293,8 +302,10 @@ void tileGeneric(IRRewriter& rw, Operation* op, int threads) {
   if (rank == 0) return;
   int64_t elements = 1;
   for (int64_t e : r) elements *= e;
-  if (threads > 1 && rank >= 2 && r[0] >= 32 && elements >= (1 << 17) && splittableRows(lop)) {
-    auto [a, b] = split(rw, op, 0, r[0] / 2);
+  if (int64_t d = rank >= 2 ? splittableLoop(lop) : -1;
+      threads > 1 && elements >= (1 << 17) && d >= 0) {
+    int64_t point = d == rank - 1 ? halfRounded(r[d], kLanes) : r[d] / 2;
+    auto [a, b] = split(rw, op, (unsigned)d, point);
     if (b) {
       runInParallel(rw, a, b);
       tileGeneric(rw, a);
