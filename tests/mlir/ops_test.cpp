@@ -102,6 +102,18 @@ TEST(MlirOps, MatMulSeveralKBlocks) {
   }
 }
 
+// Two threads split a large column reduction (a bias gradient: rows reduced,
+// columns parallel) along its columns, at a multiple of 16 (150 = 80 + 70).
+TEST(MlirOps, SumToColumnsTwoThreads) {
+  JitOptions o;
+  o.threads = 2;
+  for (bool grad : {false, true}) {
+    Mismatch m = compareWithReference(opGraph(OpKind::SumTo, {{B, 150}, {150}}, {}, grad), 1000,
+                                      {}, o, Tolerance{1e-5, 2e-4});
+    EXPECT_TRUE(m.ok) << m.where << " (score " << m.worst << ")";
+  }
+}
+
 TEST(MlirOps, Concat) { check(OpKind::Concat, {{B, 2}, {B, 19}, {B, 1}}, {{"axis", int64_t(1)}}); }
 TEST(MlirOps, Slice) {
   check(OpKind::Slice, {{B, 40}}, {{"axis", int64_t(1)}, {"start", int64_t(3)}, {"size", int64_t(21)}});
