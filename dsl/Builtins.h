@@ -17,11 +17,11 @@ namespace recc {
 enum class BuiltinKind {
   // Expressions (layers and functions).
   Embed, Concat, Dense, Mlp, Relu, Sigmoid, Tanh, Exp, Log, Softplus, Step, Clamp, Dropout,
-  Bce, BceLogits, Mean, Sum,
+  Bce, BceLogits, Mean, Sum, Max,
   // Sequences, towers and attention.
   Mask, OneHot, MaskedMean, MaskedSum, Dot, Cosine, L2Normalize, Softmax, MaskedSoftmax,
   WeightedSum, RepeatLike, Stack, Take, Squeeze, MatMul, SplitHeads, MergeHeads, CausalMask,
-  LayerNorm, BatchNorm, RunningMean, Param, TopK,
+  LayerNorm, BatchNorm, RunningMean, Param, TopK, GroupSum,
   // Experts: `experts(block, n, args...)` calls a block n times and stacks.
   Experts,
   // Gradient flow and modes.

@@ -176,6 +176,14 @@ Ty Sema::checkBuiltin(const BuiltinSig& sig, const CallExpr& c, Scope& scope) {
     if (args[1]) ok &= constInt(args[1], -8, 8, "'axis'", n);
     if (args[2]) ok &= tensorArg(2);
     break;
+  case BuiltinKind::Max:
+    ok &= tensorArg(0);
+    if (args[1]) ok &= constInt(args[1], -8, 8, "'axis'", n);
+    break;
+  case BuiltinKind::GroupSum:
+    ok &= tensorArg(0, true);  // a number counts rows: group_sum(1, by = c)
+    ok &= requireIds(*args[1], checkExpr(*args[1], scope), argWhat(1));
+    break;
   case BuiltinKind::Mask:
   case BuiltinKind::OneHot:
     ok &= requireIds(*args[0], checkExpr(*args[0], scope), argWhat(0));

@@ -1,5 +1,6 @@
 // Shape-only ops: batched matmul, transpose, max-reduction, one-hot, causal
-// mask, stop-gradient, gradient reversal and top-k retrieval. Each has a shape
+// mask, stop-gradient, gradient reversal, top-k retrieval and the batch
+// group-by sum. Each has a shape
 // rule so that models using it can be checked and printed; its reference
 // kernel, gradient rule and MLIR lowering are later work, each to be checked
 // against finite differences when it lands (OpDef::shapeOnly). They are the
@@ -107,6 +108,23 @@ static Shape inferTopK(const ShapeCtx& c) {
   return Shape{q[0], k};
 }
 
+// --- group_sum -----------------------------------------------------------------
+// (x [B,...], ids [B] or [B,1]) -> [B,...]: row b gets Σ_{j: ids_j = ids_b} x_j,
+// the sum over the batch rows with its id (O(B·|x row|), no one-hot).
+static Shape inferGroupSum(const ShapeCtx& c) {
+  const Shape& x = c.in[0];
+  const Shape& ids = c.in[1];
+  if (x.rank() < 1 || !isBatchDim(x[0]))
+    throw ShapeError(fmt::format("'group_sum' sums over the batch rows of a value of shape "
+                                 "[B,...], got {}", x.str()));
+  requireStatic(x, 1, "group_sum");
+  bool idsOk = (ids.rank() == 1 || (ids.rank() == 2 && ids[1] == 1)) && ids[0] == x[0];
+  if (!idsOk)
+    throw ShapeError(fmt::format("'group_sum' needs one id per row of {} ([B] or [B,1] of the "
+                                 "same batch), got ids of shape {}", x.str(), ids.str()));
+  return x;
+}
+
 std::vector<OpDef> shapeOnlyOps() {
   auto def = [](OpKind kind, InferFn infer) {
     return OpDef{.kind = kind, .infer = infer, .shapeOnly = true};
@@ -116,6 +134,7 @@ std::vector<OpDef> shapeOnlyOps() {
       def(OpKind::ReduceMax, inferReduceMax),     def(OpKind::OneHot, inferOneHot),
       def(OpKind::CausalMask, inferCausalMask),   def(OpKind::StopGradient, inferIdentity),
       def(OpKind::GradReverse, inferGradReverse), def(OpKind::TopK, inferTopK),
+      def(OpKind::GroupSum, inferGroupSum),
   };
 }
 

@@ -137,6 +137,13 @@ Value GraphBuilder::evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const 
     NodeId safe = add(OpKind::Clamp, {cnt}, {{"lo", 1.0}, {"hi", 1e30}}, loc);
     return Value::tensor(add(OpKind::Div, {s, safe}, {}, loc));
   }
+  case BuiltinKind::Max: {
+    NodeId x = tensorArg(0);
+    double axis = 0;
+    if (args[1] && !number(args[1], prefix, "'axis'", axis)) return Value{};
+    return Value::tensor(reduce(OpKind::ReduceMax, x, args[1] ? &axis : nullptr,
+                                args[1] ? args[1]->loc : loc, loc));
+  }
   default: return evalNew(sig, c, args, prefix);
   }
   report(loc, desc + " cannot be used in an expression");
@@ -382,6 +389,36 @@ Value GraphBuilder::evalNew(const BuiltinSig& sig, const CallExpr& c,
     NodeId q = tensorArg(0), items = tensorArg(1);
     if (q == kNoNode || items == kNoNode || !number(args[2], prefix, argWhat(2), k)) return Value{};
     return T(add(OpKind::TopK, {q, items}, {{"k", (int64_t)k}}, loc));
+  }
+  case BuiltinKind::GroupSum: {
+    // Each row gets the sum of x over the batch rows with its id (O(B·|row|));
+    // a number x is a column of that number: group_sum(1, by = c) counts rows.
+    Value xv = eval(*args[0], prefix);
+    Value bv = eval(*args[1], prefix);
+    if (!xv.ok() || !bv.ok()) return Value{};
+    if (bv.kind != Value::Kind::Ids || bv.input->kind != FeatureKind::Categorical) {
+      report(args[1]->loc, "'by' of 'group_sum' must be a single-valued id input (id(V)), "
+                           "e.g. by = cate_id");
+      return Value{};
+    }
+    InputInfo& in = *bv.input;
+    NodeId ids = idsOf(in, loc);
+    NodeId x = xv.kind == Value::Kind::Number ? scaleShift(ids, 0, xv.number, loc)
+                                              : tensorOf(xv, *args[0], argWhat(0));
+    if (x == kNoNode || ids == kNoNode) return Value{};
+    Shape xs = shapeOf(x);
+    if (xs.rank() < 1 || !isBatchDim(xs[0])) {
+      report(args[0]->loc, "'group_sum' sums over the batch rows of a value of shape [B,...], "
+                           "got " + xs.str());
+      return Value{};
+    }
+    if (xs[0] != in.batch) {
+      report(args[1]->loc, "'group_sum' groups the rows of a value of shape " + xs.str() +
+                               " by '" + in.ident->name + "', an id input of another stream (" +
+                               shapeOf(ids).str() + "); group by an id input of its stream");
+      return Value{};
+    }
+    return T(add(OpKind::GroupSum, {x, ids}, {}, loc));
   }
   case BuiltinKind::StopGradient: return T(add(OpKind::StopGradient, {tensorArg(0)}, {}, loc));
   case BuiltinKind::GradReverse: {

@@ -13,6 +13,9 @@
 //   layer_norm, l2_normalize, batch_norm   1/sqrt(v) as exp(-0.5 * log(v))
 //   dense(x, n, by = s)   per-id weights [V,...] gathered by matmul(one_hot(s), W)
 //   weighted_sum(w, v)    sum(v * w, axis 1)
+//   max(x, axis = a)      reduce_max (axis kept as extent 1), like sum / mean
+//   group_sum(x, by = c)  group_sum(x, raw ids of c): per row, the sum over the
+//                         batch rows of its id; a number x counts as x·1 [B,1]
 #include "compiler/passes/GraphBuilder.h"
 
 namespace recc::buildgraph {

@@ -36,3 +36,16 @@ TEST(Registry, BroadcastRejectsBatchPairedWithItself) {
             (Shape{kBatchDim, 4}));
   EXPECT_THROW(broadcastShapes(Shape{kBatchDim, 3}, Shape{kBatchDim, 4}, "add"), ShapeError);
 }
+
+// group_sum (shape-only): x [B,...] grouped by one id per row of the same batch.
+TEST(Registry, GroupSumShapeRule) {
+  auto infer = [](std::vector<Shape> in) {
+    Attrs attrs;
+    return opDef(OpKind::GroupSum).infer(ShapeCtx{in, attrs});
+  };
+  EXPECT_EQ(infer({Shape{kBatchDim, 32, 32}, Shape{kBatchDim, 1}}), (Shape{kBatchDim, 32, 32}));
+  EXPECT_EQ(infer({Shape{kBatchDim, 1}, Shape{kBatchDim}}), (Shape{kBatchDim, 1}));
+  EXPECT_THROW(infer({Shape{4}, Shape{kBatchDim, 1}}), ShapeError);                  // not batched
+  EXPECT_THROW(infer({Shape{kBatchDim, 8}, Shape{kBatchDim, 5}}), ShapeError);       // ids [B,5]
+  EXPECT_THROW(infer({Shape{kBatchDim, 8}, Shape{streamBatchDim(1), 1}}), ShapeError);  // stream
+}
