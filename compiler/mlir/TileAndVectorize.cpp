@@ -10,8 +10,8 @@
 //      multiples of 32, else M, cut near the middle; the halves run in one
 //      scf.forall), with `recc.zero_init` (the fill recc-outline-kernels
 //      folded in) tag the loops whose first k block starts from zero, peel
-//      M and N so that every piece is divided evenly by its register tile, then tile
-//      twice — cache tiles (≤240 × ≤256 × ≤256) and a register tile of
+//      M and N so that every piece is divided evenly by its register tile,
+//      then tile twice — cache tiles (≤240 × ≤256 × ≤256) and a register tile of
 //      mr × nr × kr (10 × 32 × 8 when shapes allow: twenty zmm accumulators) —
 //      and vectorize the innermost tile with static shapes (no masks:
 //      non-dividing tiles would silently stay scalar).
@@ -23,8 +23,9 @@
 // must come first or the accumulators are reloaded every k-step):
 //   5. Hoist redundant transfer pairs out of the k loops (accumulators stay in
 //      registers), start recc.zero_init accumulators from zero, unroll
-//      32-lane tiles into 16-lane (one zmm) operations, then lower contractions to outer products/FMAs, transfers to
-//      loads/stores, 16×16 transposes to shuffles.
+//      32-lane tiles into 16-lane (one zmm) operations, then lower
+//      contractions to outer products/FMAs, transfers to loads/stores,
+//      16×16 transposes to shuffles.
 // recc-approximate-math: polynomial exp/log/log1p/tanh that vectorize (the
 //   LLVM intrinsics would scalarize into libm calls).
 #include "compiler/mlir/Passes.h"
