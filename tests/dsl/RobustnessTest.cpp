@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -114,14 +115,42 @@ TEST(Robustness, ErrorCountIsBounded) {
   EXPECT_LE(diag.errorCount(), Parser::kMaxErrors);
 }
 
+/// Every error of `diag` points into fuzz.rec: a line of `text` (or the line
+/// after its last, where an unterminated construct ends) and a column >= 1, or
+/// the whole file (line 0) for file-level errors such as "no model".
+::testing::AssertionResult errorsAreLocated(const std::string& text, const DiagnosticEngine& diag) {
+  int lines = 1 + (int)std::count(text.begin(), text.end(), '\n');
+  for (const Diagnostic& d : diag.diagnostics()) {
+    if (d.severity != Severity::Error) continue;
+    if (d.loc.file != "fuzz.rec")
+      return ::testing::AssertionFailure() << "error in file '" << d.loc.file << "': " << d.message;
+    if (d.loc.known() && (d.loc.line > lines + 1 || d.loc.col < 1))
+      return ::testing::AssertionFailure() << "error at " << d.loc.str() << " outside the "
+                                           << lines << "-line input: " << d.message;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+/// Random bytes: each input either builds a model or is refused with at least
+/// one error, and every error names a place in the input.
 TEST(Robustness, RandomBytes) {
   std::mt19937 rng(1234);
+  int refused = 0;
   for (int i = 0; i < 300; ++i) {
     std::string text(rng() % 300, '\0');
     for (char& c : text) c = (char)(rng() % 256);
     DiagnosticEngine diag;
-    frontEnd(text, diag);
+    bool built = frontEnd(text, diag);
+    SCOPED_TRACE("input " + std::to_string(i));
+    EXPECT_NE(built, diag.hasErrors()) << diag.render();
+    EXPECT_TRUE(errorsAreLocated(text, diag));
+    bool located = false;
+    for (const Diagnostic& d : diag.diagnostics()) located |= d.loc.known();
+    bool noModel = diag.render().find("no model in this file") != std::string::npos;
+    if (!built && !noModel) EXPECT_TRUE(located) << diag.render();
+    refused += !built;
   }
+  EXPECT_GT(refused, 250);  // random bytes are almost never a model
 }
 
 /// Seeded mutations of the shipped models: delete, duplicate, swap or insert

@@ -1,6 +1,10 @@
 // Every model of every models/*.rec file compiles as `recc check` does (parse,
-// check, build both graphs, autodiff) and its forward train graph, printed as
-// `recc graph --forward` prints it, equals tests/ir/golden/FILE.MODEL.graph.
+// check, build both graphs, autodiff), and each printable graph equals its
+// golden in tests/ir/golden/:
+//   FILE.MODEL.graph           the forward train graph (`recc graph --forward`)
+//   FILE.MODEL.backward.graph  the whole train graph, autodiff's nodes included
+//                              (`recc graph`)
+//   FILE.MODEL.eval.graph      the evaluation graph (`recc graph --eval`)
 // Set RECC_UPDATE_GOLDEN=1 to rewrite the golden files after an intended
 // change (and review the diff). Also: checkExecutable names what cannot run.
 #include "compiler/ir/GraphPrinter.h"
@@ -15,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace recc {
 namespace {
@@ -52,22 +57,45 @@ std::vector<ModelRef> shippedModels() {
 
 class ModelGraphTest : public ::testing::TestWithParam<ModelRef> {};
 
-TEST_P(ModelGraphTest, ForwardGraphMatchesGolden) {
-  const ModelRef& r = GetParam();
+/// Compares `printed` with golden FILE.MODEL<suffix>.graph (or rewrites it).
+void expectGolden(const ModelRef& r, const std::string& suffix, const std::string& printed) {
+  std::string stem = r.file.substr(0, r.file.size() - 4);
+  std::string golden = repoPath("tests/ir/golden/" + stem + "." + r.model + suffix + ".graph");
+  if (std::getenv("RECC_UPDATE_GOLDEN")) {
+    std::ofstream(golden) << printed;
+    GTEST_SKIP() << "rewrote " << golden;
+  }
+  EXPECT_EQ(printed, readFile(golden)) << "golden " << golden
+                                       << " differs; RECC_UPDATE_GOLDEN=1 rewrites it";
+}
+
+CompiledModel compileShipped(const ModelRef& r) {
   DiagnosticEngine diag;
   auto m = compileModelSource("models/" + r.file, readFile(repoPath("models/" + r.file)), r.model,
                               diag);
-  ASSERT_TRUE(m.has_value()) << diag.render();
+  if (!m) throw std::runtime_error(diag.render());
+  return std::move(*m);
+}
+
+std::string printed(const Graph& g, const std::string& title, bool backward) {
   std::ostringstream os;
-  printGraph(m->trainGraph, m->plan.model + ".train", os, {.locations = false, .backward = false});
-  std::string stem = r.file.substr(0, r.file.size() - 4);
-  std::string golden = repoPath("tests/ir/golden/" + stem + "." + r.model + ".graph");
-  if (std::getenv("RECC_UPDATE_GOLDEN")) {
-    std::ofstream(golden) << os.str();
-    GTEST_SKIP() << "rewrote " << golden;
-  }
-  EXPECT_EQ(os.str(), readFile(golden)) << "golden " << golden
-                                        << " differs; RECC_UPDATE_GOLDEN=1 rewrites it";
+  printGraph(g, title, os, {.locations = false, .backward = backward});
+  return os.str();
+}
+
+TEST_P(ModelGraphTest, ForwardGraphMatchesGolden) {
+  CompiledModel m = compileShipped(GetParam());
+  expectGolden(GetParam(), "", printed(m.trainGraph, m.plan.model + ".train", false));
+}
+
+TEST_P(ModelGraphTest, BackwardGraphMatchesGolden) {
+  CompiledModel m = compileShipped(GetParam());
+  expectGolden(GetParam(), ".backward", printed(m.trainGraph, m.plan.model + ".train", true));
+}
+
+TEST_P(ModelGraphTest, EvalGraphMatchesGolden) {
+  CompiledModel m = compileShipped(GetParam());
+  expectGolden(GetParam(), ".eval", printed(m.evalGraph, m.plan.model + ".eval", true));
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ModelGraphTest, ::testing::ValuesIn(shippedModels()),
