@@ -103,7 +103,8 @@ struct MetricSpec {
 /// a running_mean, updated by the train step's state_update output of the
 /// same name (decay = momentum);
 /// kind "ema": the EMA shadow of parameter or table `of`, updated as
-/// decay * shadow + (1 - decay) * source after each optimizer step.
+/// decay * shadow + (1 - decay) * source after each optimizer step (a table's
+/// lazily, for the rows the step touched; see runtime/StateStore.h).
 struct StateSpec {
   std::string name;  ///< the graph's state input, e.g. "z.batch_norm0.mean", "user_emb.ema"
   std::string kind;  ///< running_stat | ema
