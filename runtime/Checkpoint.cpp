@@ -23,6 +23,23 @@ struct Slot {
 };
 
 std::string statsName(const FeatureSpec& f) { return "feature_stats/" + f.name; }
+std::string stateName(const StateSpec& s) { return "state/" + s.name; }
+
+/// Model state: as stored, except table shadows, whose rows are written
+/// caught up to the current step (StateStore.h) into `scratch`.
+void collectStates(const ModelState& state, std::vector<TensorRef>& out,
+                   std::vector<std::vector<float>>& scratch) {
+  const StateStore& st = state.states;
+  for (int i = 0; i < st.size(); ++i) {
+    const StateSpec& spec = st.spec(i);
+    const float* data = st.value(i).data();
+    if (spec.kind == "ema" && spec.table) {
+      scratch.push_back(st.tableAt(i, state.tables[st.source(i)], state.step));
+      data = scratch.back().data();
+    }
+    out.push_back({stateName(spec), st.value(i).shape(), data});
+  }
+}
 
 std::string slotName(OptimizerKind kind, int s, const std::string& owner) {
   return std::string(optimizerSlotName(kind, s)) + "/" + owner;
@@ -52,6 +69,7 @@ std::vector<TensorRef> collectTensors(const ModelState& state,
                            static_cast<float>(state.stats[f].stddev)});
       out.push_back({statsName(features[f]), {2}, statsData.back().data()});
     }
+  collectStates(state, out, statsData);
   return out;
 }
 
@@ -107,6 +125,9 @@ std::vector<Slot> loadSlots(const SafeTensorsReader& in, ModelState& state,
   for (size_t f = 0; f < features.size(); ++f)
     if (needsStats(features[f]))
       slots.push_back({statsName(features[f]), {2}, false, {}, int(f)});
+  for (int i = 0; i < state.states.size(); ++i)
+    slots.push_back({stateName(state.states.spec(i)), state.states.value(i).shape(), required,
+                     [&state, i] { return state.states.value(i).data(); }});
   if (!options.transfer && in.meta("optimizer") == state.plan().optimizer.kind)
     addOptimizerSlots(state, slots);
   return slots;
@@ -141,7 +162,9 @@ void loadCheckpoint(const std::string& path, ModelState& state,
   for (const Slot& s : slots) {
     if (!in.has(s.name)) {
       if (s.required)
-        fail("{}: missing tensor '{}'", path, s.name);
+        fail("{}: missing tensor '{}'{}", path, s.name,
+             s.name.starts_with("state/") ? " (model state the model keeps across steps)"
+                                          : "");
       continue;
     }
     if (in.shape(s.name) != s.shape)
@@ -159,10 +182,16 @@ void loadCheckpoint(const std::string& path, ModelState& state,
     in.read(s.name, ms);
     state.stats[s.statsFeature] = {ms[0], ms[1], true};
   }
-  if (options.transfer)
-    return;
-  state.step = parseCounter(in, "step");
-  state.epoch = parseCounter(in, "epoch");
+  if (options.transfer) {
+    // A shadow the checkpoint lacks starts again as a copy of its (loaded) source.
+    for (int i = 0; i < state.states.size(); ++i)
+      if (state.states.spec(i).kind == "ema" && !in.has(stateName(state.states.spec(i))))
+        state.states.resetShadow(i, state.params, state.tables);
+  } else {
+    state.step = parseCounter(in, "step");
+    state.epoch = parseCounter(in, "epoch");
+  }
+  state.states.markCurrent(state.step);
 }
 
 std::map<std::string, std::string> readCheckpointMetadata(const std::string& path) {

@@ -5,6 +5,9 @@
 //   adam_m/<name>, adam_v/<name>, adagrad_acc/<name>
 //                            optimizer state of a parameter or table, present
 //                            once it has been updated
+//   state/<state>            model state (ModelPlan::states): running
+//                            statistics and EMA shadows (a table's shadow
+//                            written with every row caught up to `step`)
 //   feature_stats/<feature>  [mean, stddev] of a tanh_zscore feature, once
 //                            computed (training computes them before its first
 //                            step; evaluation refuses to run without them)

@@ -16,16 +16,19 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <memory>
 
 namespace recc::rt {
 namespace {
 
-/// Columns of every output (perRow values per data row, in data order).
+/// Columns of every output (perRow values per data row, in data order), and
+/// the retrieved item ids of each ranking metric (by metric name).
 struct Collected {
   std::vector<std::string> names;
   std::vector<int64_t> perRow;
   std::vector<std::vector<float>> values;
+  std::map<std::string, std::vector<int64_t>> ranked;
   double lossSum = 0;
   bool hasLoss = false;
 };
@@ -45,6 +48,66 @@ void checkStats(const ModelState& state) {
            "load a checkpoint first", features[f].name);
 }
 
+/// A ranking metric's top_k output (an index into the step's outputs) and the
+/// feature whose ids name the items of the batch rows it ranks.
+struct RankedOutput {
+  const MetricSpec* metric;
+  size_t output;
+  int itemFeature;
+};
+
+std::vector<RankedOutput> rankedOutputs(const ModelState& state,
+                                        const std::vector<StepRunner::Output>& outs) {
+  std::vector<RankedOutput> r;
+  for (const MetricSpec& m : state.plan().metrics) {
+    if (!isRankingMetric(m.kind))
+      continue;
+    size_t i = 0;
+    while (i < outs.size() && outs[i].name != m.output)
+      ++i;
+    if (i == outs.size())
+      fail("metric '{}' scores output '{}', which the eval step does not produce", m.name,
+           m.output);
+    if (!outs[i].batched || outs[i].perRow < 1)
+      fail("metric '{}' ranks the ids in output '{}', which has no values per row", m.name,
+           m.output);
+    if (m.k > outs[i].perRow)
+      fail("metric '{}' has k = {}, but output '{}' retrieves only {} items per row", m.name,
+           m.k, m.output, outs[i].perRow);
+    r.push_back({&m, i, targetFeature(state.plan(), m)});
+  }
+  return r;
+}
+
+/// Appends the item ids the batch's real rows retrieved: top_k positions
+/// index the batch rows (padding included: it was part of the ranked corpus).
+void collectRanked(const RankedOutput& ro, const StepRunner::Output& out, const DataSet& data,
+                   const Batcher::Batch& batch, Collected& c) {
+  std::span<const int64_t> ids = data.ids(ro.itemFeature);
+  std::vector<int64_t> corpus(batch.rows.size());
+  for (size_t j = 0; j < corpus.size(); ++j)
+    corpus[j] = ids[batch.rows[j]];
+  std::vector<int64_t> got =
+      itemIdsAt({out.data, size_t(batch.valid * out.perRow)}, out.perRow, corpus,
+                fmt::format("metric '{}': output '{}'", ro.metric->name, out.name));
+  auto& dst = c.ranked[ro.metric->name];
+  dst.insert(dst.end(), got.begin(), got.end());
+}
+
+/// The eval loss of a padded last batch over its real rows only. The step
+/// averaged over all B rows, B - v of them copies of the padding row; a batch
+/// of B copies of that row gives that row's loss l. For a loss that is a mean
+/// of per-row terms (plus terms that do not depend on the rows), the real
+/// rows' loss is exactly (B·L - (B - v)·l) / v. Losses that couple rows (a
+/// masked mean, an in-batch softmax) are approximated; see Evaluator.h.
+double realRowsLoss(StepRunner& runner, const DataSet& data, const Batcher::Batch& batch,
+                    double padded, uint32_t seed) {
+  const double b = double(batch.rows.size()), v = double(batch.valid);
+  std::vector<int64_t> copies(batch.rows.size(), batch.rows[batch.valid]);
+  runner.run(data, copies, seed);
+  return (b * padded - (b - v) * double(runner.loss())) / v;
+}
+
 Collected runEval(ModelState& state, StepFunction& fn, const DataSet& data) {
   checkStats(state);
   const ModelPlan& plan = state.plan();
@@ -57,17 +120,24 @@ Collected runEval(ModelState& state, StepFunction& fn, const DataSet& data) {
     c.values.emplace_back();
     c.values.back().reserve(o.batched ? data.rows() * o.perRow : 0);
   }
+  const std::vector<RankedOutput> ranked = rankedOutputs(state, runner.outputs());
   c.hasLoss = runner.hasLoss();
   const uint64_t key = combine(plan.seed, hashString("eval"));
   for (int64_t b = 0; b < batcher.numBatches(); ++b) {
     Batcher::Batch batch = batcher.batch(b);
     runner.run(data, batch.rows, stepSeed(key, b));
-    c.lossSum += double(runner.loss()) * double(batch.valid);
+    double loss = runner.loss();
     std::vector<StepRunner::Output> outs = runner.outputs();
     for (size_t i = 0; i < outs.size(); ++i)
       if (outs[i].batched)
         c.values[i].insert(c.values[i].end(), outs[i].data,
                            outs[i].data + batch.valid * outs[i].perRow);
+    for (const RankedOutput& ro : ranked)
+      collectRanked(ro, outs[ro.output], data, batch, c);
+    // Last: this reruns the step, overwriting the outputs read above.
+    if (c.hasLoss && batch.valid < int64_t(batch.rows.size()))
+      loss = realRowsLoss(runner, data, batch, loss, stepSeed(key, b));
+    c.lossSum += loss * double(batch.valid);
   }
   return c;
 }
@@ -88,33 +158,10 @@ std::span<const float> scoresFor(const Collected& c, const MetricSpec& m) {
   return c.values[i];
 }
 
-/// The top_k output of ranking metric `m` as ids; step buffers are float, so
-/// ids arrive as floats and are rounded back (exact below 2^24).
-std::vector<int64_t> topIdsFor(const Collected& c, const MetricSpec& m, int64_t& width) {
-  size_t i = outputFor(c, m);
-  width = c.perRow[i];
-  if (width < 1)
-    fail("metric '{}' ranks the ids in output '{}', which has no values per row", m.name,
-         m.output);
-  if (m.k > width)
-    fail("metric '{}' has k = {}, but output '{}' retrieves only {} items per row", m.name,
-         m.k, m.output, width);
-  std::vector<int64_t> ids(c.values[i].size());
-  for (size_t j = 0; j < ids.size(); ++j) {
-    float v = c.values[i][j];
-    // A NaN id would match nothing silently; padding is any negative id.
-    if (!std::isfinite(v))
-      fail("metric '{}': output '{}' holds a non-finite item id at row {}", m.name,
-           m.output, int64_t(j) / width);
-    ids[j] = int64_t(std::llround(v));
-  }
-  return ids;
-}
-
 MetricResult rankingMetric(const ModelState& state, const Collected& c, const DataSet& data,
                            const MetricSpec& m, std::span<const float> filter) {
-  int64_t width = 0;
-  std::vector<int64_t> top = topIdsFor(c, m, width);
+  const int64_t width = c.perRow[outputFor(c, m)];
+  const std::vector<int64_t>& top = c.ranked.at(m.name);
   int f = targetFeature(state.plan(), m);
   std::span<const int64_t> groups;
   if (!m.groupColumn.empty())

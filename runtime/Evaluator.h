@@ -1,7 +1,13 @@
 // Evaluator: runs a model's eval step over a data set, then either computes
 // the plan's metrics or writes the model's outputs per row. Batches come in
 // file order; with a fixed-batch step the last batch is padded and padded
-// rows are dropped from every output before metrics see them. Both work from
+// rows are dropped from every output before metrics see them. The loss is
+// the mean over real rows on every backend: for a padded batch the step is
+// run once more on copies of the padding row, whose loss is taken out
+// (exact for losses that are a mean of per-row terms, as bce/mse over all
+// rows; a masked mean or an in-batch softmax over a padded batch is only
+// approximated). Ranking metrics read top_k outputs as positions in the
+// batch's rows and map them to those rows' item ids (the target column). Both work from
 // a ModelState alone, so `recc eval` / `recc predict` only need a checkpoint.
 #pragma once
 

@@ -4,6 +4,8 @@
 // usual tie correction, in exact 64-bit counts.
 #include "runtime/Metrics.h"
 
+#include "runtime/Error.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -205,6 +207,23 @@ MetricResult computeRankingMetric(const MetricSpec& spec, std::span<const int64_
     r.note = fmt::format("undefined: none of the {} requests has a relevant item",
                          requests.size());
   return r;
+}
+
+std::vector<int64_t> itemIdsAt(std::span<const float> positions, int64_t width,
+                               std::span<const int64_t> corpus, const std::string& what) {
+  std::vector<int64_t> ids(positions.size());
+  for (size_t j = 0; j < positions.size(); ++j) {
+    const float v = positions[j];
+    const int64_t row = int64_t(j) / std::max<int64_t>(width, 1);
+    if (!std::isfinite(v))
+      fail("{} holds a non-finite position at row {}", what, row);
+    const int64_t p = int64_t(std::llround(v));
+    if (p >= int64_t(corpus.size()))
+      fail("{} holds position {} at row {}, but the batch it ranked has {} item rows", what, p,
+           row, corpus.size());
+    ids[j] = p < 0 ? -1 : corpus[size_t(p)];
+  }
+  return ids;
 }
 
 } // namespace recc::rt

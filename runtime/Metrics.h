@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace recc::rt {
 
@@ -62,5 +63,14 @@ MetricResult computeMetric(const MetricSpec& spec, std::span<const float> scores
 MetricResult computeRankingMetric(const MetricSpec& spec, std::span<const int64_t> top,
                                   int64_t width, std::span<const int64_t> targets,
                                   std::span<const float> filter, std::span<const int64_t> groups);
+
+/// top_k ranks the corpus it is given, the batch's item rows, and returns
+/// positions in it. Maps each of the rows of `positions` (`width` per row, as
+/// floats, the way step buffers hold them) to item ids: position p becomes
+/// corpus[p], the item id of batch row p; a negative position is padding and
+/// stays -1. Throws a RuntimeError naming `what` (the metric and output) for
+/// a non-finite position or one outside the corpus.
+std::vector<int64_t> itemIdsAt(std::span<const float> positions, int64_t width,
+                               std::span<const int64_t> corpus, const std::string& what);
 
 } // namespace recc::rt

@@ -25,12 +25,13 @@ constexpr std::array<std::pair<FeatureSpec::Kind, const char*>, 3> kKinds{{
 }};
 
 using Role = BufferSpec::Role;
-constexpr std::array<std::pair<Role, const char*>, 9> kRoles{{
+constexpr std::array<std::pair<Role, const char*>, 12> kRoles{{
     {Role::Feature, "feature"},   {Role::EmbeddingRows, "embedding_rows"},
     {Role::Label, "label"},       {Role::Param, "param"},
-    {Role::Seed, "seed"},         {Role::Output, "output"},
+    {Role::Seed, "seed"},         {Role::State, "state"},
+    {Role::Progress, "progress"}, {Role::Output, "output"},
     {Role::Loss, "loss"},         {Role::LossTerm, "loss_term"},
-    {Role::Gradient, "gradient"},
+    {Role::Gradient, "gradient"}, {Role::StateUpdate, "state_update"},
 }};
 
 template <typename E, size_t N>
@@ -54,10 +55,12 @@ Json featureJson(const FeatureSpec& f) {
 
 Json stepJson(const StepSpec& s) {
   Json buffers = Json::array();
-  for (const BufferSpec& b : s.buffers)
-    buffers.push_back({{"role", enumName(kRoles, b.role)},
-                       {"name", b.name},
-                       {"shape", b.shape}});
+  for (const BufferSpec& b : s.buffers) {
+    Json j{{"role", enumName(kRoles, b.role)}, {"name", b.name}, {"shape", b.shape}};
+    if (!b.ids.empty())
+      j["ids"] = b.ids;
+    buffers.push_back(std::move(j));
+  }
   return {{"symbol", s.symbol}, {"buffers", std::move(buffers)}};
 }
 
@@ -193,6 +196,7 @@ StepSpec readStep(const Fields& f) {
     BufferSpec spec{b.getEnum("role", kRoles), "", {}};
     b.get("name", spec.name, true);
     b.get("shape", spec.shape, true);
+    b.get("ids", spec.ids);
     s.buffers.push_back(std::move(spec));
   });
   return s;

@@ -60,14 +60,20 @@ struct OptimizerSpec {
 };
 
 /// One buffer of a step function, in calling order.
+/// State inputs are model state (StateSpec) the step reads: the whole state,
+/// or, with `ids`, the rows of an EMA shadow table for that feature's ids.
+/// A StateUpdate output is the new value of the state of the same name,
+/// copied into it after a train step. Progress is the scalar training
+/// progress p in [0,1].
 struct BufferSpec {
   enum class Role {
-    Feature, EmbeddingRows, Label, Param, Seed,  // inputs
-    Output, Loss, LossTerm, Gradient             // outputs
+    Feature, EmbeddingRows, Label, Param, Seed, State, Progress,  // inputs
+    Output, Loss, LossTerm, Gradient, StateUpdate                 // outputs
   };
   Role role;
-  std::string name;            ///< feature/label/param/table-feature/output name
+  std::string name;            ///< feature/label/param/table-feature/output/state name
   std::vector<int64_t> shape;  ///< -1 marks the batch dimension
+  std::string ids = {};        ///< State rows of a shadow table: the id feature
 };
 
 /// A compiled function: train_step (forward + backward) or eval_step (forward).
@@ -97,7 +103,8 @@ struct MetricSpec {
 /// a running_mean, updated by the train step's state_update output of the
 /// same name (decay = momentum);
 /// kind "ema": the EMA shadow of parameter or table `of`, updated as
-/// decay * shadow + (1 - decay) * source after each optimizer step.
+/// decay * shadow + (1 - decay) * source after each optimizer step (a table's
+/// lazily, for the rows the step touched; see runtime/StateStore.h).
 struct StateSpec {
   std::string name;  ///< the graph's state input, e.g. "z.batch_norm0.mean", "user_emb.ema"
   std::string kind;  ///< running_stat | ema

@@ -70,6 +70,19 @@ void validateMetric(const ModelPlan& plan, const MetricSpec& m) {
     fail("model plan: metric '{}' filters on unknown label '{}'", m.name, m.filterLabel);
 }
 
+void validateState(const StateSpec& s) {
+  if (s.kind != "running_stat" && s.kind != "ema")
+    fail("model plan: state '{}' has unknown kind '{}' (expected running_stat or ema)", s.name,
+         s.kind);
+  for (int64_t d : s.shape)
+    if (d <= 0)
+      fail("model plan: state '{}' has invalid shape {}", s.name, shapeString(s.shape));
+  if (!(s.decay >= 0 && s.decay <= 1))
+    fail("model plan: state '{}' has decay {}; expected a value in [0, 1]", s.name, s.decay);
+  if (s.kind == "ema" && s.of.empty())
+    fail("model plan: EMA state '{}' names no source ('of')", s.name);
+}
+
 } // namespace
 
 void validatePlan(const ModelPlan& plan) {
@@ -88,6 +101,11 @@ void validatePlan(const ModelPlan& plan) {
   }
   for (const ParamSpec& p : plan.params)
     checkUnique(stored, p.name, "table or parameter");
+  std::set<std::string> states;
+  for (const StateSpec& s : plan.states) {
+    checkUnique(states, s.name, "state");
+    validateState(s);
+  }
   for (const MetricSpec& m : plan.metrics) {
     checkUnique(metrics, m.name, "metric");
     validateMetric(plan, m);
@@ -120,6 +138,9 @@ void checkMemory(const ModelPlan& plan) {
   const TableSpec* big = nullptr;
   for (const TableSpec& t : plan.tables) {
     double b = 4.0 * (double)t.rows * (double)t.dim * (1 + slots);
+    for (const StateSpec& s : plan.states)  // an EMA shadow and its row counters
+      if (s.kind == "ema" && s.table && s.of == t.name)
+        b += 4.0 * (double)t.rows * (double)t.dim + 8.0 * (double)t.rows;
     bytes += b;
     if (b > largest) largest = b, big = &t;
   }
@@ -154,6 +175,7 @@ ModelState::ModelState(ModelPlan plan)
     initialize(t.init, t.name, Plan.seed, tables.back().weights());
   }
   stats.resize(Plan.features.size());
+  states.init(Plan, params, tables);
 }
 
 int ModelState::tableIndex(const std::string& name) const {

@@ -1,6 +1,7 @@
 // ModelState: everything that training changes and a checkpoint keeps: dense
-// parameters, embedding tables, optimizer state, feature statistics, and the
-// global step and epoch counters. It is built from a ModelPlan (validated, then
+// parameters, embedding tables, optimizer state, feature statistics, model
+// state (running statistics, EMA shadows), and the global step and epoch
+// counters. It is built from a ModelPlan (validated, then
 // initialized deterministically from plan.seed), trained by the Trainer, and
 // saved/loaded by Checkpoint. Evaluation and prediction need only this and an
 // eval step function.
@@ -11,6 +12,7 @@
 #include "runtime/FeatureTransform.h"
 #include "runtime/ModelPlan.h"
 #include "runtime/ParamStore.h"
+#include "runtime/StateStore.h"
 
 #include <string>
 #include <vector>
@@ -19,7 +21,7 @@ namespace recc::rt {
 
 /// Checks a plan's internal consistency (unique names, features referencing
 /// existing tables with vocab <= rows, known initializers, optimizer, metric
-/// kinds and labels); throws a RuntimeError naming the first problem.
+/// kinds and labels, state kinds, shapes and decays); throws a RuntimeError naming the first problem.
 void validatePlan(const ModelPlan& plan);
 
 class ModelState {
@@ -33,6 +35,7 @@ public:
   std::vector<EmbeddingTable> tables;  ///< in plan.tables order
   DenseOptimizer denseOptimizer;
   std::vector<FeatureStats> stats;     ///< in plan.features order
+  StateStore states;                   ///< in plan.states order
   int64_t step = 0;   ///< optimizer steps applied so far (Adam's t after a step)
   int64_t epoch = 0;  ///< epochs completed
 

@@ -5,6 +5,7 @@
 #include "runtime/Error.h"
 #include "runtime/Random.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -23,6 +24,9 @@ const char* roleName(Role role) {
   case Role::Label: return "label";
   case Role::Param: return "param";
   case Role::Seed: return "seed";
+  case Role::State: return "state";
+  case Role::Progress: return "progress";
+  case Role::StateUpdate: return "state update";
   case Role::Output: return "output";
   case Role::Loss: return "loss";
   case Role::LossTerm: return "loss term";
@@ -33,7 +37,8 @@ const char* roleName(Role role) {
 
 bool isInput(Role role) {
   return role == Role::Feature || role == Role::EmbeddingRows || role == Role::Label ||
-         role == Role::Param || role == Role::Seed;
+         role == Role::Param || role == Role::Seed || role == Role::State ||
+         role == Role::Progress;
 }
 
 /// Ids per data row of a categorical feature (1, or maxLen if multi-valued).
@@ -60,15 +65,26 @@ StepRunner::StepRunner(const StepSpec& spec, ModelState& state, StepFunction& fn
       BatchIds(state.plan().features.size()) {
   for (size_t i = 0; i < spec.buffers.size(); ++i)
     bind(spec.buffers[i], i);
-  for (Binding& b : Bindings)
-    Pointers.push_back(b.param >= 0 ? (b.role == Role::Param
-                                           ? State.params.value(b.param).data()
-                                           : State.params.grad(b.param).data())
-                                    : b.storage.data());
+  for (Binding& b : Bindings) {
+    float* in = external(b);
+    Pointers.push_back(in ? in : b.storage.data());
+  }
+}
+
+float* StepRunner::external(const Binding& b) {
+  if (b.param >= 0)
+    return b.role == Role::Param ? State.params.value(b.param).data()
+                                 : State.params.grad(b.param).data();
+  // A whole state is read in place; its update goes to a buffer of its own
+  // (copied after the step), so inputs and outputs never alias.
+  if (b.role == Role::State && b.ids.empty())
+    return State.states.value(b.state).data();
+  return nullptr;
 }
 
 void StepRunner::bind(const BufferSpec& buffer, size_t index) {
-  Binding b{buffer.role, buffer.name, buffer.shape, false, 1, -1, -1, -1, -1, Tensor()};
+  Binding b{buffer.role, buffer.name, buffer.shape, false, 1, -1, -1, -1, -1, -1,
+            buffer.ids, Tensor()};
   auto bad = [&](const std::string& why) {
     fail("{} buffer {} '{}' ({}): {}", What, index, buffer.name, roleName(buffer.role),
          why);
@@ -82,16 +98,20 @@ void StepRunner::bind(const BufferSpec& buffer, size_t index) {
   if ((b.role == Role::Loss || b.role == Role::LossTerm) && (b.batched || b.perRow != 1))
     bad(fmt::format("shape {} is not a scalar", shapeString(b.shape)));
   try {
-    if (isInput(b.role))
+    if (b.role == Role::State)
+      bindState(b);
+    else if (isInput(b.role))
       bindInput(b);
     else if (b.role == Role::Gradient)
       bindGradient(b);
+    else if (b.role == Role::StateUpdate)
+      bindStateUpdate(b);
   } catch (const RuntimeError& e) {
     bad(e.what());
   }
   if (b.role == Role::Loss)
     LossBuffer = static_cast<int>(Bindings.size());
-  if (b.param < 0)
+  if (!external(b))
     b.storage = Tensor({b.batched ? Capacity * b.perRow : b.perRow});
   Bindings.push_back(std::move(b));
 }
@@ -108,7 +128,7 @@ void StepRunner::bindInput(Binding& b) {
       fail("no parameter of that name in the model");
     expect(b.shape == State.params.value(b.param).shape(),
            shapeString(State.params.value(b.param).shape()) + " (the model's parameter)");
-  } else if (b.role == Role::Seed) {
+  } else if (b.role == Role::Seed || b.role == Role::Progress) {
     expect(!b.batched && b.perRow == 1, "a scalar");
   } else if (b.role == Role::Label) {
     b.label = State.labelIndex(b.name);
@@ -135,6 +155,47 @@ void StepRunner::bindInput(Binding& b) {
     if (!dense)
       BatchIds[b.feature].resize(Capacity * idsPerRow(f));
   }
+}
+
+void StepRunner::bindState(Binding& b) {
+  const StateStore& states = State.states;
+  if (b.ids.empty()) {
+    b.state = states.indexOf(b.name);
+    if (b.state < 0)
+      fail("no model state of that name in the plan");
+    const StateSpec& s = states.spec(b.state);
+    if (s.table)
+      fail("state '{}' is an EMA shadow table; a step reads its rows for the ids of a feature",
+           s.name);
+    if (b.shape != s.shape)
+      fail("shape {} but the state is {}", shapeString(b.shape), shapeString(s.shape));
+    return;
+  }
+  b.feature = State.featureIndex(b.ids);
+  if (b.feature < 0 || State.plan().features[b.feature].kind == FeatureSpec::Kind::Dense)
+    fail("reads shadow rows for '{}', which is not an id feature of the model", b.ids);
+  const FeatureSpec& f = State.plan().features[b.feature];
+  b.table = State.tableIndex(f.table);
+  b.state = states.shadowOfTable(f.table);
+  if (b.state < 0)
+    fail("reads the EMA shadow of table '{}', which the plan's states do not list", f.table);
+  Shape want = rowsShape(f, State.tables[b.table].dim());
+  if (b.shape != want)
+    fail("shape {} but the feature's shadow rows are {}", shapeString(b.shape),
+         shapeString(want));
+  BatchIds[b.feature].resize(Capacity * idsPerRow(f));
+}
+
+void StepRunner::bindStateUpdate(Binding& b) {
+  b.state = State.states.indexOf(b.name);
+  if (b.state < 0)
+    fail("updates no model state of that name in the plan");
+  const StateSpec& s = State.states.spec(b.state);
+  if (s.kind != "running_stat")
+    fail("updates state '{}' of kind '{}'; only running statistics are updated by a step",
+         s.name, s.kind);
+  if (b.shape != s.shape)
+    fail("shape {} but the state is {}", shapeString(b.shape), shapeString(s.shape));
 }
 
 void StepRunner::bindGradient(Binding& b) {
@@ -176,6 +237,11 @@ void StepRunner::fillInput(Binding& b, const DataSet& data,
   const size_t n = rows.size();
   if (b.role == Role::Seed) {
     out[0] = static_cast<float>(seed);
+  } else if (b.role == Role::Progress) {
+    out[0] = ProgressValue;
+  } else if (b.role == Role::State) {
+    std::span<const int64_t> ids(BatchIds[b.feature].data(), n * data.width(b.feature));
+    State.states.rowsAt(b.state, State.tables[b.table], ids, State.step, out);
   } else if (b.role == Role::Label) {
     if (!data.hasLabel(b.label)) {
       std::fill_n(out, n, 0.0f);
@@ -212,7 +278,7 @@ void StepRunner::run(const DataSet& data, std::span<const int64_t> rows, uint32_
   // gradient (a zero constant when no path reaches the loss), so each step
   // writes all of them, and clearing 8 MB per ESM² step would only cost time.
   for (Binding& b : Bindings)
-    if (isInput(b.role) && b.param < 0)
+    if (isInput(b.role) && !external(b))
       fillInput(b, data, rows, seed);
   LastBatch = n;
   Fn.run(n, Pointers.data());
@@ -247,23 +313,45 @@ bool StepRunner::hasGradients() const {
 }
 
 void StepRunner::applyGradients() {
+  for (const Binding& b : Bindings)
+    if (b.role == Role::StateUpdate)
+      std::memcpy(State.states.value(b.state).data(), b.storage.data(),
+                  b.perRow * sizeof(float));
   const int64_t t = State.step + 1;
   std::vector<int> dense;
+  for (const Binding& b : Bindings)
+    if (b.role == Role::Gradient && b.param >= 0)
+      dense.push_back(b.param);
+  State.denseOptimizer.step(State.params, dense, t);
+  State.states.afterDenseUpdate(State.params);
+  applyTableGradients(t);
+  State.step = t;
+}
+
+void StepRunner::applyTableGradients(int64_t t) {
   std::map<int, std::vector<EmbeddingTable::RowGradients>> sparse;
   for (const Binding& b : Bindings) {
-    if (b.role != Role::Gradient)
+    if (b.role != Role::Gradient || b.param >= 0)
       continue;
-    if (b.param >= 0) {
-      dense.push_back(b.param);
-      continue;
-    }
     const size_t count = LastBatch * idsPerRow(State.plan().features[b.feature]);
     sparse[b.table].push_back({{BatchIds[b.feature].data(), count}, b.storage.data()});
   }
-  State.denseOptimizer.step(State.params, dense, t);
-  for (auto& [table, sources] : sparse)
-    State.tables[table].applyGradients(sources, State.plan().optimizer, t);
-  State.step = t;
+  for (auto& [table, sources] : sparse) {
+    EmbeddingTable& tb = State.tables[table];
+    // The rows this update touches, for the table's EMA shadow (if any).
+    std::vector<int64_t> touched;
+    if (State.states.shadowOfTable(tb.name()) >= 0) {
+      for (const auto& src : sources)
+        for (int64_t id : src.ids)
+          if (id >= 0)
+            touched.push_back(id);
+      std::sort(touched.begin(), touched.end());
+      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    }
+    State.states.beforeRowUpdate(tb, touched, t);
+    tb.applyGradients(sources, State.plan().optimizer, t);
+    State.states.afterRowUpdate(tb, touched, t);
+  }
 }
 
 } // namespace recc::rt

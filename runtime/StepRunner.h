@@ -10,11 +10,18 @@
 //   Label          [B] or [B,1]; zeros if the data set has no labels
 //   Param          the ParamStore buffer itself (no copy)
 //   Seed           one float holding an integer < 2^24 from (plan seed, step)
+//   State          a state of the StateStore itself (no copy), shaped like it;
+//                  with `ids`: the rows of that feature's table's EMA shadow
+//                  for its ids, caught up to the current step (StateStore.h)
+//   Progress       one float: the training progress p in [0,1] (setProgress;
+//                  1 unless the trainer sets it)
 //   Output         [B,...] or unbatched, allocated here
 //   Loss/LossTerm  one float each
 //   Gradient       named like a Param: written into the ParamStore gradient;
 //                  named like an EmbeddingRows feature: row gradients shaped
 //                  like those rows, applied to the table as a sparse update
+//   StateUpdate    shaped like the running_stat state of the same name,
+//                  copied into it by applyGradients
 // Inputs and outputs are allocated once for the largest batch and reused.
 #pragma once
 
@@ -41,6 +48,8 @@ public:
 
   /// Fills the inputs from `rows` of `data` and runs the step function.
   void run(const DataSet& data, std::span<const int64_t> rows, uint32_t seed);
+  /// The value later runs feed to a Progress input (default 1: training done).
+  void setProgress(double p) { ProgressValue = static_cast<float>(p); }
 
   bool hasLoss() const { return LossBuffer >= 0; }
   /// The Loss buffer after run() (NaN if the step has none).
@@ -59,9 +68,10 @@ public:
 
   /// True if the step returns any gradient.
   bool hasGradients() const;
-  /// Applies the gradients of the last run as optimizer step state.step + 1
-  /// (dense parameters, then one sparse update per table), then advances
-  /// state.step.
+  /// Completes a train step after run(): copies each StateUpdate output into
+  /// its state, applies the gradients as optimizer step state.step + 1 (dense
+  /// parameters, then one sparse update per table), moves the EMA shadows
+  /// (StateStore.h), then advances state.step.
   void applyGradients();
 
 private:
@@ -74,12 +84,19 @@ private:
     int feature = -1;     // plan feature (Feature, EmbeddingRows, row Gradient)
     int label = -1;
     int param = -1;       // ParamStore index (Param, dense Gradient)
-    int table = -1;       // ModelState table index (EmbeddingRows, row Gradient)
-    Tensor storage;       // owned buffer, unless it lives in the ParamStore
+    int table = -1;       // ModelState table index (EmbeddingRows, row Gradient, shadow rows)
+    int state = -1;       // StateStore index (State, StateUpdate)
+    std::string ids;      // State rows of a shadow table: the id feature
+    Tensor storage;       // owned buffer, unless it lives in the ParamStore/StateStore
   };
   void bind(const BufferSpec& buffer, size_t index);
   void bindInput(Binding& b);
+  void bindState(Binding& b);
+  void bindStateUpdate(Binding& b);
   void bindGradient(Binding& b);
+  /// The ParamStore or StateStore buffer a binding uses in place, or null.
+  float* external(const Binding& b);
+  void applyTableGradients(int64_t t);
   void fillInput(Binding& b, const DataSet& data, std::span<const int64_t> rows,
                  uint32_t seed);
   void gatherIds(const DataSet& data, std::span<const int64_t> rows);
@@ -93,6 +110,7 @@ private:
   std::vector<std::vector<int64_t>> BatchIds;  // per feature, if needed
   int LossBuffer = -1;
   int64_t LastBatch = 0;
+  float ProgressValue = 1.0f;
 };
 
 /// The per-step seed value: an integer < 2^24, exact in a float.

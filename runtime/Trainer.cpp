@@ -9,6 +9,7 @@
 
 #include <tbb/global_control.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -52,8 +53,13 @@ EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
   batcher.startEpoch(State.epoch);
   double lossSum = 0;
   int64_t samples = 0;
+  // Training progress p = step / total steps, in [0,1), for schedules such
+  // as grad_reverse's dann ramp; the total counts the epochs of earlier runs
+  // (resumed training continues the ramp).
+  const double totalSteps = double(lastEpoch) * double(batcher.numBatches());
   for (int64_t b = 0; b < batcher.numBatches(); ++b) {
     Batcher::Batch batch = batcher.batch(b);
+    runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
     runner.run(train, batch.rows, stepSeed(plan.seed, State.step));
     checkLoss(runner.loss(), runner.lossTerms(), b);
     runner.applyGradients();

@@ -1,7 +1,8 @@
 // Trainer: the training loop. Each epoch it shuffles the training rows, and
-// per batch fills the train step's inputs, runs it, checks the loss, and
-// applies the returned gradients (dense optimizer on parameters, lazy sparse
-// updates on tables). After each epoch it optionally evaluates and writes a
+// per batch fills the train step's inputs (with the training progress
+// p = step / total steps), runs it, checks the loss, and applies the returned
+// state updates and gradients (dense optimizer on parameters, lazy sparse
+// updates on tables, then EMA shadows). Evaluation feeds p = 1. After each epoch it optionally evaluates and writes a
 // checkpoint. A non-finite loss stops training with an error naming the step
 // and the loss term; that step's update is not applied and no checkpoint is
 // written, so the last good checkpoint on disk survives.

@@ -63,7 +63,7 @@ enum class ValueRole {
   Loss,          ///< the scalar training loss
   LossTerm,      ///< a named component of the loss (reported, not optimized)
   Gradient,      ///< d loss / d (a Param or EmbeddingRows input)
-  // Not yet fed by the runtime (checkExecutable refuses graphs that bind them):
+  // Model state and progress, kept and fed by the runtime (runtime/StateStore.h):
   State,         ///< a non-trainable buffer kept across steps: running statistics,
                  ///< EMA shadow parameters (attrs ema_of, decay)
   StateUpdate,   ///< the new value of the State of the same name, after a train step

@@ -29,9 +29,9 @@ static bool bufferRole(ValueRole role, rt::BufferSpec::Role& out) {
   case ValueRole::Loss: out = R::Loss; return true;
   case ValueRole::LossTerm: out = R::LossTerm; return true;
   case ValueRole::Gradient: out = R::Gradient; return true;
-  case ValueRole::State:
-  case ValueRole::StateUpdate:
-  case ValueRole::Progress: return false;
+  case ValueRole::State: out = R::State; return true;
+  case ValueRole::StateUpdate: out = R::StateUpdate; return true;
+  case ValueRole::Progress: out = R::Progress; return true;
   }
   return false;
 }
@@ -41,8 +41,12 @@ rt::StepSpec stepSpecOf(const Graph& graph, const std::string& symbol) {
   spec.symbol = symbol;
   for (const auto* list : {&graph.inputs(), &graph.outputs()})
     for (const Binding& b : *list)
-      if (rt::BufferSpec::Role role; bufferRole(b.role, role))
-        spec.buffers.push_back({role, b.name, graph.node(b.node).shape.dims});
+      if (rt::BufferSpec::Role role; bufferRole(b.role, role)) {
+        const Node& n = graph.node(b.node);
+        // Rows of an EMA shadow table: the runtime gathers them by these ids.
+        std::string ids = b.role == ValueRole::State ? n.attrs.getString("ids") : "";
+        spec.buffers.push_back({role, b.name, n.shape.dims, ids});
+      }
   return spec;
 }
 
@@ -82,23 +86,10 @@ bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag) {
   for (const Graph* g : {&model.trainGraph, &model.evalGraph})
     for (const Binding& b : unfedInputs(*g)) {
       const Node& n = g->node(b.node);
-      std::string what, key;
-      if (b.role == ValueRole::State) {
-        key = "state";
-        what = "'" + b.name + "' is model state (" +
-               (n.attrs.has("ids")      ? "rows of an EMA shadow table"
-                : n.attrs.has("ema_of") ? "an EMA shadow parameter"
-                                        : "running statistics") +
-               "); the runtime cannot keep state across steps yet";
-      } else if (b.role == ValueRole::Progress) {
-        key = "progress";
-        what = "this schedule needs the training progress, which the runtime does not feed yet";
-      } else {
-        key = "stream";
-        what = "'" + b.name + "' is read from a second input stream (batch " +
-               Shape::dimStr(n.shape[0]) + "); the runtime feeds one stream per step yet";
-      }
-      if (reported.insert(key).second) diag.error(n.loc, what);
+      if (!reported.insert("stream").second) continue;
+      diag.error(n.loc, "'" + b.name + "' is read from a second input stream (batch " +
+                            Shape::dimStr(n.shape[0]) +
+                            "); the runtime feeds one stream per step yet");
     }
   // The data reader reads one id list per row; bags of words per position
   // (ids(V, len = L, words = W)) need a second level it does not parse yet.

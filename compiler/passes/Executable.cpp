@@ -17,7 +17,7 @@ std::vector<Binding> unfedInputs(const Graph& graph) {
   for (const Binding& b : graph.inputs()) {
     const Shape& s = graph.node(b.node).shape;
     bool otherStream = !s.isScalar() && s[0] < kBatchDim;
-    if (b.role == ValueRole::State || b.role == ValueRole::Progress || otherStream)
+    if (otherStream)
       out.push_back(b);
   }
   return out;

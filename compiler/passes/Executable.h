@@ -16,9 +16,9 @@ namespace recc {
 /// gradient rule or MLIR lowering yet), in graph order.
 std::vector<NodeId> unexecutableNodes(const Graph& graph);
 
-/// The input bindings of `graph` that the runtime cannot feed yet: State and
-/// Progress inputs, and inputs of a second input stream (batch dimension B1,
-/// B2, ...), in binding order.
+/// The input bindings of `graph` that the runtime cannot feed yet: inputs of
+/// a second input stream (batch dimension B1, B2, ...), in binding order.
+/// (State and Progress inputs are fed: runtime/StateStore.h, StepRunner.h.)
 std::vector<Binding> unfedInputs(const Graph& graph);
 
 } // namespace recc

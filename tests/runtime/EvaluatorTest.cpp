@@ -1,9 +1,12 @@
-// Ranking metrics through the Evaluator: a fake eval step returns a fixed
-// top-3 list per user (as float ids, the way compiled steps hand them over),
-// and recall/hitrate/mrr are checked against values worked out by hand. The
-// batch size (3) splits a user's rows over batches, so requests must be
-// pooled over the whole data set, not per batch.
+// Ranking metrics through the Evaluator: a fake eval step returns top_k
+// positions in the batch's rows (as floats, the way compiled steps hand them
+// over), the evaluator maps them to those rows' item ids, and recall/hitrate/
+// mrr are checked against values worked out by hand. The batch size (3)
+// splits a user's rows over batches, so requests must be pooled over the
+// whole data set, not per batch. Also: the eval loss of a padded last batch
+// is the mean over the real rows.
 #include "runtime/Evaluator.h"
+#include "runtime/Metrics.h"
 
 #include "TestUtil.h"
 
@@ -15,11 +18,6 @@ namespace recc::rt {
 namespace {
 
 using Role = BufferSpec::Role;
-
-// Retrieved items of each user, best first; -1 is padding, user 1 repeats
-// item 1 (counted once).
-const std::map<int, std::vector<float>> kTop = {
-    {0, {5, 2, 7}}, {1, {1, 1, 3}}, {2, {4, -1, -1}}, {3, {9, 8, 6}}};
 
 // (user, relevant item, click) per row.
 struct Row {
@@ -59,14 +57,16 @@ ModelPlan rankingPlan() {
   return p;
 }
 
+/// A hand-made top_k output: like the op, it returns positions in the corpus
+/// it ranked, the batch's rows. Row i of a batch of n retrieves the rows
+/// (i+1) % n, i, then padding (-1).
 class TopKStep : public StepFunction {
 public:
   void run(int64_t n, float* const* buf) override {
     for (int64_t i = 0; i < n; ++i) {
-      // Padded rows of a last batch carry id -1: still write the whole row.
-      auto it = kTop.find(int(buf[0][i]));
-      for (int j = 0; j < 3; ++j)
-        buf[1][i * 3 + j] = it == kTop.end() ? -1.0f : it->second[j];
+      buf[1][i * 3] = float((i + 1) % n);
+      buf[1][i * 3 + 1] = float(i);
+      buf[1][i * 3 + 2] = -1;
     }
   }
 };
@@ -89,16 +89,31 @@ TEST(EvaluatorTest, RankingMetricsOfTopKOutputs) {
   EvalResult r = evaluate(state, step, rankingData(plan));
   EXPECT_EQ(r.rows, 7);
   EXPECT_TRUE(std::isnan(r.loss));
-  // Per user, T = distinct items of its rows: u0 {2,7,3} finds 2,7 of
-  // [5,2,7] -> 2/3; u1 {3,1} finds both -> 1; u2 {0} -> 0; u3 {6} -> 1.
-  EXPECT_DOUBLE_EQ(r.metrics["recall3"], (2.0 / 3 + 1 + 0 + 1) / 4);
-  // Each row alone, top 2: only row 0 (2 in [5,2]) and row 6 (1 in [1,1]).
-  EXPECT_DOUBLE_EQ(r.metrics["hit2"], 2.0 / 7);
-  // Clicked rows only: u0 {2,3} -> 1/2, u1 {3} -> 1, u2 {0} -> 0.
-  EXPECT_DOUBLE_EQ(r.metrics["recall3_click"], (0.5 + 1 + 0) / 3);
-  // k = 0 means the whole list; first-hit ranks 2, 3, -, 3, -, 3, 1.
-  EXPECT_DOUBLE_EQ(r.metrics["mrr"], (0.5 + 1.0 / 3 + 1.0 / 3 + 1.0 / 3 + 1) / 7);
+  // Batches (items) [2,7,3] [3,0,6] [1]: the rows retrieve the items
+  //   r0 [7,2] r1 [3,7] r2 [2,3] | r3 [0,3] r4 [6,0] r5 [3,6] | r6 [1,1].
+  // Per user, T = distinct items of its rows, list = its first row's:
+  // u0 {2,7,3} finds 7,2 -> 2/3; u1 {3,1} finds 3 of [0,3] -> 1/2;
+  // u2 {0} finds 0 in [6,0] -> 1; u3 {6} finds 6 in [3,6] -> 1.
+  EXPECT_DOUBLE_EQ(r.metrics["recall3"], (2.0 / 3 + 0.5 + 1 + 1) / 4);
+  // Each row alone, top 2: every row finds its own item.
+  EXPECT_DOUBLE_EQ(r.metrics["hit2"], 1.0);
+  // Clicked rows only: u0 {2,3} -> 1/2 (2 in [7,2]), u1 {3} -> 1, u2 {0} -> 1.
+  EXPECT_DOUBLE_EQ(r.metrics["recall3_click"], (0.5 + 1 + 1) / 3);
+  // k = 0 means the whole list; first-hit ranks 2, 2, 2, 2, 2, 2, 1.
+  EXPECT_DOUBLE_EQ(r.metrics["mrr"], (6 * 0.5 + 1) / 7);
   EXPECT_TRUE(r.notes.empty());
+}
+
+TEST(EvaluatorTest, TopKPositionsMapToTheItemIdsOfTheBatchRows) {
+  // Two rows retrieving 3 positions each in a corpus of 4 batch rows.
+  const std::vector<float> top = {3, 0, -1, 2, 2, 1};
+  const std::vector<int64_t> corpus = {40, 41, 42, 43};
+  EXPECT_EQ(itemIdsAt(top, 3, corpus, "metric 'r': output 'top'"),
+            (std::vector<int64_t>{43, 40, -1, 42, 42, 41}));
+  const std::vector<float> bad = {1, 4};
+  EXPECT_EQ(test::errorOf([&] { itemIdsAt(bad, 2, corpus, "metric 'r': output 'top'"); }),
+            "metric 'r': output 'top' holds position 4 at row 0, but the batch it ranked has "
+            "4 item rows");
 }
 
 TEST(EvaluatorTest, RankingMetricErrors) {
@@ -114,6 +129,47 @@ TEST(EvaluatorTest, RankingMetricErrors) {
   EXPECT_EQ(test::errorOf([&] { ModelState bad(plan); }),
             "model plan: ranking metric 'r3' needs target column 'click' to be the column of "
             "a single-id categorical feature");
+}
+
+/// loss = the batch mean of x_i^2, plus 0.25 (a term independent of the rows).
+class SquareLossStep : public StepFunction {
+public:
+  explicit SquareLossStep(int64_t fixed) : Fixed(fixed) {}
+  int64_t fixedBatch() const override { return Fixed; }
+  void run(int64_t n, float* const* buf) override {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      sum += double(buf[0][i]) * buf[0][i];
+      buf[1][i] = buf[0][i];
+    }
+    *buf[2] = float(sum / double(n) + 0.25);
+  }
+  int64_t Fixed;
+};
+
+TEST(EvaluatorTest, LossOfAPaddedLastBatchIsTheMeanOverRealRows) {
+  ModelPlan plan;
+  plan.model = "square";
+  plan.features = {{"x", "x", FeatureSpec::Kind::Dense, 0, 0, "", "none"}};
+  plan.labels = {{"y", "y"}};
+  plan.batchSize = 4;
+  plan.evalStep = {"eval_step",
+                   {{Role::Feature, "x", {-1, 1}},
+                    {Role::Output, "p", {-1, 1}},
+                    {Role::Loss, "loss", {}}}};
+  ModelState state(plan);
+  DataSet data(plan, 6);
+  for (int r = 0; r < 6; ++r)
+    data.dense(0)[r] = float(r + 1);
+  // 6 rows in batches of 4: the fixed-batch step pads the second with 2
+  // copies of row 0; the loss still is the mean over the 6 real rows.
+  const double want = (1 + 4 + 9 + 16 + 25 + 36) / 6.0 + 0.25;
+  for (int64_t fixed : {0, 4}) {
+    SquareLossStep step(fixed);
+    EvalResult r = evaluate(state, step, data);
+    EXPECT_EQ(r.rows, 6);
+    EXPECT_NEAR(r.loss, want, 1e-5) << "fixed batch " << fixed;
+  }
 }
 
 } // namespace

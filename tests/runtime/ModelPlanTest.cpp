@@ -104,7 +104,8 @@ TEST(ModelPlanJson, ErrorsNameTheField) {
                 {"role":"weights","name":"w","shape":[1]}]}})");
             }),
             "model plan: field 'trainStep.buffers[1].role': expected one of feature, "
-            "embedding_rows, label, param, seed, output, loss, loss_term, gradient, got "
+            "embedding_rows, label, param, seed, state, progress, output, loss, loss_term, "
+            "gradient, state_update, got "
             "'weights'");
   EXPECT_EQ(errorOf([] {
               planFromJson(R"({"model":"m","params":[{"name":"w","shape":[2,"x"]}]})");
