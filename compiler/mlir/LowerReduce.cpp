@@ -174,9 +174,39 @@ static Value lowerExpand(LowerCtx& c) {
   return op.getResult(0);
 }
 
+/// sum_to(batch_matmul(A, D, transpose_a), [k, n]) over all leading axes: the
+/// weight gradient of [.., L, k] x [k, n], which the graph cannot express as a
+/// 2-D matmul (reshape keeps the batch axis whole). Here it becomes one GEMM
+/// on the flattened rows, A'ᵀ·D' with A' = [rows, k] and D' = [rows, n], run
+/// by the tiled kernel; the batched product, now unused, is erased as dead.
+/// Returns a null Value when the pattern does not apply.
+static Value flatWeightGradient(LowerCtx& c) {
+  const Node& p = c.graph.node(c.node.inputs[0]);
+  if (p.kind != OpKind::BatchMatMul || !p.attrs.getInt("transpose_a") ||
+      p.attrs.getInt("transpose_b"))
+    return {};
+  std::vector<int64_t> a = c.graph.node(p.inputs[0]).shape.concrete(c.batch);
+  std::vector<int64_t> d = c.graph.node(p.inputs[1]).shape.concrete(c.batch);
+  std::vector<int64_t> out = c.dims();
+  size_t r = a.size();
+  if (r < 3 || d.size() != r || !std::equal(a.begin(), a.end() - 2, d.begin()) ||
+      out != std::vector<int64_t>{a[r - 1], d[r - 1]})
+    return {};
+  int64_t rows = 1;
+  for (size_t i = 0; i + 1 < r; ++i) rows *= a[i];
+  Value af = emitReshape(c, c.values[p.inputs[0]], {rows, a[r - 1]});
+  Value df = emitReshape(c, c.values[p.inputs[1]], {rows, d[r - 1]});
+  Value init = emitFilled(c, out, 0.0);
+  return c.b
+      .create<linalg::MatmulTransposeAOp>(c.loc, TypeRange{c.tensorType(out)},
+                                          ValueRange{af, df}, ValueRange{init})
+      .getResult(0);
+}
+
 /// Sums x down to the (broadcastable) shape of `like`: reduces the extra
 /// leading axes and the axes where like has extent 1.
 static Value lowerSumTo(LowerCtx& c) {
+  if (Value flat = flatWeightGradient(c)) return flat;
   std::vector<int64_t> x = c.inDims(0), out = c.dims();
   int64_t off = (int64_t)x.size() - (int64_t)out.size();
   std::vector<int64_t> axes;

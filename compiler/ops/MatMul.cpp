@@ -133,7 +133,8 @@ static NodeId reshaped(GradBuilder& g, NodeId x, std::vector<int64_t> dims) {
 /// backend runs as a tiled GEMM: dB = A'ᵀ·dC' with A' = [rows, k] and
 /// dC' = [rows, n]. Only when A's leading axes are static: reshape keeps the
 /// batch axis leading and whole, so [B, L, k] cannot become [B·L, k]; then
-/// the rule stays a batch_matmul summed over the batch.
+/// the rule stays a batch_matmul summed over the batch, which the MLIR
+/// lowering of sum_to recognizes and runs as that same GEMM (LowerReduce.cpp).
 static NodeId flatWeightGrad(GradBuilder& g, NodeId a, NodeId dc, bool tb) {
   const Shape& as = g.shapeOf(a);
   int64_t k = as[as.rank() - 1], n = g.shapeOf(dc)[g.shapeOf(dc).rank() - 1];
