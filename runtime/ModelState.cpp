@@ -31,12 +31,15 @@ void validateFeature(const ModelPlan& plan, const FeatureSpec& f) {
   checkTransform(f);
   if (f.kind == FeatureSpec::Kind::Dense)
     return;
-  const TableSpec* table = findTable(plan, f.table);
-  if (!table)
-    fail("model plan: feature '{}' reads unknown table '{}'", f.name, f.table);
-  if (f.vocab <= 0 || f.vocab > table->rows)
-    fail("model plan: feature '{}' has vocabulary {} but table '{}' has {} rows",
-         f.name, f.vocab, f.table, table->rows);
+  // An id input read only as raw ids (one_hot, `by =`) has no table.
+  if (!f.table.empty()) {
+    const TableSpec* table = findTable(plan, f.table);
+    if (!table)
+      fail("model plan: feature '{}' reads unknown table '{}'", f.name, f.table);
+    if (f.vocab <= 0 || f.vocab > table->rows)
+      fail("model plan: feature '{}' has vocabulary {} but table '{}' has {} rows",
+           f.name, f.vocab, f.table, table->rows);
+  }
   if (f.kind == FeatureSpec::Kind::MultiCategorical && f.maxLen <= 0)
     fail("model plan: multi-valued feature '{}' needs maxLen > 0", f.name);
 }

@@ -10,7 +10,7 @@ namespace recc::lower {
 
 using namespace mlir;
 
-static Value transposed(LowerCtx& c, Value m) {
+Value emitTransposed(LowerCtx& c, Value m) {
   auto t = cast<RankedTensorType>(m.getType());
   std::vector<int64_t> dims{t.getDimSize(1), t.getDimSize(0)};
   Value init = c.b.create<tensor::EmptyOp>(c.loc, dims, c.b.getF32Type());
@@ -21,14 +21,14 @@ static Value transposed(LowerCtx& c, Value m) {
 static Value lowerMatMul(LowerCtx& c) {
   Value a = c.in(0), b = c.in(1);
   bool ta = c.node.attrs.getInt("transpose_a"), tb = c.node.attrs.getInt("transpose_b");
-  if (tb) b = transposed(c, b);
+  if (tb) b = emitTransposed(c, b);
   Value init = emitFilled(c, c.dims(), 0.0);
   Type type = c.tensorType(c.dims());  // (a TypeRange of a temporary would dangle)
   if (ta && !tb)
     return c.b.create<linalg::MatmulTransposeAOp>(c.loc, TypeRange{type}, ValueRange{a, b},
                                                   ValueRange{init})
         .getResult(0);
-  if (ta) a = transposed(c, a);
+  if (ta) a = emitTransposed(c, a);
   return c.b.create<linalg::MatmulOp>(c.loc, TypeRange{type}, ValueRange{a, b}, ValueRange{init})
       .getResult(0);
 }
@@ -68,7 +68,7 @@ static Value lowerBatchMatMul(LowerCtx& c) {
   auto at = cast<RankedTensorType>(a.getType());
   if (cast<RankedTensorType>(b.getType()).getRank() == 2 && !ta) {
     int64_t k = at.getDimSize(at.getRank() - 1), rows = at.getNumElements() / k;
-    if (tb) b = transposed(c, b);
+    if (tb) b = emitTransposed(c, b);
     Value init = emitFilled(c, {rows, n}, 0.0);
     Value flat = c.b.create<linalg::MatmulOp>(c.loc, TypeRange{c.tensorType({rows, n})},
                                               ValueRange{emitReshape(c, a, {rows, k}), b},

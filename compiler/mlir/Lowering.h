@@ -69,6 +69,7 @@ std::vector<OpLowering> matmulLowerings();
 std::vector<OpLowering> structureLowerings();
 std::vector<OpLowering> reduceLowerings();
 std::vector<OpLowering> dropoutLowerings();
+std::vector<OpLowering> batchRowLowerings();
 
 /// The lowering of `kind`, or nullptr.
 LowerFn loweringFor(OpKind kind);
@@ -97,6 +98,10 @@ mlir::Value emitSum(LowerCtx& c, mlir::Value x, const std::vector<int64_t>& axes
 /// Reshapes a contiguous tensor to `dims` (same element count) with
 /// collapse_shape/expand_shape.
 mlir::Value emitReshape(LowerCtx& c, mlir::Value x, const std::vector<int64_t>& dims);
+
+/// The transpose of a 2-D tensor, materialized with linalg.transpose (in
+/// LowerMatMul.cpp).
+mlir::Value emitTransposed(LowerCtx& c, mlir::Value m);
 
 /// A tensor of extents `dims` filled with `v`.
 mlir::Value emitFilled(LowerCtx& c, const std::vector<int64_t>& dims, double v);

@@ -2,7 +2,8 @@
 // rule feeds ShapeInference, the reference kernel feeds the ReferenceExecutor,
 // and the gradient rule feeds Autodiff. (MLIR lowerings live in compiler/mlir,
 // keyed by the same OpKind, so that this library builds without MLIR headers;
-// a registry sweep test checks that every op has all four, or is shapeOnly.)
+// registry sweep tests check that every op has all four, the gradient rule
+// possibly replaced by one of the two markers below.)
 #pragma once
 
 #include "compiler/ir/Graph.h"
@@ -74,13 +75,13 @@ struct OpDef {
   InferFn infer = nullptr;
   EvalFn eval = nullptr;
   GradFn grad = nullptr;
-  /// Leaves and ops whose gradient is zero everywhere set this instead of grad.
+  /// Leaves and ops whose gradient is zero everywhere (step, one_hot,
+  /// stop_gradient) set this instead of grad: Autodiff passes nothing back.
   bool noGradient = false;
-  /// Has a shape rule but no reference kernel, gradient rule or MLIR lowering
-  /// yet: models using it check and print, and are refused by everything that
-  /// would run them (see checkExecutable in compiler/passes/CompileModel.h).
-  /// Such an op sets infer only; Autodiff passes no gradient through it.
-  bool shapeOnly = false;
+  /// Ops with no gradient at all, not even a zero one (top_k: its output is a
+  /// set of indices). Autodiff refuses a loss that depends on such an op
+  /// through a differentiable path (AutodiffError at the node's location).
+  bool notDifferentiable = false;
 };
 
 /// The registry: the OpDef of every op in OpList.def.

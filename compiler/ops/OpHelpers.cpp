@@ -5,6 +5,12 @@
 
 namespace recc::ophelpers {
 
+void requireStatic(const Shape& s, size_t from, const char* op) {
+  for (size_t i = from; i < s.rank(); ++i)
+    if (s[i] < 0)
+      throw ShapeError(fmt::format("'{}': axis {} of {} must not be a batch axis", op, i, s.str()));
+}
+
 int64_t normalizeAxis(int64_t axis, size_t rank, const char* op) {
   int64_t r = (int64_t)rank;
   if (axis < -r || axis >= r)

@@ -15,7 +15,11 @@ std::vector<OpDef> matmulOps();
 std::vector<OpDef> structureOps();
 std::vector<OpDef> reduceOps();
 std::vector<OpDef> randomOps();
-std::vector<OpDef> shapeOnlyOps();
+std::vector<OpDef> gradientFlowOps();
+std::vector<OpDef> batchRowOps();
+
+/// Throws ShapeError unless axes [from, rank) of `s` are static (no batch).
+void requireStatic(const Shape& s, size_t from, const char* op);
 
 /// Normalizes a possibly negative axis against `rank`; throws ShapeError.
 int64_t normalizeAxis(int64_t axis, size_t rank, const char* op);

@@ -1,7 +1,11 @@
-// Reductions: sum and mean over a set of axes, and `expand`, which undoes a
-// reduction by broadcasting back along the reduced axes (the gradient of one is
-// the other). Means over the batch divide by the batch size bound at run time.
+// Reductions: sum, mean and max over a set of axes, and `expand`, which undoes
+// a reduction by broadcasting back along the reduced axes (the gradient of one
+// is the other). Means over the batch divide by the batch size bound at run
+// time. The max's gradient goes to one arg-max per group, picked by
+// argmax_mask.
 #include "compiler/ops/OpHelpers.h"
+
+#include <limits>
 
 namespace recc::ophelpers {
 
@@ -69,13 +73,63 @@ static std::vector<NodeId> gradExpand(GradBuilder& g) {
           kNoNode};
 }
 
-static constexpr char kSum[] = "reduce_sum", kMean[] = "reduce_mean";
+// --- reduce_max / argmax_mask -----------------------------------------------------
+static void evalReduceMax(const EvalCtx& c) {
+  const RefTensor& x = *c.in[0];
+  auto axes = axesOf(c.attrs, x.shape.size(), "reduce_max");
+  auto st = broadcastStrides(keptShape(x.shape, axes), x.shape);
+  for (auto& v : c.out.data) v = -std::numeric_limits<double>::infinity();
+  forEachBroadcast(x.shape, st, [&](int64_t i, int64_t off) {
+    c.out.data[off] = std::max(c.out.data[off], x.data[i]);
+  });
+}
+
+// Tie rule: within each group (the elements reduced into one output), the
+// first maximum in row-major order over the reduced axes wins, so exactly
+// one element per group gets the gradient. Walking x row-major visits each
+// group's elements in that order. The MLIR lowering computes the same
+// element as the smallest flat index among the maxima.
+static void evalArgMaxMask(const EvalCtx& c) {
+  const RefTensor& x = *c.in[0];
+  auto axes = axesOf(c.attrs, x.shape.size(), "argmax_mask");
+  auto kept = keptShape(x.shape, axes);
+  auto st = broadcastStrides(kept, x.shape);
+  std::vector<double> best(RefTensor::numElements(kept), -std::numeric_limits<double>::infinity());
+  forEachBroadcast(x.shape, st,
+                   [&](int64_t i, int64_t off) { best[off] = std::max(best[off], x.data[i]); });
+  std::vector<bool> taken(best.size(), false);
+  forEachBroadcast(x.shape, st, [&](int64_t i, int64_t off) {
+    if (taken[off] || x.data[i] != best[off]) return;
+    taken[off] = true;
+    c.out.data[i] = 1;
+  });
+}
+
+static Shape inferArgMaxMask(const ShapeCtx& c) {
+  axesOf(c.attrs, c.in[0].rank(), "argmax_mask");
+  return c.in[0];
+}
+
+// dx = expand(dy) · argmax_mask(x): the whole gradient to the one winner.
+static std::vector<NodeId> gradReduceMax(GradBuilder& g) {
+  auto axes = g.attrs().getInts("axes");
+  NodeId spread = g.op(OpKind::Expand, {g.dy(), g.x(0)}, {{"axes", axes}, {"mean", int64_t(0)}});
+  return {g.mul(spread, g.op(OpKind::ArgMaxMask, {g.x(0)}, {{"axes", axes}}))};
+}
+
+static constexpr char kSum[] = "reduce_sum", kMean[] = "reduce_mean", kMax[] = "reduce_max";
 
 std::vector<OpDef> reduceOps() {
   return {
       {OpKind::ReduceSum, inferReduce<kSum>, evalReduce<false>, gradReduceSum},
       {OpKind::ReduceMean, inferReduce<kMean>, evalReduce<true>, gradReduceMean},
+      {OpKind::ReduceMax, inferReduce<kMax>, evalReduceMax, gradReduceMax},
       {OpKind::Expand, inferExpand, evalExpand, gradExpand},
+      // A 0/1 mask, piecewise constant in x: zero gradient.
+      {.kind = OpKind::ArgMaxMask,
+       .infer = inferArgMaxMask,
+       .eval = evalArgMaxMask,
+       .noGradient = true},
   };
 }
 

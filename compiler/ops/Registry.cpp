@@ -43,7 +43,8 @@ Table buildTable() {
   take(ophelpers::structureOps());
   take(ophelpers::reduceOps());
   take(ophelpers::randomOps());
-  take(ophelpers::shapeOnlyOps());
+  take(ophelpers::gradientFlowOps());
+  take(ophelpers::batchRowOps());
   for (size_t k = 0; k < kNumOps; ++k) {
     if (!seen[k]) {
       std::cerr << "internal error: op '" << kNames[k].name << "' has no OpDef\n";

@@ -1,8 +1,11 @@
-// Structure ops: concat, slice, zero-pad, reshape and the broadcast/sum-to pair
-// that autodiff uses to undo implicit broadcasting. Slice and pad are each
-// other's gradient, as are broadcast_like and sum_to.
+// Structure ops: concat, slice, zero-pad, reshape, transpose, the broadcast/
+// sum-to pair that autodiff uses to undo implicit broadcasting, and the
+// index-built tensors one_hot and causal_mask. Slice and pad are each other's
+// gradient, as are broadcast_like and sum_to; a transpose's is the inverse
+// permutation.
 #include "compiler/ops/OpHelpers.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace recc::ophelpers {
@@ -195,14 +198,88 @@ static std::vector<NodeId> gradSumTo(GradBuilder& g) {
   return {g.op(OpKind::BroadcastLike, {g.dy(), g.x(0)}), kNoNode};
 }
 
+// --- transpose -----------------------------------------------------------------
+static Shape inferTranspose(const ShapeCtx& c) {
+  const Shape& x = c.in[0];
+  std::vector<int64_t> perm = c.attrs.getInts("perm");
+  std::vector<int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  bool ok = perm.size() == x.rank();
+  for (size_t i = 0; ok && i < sorted.size(); ++i) ok = sorted[i] == (int64_t)i;
+  if (!ok)
+    throw ShapeError(fmt::format("'transpose': the permutation does not fit a value of shape {}",
+                                 x.str()));
+  Shape out;
+  for (int64_t p : perm) out.dims.push_back(x[p]);
+  if (x.hasBatch() && (!isBatchDim(x[0]) || perm[0] != 0))
+    throw ShapeError(fmt::format("'transpose' must keep the batch axis first, got {} -> {}",
+                                 x.str(), out.str()));
+  return out;
+}
+
+// out[i_0, ..., i_r] = x[j] with j's axis perm[a] = i_a: walking the output
+// row-major reads x with its strides permuted.
+static void evalTranspose(const EvalCtx& c) {
+  std::vector<int64_t> perm = c.attrs.getInts("perm");
+  std::vector<int64_t> xs = stridesOf(c.in[0]->shape), st(perm.size());
+  for (size_t a = 0; a < perm.size(); ++a) st[a] = xs[perm[a]];
+  forEachBroadcast(c.out.shape, st,
+                   [&](int64_t i, int64_t off) { c.out.data[i] = c.in[0]->data[off]; });
+}
+
+static std::vector<NodeId> gradTranspose(GradBuilder& g) {
+  std::vector<int64_t> perm = g.attrs().getInts("perm"), inverse(perm.size());
+  for (size_t a = 0; a < perm.size(); ++a) inverse[perm[a]] = (int64_t)a;
+  return {g.op(OpKind::Transpose, {g.dy()}, {{"perm", inverse}})};
+}
+
+// --- one_hot / causal_mask -------------------------------------------------------
+static Shape inferOneHot(const ShapeCtx& c) {
+  int64_t depth = c.attrs.getInt("depth");
+  if (depth < 1) throw ShapeError(fmt::format("'one_hot' depth must be positive, got {}", depth));
+  Shape out = c.in[0];
+  out.dims.push_back(depth);
+  return out;
+}
+
+// Ids are truncated toward zero (as the MLIR lowering's fptosi does); ids
+// outside [0, depth), -1 (padding) among them, give a row of zeros.
+static void evalOneHot(const EvalCtx& c) {
+  int64_t depth = c.attrs.getInt("depth");
+  const auto& ids = c.in[0]->data;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    int64_t id = (int64_t)ids[i];
+    if (id >= 0 && id < depth) c.out.data[i * depth + id] = 1;
+  }
+}
+
+static Shape inferCausalMask(const ShapeCtx& c) {
+  int64_t n = c.attrs.getInt("size");
+  if (n < 1) throw ShapeError(fmt::format("'causal_mask' size must be positive, got {}", n));
+  return Shape{n, n};
+}
+
+static void evalCausalMask(const EvalCtx& c) {
+  int64_t n = c.out.dim(0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t col = 0; col <= r; ++col) c.out.data[r * n + col] = 1;
+}
+
 std::vector<OpDef> structureOps() {
   return {
       {OpKind::Concat, inferConcat, evalConcat, gradConcat},
       {OpKind::Slice, inferSlice, evalSlice, gradSlice},
       {OpKind::Pad, inferPad, evalPad, gradPad},
       {OpKind::Reshape, inferReshape, evalCopy, gradReshape},
+      {OpKind::Transpose, inferTranspose, evalTranspose, gradTranspose},
       {OpKind::BroadcastLike, inferBroadcastLike, evalBroadcastLike, gradBroadcastLike},
       {OpKind::SumTo, inferSumTo, evalSumTo, gradSumTo},
+      // Piecewise constant in the ids / no operands: zero gradient.
+      {.kind = OpKind::OneHot, .infer = inferOneHot, .eval = evalOneHot, .noGradient = true},
+      {.kind = OpKind::CausalMask,
+       .infer = inferCausalMask,
+       .eval = evalCausalMask,
+       .noGradient = true},
   };
 }
 

@@ -50,9 +50,13 @@ void differentiate(Graph& g) {
     NodeId id = (NodeId)i;
     if (grad[id] == kNoNode || !fromLeaf[id] || !toLoss[id]) continue;
     const OpDef& def = opDef(g.node(id).kind);
-    // Shape-only ops have no gradient rule yet; such graphs cannot train
-    // (checkExecutable refuses them), so pass nothing through them.
-    if (def.noGradient || def.shapeOnly) continue;
+    if (def.notDifferentiable)
+      throw AutodiffError(g.node(id).loc,
+                          "cannot differentiate the loss through '" +
+                              std::string(opName(g.node(id).kind)) +
+                              "': it has no gradient; cut the path with stop_gradient or keep "
+                              "it out of the loss");
+    if (def.noGradient) continue;
     GradBuilder builder(g, id, grad[id]);
     std::vector<NodeId> dx = def.grad(builder);
     const auto inputs = g.node(id).inputs;  // copy: the rule may grow the graph

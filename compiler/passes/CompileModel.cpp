@@ -65,7 +65,12 @@ std::optional<CompiledModel> compileModelSource(const std::string& file, const s
 
   CompiledModel m{std::move(train->graph), std::move(eval->graph), std::move(train->plan),
                   std::move(train->stage)};
-  differentiate(m.trainGraph);
+  try {
+    differentiate(m.trainGraph);
+  } catch (const AutodiffError& e) {
+    diag.error(e.loc, e.what());
+    return std::nullopt;
+  }
   m.plan.trainStep = stepSpecOf(m.trainGraph, kTrainSymbol);
   m.plan.evalStep = stepSpecOf(m.evalGraph, kEvalSymbol);
   return m;
@@ -73,15 +78,6 @@ std::optional<CompiledModel> compileModelSource(const std::string& file, const s
 
 bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag) {
   int before = diag.errorCount();
-  std::set<OpKind> seen;
-  for (const Graph* g : {&model.trainGraph, &model.evalGraph})
-    for (NodeId id : unexecutableNodes(*g)) {
-      const Node& n = g->node(id);
-      if (!seen.insert(n.kind).second) continue;
-      diag.error(n.loc, "op '" + std::string(opName(n.kind)) +
-                            "' cannot run yet: it has a shape rule but no reference kernel, "
-                            "gradient rule or MLIR lowering");
-    }
   std::set<std::string> reported;
   for (const Graph* g : {&model.trainGraph, &model.evalGraph})
     for (const Binding& b : unfedInputs(*g)) {

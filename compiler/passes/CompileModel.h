@@ -35,10 +35,8 @@ std::optional<CompiledModel> compileModelFile(const std::string& path,
                                               const std::string& modelName,
                                               DiagnosticEngine& diag);
 
-/// Reports, once per op, the first node of each op that has a shape rule but
-/// cannot run yet (`file:line:col: error: op 'top_k' cannot run yet: ...`), and
-/// the first program-level feature the runtime does not support yet (model
-/// state, schedules, a second input stream, parameter transfer between
+/// Reports the first program-level feature the runtime does not support yet
+/// (model state, schedules, a second input stream, parameter transfer between
 /// stages). Returns true when the model can run. `recc check` and `recc graph`
 /// do not call it; train/eval/predict/compile/bench must, before running.
 bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag);

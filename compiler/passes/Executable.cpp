@@ -1,16 +1,7 @@
 // Executable: see the header.
 #include "compiler/passes/Executable.h"
 
-#include "compiler/ops/OpDef.h"
-
 namespace recc {
-
-std::vector<NodeId> unexecutableNodes(const Graph& graph) {
-  std::vector<NodeId> out;
-  for (const Node& n : graph.nodes())
-    if (opDef(n.kind).shapeOnly) out.push_back(n.id);
-  return out;
-}
 
 std::vector<Binding> unfedInputs(const Graph& graph) {
   std::vector<Binding> out;

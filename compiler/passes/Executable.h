@@ -1,9 +1,9 @@
-// Executable: what in a graph cannot run yet. A model that only uses ops with
-// shape rules (OpDef::shapeOnly) and program-level features the runtime does
-// not feed yet (model state, schedules, second input streams) can be checked
-// and printed, but every command that would run it must refuse it up front
-// with a message naming what is missing: see checkExecutable in
-// CompileModel.h, which is how the driver asks.
+// Executable: what in a graph cannot run yet. A model that uses program-level
+// features the runtime does not feed yet (model state, schedules, second
+// input streams) can be checked and printed, but every command that would run
+// it must refuse it up front with a message naming what is missing: see
+// checkExecutable in CompileModel.h, which is how the driver asks. (Every op
+// runs: each has a reference kernel and an MLIR lowering.)
 #pragma once
 
 #include "compiler/ir/Graph.h"
@@ -11,10 +11,6 @@
 #include <vector>
 
 namespace recc {
-
-/// The nodes of `graph` whose op has a shape rule only (no reference kernel,
-/// gradient rule or MLIR lowering yet), in graph order.
-std::vector<NodeId> unexecutableNodes(const Graph& graph);
 
 /// The input bindings of `graph` that the runtime cannot feed yet: inputs of
 /// a second input stream (batch dimension B1, B2, ...), in binding order.

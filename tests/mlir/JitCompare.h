@@ -13,9 +13,11 @@
 
 namespace recc::mlirtest {
 
-/// Range of the uniform random values fed to one operand.
+/// Range of the uniform random values fed to one operand; `integer` draws
+/// whole numbers in [lo, hi] (ids, or values with many ties).
 struct Range {
   double lo = -1.0, hi = 1.0;
+  bool integer = false;
 };
 
 struct Tolerance {

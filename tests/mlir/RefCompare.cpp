@@ -3,6 +3,7 @@
 
 #include "compiler/exec/ReferenceExecutor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -18,11 +19,13 @@ Mismatch compareRun(const Graph& g, int64_t batch, const std::function<void(floa
     RefTensor t(g.node(b.node).shape.concrete(batch));
     auto it = ranges.find(b.name);
     Range r = it == ranges.end() ? Range{} : it->second;
-    std::uniform_real_distribution<double> u(r.lo, r.hi);
+    std::uniform_real_distribution<double> u(r.lo, r.integer ? r.hi + 1 : r.hi);
     std::vector<float> buf(t.data.size());
     for (size_t i = 0; i < t.data.size(); ++i) {
+      double v = r.lo == r.hi ? r.lo : u(rng);
+      if (r.integer) v = std::min(std::floor(v), r.hi);
       // Round through float so both executors see the very same values.
-      buf[i] = (float)(r.lo == r.hi ? r.lo : u(rng));
+      buf[i] = (float)v;
       t.data[i] = buf[i];
     }
     refIn.push_back(std::move(t));

@@ -56,6 +56,16 @@ TEST(MlirIr, GemmFmasAre16Lanes) {
   EXPECT_EQ(f32VectorWidths(ir, "vector.fma"), std::set<int>{16}) << ir;
 }
 
+// The weight gradient of [B,L,k] x [k,n] (batch_matmul summed over the batch)
+// is one GEMM on the flattened B·L rows; the batched [B,k,n] product is gone.
+TEST(MlirIr, SharedWeightGradientIsOneGemm) {
+  Graph g = opGraph(OpKind::BatchMatMul, {{B, 6, 16}, {16, 24}}, {}, true);
+  std::string ir = emit(g, "bufferized");
+  EXPECT_NE(ir.find("linalg.matmul_transpose_a ins(%"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("memref<48x16xf32>"), std::string::npos) << ir;  // A' = [B·L, k]
+  EXPECT_EQ(ir.find("memref<8x16x24xf32>"), std::string::npos) << ir;
+}
+
 TEST(MlirIr, LlvmIrHasWrapperAnd512BitVectors) {
   std::string ir = emit(opGraph(OpKind::Tanh, {{B, 64}}, {}, false), "llvmir");
   EXPECT_NE(ir.find("define void @step(ptr"), std::string::npos) << ir;

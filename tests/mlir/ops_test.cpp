@@ -2,8 +2,11 @@
 // value, and (via Autodiff on loss = sum(y * r)) the gradient graph, which
 // exercises the lowerings of the backward ops too. f32 against double:
 // |jit - ref| <= 1e-5 + 1e-4 |ref| per element. Shapes use odd extents (37,
-// 19, ...) so the 16-lane tiles always leave a peeled remainder.
+// 19, ...) so the 16-lane tiles always leave a peeled remainder. OP_TEST
+// records the op, and MlirLowering.EveryOpHasABackendAgreementCase requires
+// every op but the leaves to have a case.
 #include "JitCompare.h"
+#include "tests/OpCoverage.h"
 
 #include "compiler/ops/OpDef.h"
 
@@ -33,40 +36,55 @@ Attrs mm(int64_t ta, int64_t tb) { return {{"transpose_a", ta}, {"transpose_b", 
 }  // namespace
 
 TEST(MlirLowering, EveryOpHasALowering) {
-  // Ops still marked shapeOnly (no reference kernel yet) may lack one.
   for (size_t k = 0; k < kNumOps; ++k)
-    if (!opDef((OpKind)k).shapeOnly)
-      EXPECT_TRUE(hasMlirLowering((OpKind)k)) << "no MLIR lowering for '" << opName((OpKind)k) << "'";
+    EXPECT_TRUE(hasMlirLowering((OpKind)k)) << "no MLIR lowering for '" << opName((OpKind)k) << "'";
 }
 
-TEST(MlirOps, Neg) { check(OpKind::Neg, {{B, 37}}); }
-TEST(MlirOps, Relu) { check(OpKind::Relu, {{B, 37}}); }
-TEST(MlirOps, Sigmoid) { check(OpKind::Sigmoid, {{B, 37}}, {}, {{"x0", {-12, 12}}}); }
-TEST(MlirOps, Tanh) { check(OpKind::Tanh, {{B, 37}}, {}, {{"x0", {-4, 4}}}); }
-TEST(MlirOps, Exp) { check(OpKind::Exp, {{B, 37}}, {}, {{"x0", {-5, 5}}}); }
-TEST(MlirOps, Log) { check(OpKind::Log, {{B, 37}}, {}, {{"x0", {0.05, 20}}}); }
-TEST(MlirOps, Softplus) { check(OpKind::Softplus, {{B, 37}}, {}, {{"x0", {-15, 15}}}); }
-TEST(MlirOps, Step) { check(OpKind::Step, {{B, 37}}); }
-TEST(MlirOps, Clamp) { check(OpKind::Clamp, {{B, 37}}, {{"lo", -0.3}, {"hi", 0.6}}); }
-TEST(MlirOps, ScaleShift) { check(OpKind::ScaleShift, {{B, 37}}, {{"scale", -2.5}, {"shift", 0.75}}); }
+// Leaves are in every case (inputs, parameters, the constant seed of every
+// gradient); every other op needs an OP_TEST(MlirOps, ...) of its own.
+TEST(MlirLowering, EveryOpHasABackendAgreementCase) {
+  for (OpKind leaf : {OpKind::Input, OpKind::Param, OpKind::Constant}) recc::testing::cover({leaf});
+  for (size_t k = 0; k < kNumOps; ++k)
+    EXPECT_TRUE(recc::testing::coveredOps().count((OpKind)k))
+        << "no MLIR-vs-reference case (OP_TEST(MlirOps, ...)) for '" << opName((OpKind)k) << "'";
+}
 
-TEST(MlirOps, Add) { check(OpKind::Add, {{B, 37}, {B, 37}}); }
-TEST(MlirOps, AddBias) { check(OpKind::Add, {{B, 37}, {37}}); }
-TEST(MlirOps, SubScalar) { check(OpKind::Sub, {{}, {B, 20}}); }
-TEST(MlirOps, MulColumn) { check(OpKind::Mul, {{B, 1}, {B, 33}}); }
-TEST(MlirOps, MulRank3) { check(OpKind::Mul, {{B, 4, 18}, {4, 1}}); }
-TEST(MlirOps, Div) { check(OpKind::Div, {{B, 19}, {B, 19}}, {}, {{"x1", {0.5, 2}}}); }
+OP_TEST(MlirOps, Neg, Neg) { check(OpKind::Neg, {{B, 37}}); }
+OP_TEST(MlirOps, Relu, Relu) { check(OpKind::Relu, {{B, 37}}); }
+OP_TEST(MlirOps, Sigmoid, Sigmoid) { check(OpKind::Sigmoid, {{B, 37}}, {}, {{"x0", {-12, 12}}}); }
+OP_TEST(MlirOps, Tanh, Tanh) { check(OpKind::Tanh, {{B, 37}}, {}, {{"x0", {-4, 4}}}); }
+OP_TEST(MlirOps, Exp, Exp) { check(OpKind::Exp, {{B, 37}}, {}, {{"x0", {-5, 5}}}); }
+OP_TEST(MlirOps, Log, Log) { check(OpKind::Log, {{B, 37}}, {}, {{"x0", {0.05, 20}}}); }
+OP_TEST(MlirOps, Softplus, Softplus) {
+  check(OpKind::Softplus, {{B, 37}}, {}, {{"x0", {-15, 15}}});
+}
+OP_TEST(MlirOps, Step, Step) { check(OpKind::Step, {{B, 37}}); }
+OP_TEST(MlirOps, Clamp, Clamp) { check(OpKind::Clamp, {{B, 37}}, {{"lo", -0.3}, {"hi", 0.6}}); }
+OP_TEST(MlirOps, ScaleShift, ScaleShift) {
+  check(OpKind::ScaleShift, {{B, 37}}, {{"scale", -2.5}, {"shift", 0.75}});
+}
 
-TEST(MlirOps, MatMul) { check(OpKind::MatMul, {{B, 40}, {40, 33}}); }
-TEST(MlirOps, MatMulTransposeB) { check(OpKind::MatMul, {{B, 40}, {33, 40}}, mm(0, 1)); }
-TEST(MlirOps, MatMulTransposeA) { check(OpKind::MatMul, {{B, 20}, {B, 17}}, mm(1, 0)); }
-TEST(MlirOps, MatMulTransposeBoth) { check(OpKind::MatMul, {{20, B}, {17, 20}}, mm(1, 1)); }
+OP_TEST(MlirOps, Add, Add) { check(OpKind::Add, {{B, 37}, {B, 37}}); }
+OP_TEST(MlirOps, AddBias, Add) { check(OpKind::Add, {{B, 37}, {37}}); }
+OP_TEST(MlirOps, SubScalar, Sub) { check(OpKind::Sub, {{}, {B, 20}}); }
+OP_TEST(MlirOps, MulColumn, Mul) { check(OpKind::Mul, {{B, 1}, {B, 33}}); }
+OP_TEST(MlirOps, MulRank3, Mul) { check(OpKind::Mul, {{B, 4, 18}, {4, 1}}); }
+OP_TEST(MlirOps, Div, Div) { check(OpKind::Div, {{B, 19}, {B, 19}}, {}, {{"x1", {0.5, 2}}}); }
+
+OP_TEST(MlirOps, MatMul, MatMul) { check(OpKind::MatMul, {{B, 40}, {40, 33}}); }
+OP_TEST(MlirOps, MatMulTransposeB, MatMul) { check(OpKind::MatMul, {{B, 40}, {33, 40}}, mm(0, 1)); }
+OP_TEST(MlirOps, MatMulTransposeA, MatMul) { check(OpKind::MatMul, {{B, 20}, {B, 17}}, mm(1, 0)); }
+OP_TEST(MlirOps, MatMulTransposeBoth, MatMul) {
+  check(OpKind::MatMul, {{20, B}, {17, 20}}, mm(1, 1));
+}
 // Big enough for cache tiles, the 10x32 register tile and peeled remainders.
-TEST(MlirOps, MatMulTiled) { check(OpKind::MatMul, {{B, 72}, {72, 100}}, {}, {}, {}, 130); }
+OP_TEST(MlirOps, MatMulTiled, MatMul) {
+  check(OpKind::MatMul, {{B, 72}, {72, 100}}, {}, {}, {}, 130);
+}
 // Two threads: N = 100 does not halve into multiples of 32, so M is split
 // (200 rows: 100 + 100); each half peels N (96 + 4) and zeroes its cache tiles
 // of C itself (the zero fill folded into the matmul). Transposed B and A too.
-TEST(MlirOps, MatMulTiledTwoThreads) {
+OP_TEST(MlirOps, MatMulTiledTwoThreads, MatMul) {
   JitOptions o;
   o.threads = 2;
   const std::vector<std::pair<Attrs, std::vector<Shape>>> cases{
@@ -85,7 +103,7 @@ TEST(MlirOps, MatMulTiledTwoThreads) {
 // Several k blocks (K = 600: three cache tiles of 200). recc.zero_init starts
 // each register tile's first block from zero without filling C, and the later
 // blocks accumulate onto C: the result must not depend on C's old contents.
-TEST(MlirOps, MatMulSeveralKBlocks) {
+OP_TEST(MlirOps, MatMulSeveralKBlocks, MatMul) {
   const std::vector<std::pair<Attrs, std::vector<Shape>>> cases{
       {mm(0, 0), {{B, 600}, {600, 70}}},   // C[B,70]: blocks of K, peeled N
       {mm(1, 0), {{B, 40}, {B, 66}}}};     // C[40,66] = A'B with K = batch = 600
@@ -104,7 +122,7 @@ TEST(MlirOps, MatMulSeveralKBlocks) {
 
 // Two threads split a large column reduction (a bias gradient: rows reduced,
 // columns parallel) along its columns, at a multiple of 16 (150 = 80 + 70).
-TEST(MlirOps, SumToColumnsTwoThreads) {
+OP_TEST(MlirOps, SumToColumnsTwoThreads, SumTo) {
   JitOptions o;
   o.threads = 2;
   for (bool grad : {false, true}) {
@@ -114,33 +132,119 @@ TEST(MlirOps, SumToColumnsTwoThreads) {
   }
 }
 
-TEST(MlirOps, Concat) { check(OpKind::Concat, {{B, 2}, {B, 19}, {B, 1}}, {{"axis", int64_t(1)}}); }
-TEST(MlirOps, Slice) {
+OP_TEST(MlirOps, Concat, Concat) {
+  check(OpKind::Concat, {{B, 2}, {B, 19}, {B, 1}}, {{"axis", int64_t(1)}});
+}
+OP_TEST(MlirOps, Slice, Slice) {
   check(OpKind::Slice, {{B, 40}}, {{"axis", int64_t(1)}, {"start", int64_t(3)}, {"size", int64_t(21)}});
 }
-TEST(MlirOps, Pad) {
+OP_TEST(MlirOps, Pad, Pad) {
   check(OpKind::Pad, {{B, 18}}, {{"axis", int64_t(-1)}, {"before", int64_t(2)}, {"after", int64_t(5)}});
 }
-TEST(MlirOps, ReshapeFlatten) { check(OpKind::Reshape, {{B, 4, 6}}, {{"shape", std::vector<int64_t>{B, 24}}}); }
-TEST(MlirOps, ReshapeSplit) { check(OpKind::Reshape, {{B, 24}}, {{"shape", std::vector<int64_t>{B, 2, 12}}}); }
-TEST(MlirOps, BroadcastLike) { check(OpKind::BroadcastLike, {{1, 7}, {B, 7}}); }
-TEST(MlirOps, SumToBias) { check(OpKind::SumTo, {{B, 21}, {21}}); }
-TEST(MlirOps, SumToKeep) { check(OpKind::SumTo, {{B, 3, 7}, {3, 1}}); }
+OP_TEST(MlirOps, ReshapeFlatten, Reshape) {
+  check(OpKind::Reshape, {{B, 4, 6}}, {{"shape", std::vector<int64_t>{B, 24}}});
+}
+OP_TEST(MlirOps, ReshapeSplit, Reshape) {
+  check(OpKind::Reshape, {{B, 24}}, {{"shape", std::vector<int64_t>{B, 2, 12}}});
+}
+OP_TEST(MlirOps, BroadcastLike, BroadcastLike) { check(OpKind::BroadcastLike, {{1, 7}, {B, 7}}); }
+OP_TEST(MlirOps, SumToBias, SumTo) { check(OpKind::SumTo, {{B, 21}, {21}}); }
+OP_TEST(MlirOps, SumToKeep, SumTo) { check(OpKind::SumTo, {{B, 3, 7}, {3, 1}}); }
 
-TEST(MlirOps, ReduceSumRows) { check(OpKind::ReduceSum, {{B, 37}}, axes({1})); }
-TEST(MlirOps, ReduceSumBatch) { check(OpKind::ReduceSum, {{B, 37}}, axes({0})); }
-TEST(MlirOps, ReduceSumAllKeep) { check(OpKind::ReduceSum, {{B, 5, 3}}, axes({}, 1)); }
-TEST(MlirOps, ReduceMean) { check(OpKind::ReduceMean, {{B, 6, 5}}, axes({-1}, 1)); }
-TEST(MlirOps, ReduceMeanAll) { check(OpKind::ReduceMean, {{B, 37}}, axes({})); }
-TEST(MlirOps, ExpandMean) { check(OpKind::Expand, {{B}, {B, 7}}, {{"axes", std::vector<int64_t>{1}}, {"mean", int64_t(1)}}); }
-TEST(MlirOps, ExpandKeep) { check(OpKind::Expand, {{1, 7}, {B, 7}}, {{"axes", std::vector<int64_t>{0}}, {"mean", int64_t(0)}}); }
+OP_TEST(MlirOps, ReduceSumRows, ReduceSum) { check(OpKind::ReduceSum, {{B, 37}}, axes({1})); }
+OP_TEST(MlirOps, ReduceSumBatch, ReduceSum) { check(OpKind::ReduceSum, {{B, 37}}, axes({0})); }
+OP_TEST(MlirOps, ReduceSumAllKeep, ReduceSum) {
+  check(OpKind::ReduceSum, {{B, 5, 3}}, axes({}, 1));
+}
+OP_TEST(MlirOps, ReduceMean, ReduceMean) { check(OpKind::ReduceMean, {{B, 6, 5}}, axes({-1}, 1)); }
+OP_TEST(MlirOps, ReduceMeanAll, ReduceMean) { check(OpKind::ReduceMean, {{B, 37}}, axes({})); }
+OP_TEST(MlirOps, ExpandMean, Expand) {
+  check(OpKind::Expand, {{B}, {B, 7}}, {{"axes", std::vector<int64_t>{1}}, {"mean", int64_t(1)}});
+}
+OP_TEST(MlirOps, ExpandKeep, Expand) {
+  check(OpKind::Expand, {{1, 7}, {B, 7}}, {{"axes", std::vector<int64_t>{0}}, {"mean", int64_t(0)}});
+}
 
-TEST(MlirOps, Dropout) {
+OP_TEST(MlirOps, Dropout, Dropout) {
   // The mask must be bit-identical: a flipped element would be off by |x|/(1-p).
   check(OpKind::Dropout, {{B, 37}, {}}, {{"p", 0.3}, {"salt", int64_t(7)}}, {{"x1", {12345, 12345}}},
         {true, false});
 }
-TEST(MlirOps, DropoutLargeSeed) {
+OP_TEST(MlirOps, DropoutLargeSeed, Dropout) {
   check(OpKind::Dropout, {{B, 3, 11}, {}}, {{"p", 0.5}, {"salt", int64_t(0xdeadbeef)}},
         {{"x1", {16777215, 16777215}}}, {true, false});
+}
+
+// --- batch_matmul: op(A) [.., 5, 7] x op(B) [.., 7, 19], every transpose
+// combination, for a shared 2-D weight ([B,L,k] x [k,n], the GEMM path), a
+// shared left matrix ([k,k] x [B,k,n]), per-sample pairs, both sides
+// broadcast, and static leading axes (the flattened weight-gradient GEMM).
+namespace {
+Shape mat(std::vector<int64_t> lead, int64_t r, int64_t c, bool transposed) {
+  lead.push_back(transposed ? c : r);
+  lead.push_back(transposed ? r : c);
+  return Shape(lead);
+}
+
+void checkBatchMatMul(const std::vector<int64_t>& leadA, const std::vector<int64_t>& leadB) {
+  for (int64_t ta : {0, 1})
+    for (int64_t tb : {0, 1}) {
+      SCOPED_TRACE(::testing::Message() << "ta=" << ta << " tb=" << tb);
+      int64_t m = leadA.empty() ? 7 : 5;  // [k,k] x [B,k,n]: a square left matrix
+      check(OpKind::BatchMatMul, {mat(leadA, m, 7, ta), mat(leadB, 7, 19, tb)}, mm(ta, tb));
+    }
+}
+}  // namespace
+
+OP_TEST(MlirOps, BatchMatMulSharedWeight, BatchMatMul) { checkBatchMatMul({B, 6}, {}); }
+OP_TEST(MlirOps, BatchMatMulSharedLeft, BatchMatMul) { checkBatchMatMul({}, {B}); }
+OP_TEST(MlirOps, BatchMatMulPerSample, BatchMatMul) { checkBatchMatMul({B}, {B}); }
+OP_TEST(MlirOps, BatchMatMulBothBroadcast, BatchMatMul) { checkBatchMatMul({B, 1}, {3}); }
+OP_TEST(MlirOps, BatchMatMulStaticLead, BatchMatMul) { checkBatchMatMul({4}, {}); }
+
+OP_TEST(MlirOps, Transpose, Transpose) {
+  check(OpKind::Transpose, {{B, 3, 17}}, {{"perm", std::vector<int64_t>{0, 2, 1}}});
+  check(OpKind::Transpose, {{B, 2, 3, 19}}, {{"perm", std::vector<int64_t>{0, 3, 1, 2}}});
+}
+
+// Integer inputs in [-2, 2] tie often: the gradient must reach the same
+// (first) maximum in both executors.
+OP_TEST(MlirOps, ReduceMax, ReduceMax) {
+  check(OpKind::ReduceMax, {{B, 37}}, axes({1}, 1));
+  check(OpKind::ReduceMax, {{B, 6, 5}}, axes({0}));
+  check(OpKind::ReduceMax, {{B, 4, 19}}, axes({}));
+  check(OpKind::ReduceMax, {{B, 4, 19}}, axes({2}), {{"x0", {-2, 2, true}}});
+  check(OpKind::ReduceMax, {{B, 4, 19}}, axes({0, 2}, 1), {{"x0", {-2, 2, true}}});
+}
+OP_TEST(MlirOps, ArgMaxMask, ArgMaxMask) {
+  check(OpKind::ArgMaxMask, {{B, 4, 19}}, {{"axes", std::vector<int64_t>{1}}}, {{"x0", {-1, 1, true}}});
+  check(OpKind::ArgMaxMask, {{B, 37}}, {{"axes", std::vector<int64_t>{}}}, {{"x0", {-1, 1, true}}});
+}
+
+// Ids -1 (padding) and depth (out of range) give zero rows.
+OP_TEST(MlirOps, OneHot, OneHot) {
+  check(OpKind::OneHot, {{B, 3}}, {{"depth", int64_t(6)}}, {{"x0", {-1, 6, true}}});
+}
+OP_TEST(MlirOps, CausalMask, CausalMask) { check(OpKind::CausalMask, {}, {{"size", int64_t(19)}}); }
+OP_TEST(MlirOps, StopGradient, StopGradient) { check(OpKind::StopGradient, {{B, 37}}); }
+OP_TEST(MlirOps, GradReverse, GradReverse) {
+  check(OpKind::GradReverse, {{B, 37}, {}}, {}, {{"x1", {0.7, 0.7}}}, {true, false});
+}
+
+// top_k is not differentiable: only its inputs' values are compared. Integer
+// vectors in [-1, 1] give exact scores and many ties (to the lower index); a
+// batch smaller than k leaves -1 in the missing places.
+OP_TEST(MlirOps, TopK, TopK) {
+  std::vector<bool> none{false, false};
+  check(OpKind::TopK, {{B, 7}, {B, 7}}, {{"k", int64_t(3)}}, {}, none, 9);
+  std::map<std::string, Range> ints{{"x0", {-1, 1, true}}, {"x1", {-1, 1, true}}};
+  check(OpKind::TopK, {{B, 3}, {B, 3}}, {{"k", int64_t(5)}}, ints, none, 40);
+  check(OpKind::TopK, {{B, 3}, {B, 3}}, {{"k", int64_t(12)}}, ints, none, 5);
+}
+
+// Ids 0..3 over 37 rows: several rows per group.
+OP_TEST(MlirOps, GroupSum, GroupSum) {
+  std::map<std::string, Range> ids{{"x1", {0, 3, true}}};
+  check(OpKind::GroupSum, {{B, 3, 7}, {B, 1}}, {}, ids, {true, false}, 37);
+  check(OpKind::GroupSum, {{B, 19}, {B}}, {}, ids, {true, false}, 37);
 }

@@ -13,15 +13,15 @@
 namespace recc::testing {
 
 static RefTensor randomTensor(const std::vector<int64_t>& shape, double lo, double hi,
-                              std::mt19937& rng) {
+                              bool integer, std::mt19937& rng) {
   RefTensor t(shape);
-  std::uniform_real_distribution<double> u(lo, hi);
-  for (auto& v : t.data) v = lo == hi ? lo : u(rng);
+  std::uniform_real_distribution<double> u(lo, integer ? hi + 1 : hi);
+  for (auto& v : t.data) v = lo == hi ? lo : integer ? std::min(std::floor(u(rng)), hi) : u(rng);
   return t;
 }
 
 double gradCheckError(OpKind kind, const std::vector<Arg>& args, const Attrs& attrs,
-                      int64_t batch, unsigned seed) {
+                      int64_t batch, unsigned seed, double scale) {
   Graph g;
   std::vector<NodeId> operands;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -48,7 +48,8 @@ double gradCheckError(OpKind kind, const std::vector<Arg>& args, const Attrs& at
     const Node& n = g.node(b.node);
     size_t k = b.name == "r" ? args.size() : std::stoul(b.name.substr(1));
     double lo = k < args.size() ? args[k].lo : -1, hi = k < args.size() ? args[k].hi : 1;
-    inputs.push_back(randomTensor(n.shape.concrete(batch), lo, hi, rng));
+    bool integer = k < args.size() && args[k].integer;
+    inputs.push_back(randomTensor(n.shape.concrete(batch), lo, hi, integer, rng));
   }
   ReferenceExecutor exec(g);
   auto outs = exec.run(batch, inputs);
@@ -67,7 +68,8 @@ double gradCheckError(OpKind kind, const std::vector<Arg>& args, const Attrs& at
       plus[inputIndex].data[i] += eps;
       minus[inputIndex].data[i] -= eps;
       double numeric = (lossAt(plus) - lossAt(minus)) / (2 * eps);
-      double err = std::fabs(analytic.data[i] - numeric) / std::max(1.0, std::fabs(numeric));
+      double err =
+          std::fabs(analytic.data[i] - scale * numeric) / std::max(1.0, std::fabs(numeric));
       worst = std::max(worst, err);
     }
   }

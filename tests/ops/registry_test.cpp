@@ -1,7 +1,9 @@
 // Registry sweep: every op in OpList.def has a shape rule, a reference kernel,
-// and a gradient rule (or declares that it has none), and names round-trip.
-// A shapeOnly op has its shape rule and nothing else, so that nobody adds a
-// kernel or gradient rule without clearing the flag (and adding its checks).
+// and exactly one of a gradient rule, noGradient (zero gradient) or
+// notDifferentiable (no gradient at all), and names round-trip. (MLIR
+// lowerings are swept in tests/mlir/ops_test.cpp, as this library builds
+// without MLIR; finite-difference and backend-agreement cases are swept in
+// grad_test.cpp and tests/mlir/ops_test.cpp.)
 #include "compiler/ops/OpDef.h"
 
 #include <gtest/gtest.h>
@@ -15,14 +17,9 @@ TEST(Registry, EveryOpIsComplete) {
     SCOPED_TRACE(std::string(opName(kind)));
     EXPECT_EQ(def.kind, kind);
     EXPECT_NE(def.infer, nullptr);
-    if (def.shapeOnly) {
-      EXPECT_EQ(def.eval, nullptr);
-      EXPECT_EQ(def.grad, nullptr);
-      EXPECT_FALSE(def.noGradient);
-    } else {
-      EXPECT_NE(def.eval, nullptr);
-      EXPECT_TRUE(def.grad != nullptr || def.noGradient);
-    }
+    EXPECT_NE(def.eval, nullptr);
+    EXPECT_EQ((def.grad != nullptr) + def.noGradient + def.notDifferentiable, 1)
+        << "needs exactly one of a gradient rule, noGradient or notDifferentiable";
     OpKind back;
     ASSERT_TRUE(opFromName(opName(kind), back));
     EXPECT_EQ(back, kind);
@@ -37,7 +34,7 @@ TEST(Registry, BroadcastRejectsBatchPairedWithItself) {
   EXPECT_THROW(broadcastShapes(Shape{kBatchDim, 3}, Shape{kBatchDim, 4}, "add"), ShapeError);
 }
 
-// group_sum (shape-only): x [B,...] grouped by one id per row of the same batch.
+// group_sum: x [B,...] grouped by one id per row of the same batch.
 TEST(Registry, GroupSumShapeRule) {
   auto infer = [](std::vector<Shape> in) {
     Attrs attrs;
