@@ -1,6 +1,7 @@
-// SemaExpr: Sema's checks of expressions — names, calls, builtins with their
-// arities, keywords and argument kinds, block calls, experts, embeddings and
-// constant arguments.
+// SemaExpr: Sema's checks of expressions — names, calls, builtin calls (bound
+// to their record's parameters here, checked by the record: see
+// dsl/BuiltinCheck.h), block calls, experts, embeddings and constant
+// arguments.
 #include "dsl/SemaChecker.h"
 
 namespace recc::sema {
