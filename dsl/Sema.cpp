@@ -551,6 +551,13 @@ bool Sema::run(const Program& prog) {
 namespace recc {
 
 bool checkProgram(const ast::Program& prog, DiagnosticEngine& diag) {
+  // The layers and functions are registered by recc_compiler (dsl/Builtins.h);
+  // a program that links the dsl alone would see every one as unknown.
+  if (builtinNames(BuiltinContext::Expr).empty()) {
+    diag.error(SourceLoc{prog.file}, "internal error: no layers or functions are registered "
+                                     "(the compiler library registers them)");
+    return false;
+  }
   return sema::Sema(diag).run(prog);
 }
 

@@ -1,6 +1,6 @@
 // GraphBuilder: the state and methods of BuildGraph, shared by the files that
 // implement it: BuildDriver.cpp (the pass driver: declarations, results,
-// plan), BuildGraph.cpp (evaluation, nodes, block calls), BuildBuiltins.cpp
+// plan), BuildGraph.cpp (evaluation, nodes, block calls), BuiltinCall.cpp
 // (dispatch of a builtin call to its record), BuildLayers.cpp (the
 // compositions of primitive ops behind the builtins), and the builtin records
 // themselves (compiler/passes/builtins/, through BuiltinCall.h).
@@ -141,7 +141,7 @@ public:
   void report(const SourceLoc& loc, const std::string& msg,
               std::vector<std::pair<SourceLoc, std::string>> notes = {});
 
-  // Nodes.
+  // Nodes (BuildGraph.cpp).
   NodeId add(OpKind kind, std::vector<NodeId> in, Attrs attrs, const SourceLoc& loc,
              std::vector<const Value*> operands = {});
   NodeId scaleShift(NodeId x, double scale, double shift, const SourceLoc& loc);
@@ -202,7 +202,7 @@ private:
                      size_t skip, std::vector<const Expr*>& mods, std::vector<Value>& args);
   Value evalBuiltin(const BuiltinRecord& record, const CallExpr& c, const std::string& prefix);
 
-  // Layers' internals (BuildLayers.cpp).
+  // Internals of the nodes and layers (BuildGraph.cpp, BuildLayers.cpp).
   NodeId emaRows(const CallExpr& c, InputInfo& in, TableInfo& tb,
                  const std::vector<int64_t>& shape, double decay);
   NodeId poolWords(NodeId rows, InputInfo& in, const SourceLoc& loc);

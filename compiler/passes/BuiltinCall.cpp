@@ -1,6 +1,7 @@
-// BuildBuiltins: a builtin call in an expression is bound to its record's
+// BuiltinCall: a builtin call in an expression is bound to its record's
 // parameters and built by the record (compiler/passes/builtins/); this file
-// holds the dispatch and the argument helpers of BuiltinCall.h.
+// holds that dispatch (GraphBuilder::evalBuiltin) and the argument helpers of
+// BuiltinCall.h.
 #include "compiler/passes/BuiltinCall.h"
 
 namespace recc::buildgraph {
