@@ -4,6 +4,7 @@
 
 #include "dsl/Suggest.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace recc {
@@ -12,147 +13,81 @@ using namespace ast;
 
 namespace {
 using C = BuiltinContext;
-using K = BuiltinKind;
 
 /// Ranking metrics score a top_k output (the retrieved item ids, best first)
 /// against the id of the relevant item on each row.
 const std::vector<BuiltinParam> kRankingParams = {
     {"top", true}, {"target", true}, {"k", false}, {"by", false}};
 
-const std::vector<BuiltinSig>& table() {
-  static const std::vector<BuiltinSig> kTable = {
-      {K::Embed, "embed", C::Expr, {{"table", true}, {"ids", true}}, false, "embed(table, ids)"},
-      {K::Concat, "concat", C::Expr, {{"axis", false}}, true, "concat(x, y, ..., axis = -1)"},
-      {K::Dense, "dense", C::Expr, {{"x", true}, {"units", true}, {"by", false}}, false,
-       "dense(x, units)"},
-      {K::Mlp, "mlp", C::Expr,
-       {{"x", true}, {"widths", true}, {"dropout", false}, {"activation", false}, {"by", false}},
-       false, "mlp(x, [w1, w2, ...], dropout = p, activation = relu)"},
-      {K::Relu, "relu", C::Expr, {{"x", true}}, false, "relu(x)"},
-      {K::Sigmoid, "sigmoid", C::Expr, {{"x", true}}, false, "sigmoid(x)"},
-      {K::Tanh, "tanh", C::Expr, {{"x", true}}, false, "tanh(x)"},
-      {K::Exp, "exp", C::Expr, {{"x", true}}, false, "exp(x)"},
-      {K::Log, "log", C::Expr, {{"x", true}}, false, "log(x)"},
-      {K::Softplus, "softplus", C::Expr, {{"x", true}}, false, "softplus(x)"},
-      {K::Step, "step", C::Expr, {{"x", true}}, false, "step(x)"},
-      {K::Clamp, "clamp", C::Expr, {{"x", true}, {"lo", true}, {"hi", true}}, false,
-       "clamp(x, lo, hi)"},
-      {K::Dropout, "dropout", C::Expr, {{"x", true}, {"p", true}}, false, "dropout(x, p)"},
-      {K::Bce, "bce", C::Expr, {{"p", true}, {"y", true}, {"weight", false}, {"where", false}},
-       false, "bce(p, y, weight = w, where = mask)"},
-      {K::BceLogits, "bce_logits", C::Expr,
-       {{"z", true}, {"y", true}, {"weight", false}, {"where", false}}, false,
-       "bce_logits(z, y, weight = w, where = mask)"},
-      {K::Mean, "mean", C::Expr, {{"x", true}, {"axis", false}, {"where", false}}, false,
-       "mean(x, axis = a, where = mask)"},
-      {K::Sum, "sum", C::Expr, {{"x", true}, {"axis", false}, {"where", false}}, false,
-       "sum(x, axis = a, where = mask)"},
-      {K::Max, "max", C::Expr, {{"x", true}, {"axis", false}}, false, "max(x, axis = a)"},
-      {K::Mask, "mask", C::Expr, {{"ids", true}}, false, "mask(ids)"},
-      {K::OneHot, "one_hot", C::Expr, {{"ids", true}}, false, "one_hot(ids)"},
-      {K::MaskedMean, "masked_mean", C::Expr, {{"x", true}, {"mask", true}}, false,
-       "masked_mean(x, mask)"},
-      {K::MaskedSum, "masked_sum", C::Expr, {{"x", true}, {"mask", true}}, false,
-       "masked_sum(x, mask)"},
-      {K::Dot, "dot", C::Expr, {{"u", true}, {"v", true}}, false, "dot(u, v)"},
-      {K::Cosine, "cosine", C::Expr, {{"u", true}, {"v", true}}, false, "cosine(u, v)"},
-      {K::L2Normalize, "l2_normalize", C::Expr, {{"x", true}, {"eps", false}}, false,
-       "l2_normalize(x, eps = 1e-12)"},
-      {K::Softmax, "softmax", C::Expr, {{"x", true}}, false, "softmax(x)"},
-      {K::MaskedSoftmax, "masked_softmax", C::Expr, {{"x", true}, {"mask", true}}, false,
-       "masked_softmax(x, mask)"},
-      {K::WeightedSum, "weighted_sum", C::Expr, {{"weights", true}, {"values", true}}, false,
-       "weighted_sum(weights, values)"},
-      {K::RepeatLike, "repeat_like", C::Expr, {{"x", true}, {"like", true}}, false,
-       "repeat_like(x, like)"},
-      {K::Stack, "stack", C::Expr, {}, true, "stack(x, y, ...)"},
-      {K::Take, "take", C::Expr, {{"x", true}, {"index", true}}, false, "take(x, index)"},
-      {K::Squeeze, "squeeze", C::Expr, {{"x", true}}, false, "squeeze(x)"},
-      {K::MatMul, "matmul", C::Expr, {{"a", true}, {"b", true}, {"transpose_b", false}}, false,
-       "matmul(a, b, transpose_b = 0)"},
-      {K::SplitHeads, "split_heads", C::Expr, {{"x", true}, {"heads", true}}, false,
-       "split_heads(x, heads)"},
-      {K::MergeHeads, "merge_heads", C::Expr, {{"x", true}}, false, "merge_heads(x)"},
-      {K::CausalMask, "causal_mask", C::Expr, {{"size", true}}, false, "causal_mask(size)"},
-      {K::LayerNorm, "layer_norm", C::Expr, {{"x", true}, {"eps", false}}, false,
-       "layer_norm(x, eps = 1e-8)"},
-      {K::BatchNorm, "batch_norm", C::Expr,
-       {{"x", true}, {"momentum", false}, {"eps", false}, {"by", false}}, false,
-       "batch_norm(x, momentum = 0.99, eps = 1e-3, by = ids)"},
-      {K::RunningMean, "running_mean", C::Expr, {{"x", true}, {"decay", false}, {"where", false}},
-       false, "running_mean(x, decay = 0.9, where = mask)"},
-      {K::Param, "param", C::Expr, {{"shape", true}, {"init", false}, {"by", false}}, false,
-       "param([d1, d2, ...], init = normal(0.01), by = ids)"},
-      {K::TopK, "top_k", C::Expr, {{"query", true}, {"items", true}, {"k", true}}, false,
-       "top_k(query, items, k)"},
-      {K::GroupSum, "group_sum", C::Expr, {{"x", true}, {"by", true}}, false,
-       "group_sum(x, by = ids)"},
-      {K::Experts, "experts", C::Expr, {}, true, "experts(block, n, args..., by = ids)"},
-      {K::StopGradient, "stop_gradient", C::Expr, {{"x", true}}, false, "stop_gradient(x)"},
-      {K::GradReverse, "grad_reverse", C::Expr,
-       {{"x", true}, {"lambda", true}, {"schedule", false}}, false,
-       "grad_reverse(x, lambda, schedule = constant)"},
-      {K::TrainOnly, "train_only", C::Expr, {{"x", true}, {"otherwise", true}}, false,
-       "train_only(x, otherwise)"},
-      {K::Mse, "mse", C::Expr, {{"p", true}, {"y", true}, {"weight", false}, {"where", false}},
-       false, "mse(p, y, weight = w, where = mask)"},
-      {K::InfoNce, "info_nce", C::Expr,
-       {{"scores", true}, {"positive", false}, {"temperature", false}}, false,
-       "info_nce(scores, positive = 0, temperature = 1)"},
-      {K::Auc, "auc", C::Metric, {{"score", true}, {"label", true}}, false, "auc(score, label)"},
-      {K::Gauc, "gauc", C::Metric, {{"score", true}, {"label", true}, {"by", true}}, false,
+/// The builtins that build no graph of their own: metrics, optimizers, table
+/// initializers and input types.
+const std::vector<BuiltinRecord>& ownRows() {
+  static const std::vector<BuiltinRecord> kRows = {
+      {"auc", C::Metric, {{"score", true}, {"label", true}}, false, "auc(score, label)"},
+      {"gauc", C::Metric, {{"score", true}, {"label", true}, {"by", true}}, false,
        "gauc(score, label, by = input)"},
-      {K::Logloss, "logloss", C::Metric, {{"score", true}, {"label", true}}, false,
-       "logloss(score, label)"},
-      {K::Recall, "recall", C::Metric, kRankingParams, false,
-       "recall(top, target, k = K, by = input)"},
-      {K::Precision, "precision", C::Metric, kRankingParams, false,
+      {"logloss", C::Metric, {{"score", true}, {"label", true}}, false, "logloss(score, label)"},
+      {"recall", C::Metric, kRankingParams, false, "recall(top, target, k = K, by = input)"},
+      {"precision", C::Metric, kRankingParams, false,
        "precision(top, target, k = K, by = input)"},
-      {K::HitRate, "hitrate", C::Metric, kRankingParams, false,
-       "hitrate(top, target, k = K, by = input)"},
-      {K::Ndcg, "ndcg", C::Metric, kRankingParams, false,
-       "ndcg(top, target, k = K, by = input)"},
-      {K::Mrr, "mrr", C::Metric, kRankingParams, false,
-       "mrr(top, target, k = K, by = input)"},
-      {K::Map, "map", C::Metric, kRankingParams, false,
-       "map(top, target, k = K, by = input)"},
-      {K::Adam, "adam", C::Optimizer,
-       {{"lr", false}, {"beta1", false}, {"beta2", false}, {"eps", false}}, false,
-       "adam(lr, beta1, beta2, eps)"},
-      {K::Adagrad, "adagrad", C::Optimizer, {{"lr", false}, {"initial_accumulator", false}},
-       false, "adagrad(lr, initial_accumulator)"},
-      {K::Sgd, "sgd", C::Optimizer, {{"lr", false}}, false, "sgd(lr)"},
-      {K::Uniform, "uniform", C::Init, {{"scale", true}}, false, "uniform(scale)"},
-      {K::Normal, "normal", C::Init, {{"stddev", true}}, false, "normal(stddev)"},
-      {K::Zeros, "zeros", C::Init, {}, false, "zeros"},
-      {K::Ones, "ones", C::Init, {}, false, "ones"},
-      {K::Identity, "identity", C::Init, {}, false, "identity"},
-      {K::Id, "id", C::InputType, {{"vocab", true}}, false, "id(vocab)"},
-      {K::Ids, "ids", C::InputType, {{"vocab", true}, {"len", true}, {"words", false}}, false,
+      {"hitrate", C::Metric, kRankingParams, false, "hitrate(top, target, k = K, by = input)"},
+      {"ndcg", C::Metric, kRankingParams, false, "ndcg(top, target, k = K, by = input)"},
+      {"mrr", C::Metric, kRankingParams, false, "mrr(top, target, k = K, by = input)"},
+      {"map", C::Metric, kRankingParams, false, "map(top, target, k = K, by = input)"},
+      {"adam", C::Optimizer, {{"lr", false}, {"beta1", false}, {"beta2", false}, {"eps", false}},
+       false, "adam(lr, beta1, beta2, eps)"},
+      {"adagrad", C::Optimizer, {{"lr", false}, {"initial_accumulator", false}}, false,
+       "adagrad(lr, initial_accumulator)"},
+      {"sgd", C::Optimizer, {{"lr", false}}, false, "sgd(lr)"},
+      {"uniform", C::Init, {{"scale", true}}, false, "uniform(scale)"},
+      {"normal", C::Init, {{"stddev", true}}, false, "normal(stddev)"},
+      {"zeros", C::Init, {}, false, "zeros"},
+      {"ones", C::Init, {}, false, "ones"},
+      {"identity", C::Init, {}, false, "identity"},
+      {"id", C::InputType, {{"vocab", true}}, false, "id(vocab)"},
+      {"ids", C::InputType, {{"vocab", true}, {"len", true}, {"words", false}}, false,
        "ids(vocab, len = L, words = W)"},
-      {K::DenseType, "dense", C::InputType, {{"transform", false}}, false,
-       "dense or dense(tanh_zscore)"},
+      {"dense", C::InputType, {{"transform", false}}, false, "dense or dense(tanh_zscore)"},
   };
-  return kTable;
+  return kRows;
+}
+
+/// The expression builtins registered by the compiler, in registration order.
+std::vector<const BuiltinRecord*>& registered() {
+  static std::vector<const BuiltinRecord*> records;
+  return records;
+}
+
+/// Every builtin: the registered ones first, then the dsl's own rows.
+template <class F> const BuiltinRecord* firstWhere(F pred) {
+  for (const BuiltinRecord* b : registered())
+    if (pred(*b)) return b;
+  for (const BuiltinRecord& b : ownRows())
+    if (pred(b)) return &b;
+  return nullptr;
 }
 } // namespace
 
-const BuiltinSig* findBuiltin(std::string_view name, BuiltinContext context) {
-  for (const auto& b : table())
-    if (b.context == context && name == b.name) return &b;
-  return nullptr;
+void registerBuiltins(std::span<const BuiltinRecord> records) {
+  for (const BuiltinRecord& r : records)
+    if (std::find(registered().begin(), registered().end(), &r) == registered().end())
+      registered().push_back(&r);
 }
 
-const BuiltinSig* findAnyBuiltin(std::string_view name) {
-  for (const auto& b : table())
-    if (name == b.name) return &b;
-  return nullptr;
+const BuiltinRecord* findBuiltin(std::string_view name, BuiltinContext context) {
+  return firstWhere([&](const BuiltinRecord& b) { return b.context == context && name == b.name; });
+}
+
+const BuiltinRecord* findAnyBuiltin(std::string_view name) {
+  return firstWhere([&](const BuiltinRecord& b) { return name == b.name; });
 }
 
 std::vector<std::string> builtinNames(BuiltinContext context) {
   std::vector<std::string> names;
-  for (const auto& b : table())
+  firstWhere([&](const BuiltinRecord& b) {
     if (b.context == context) names.push_back(b.name);
+    return false;
+  });
   return names;
 }
 
@@ -269,16 +204,10 @@ bool bindBlockArgs(const CallExpr& call, const std::string& blockName,
   return true;
 }
 
-bool isRankingMetric(BuiltinKind kind) {
-  switch (kind) {
-  case K::Recall:
-  case K::Precision:
-  case K::HitRate:
-  case K::Ndcg:
-  case K::Mrr:
-  case K::Map: return true;
-  default: return false;
-  }
+bool isRankingMetric(const BuiltinRecord& metric) {
+  for (const char* name : {"recall", "precision", "hitrate", "ndcg", "mrr", "map"})
+    if (isBuiltin(&metric, name)) return true;
+  return false;
 }
 
 bool isBlockCallKeyword(std::string_view name) {

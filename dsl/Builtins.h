@@ -1,42 +1,43 @@
 // Builtins: the one table of names the language predefines — layers and
 // functions usable in expressions, metrics, optimizers, table initializers and
-// input types — with their parameters. Sema checks calls against it and
-// BuildGraph dispatches on BuiltinKind, so a builtin's signature is written
-// down once.
+// input types. Each is ONE declarative record (BuiltinRecord), in the spirit of
+// MLIR's ODS: its name, where it may be used, its parameters and usage line,
+// the checks of its arguments with their messages (run by Sema), and how it
+// builds its graph (run by BuildGraph). Sema and BuildGraph bind a call's
+// arguments with the same binder (bindArgs) and then call the record.
+//
+// Where the records live: a record's build function needs the graph IR, which
+// the dsl must not see (dsl -> runtime -> compiler), so the expression builtins
+// are defined in compiler/passes/builtins/*.cpp, one file per family, and
+// recc_compiler registers them here when it is loaded (registerBuiltins, called
+// from BuildGraph.cpp). The dsl declares the record type and the checking API
+// its check functions use (dsl/BuiltinCheck.h) and names the builder's types
+// only as opaque declarations. The builtins with no graph of their own
+// (metrics, optimizers, initializers, input types) are record rows in
+// Builtins.cpp, without check or build functions: Sema.cpp checks them where
+// they appear and BuildGraph reads them into the ModelPlan.
+//
+// Adding an expression builtin = writing one record in the family file of
+// compiler/passes/builtins/ (plus its op, if it needs a new primitive).
 #pragma once
 
 #include "dsl/AST.h"
 #include "dsl/Diagnostics.h"
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace recc {
 
-enum class BuiltinKind {
-  // Expressions (layers and functions).
-  Embed, Concat, Dense, Mlp, Relu, Sigmoid, Tanh, Exp, Log, Softplus, Step, Clamp, Dropout,
-  Bce, BceLogits, Mean, Sum, Max,
-  // Sequences, towers and attention.
-  Mask, OneHot, MaskedMean, MaskedSum, Dot, Cosine, L2Normalize, Softmax, MaskedSoftmax,
-  WeightedSum, RepeatLike, Stack, Take, Squeeze, MatMul, SplitHeads, MergeHeads, CausalMask,
-  LayerNorm, BatchNorm, RunningMean, Param, TopK, GroupSum,
-  // Experts: `experts(block, n, args...)` calls a block n times and stacks.
-  Experts,
-  // Gradient flow and modes.
-  StopGradient, GradReverse, TrainOnly,
-  // Losses.
-  Mse, InfoNce,
-  // Metrics (in `metric` statements).
-  Auc, Gauc, Logloss, Recall, Precision, HitRate, Ndcg, Mrr, Map,
-  // Optimizers (in `train { optimizer = ... }`).
-  Adam, Adagrad, Sgd,
-  // Table initializers (after `init`).
-  Uniform, Normal, Zeros, Ones, Identity,
-  // Input types (after `input NAME :`).
-  Id, Ids, DenseType,
-};
+namespace sema {
+class BuiltinCheck;  // dsl/BuiltinCheck.h: Sema's view of a call being checked
+}
+namespace buildgraph {
+struct Value;        // compiler/passes/GraphBuilder.h
+class BuiltinCall;   // compiler/passes/BuiltinCall.h: the builder's view of a call
+}
 
 /// Where a builtin may be used; the same spelling can mean different things in
 /// different places (`dense` is a layer in expressions and a type in `input`).
@@ -47,19 +48,31 @@ struct BuiltinParam {
   bool required;
 };
 
-struct BuiltinSig {
-  BuiltinKind kind;
+struct BuiltinRecord {
   const char* name;
   BuiltinContext context;
   std::vector<BuiltinParam> params;  ///< positional order; any may also be given by keyword
   bool variadic = false;             ///< concat: any number of positional tensors
   const char* usage = "";            ///< shown in arity errors, e.g. "dense(x, units)"
+  /// Expression builtins: checks the bound arguments (kinds, constants),
+  /// reporting with the builtin's messages; false if the call is invalid.
+  bool (*check)(sema::BuiltinCheck&) = nullptr;
+  /// Expression builtins: builds the call's graph from the bound arguments.
+  buildgraph::Value (*build)(buildgraph::BuiltinCall&) = nullptr;
+  /// experts(block, n, args...): the arguments are a block call's, which the
+  /// check and build functions bind themselves (bindBlockArgs).
+  bool bindsOwnArgs = false;
 };
 
+/// Adds expression builtins to the language (see the file comment); records
+/// already registered are ignored. Their order is the order of "did you mean"
+/// candidates, and they come before the dsl's own rows in findAnyBuiltin.
+void registerBuiltins(std::span<const BuiltinRecord> records);
+
 /// The builtin called `name` in `context`, or null.
-const BuiltinSig* findBuiltin(std::string_view name, BuiltinContext context);
+const BuiltinRecord* findBuiltin(std::string_view name, BuiltinContext context);
 /// The builtin called `name` in any context (first match), or null.
-const BuiltinSig* findAnyBuiltin(std::string_view name);
+const BuiltinRecord* findAnyBuiltin(std::string_view name);
 /// All builtin names usable in `context` (for "did you mean").
 std::vector<std::string> builtinNames(BuiltinContext context);
 /// "a layer or function", "a metric", "an optimizer", ...
@@ -95,7 +108,12 @@ bool isBlockCallKeyword(std::string_view name);
 
 /// recall, precision, hitrate, ndcg, mrr, map: metrics of a top_k output
 /// (retrieved item ids) against a target item id, per request.
-bool isRankingMetric(BuiltinKind kind);
+bool isRankingMetric(const BuiltinRecord& metric);
+/// True if `b` is the builtin called `name` (for the rows Sema and BuildGraph
+/// treat specially: gauc, identity, id, ids).
+inline bool isBuiltin(const BuiltinRecord* b, std::string_view name) {
+  return b && name == b->name;
+}
 
 /// Folds a constant expression (numbers combined with + - * / and unary
 /// minus); false if `e` is not constant or divides by zero.

@@ -56,8 +56,8 @@ void Sema::checkTable(const TableDecl& t, Symbol& sym) {
   sym.rows = ok ? rows : 0;
   if (!t.init) return;
   std::vector<const Expr*> args;
-  const BuiltinSig* sig = contextCall(*t.init, BuiltinContext::Init, "initializer", args);
-  if (sig && sig->kind == BuiltinKind::Identity)
+  const BuiltinRecord* sig = contextCall(*t.init, BuiltinContext::Init, "initializer", args);
+  if (isBuiltin(sig, "identity"))
     error(t.init->loc, "'identity' initializes square parameters, e.g. param([3, 3], init = "
                        "identity); initialize table '" + t.name.name +
                            "' with uniform, normal, zeros or ones");
@@ -73,13 +73,14 @@ void Sema::checkInput(const InputDecl& in, std::map<std::string, Symbol>& into,
                       const Scope* scope) {
   std::vector<const Expr*> args;
   Symbol sym{Symbol::Kind::DenseInput, in.loc};
-  if (const BuiltinSig* sig = contextCall(*in.type, BuiltinContext::InputType, "input type", args)) {
-    if (sig->kind == BuiltinKind::Id || sig->kind == BuiltinKind::Ids) {
-      sym.kind = sig->kind == BuiltinKind::Id ? Symbol::Kind::IdInput : Symbol::Kind::IdsInput;
+  if (const BuiltinRecord* sig = contextCall(*in.type, BuiltinContext::InputType, "input type", args)) {
+    bool ids = isBuiltin(sig, "ids");
+    if (isBuiltin(sig, "id") || ids) {
+      sym.kind = ids ? Symbol::Kind::IdsInput : Symbol::Kind::IdInput;
       constInt(args[0], 1, kMaxRows, "the vocabulary size", sym.vocab);
       int64_t len;
-      if (sig->kind == BuiltinKind::Ids) constInt(args[1], 1, 1 << 16, "'len' of 'ids'", len);
-      if (sig->kind == BuiltinKind::Ids && args[2])
+      if (ids) constInt(args[1], 1, 1 << 16, "'len' of 'ids'", len);
+      if (ids && args[2])
         constInt(args[2], 1, 4096, "'words' of 'ids'", len);
     } else if (args[0]) {
       auto* t = dynCast<NameExpr>(args[0]);
@@ -291,7 +292,7 @@ void Sema::checkMetric(const MetricStmt& m, Scope& scope,
     error(m.value->loc, "metric '" + m.name.name + "' must be a call such as auc(score, label)");
     return;
   }
-  const BuiltinSig* sig = contextCall(*call, BuiltinContext::Metric, "metric", args);
+  const BuiltinRecord* sig = contextCall(*call, BuiltinContext::Metric, "metric", args);
   if (!sig) return;
   auto requireName = [&](const Expr* e, const char* what) -> const NameExpr* {
     auto* n = dynCast<NameExpr>(e);
@@ -316,7 +317,7 @@ void Sema::checkMetric(const MetricStmt& m, Scope& scope,
       }
     }
   }
-  bool ranking = isRankingMetric(sig->kind);
+  bool ranking = isRankingMetric(*sig);
   if (!ranking) {
     if (auto* label = requireName(args[1], "label")) requireLabel(label->name, label->loc);
   } else if (auto* target = requireName(args[1], "target")) {
@@ -335,7 +336,7 @@ void Sema::checkMetric(const MetricStmt& m, Scope& scope,
   }
   int64_t k;
   if (ranking && args[2]) constInt(args[2], 1, 1 << 20, std::string("'k' of '") + sig->name + "'", k);
-  const Expr* byArg = sig->kind == BuiltinKind::Gauc ? args[2] : ranking ? args[3] : nullptr;
+  const Expr* byArg = isBuiltin(sig, "gauc") ? args[2] : ranking ? args[3] : nullptr;
   if (byArg) {
     if (auto* by = requireName(byArg, "grouping column ('by')")) {
       const Symbol* sym = resolve(by->name, by->loc, scope);
@@ -351,7 +352,7 @@ void Sema::checkMetric(const MetricStmt& m, Scope& scope,
 
 void Sema::checkOptimizer(const Expr& e) {
   std::vector<const Expr*> args;
-  const BuiltinSig* sig = contextCall(e, BuiltinContext::Optimizer, "optimizer", args);
+  const BuiltinRecord* sig = contextCall(e, BuiltinContext::Optimizer, "optimizer", args);
   if (!sig) return;
   for (size_t i = 0; i < args.size(); ++i) {
     if (!args[i]) continue;
@@ -550,6 +551,13 @@ bool Sema::run(const Program& prog) {
 namespace recc {
 
 bool checkProgram(const ast::Program& prog, DiagnosticEngine& diag) {
+  // The layers and functions are registered by recc_compiler (dsl/Builtins.h);
+  // a program that links the dsl alone would see every one as unknown.
+  if (builtinNames(BuiltinContext::Expr).empty()) {
+    diag.error(SourceLoc{prog.file}, "internal error: no layers or functions are registered "
+                                     "(the compiler library registers them)");
+    return false;
+  }
   return sema::Sema(diag).run(prog);
 }
 

@@ -6,6 +6,7 @@
 
 #include "dsl/Sema.h"
 
+#include "dsl/BuiltinCheck.h"
 #include "dsl/Builtins.h"
 #include "dsl/Suggest.h"
 
@@ -89,12 +90,6 @@ struct Lookup {
   const Symbol* sym = nullptr;
 };
 
-inline std::string fmtNumber(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 inline const char* stmtNoun(const Stmt& s) {
   switch (s.kind) {
   case Stmt::Kind::Model: return "a 'model'";
@@ -114,6 +109,8 @@ inline const char* stmtNoun(const Stmt& s) {
 }
 
 class Sema {
+  friend class BuiltinCheck;  // the records' checks use the argument checks below
+
 public:
   explicit Sema(DiagnosticEngine& diag) : diag_(diag) {}
   bool run(const Program& prog);
@@ -145,9 +142,9 @@ private:
   const Symbol* resolve(const std::string& name, const SourceLoc& loc, const Scope& scope);
   Ty checkExpr(const Expr& e, Scope& scope);
   Ty checkCall(const CallExpr& c, Scope& scope);
-  Ty checkBuiltin(const BuiltinSig& sig, const CallExpr& c, Scope& scope);
+  Ty checkBuiltin(const BuiltinRecord& record, const CallExpr& c, Scope& scope);
   void checkEmbed(const CallExpr& c, const Expr& table, const Expr& ids, Scope& scope);
-  const BuiltinSig* contextCall(const Expr& e, BuiltinContext ctx, const char* what,
+  const BuiltinRecord* contextCall(const Expr& e, BuiltinContext ctx, const char* what,
                                 std::vector<const Expr*>& args);
   std::vector<std::string> visibleNames(const Scope& scope) const;
 
@@ -155,7 +152,6 @@ private:
   bool requireTensor(const Expr& e, Ty t, const std::string& what, bool allowNumber = false);
   /// Known: `out` holds the value. Deferred: the number comes through a block
   /// parameter or a number-valued name, and BuildGraph checks it.
-  enum class Const { Known, Deferred, Invalid };
   Const constant(const Expr* e, const std::string& what, double& out);
   bool constNumber(const Expr* e, const std::string& what, double& out) {
     return constant(e, what, out) == Const::Known;

@@ -1,6 +1,7 @@
-// SemaExpr: Sema's checks of expressions — names, calls, builtins with their
-// arities, keywords and argument kinds, block calls, experts, embeddings and
-// constant arguments.
+// SemaExpr: Sema's checks of expressions — names, calls, builtin calls (bound
+// to their record's parameters here, checked by the record: see
+// dsl/BuiltinCheck.h), block calls, experts, embeddings and constant
+// arguments.
 #include "dsl/SemaChecker.h"
 
 namespace recc::sema {
@@ -58,16 +59,15 @@ Ty Sema::checkCall(const CallExpr& c, Scope& scope) {
   if (r.status == Lookup::Found && r.sym->kind == Symbol::Kind::Block) {
     return checkBlockCall(c, *r.sym->block, 0, scope);
   }
-  if (c.callee == "experts" && r.status == Lookup::Unknown) return checkExperts(c, scope);
   if (r.status != Lookup::Unknown) {
     const Symbol* sym = resolve(c.callee, c.loc, scope);
     if (sym)
       error(c.loc, "'" + c.callee + "' is " + kindNoun(*sym) + ", not a block or function");
     return Ty::Error;
   }
-  if (const BuiltinSig* sig = findBuiltin(c.callee, BuiltinContext::Expr))
+  if (const BuiltinRecord* sig = findBuiltin(c.callee, BuiltinContext::Expr))
     return checkBuiltin(*sig, c, scope);
-  if (const BuiltinSig* other = findAnyBuiltin(c.callee)) {
+  if (const BuiltinRecord* other = findAnyBuiltin(c.callee)) {
     static const char* kWhere[] = {"", "in a 'metric' statement", "as 'optimizer' in 'train { ... }'",
                                    "after 'init' in a table declaration", "in an 'input' declaration"};
     error(c.loc, "'" + c.callee + "' is " + contextNoun(other->context) + "; it can only be used " +
@@ -81,217 +81,24 @@ Ty Sema::checkCall(const CallExpr& c, Scope& scope) {
   return Ty::Error;
 }
 
-Ty Sema::checkBuiltin(const BuiltinSig& sig, const CallExpr& c, Scope& scope) {
-  std::vector<const Expr*> args;
+/// Binds the call's arguments to the record's parameters and runs its check.
+Ty Sema::checkBuiltin(const BuiltinRecord& record, const CallExpr& c, Scope& scope) {
+  if (record.bindsOwnArgs) {
+    BuiltinCheck check(*this, scope, record, c, {}, {});
+    return record.check(check) ? Ty::Tensor : Ty::Error;
+  }
+  std::vector<const Expr*> args, kw;
   std::string desc = "'";  // built by appending: GCC 12 -Wrestrict misfires on "'" + string
-  desc.append(sig.name).append("'");
-  std::vector<const Expr*> kw;
-  if (!bindArgs(c, desc, sig.params, sig.variadic, sig.usage, args, diag_, 0, &kw)) return Ty::Error;
-  auto argWhat = [&](size_t i) {
-    return sig.variadic ? "argument " + std::to_string(i + 1) + " of '" + sig.name + "'"
-                        : "argument '" + std::string(sig.params[i].name) + "' of '" + sig.name + "'";
-  };
-  auto tensorArg = [&](size_t i, bool allowNumber = false) {
-    Ty t = checkExpr(*args[i], scope);
-    return requireTensor(*args[i], t, argWhat(i), allowNumber);
-  };
-  bool ok = true;
-  int64_t n;
+  desc.append(record.name).append("'");
+  if (!bindArgs(c, desc, record.params, record.variadic, record.usage, args, diag_, 0, &kw))
+    return Ty::Error;
   struct Defer {  // constant arguments of layers may come through block parameters
     bool& flag, saved;
     explicit Defer(bool& f) : flag(f), saved(f) { flag = true; }
     ~Defer() { flag = saved; }
   } defer(deferNames_);
-  switch (sig.kind) {
-  case BuiltinKind::Embed: checkEmbed(c, *args[0], *args[1], scope); break;
-  case BuiltinKind::Concat:
-    for (size_t i = 0; i < args.size(); ++i) ok &= tensorArg(i);
-    if (!kw.empty() && kw[0]) ok &= constInt(kw[0], -8, 8, "'axis' of 'concat'", n);
-    break;
-  case BuiltinKind::Dense:
-    ok &= tensorArg(0);
-    ok &= constInt(args[1], 1, kMaxWidth, "'units' of 'dense'", n);
-    if (args[2]) ok &= requireIds(*args[2], checkExpr(*args[2], scope), argWhat(2));
-    break;
-  case BuiltinKind::Mlp: {
-    ok &= tensorArg(0);
-    if (args[4]) ok &= requireIds(*args[4], checkExpr(*args[4], scope), argWhat(4));
-    auto* widths = dynCast<ListExpr>(args[1]);
-    if (!widths) {
-      error(args[1]->loc, "'widths' of 'mlp' must be a list of layer widths, e.g. [512, 256]");
-      ok = false;
-    } else if (widths->items.empty()) {
-      error(widths->loc, "'mlp' needs at least one layer width");
-      ok = false;
-    } else {
-      for (const auto& w : widths->items) ok &= constInt(w.get(), 1, kMaxWidth, "a layer width", n);
-    }
-    if (args[2]) ok &= constRange(args[2], 0, 1, true, "'dropout' of 'mlp'");
-    if (args[3]) {
-      auto* act = dynCast<NameExpr>(args[3]);
-      static const std::vector<std::string> kActs = {"relu", "tanh", "sigmoid", "linear"};
-      if (!act || std::find(kActs.begin(), kActs.end(), act->name) == kActs.end()) {
-        error(args[3]->loc, "unknown activation" +
-                                (act ? " '" + act->name + "'" + didYouMean(act->name, kActs)
-                                     : std::string()) +
-                                "; expected relu, tanh, sigmoid or linear");
-        ok = false;
-      }
-    }
-    break;
-  }
-  case BuiltinKind::Relu:
-  case BuiltinKind::Sigmoid:
-  case BuiltinKind::Tanh:
-  case BuiltinKind::Exp:
-  case BuiltinKind::Log:
-  case BuiltinKind::Softplus:
-  case BuiltinKind::Step: ok &= tensorArg(0); break;
-  case BuiltinKind::Clamp: {
-    ok &= tensorArg(0);
-    double lo = 0, hi = 0;
-    Const cl = constant(args[1], "'lo' of 'clamp'", lo), ch = constant(args[2], "'hi' of 'clamp'", hi);
-    if (cl == Const::Known && ch == Const::Known && lo > hi) {
-      error(c.loc, "'clamp' bounds are reversed: lo " + fmtNumber(lo) + " > hi " + fmtNumber(hi));
-      ok = false;
-    }
-    ok &= cl != Const::Invalid && ch != Const::Invalid;
-    break;
-  }
-  case BuiltinKind::Dropout:
-    ok &= tensorArg(0);
-    ok &= constRange(args[1], 0, 1, true, "the probability of 'dropout'");
-    break;
-  case BuiltinKind::Bce:
-  case BuiltinKind::BceLogits:
-  case BuiltinKind::Mse:
-    ok &= tensorArg(0);
-    ok &= tensorArg(1);
-    if (args[2]) ok &= tensorArg(2, true);
-    if (args[3]) ok &= tensorArg(3);
-    break;
-  case BuiltinKind::Mean:
-  case BuiltinKind::Sum:
-    ok &= tensorArg(0);
-    if (args[1]) ok &= constInt(args[1], -8, 8, "'axis'", n);
-    if (args[2]) ok &= tensorArg(2);
-    break;
-  case BuiltinKind::Max:
-    ok &= tensorArg(0);
-    if (args[1]) ok &= constInt(args[1], -8, 8, "'axis'", n);
-    break;
-  case BuiltinKind::GroupSum:
-    ok &= tensorArg(0, true);  // a number counts rows: group_sum(1, by = c)
-    ok &= requireIds(*args[1], checkExpr(*args[1], scope), argWhat(1));
-    break;
-  case BuiltinKind::Mask:
-  case BuiltinKind::OneHot:
-    ok &= requireIds(*args[0], checkExpr(*args[0], scope), argWhat(0));
-    break;
-  case BuiltinKind::MaskedMean:
-  case BuiltinKind::MaskedSum:
-  case BuiltinKind::Dot:
-  case BuiltinKind::Cosine:
-  case BuiltinKind::MaskedSoftmax:
-  case BuiltinKind::WeightedSum:
-  case BuiltinKind::RepeatLike:
-  case BuiltinKind::TopK:
-    ok &= tensorArg(0);
-    ok &= tensorArg(1);
-    if (sig.kind == BuiltinKind::TopK) ok &= constInt(args[2], 1, 1 << 20, "'k' of 'top_k'", n);
-    break;
-  case BuiltinKind::Stack:
-    for (size_t i = 0; i < args.size(); ++i) ok &= tensorArg(i);
-    break;
-  case BuiltinKind::Squeeze:
-  case BuiltinKind::MergeHeads:
-  case BuiltinKind::Softmax:
-  case BuiltinKind::StopGradient: ok &= tensorArg(0); break;
-  case BuiltinKind::Take:
-    ok &= tensorArg(0);
-    ok &= constInt(args[1], 0, kMaxWidth, "'index' of 'take'", n);
-    break;
-  case BuiltinKind::MatMul:
-    ok &= tensorArg(0);
-    ok &= tensorArg(1);
-    if (args[2]) ok &= constInt(args[2], 0, 1, "'transpose_b' of 'matmul'", n);
-    break;
-  case BuiltinKind::SplitHeads:
-    ok &= tensorArg(0);
-    ok &= constInt(args[1], 1, 4096, "'heads' of 'split_heads'", n);
-    break;
-  case BuiltinKind::CausalMask:
-    ok &= constInt(args[0], 1, kMaxWidth, "'size' of 'causal_mask'", n);
-    break;
-  case BuiltinKind::L2Normalize:
-  case BuiltinKind::LayerNorm:
-  case BuiltinKind::BatchNorm: {
-    ok &= tensorArg(0);
-    const Expr* eps = sig.kind == BuiltinKind::BatchNorm ? args[2] : args[1];
-    double v;
-    std::string what = std::string("'eps' of '") + sig.name + "'";
-    if (eps && constNumber(eps, what, v) && !(v > 0)) {
-      error(eps->loc, what + " must be positive, got " + fmtNumber(v));
-      ok = false;
-    }
-    if (sig.kind == BuiltinKind::BatchNorm && args[1])
-      ok &= constRange(args[1], 0, 1, true, "'momentum' of 'batch_norm'");
-    if (sig.kind == BuiltinKind::BatchNorm && args[3])
-      ok &= requireIds(*args[3], checkExpr(*args[3], scope), argWhat(3));
-    break;
-  }
-  case BuiltinKind::RunningMean:
-    ok &= tensorArg(0);
-    if (args[1]) ok &= constRange(args[1], 0, 1, true, "'decay' of 'running_mean'");
-    if (args[2]) ok &= tensorArg(2);
-    break;
-  case BuiltinKind::Param: {
-    auto* shape = dynCast<ListExpr>(args[0]);
-    if (!shape || shape->items.empty()) {
-      error(args[0]->loc, "'shape' of 'param' must be a list of extents, e.g. [10, 128]");
-      ok = false;
-    } else {
-      for (const auto& d : shape->items)
-        ok &= constInt(d.get(), 1, kMaxWidth, "an extent of 'param'", n);
-    }
-    std::vector<const Expr*> initArgs;
-    if (args[1])
-      ok &= contextCall(*args[1], BuiltinContext::Init, "initializer", initArgs) != nullptr;
-    if (args[2]) ok &= requireIds(*args[2], checkExpr(*args[2], scope), argWhat(2));
-    break;
-  }
-  case BuiltinKind::GradReverse: {
-    ok &= tensorArg(0);
-    ok &= constRange(args[1], 0, INFINITY, false, "'lambda' of 'grad_reverse'");
-    if (args[2]) {
-      auto* s = dynCast<NameExpr>(args[2]);
-      if (!s || (s->name != "constant" && s->name != "dann")) {
-        error(args[2]->loc, "unknown schedule" +
-                                (s ? " '" + s->name + "'" + didYouMean(s->name, {"constant", "dann"})
-                                   : std::string()) +
-                                "; expected 'constant' or 'dann'");
-        ok = false;
-      }
-    }
-    break;
-  }
-  case BuiltinKind::TrainOnly:
-    ok &= tensorArg(0);
-    ok &= tensorArg(1, true);
-    break;
-  case BuiltinKind::InfoNce: {
-    ok &= tensorArg(0);
-    if (args[1]) ok &= constInt(args[1], 0, kMaxWidth, "'positive' of 'info_nce'", n);
-    double v;
-    if (args[2] && constNumber(args[2], "'temperature' of 'info_nce'", v) && !(v > 0)) {
-      error(args[2]->loc, "'temperature' of 'info_nce' must be positive, got " + fmtNumber(v));
-      ok = false;
-    }
-    break;
-  }
-  default: break;
-  }
-  return ok ? Ty::Tensor : Ty::Error;
+  BuiltinCheck check(*this, scope, record, c, std::move(args), std::move(kw));
+  return !record.check || record.check(check) ? Ty::Tensor : Ty::Error;
 }
 
 /// A block call (arguments from `skip` on), with the block-call keywords.
@@ -394,7 +201,7 @@ void Sema::checkEmbed(const CallExpr& c, const Expr& table, const Expr& ids, Sco
 
 /// Resolves an initializer, optimizer, metric or input type written as a bare
 /// name or a call, and binds its arguments.
-const BuiltinSig* Sema::contextCall(const Expr& e, BuiltinContext ctx, const char* what,
+const BuiltinRecord* Sema::contextCall(const Expr& e, BuiltinContext ctx, const char* what,
                                     std::vector<const Expr*>& args) {
   std::string name;
   if (auto* n = dynCast<NameExpr>(&e)) name = n->name;
@@ -404,7 +211,7 @@ const BuiltinSig* Sema::contextCall(const Expr& e, BuiltinContext ctx, const cha
                      builtinNames(ctx).front() + "(...)");
     return nullptr;
   }
-  const BuiltinSig* sig = findBuiltin(name, ctx);
+  const BuiltinRecord* sig = findBuiltin(name, ctx);
   if (!sig) {
     std::vector<std::string> names = builtinNames(ctx);
     std::string all;
@@ -450,7 +257,7 @@ bool Sema::requireTensor(const Expr& e, Ty t, const std::string& what, bool allo
   return false;
 }
 
-Sema::Const Sema::constant(const Expr* e, const std::string& what, double& out) {
+Const Sema::constant(const Expr* e, const std::string& what, double& out) {
   if (constantValue(*e, out)) return Const::Known;
   if (deferNames_ && current_) {
     bool saved = deferNames_;

@@ -1,24 +1,21 @@
 // BuildGraph: AST -> Graph + ModelPlan (see BuildGraph.h for the algorithm and
-// the parameter naming rule). The builtins are compositions of primitive ops:
-//   dense(x, n)      matmul(x, w) + b
-//   mlp(x, ws)       dense -> activation -> dropout, per width
-//   bce(p, y)        -mean(y*log(clamp(p)) + (1-y)*log(1-clamp(p))), clamp to [1e-7, 1-1e-7]
-//   bce_logits(z, y) mean(softplus(z) - z*y)
+// the parameter naming rule): evaluation of expressions, names and block
+// calls, and the node helpers every builtin builds with. A builtin call is
+// built by its record (compiler/passes/builtins/, one file per family, each
+// with the compositions of primitive ops it makes); the pass driver is
+// BuildDriver.cpp. Arithmetic on tensors and numbers:
 //   1 - x, 2 * x     scale_shift(x, -1, 1), scale_shift(x, 2, 0)
-// and, for sequences, attention and experts (each a few primitive ops):
-//   mask(ids)             step(ids + 0.5) on the raw ids (padding is -1)
-//   masked_mean(x, m)     sum(x*m, axis 1) / max(sum(m, axis 1), 1)
-//   softmax / masked_softmax   exp(x' - reduce_max(x')) * m / max(sum(..), 1e-30),
-//                         x' = x*m + (m-1)*1e9: an all-masked row gives zeros
-//   layer_norm, l2_normalize, batch_norm   1/sqrt(v) as exp(-0.5 * log(v))
-//   dense(x, n, by = s)   per-id weights [V,...] gathered by matmul(one_hot(s), W)
-//   weighted_sum(w, v)    sum(v * w, axis 1)
-//   max(x, axis = a)      reduce_max (axis kept as extent 1), like sum / mean
-//   group_sum(x, by = c)  group_sum(x, raw ids of c): per row, the sum over the
-//                         batch rows of its id; a number x counts as x·1 [B,1]
 #include "compiler/passes/GraphBuilder.h"
 
+#include "compiler/passes/builtins/Families.h"
+
 namespace recc::buildgraph {
+
+// The builtin records are defined in this library (compiler/passes/builtins/)
+// and Sema finds them through the dsl's registry, so they are registered
+// before main: this file is linked into every program that builds graphs.
+[[maybe_unused]] static const bool kBuiltinsRegistered =
+    (builtins::registerLanguageBuiltins(), true);
 
 //===----------------------------------------------------------------------===//
 // Diagnostics and nodes
@@ -158,6 +155,11 @@ NodeId GraphBuilder::rsqrt(NodeId v, double eps, const SourceLoc& loc) {
   return add(OpKind::Exp, {scaleShift(l, -0.5, 0, loc)}, {}, loc);
 }
 
+NodeId GraphBuilder::progress(const SourceLoc& loc) {
+  if (progress_ == kNoNode) progress_ = inputNode(ValueRole::Progress, "progress", {}, loc);
+  return progress_;
+}
+
 NodeId GraphBuilder::inputNode(ValueRole role, const std::string& name, std::vector<int64_t> shape,
                                const SourceLoc& loc) {
   NodeId id = add(OpKind::Input, {}, {{"role", std::string(roleName(role))}, {"shape", shape}}, loc);
@@ -232,70 +234,6 @@ bool GraphBuilder::probability(const Expr* e, const std::string& prefix, const s
   std::snprintf(buf, sizeof buf, "%g", out);
   report(e->loc, what + " must be in [0, 1), got " + buf);
   return false;
-}
-
-//===----------------------------------------------------------------------===//
-// Declarations
-//===----------------------------------------------------------------------===//
-
-void GraphBuilder::indexDeclarations() {
-  auto addTable = [&](const TableDecl& t) {
-    TableInfo info;
-    info.decl = &t;
-    info.rows = intConst(t.rows.get());
-    info.dim = intConst(t.dim.get());
-    if (auto* n = dynCast<NameExpr>(t.init.get())) info.init = {n->name, 0.0};
-    if (auto* c = dynCast<CallExpr>(t.init.get()))
-      info.init = {c->callee, c->args.empty() ? 0.0 : numConst(c->args[0].value.get())};
-    tables_.emplace(t.name.name, info);
-    tableOrder_.push_back(t.name.name);
-  };
-  for (const auto& d : prog_.decls) {
-    if (auto* t = dynCast<TableDecl>(d.get())) addTable(*t);
-    if (auto* b = dynCast<BlockDecl>(d.get())) blocks_[b->name.name] = b;
-  }
-  // A stream block's inputs and labels get the batch dimension of their stream.
-  auto indexBody = [&](const std::vector<StmtPtr>& body, int64_t batch, auto& self) -> void {
-    for (const auto& s : body) {
-      if (auto* st = dynCast<StreamDecl>(s.get())) {
-        stage_.streams.push_back(st->name.name);
-        self(st->body, streamBatchDim((int)stage_.streams.size()), self);
-      }
-      if (auto* t = dynCast<TableDecl>(s.get())) addTable(*t);
-      if (auto* b = dynCast<BlockDecl>(s.get())) blocks_[b->name.name] = b;
-      if (auto* l = dynCast<LabelDecl>(s.get()))
-        for (const auto& n : l->names) {
-          labels_.emplace(n.name, LabelInfo{&n, kNoNode, batch});
-          plan_.labels.push_back({n.name, n.column.empty() ? n.name : n.column});
-        }
-      if (auto* in = dynCast<InputDecl>(s.get())) {
-        InputInfo info;
-        info.kind = FeatureKind::Dense;
-        std::string type;
-        const CallExpr* call = dynCast<CallExpr>(in->type.get());
-        if (call) type = call->callee;
-        else if (auto* n = dynCast<NameExpr>(in->type.get())) type = n->name;
-        std::vector<const Expr*> args;
-        if (const BuiltinSig* sig = findBuiltin(type, BuiltinContext::InputType); sig && call)
-          bindArgs(*call, type, sig->params, false, "", args, diag_);
-        if (type == "id" || type == "ids") {
-          info.kind = type == "id" ? FeatureKind::Categorical : FeatureKind::MultiCategorical;
-          info.vocab = intConst(args.size() > 0 ? args[0] : nullptr);
-          info.len = intConst(args.size() > 1 ? args[1] : nullptr);
-          info.words = intConst(args.size() > 2 ? args[2] : nullptr);
-        } else if (auto* t = dynCast<NameExpr>(args.empty() ? nullptr : args[0])) {
-          info.transform = t->name;
-        }
-        info.batch = batch;
-        for (const auto& n : in->names) {
-          info.ident = &n;
-          inputs_.emplace(n.name, info);
-          inputOrder_.push_back(n.name);
-        }
-      }
-    }
-  };
-  indexBody(model_.body, kBatchDim, indexBody);
 }
 
 //===----------------------------------------------------------------------===//
@@ -437,9 +375,8 @@ Value GraphBuilder::evalCall(const CallExpr& c, const std::string& prefix, bool 
     if (!blockMode(mods, prefix, instance, mode)) return Value{};
     return instantiate(b, std::move(args), instance, c.loc, mode);
   }
-  if (c.callee == "experts" && !frames_.back()->vars.count(c.callee)) return experts(c, prefix);
-  if (const BuiltinSig* sig = findBuiltin(c.callee, BuiltinContext::Expr))
-    return evalBuiltin(*sig, c, prefix);
+  if (const BuiltinRecord* record = findBuiltin(c.callee, BuiltinContext::Expr))
+    return evalBuiltin(*record, c, prefix);
   report(c.loc, "unknown function '" + c.callee + "'");
   return Value{};
 }
@@ -572,8 +509,6 @@ using buildgraph::GraphBuilder;
 
 std::optional<BuiltModel> buildGraph(const Program& prog, const std::string& modelName,
                                      GraphMode mode, DiagnosticEngine& diag) {
-  // Building assumes a checked program; a caller that skipped checkProgram
-  // still gets its errors instead of a crash.
   DiagnosticEngine sema;
   if (!checkProgram(prog, sema)) {
     for (const Diagnostic& d : sema.diagnostics()) {
@@ -583,6 +518,11 @@ std::optional<BuiltModel> buildGraph(const Program& prog, const std::string& mod
     }
     return std::nullopt;
   }
+  return buildCheckedGraph(prog, modelName, mode, diag);
+}
+
+std::optional<BuiltModel> buildCheckedGraph(const Program& prog, const std::string& modelName,
+                                            GraphMode mode, DiagnosticEngine& diag) {
   const ModelDecl* model = prog.findModel(modelName);
   if (!model) {
     std::string names;

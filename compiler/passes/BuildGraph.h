@@ -5,14 +5,17 @@
 // its own parameters.
 //
 // Algorithm:
-//   1. Re-run Sema (checkProgram); on errors, report them and stop.
+//   1. The program has passed Sema (checkProgram): compileModelSource checks
+//      it once for both graphs and calls buildCheckedGraph; buildGraph runs
+//      checkProgram first for callers that did not.
 //   2. Index the model's inputs, labels, tables and blocks (and the top-level
 //      tables and blocks).
 //   3. Walk the model's assignments and losses in order, evaluating each
 //      expression to a Value (tensor node, number, table, id input). Inputs,
 //      labels and embedding rows become Input nodes on first use; `dense` and
 //      `mlp` create Param nodes; every node's shape is inferred as it is added
-//      and a ShapeError is reported at the expression that made the node.
+//      and a ShapeError is reported at the expression that made the node (so
+//      a built graph needs no second shape inference).
 //   4. Bind outputs, loss terms and the weighted total loss, fill the plan's
 //      metrics and train settings, and mark the end of the forward graph.
 //
@@ -58,8 +61,15 @@ struct BuiltModel {
   StageSpec stage;
 };
 
-/// Builds model `modelName` of `prog` ("" = the first model). Returns nullopt
-/// after reporting errors (semantic or shape) to `diag`.
+/// Builds model `modelName` of `prog` ("" = the first model), a program that
+/// checkProgram accepted. Returns nullopt after reporting errors to `diag`.
+std::optional<BuiltModel> buildCheckedGraph(const ast::Program& prog,
+                                            const std::string& modelName, GraphMode mode,
+                                            DiagnosticEngine& diag);
+
+/// As buildCheckedGraph, for a program that may not have been checked: runs
+/// checkProgram first, so that such a caller gets Sema's errors instead of a
+/// crash.
 std::optional<BuiltModel> buildGraph(const ast::Program& prog, const std::string& modelName,
                                      GraphMode mode, DiagnosticEngine& diag);
 

@@ -5,7 +5,6 @@
 #include "compiler/passes/BuildGraph.h"
 #include "compiler/passes/Executable.h"
 #include "compiler/ops/OpDef.h"
-#include "compiler/passes/ShapeInference.h"
 #include "dsl/Parser.h"
 #include "dsl/Sema.h"
 
@@ -56,12 +55,13 @@ std::optional<CompiledModel> compileModelSource(const std::string& file, const s
   diag.addSource(file, text);
   auto program = parseProgram(file, text, diag);
   if (!program || diag.hasErrors()) return std::nullopt;
+  // Sema runs once, for both graphs; shapes are inferred once, as the
+  // builder adds each node (a built graph has every shape).
   if (!checkProgram(*program, diag)) return std::nullopt;
-  auto train = buildGraph(*program, modelName, GraphMode::Train, diag);
+  auto train = buildCheckedGraph(*program, modelName, GraphMode::Train, diag);
   if (!train || diag.hasErrors()) return std::nullopt;
-  auto eval = buildGraph(*program, modelName, GraphMode::Eval, diag);
+  auto eval = buildCheckedGraph(*program, modelName, GraphMode::Eval, diag);
   if (!eval || diag.hasErrors()) return std::nullopt;
-  if (!inferShapes(train->graph, diag) || !inferShapes(eval->graph, diag)) return std::nullopt;
 
   CompiledModel m{std::move(train->graph), std::move(eval->graph), std::move(train->plan),
                   std::move(train->stage)};

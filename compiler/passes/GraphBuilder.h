@@ -1,7 +1,9 @@
 // GraphBuilder: the state and methods of BuildGraph, shared by the files that
-// implement it: BuildGraph.cpp (declarations, evaluation, block calls),
-// BuildBuiltins.cpp (the builtin functions of the language) and
-// BuildLayers.cpp (the compositions of primitive ops behind them).
+// implement it: BuildDriver.cpp (the pass driver: declarations, results,
+// plan), BuildGraph.cpp (evaluation, nodes, block calls), BuiltinCall.cpp
+// (dispatch of a builtin call to its record), BuildLayers.cpp (the
+// compositions of primitive ops behind the builtins), and the builtin records
+// themselves (compiler/passes/builtins/, through BuiltinCall.h).
 // Internal to compiler/passes; the public entry point is BuildGraph.h.
 #pragma once
 
@@ -123,15 +125,72 @@ public:
   bool build();
   BuiltModel take() { return {std::move(g_), std::move(plan_), std::move(stage_)}; }
 
+  //===--------------------------------------------------------------------===//
+  // What the builtin records (compiler/passes/builtins/) build with.
+  //===--------------------------------------------------------------------===//
+
+  GraphMode mode() const { return mode_; }
+  Value eval(const Expr& e, const std::string& prefix);
+  NodeId tensorOf(const Value& v, const Expr& e, const std::string& what);
+  bool number(const Expr* e, const std::string& prefix, const std::string& what, double& out);
+  bool width(const Expr* e, const std::string& prefix, const std::string& what, int64_t& out);
+  bool probability(const Expr* e, const std::string& prefix, const std::string& what, double& out);
+  InputInfo* routeArg(const Expr* e, const std::string& prefix);
+  std::string nextName(const std::string& prefix, const std::string& callee);
+  const Shape& shapeOf(NodeId id) const { return g_.node(id).shape; }
+  void report(const SourceLoc& loc, const std::string& msg,
+              std::vector<std::pair<SourceLoc, std::string>> notes = {});
+
+  // Nodes (BuildGraph.cpp).
+  NodeId add(OpKind kind, std::vector<NodeId> in, Attrs attrs, const SourceLoc& loc,
+             std::vector<const Value*> operands = {});
+  NodeId scaleShift(NodeId x, double scale, double shift, const SourceLoc& loc);
+  NodeId reshape(NodeId x, std::vector<int64_t> dims, const SourceLoc& loc);
+  NodeId reduceAxes(OpKind kind, NodeId x, std::vector<int64_t> axes, bool keep,
+                    const SourceLoc& loc);
+  NodeId constant(double v, const SourceLoc& loc);
+  /// The training progress in [0, 1] (an input, created on first use).
+  NodeId progress(const SourceLoc& loc);
+
+  // Compositions of primitive ops (BuildLayers.cpp).
+  Value embed(const CallExpr& c, const Value& table, const Value& ids);
+  NodeId dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc,
+               InputInfo* by = nullptr);
+  NodeId weight(const std::string& name, std::vector<int64_t> shape, rt::InitSpec init,
+                const SourceLoc& loc, InputInfo* by, bool& perRow);
+  NodeId idsOf(InputInfo& in, const SourceLoc& loc);
+  NodeId oneHot(InputInfo& in, const SourceLoc& loc);
+  NodeId rsqrt(NodeId v, double eps, const SourceLoc& loc);
+  NodeId maskLike(NodeId mask, NodeId x, const SourceLoc& loc);
+  NodeId softmax(NodeId x, NodeId mask, const SourceLoc& loc);
+  NodeId stack(const std::vector<NodeId>& xs, const SourceLoc& loc);
+  NodeId layerNorm(NodeId x, double eps, const std::string& name, const SourceLoc& loc);
+  NodeId batchNorm(NodeId x, double momentum, double eps, const std::string& name,
+                   const SourceLoc& loc, InputInfo* by = nullptr);
+  NodeId runningMean(NodeId x, double decay, NodeId mask, const std::string& name,
+                     const SourceLoc& loc);
+  NodeId dropout(NodeId x, double p, const SourceLoc& loc);
+  NodeId activation(NodeId x, const std::string& act, const SourceLoc& loc);
+  NodeId bce(const Value& p, const Value& y, const Value* weight, bool logits,
+             const SourceLoc& loc, const char* name, NodeId mask = kNoNode, bool mse = false);
+  NodeId reduce(OpKind kind, NodeId x, const double* axis, const SourceLoc& axisLoc,
+                const SourceLoc& loc);
+  /// experts(block, n, args..., by = s): n instances of the block, stacked.
+  Value experts(const CallExpr& c, const std::string& prefix);
+
 private:
-  // Declarations and plan.
+  // The pass driver (BuildDriver.cpp): declarations, results and plan.
   void indexDeclarations();
   void bindResults();
+  void markFrozen();
   void fillPlan();
+  void addMetric(const MetricStmt& m);
+  void checkMetricScore(rt::MetricSpec& spec, const std::vector<const Expr*>& args, bool ranking);
+  void readTrainSettings(const TrainStmt& t);
+  void readOptimizer(const Expr& e);
 
-  // Statements and expressions.
+  // Statements and expressions (BuildGraph.cpp).
   Value evalTop(const Expr& e, const std::string& prefix);
-  Value eval(const Expr& e, const std::string& prefix);
   Value lookup(const std::string& name, const SourceLoc& loc);
   Value evalBinary(const BinaryExpr& b, const std::string& prefix);
   Value evalCall(const CallExpr& c, const std::string& prefix, bool wholeStatement);
@@ -141,63 +200,18 @@ private:
                  std::string& instance, ParamMode& mode);
   bool evalBlockArgs(const CallExpr& c, const BlockDecl& b, const std::string& prefix,
                      size_t skip, std::vector<const Expr*>& mods, std::vector<Value>& args);
-  Value experts(const CallExpr& c, const std::string& prefix);
-  Value evalNew(const BuiltinSig& sig, const CallExpr& c, const std::vector<const Expr*>& args,
-                const std::string& prefix);
-  Value evalBuiltin(const BuiltinSig& sig, const CallExpr& c, const std::string& prefix);
+  Value evalBuiltin(const BuiltinRecord& record, const CallExpr& c, const std::string& prefix);
 
-  // Builtins.
-  Value embed(const CallExpr& c, const Value& table, const Value& ids);
+  // Internals of the nodes and layers (BuildGraph.cpp, BuildLayers.cpp).
   NodeId emaRows(const CallExpr& c, InputInfo& in, TableInfo& tb,
                  const std::vector<int64_t>& shape, double decay);
   NodeId poolWords(NodeId rows, InputInfo& in, const SourceLoc& loc);
-  NodeId dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc,
-               InputInfo* by = nullptr);
-  NodeId weight(const std::string& name, std::vector<int64_t> shape, rt::InitSpec init,
-                const SourceLoc& loc, InputInfo* by, bool& perRow);
-  NodeId idsOf(InputInfo& in, const SourceLoc& loc);
-  NodeId oneHot(InputInfo& in, const SourceLoc& loc);
-  InputInfo* routeArg(const Expr* e, const std::string& prefix);
-  NodeId reshape(NodeId x, std::vector<int64_t> dims, const SourceLoc& loc);
-  NodeId reduceAxes(OpKind kind, NodeId x, std::vector<int64_t> axes, bool keep,
-                    const SourceLoc& loc);
-  NodeId constant(double v, const SourceLoc& loc);
-  NodeId rsqrt(NodeId v, double eps, const SourceLoc& loc);
-  NodeId maskLike(NodeId mask, NodeId x, const SourceLoc& loc);
   NodeId maskedMean(NodeId perRow, NodeId mask, const SourceLoc& loc);
-  NodeId softmax(NodeId x, NodeId mask, const SourceLoc& loc);
-  NodeId stack(const std::vector<NodeId>& xs, const SourceLoc& loc);
-  NodeId layerNorm(NodeId x, double eps, const std::string& name, const SourceLoc& loc);
-  NodeId batchNorm(NodeId x, double momentum, double eps, const std::string& name,
-                   const SourceLoc& loc, InputInfo* by = nullptr);
-  NodeId runningMean(NodeId x, double decay, NodeId mask, const std::string& name,
-                     const SourceLoc& loc);
   NodeId stateInput(rt::StateSpec spec, Attrs extra, const SourceLoc& loc);
-  void markFrozen();
-  NodeId dropout(NodeId x, double p, const SourceLoc& loc);
-  NodeId activation(NodeId x, const std::string& act, const SourceLoc& loc);
-  NodeId bce(const Value& p, const Value& y, const Value* weight, bool logits,
-             const SourceLoc& loc, const char* name, NodeId mask = kNoNode, bool mse = false);
-  NodeId reduce(OpKind kind, NodeId x, const double* axis, const SourceLoc& axisLoc,
-                const SourceLoc& loc);
-
-  // Nodes.
-  NodeId add(OpKind kind, std::vector<NodeId> in, Attrs attrs, const SourceLoc& loc,
-             std::vector<const Value*> operands = {});
-  NodeId scaleShift(NodeId x, double scale, double shift, const SourceLoc& loc);
   NodeId param(const std::string& name, std::vector<int64_t> shape, rt::InitSpec init,
                const SourceLoc& loc);
   NodeId inputNode(ValueRole role, const std::string& name, std::vector<int64_t> shape,
                    const SourceLoc& loc);
-  NodeId tensorOf(const Value& v, const Expr& e, const std::string& what);
-  bool number(const Expr* e, const std::string& prefix, const std::string& what, double& out);
-  bool width(const Expr* e, const std::string& prefix, const std::string& what, int64_t& out);
-  bool probability(const Expr* e, const std::string& prefix, const std::string& what, double& out);
-  std::string nextName(const std::string& prefix, const std::string& callee);
-  const Shape& shapeOf(NodeId id) const { return g_.node(id).shape; }
-
-  void report(const SourceLoc& loc, const std::string& msg,
-              std::vector<std::pair<SourceLoc, std::string>> notes = {});
 
   const Program& prog_;
   const ModelDecl& model_;

@@ -1,8 +1,8 @@
 // Bench: forked per-backend measurement; see the header.
 #include "compiler/tools/Bench.h"
 
+#include "compiler/ir/GraphStats.h"
 #include "compiler/tools/Backends.h"
-#include "compiler/tools/Summary.h"
 #include "runtime/DataSet.h"
 #include "runtime/ModelState.h"
 #include "runtime/StepRunner.h"
