@@ -42,6 +42,9 @@ struct CodegenOptions {
   int optLevel = 3;
   /// Target CPU name ("" = the host, e.g. "sapphirerapids").
   std::string cpu;
+  /// f32 lanes of the vector registers the kernels are tiled for: 16
+  /// (AVX-512) or 8 (AVX2); 0 = from the host's features (16 for a named cpu).
+  int lanes = 0;
 };
 using JitOptions = CodegenOptions;
 

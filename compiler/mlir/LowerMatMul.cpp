@@ -18,6 +18,18 @@ Value emitTransposed(LowerCtx& c, Value m) {
       .getResult()[0];
 }
 
+/// `v` with its last two axes swapped (a batch of transposed matrices).
+static Value emitSwapLastAxes(LowerCtx& c, Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  int64_t rank = t.getRank();
+  SmallVector<int64_t> perm;
+  std::vector<int64_t> dims;
+  for (int64_t i = 0; i < rank; ++i) perm.push_back(i < rank - 2 ? i : (i == rank - 2 ? rank - 1 : rank - 2));
+  for (int64_t p : perm) dims.push_back(t.getDimSize(p));
+  Value init = c.b.create<tensor::EmptyOp>(c.loc, dims, c.b.getF32Type());
+  return c.b.create<linalg::TransposeOp>(c.loc, v, init, perm).getResult()[0];
+}
+
 static Value lowerMatMul(LowerCtx& c) {
   Value a = c.in(0), b = c.in(1);
   bool ta = c.node.attrs.getInt("transpose_a"), tb = c.node.attrs.getInt("transpose_b");
@@ -75,6 +87,13 @@ static Value lowerBatchMatMul(LowerCtx& c) {
                                               ValueRange{init})
                      .getResult(0);
     return emitReshape(c, flat, out);
+  }
+  // n is the innermost loop: a transposed B would be read across rows (a
+  // gather per lane), so it is materialized in [.., k, n] order first — O(nk)
+  // copies per matrix against O(mnk) flops.
+  if (tb && n >= 8) {
+    b = emitSwapLastAxes(c, b);
+    tb = false;
   }
   int64_t m = rank - 2, k = rank - 1, nn = rank;  // loop positions
   SmallVector<AffineExpr> ea = ta ? operandExprs(c, a, out, k, m) : operandExprs(c, a, out, m, k);

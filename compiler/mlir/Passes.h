@@ -6,6 +6,8 @@
 //   recc-plan-memory                intermediates → one static arena (PlanMemory.cpp)
 //   recc-outline-kernels            identical linalg ops → one shared function
 //                                   (OutlineKernels.cpp)
+//   recc-fuse-elementwise           elementwise fusion and reshape folding that
+//                                   leave contractions named (FuseElementwise.cpp)
 #pragma once
 
 namespace recc::passes {
@@ -14,5 +16,6 @@ namespace recc::passes {
 void registerPasses();
 void registerPlanMemoryPass();
 void registerOutlineKernelsPass();
+void registerFuseElementwisePass();
 
 }  // namespace recc::passes

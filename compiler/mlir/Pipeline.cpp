@@ -12,7 +12,10 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
+#include "llvm/TargetParser/Host.h"
+
 #include <cstdlib>
+#include <string>
 #include <mutex>
 
 namespace recc::codegen {
@@ -30,8 +33,22 @@ std::unique_ptr<mlir::MLIRContext> makeContext() {
   return std::make_unique<mlir::MLIRContext>(registry, mlir::MLIRContext::Threading::DISABLED);
 }
 
+/// The vector width the kernels are tiled for: AVX-512's 16 f32 lanes where
+/// the host has it (or a named target CPU is asked for), else AVX2's 8, so
+/// that register tiles fit the register file instead of spilling.
+static int vectorLanes(const CodegenOptions& o) {
+  if (o.lanes == 8 || o.lanes == 16) return o.lanes;
+  if (o.lanes != 0)
+    throw CodegenError("vector lanes must be 8 or 16, got " + std::to_string(o.lanes));
+  if (!o.cpu.empty()) return 16;
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto avx512 = features.find("avx512f");
+  return avx512 != features.end() && avx512->second ? 16 : 8;
+}
+
 std::string stagePipeline(Stage to, const CodegenOptions& o) {
   int threads = std::clamp(o.threads, 1, 2);
+  std::string lanes = "lanes=" + std::to_string(vectorLanes(o));
   switch (to) {
   case Stage::Linalg:
     return "";
@@ -40,15 +57,15 @@ std::string stagePipeline(Stage to, const CodegenOptions& o) {
     // output's destination the scratch space of unrelated ops, and merged zero
     // fills (every matmul's accumulator) would make bufferization copy the one
     // filled buffer into each matmul's output (28 copies of [1000, N] in ESM²).
-    return "canonicalize,linalg-fuse-elementwise-ops,canonicalize,eliminate-empty-tensors,"
+    return "canonicalize,recc-fuse-elementwise,canonicalize,eliminate-empty-tensors,"
            "empty-tensor-to-alloc-tensor,one-shot-bufferize,"
            "canonicalize,cse,buffer-deallocation-pipeline,canonicalize,recc-plan-memory";
   case Stage::Vectorized:
     if (!o.vectorize)
       return "func.func(recc-tile-vectorize{vectorize=0}),convert-linalg-to-loops,canonicalize";
     return "recc-outline-kernels,func.func(recc-tile-vectorize{threads=" + std::to_string(threads) +
-           "}),fold-memref-alias-ops,canonicalize,cse,func.func(recc-lower-vectors),"
-           "canonicalize,cse";
+           " " + lanes + "}),fold-memref-alias-ops,canonicalize,cse,func.func(recc-lower-vectors{" +
+           lanes + "}),canonicalize,cse";
   case Stage::LLVM: {
     std::string p = "convert-linalg-to-loops,";
     if (threads > 1)

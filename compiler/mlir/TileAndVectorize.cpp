@@ -12,7 +12,8 @@
 //      folded in) tag the loops whose first k block starts from zero, peel
 //      M and N so that every piece is divided evenly by its register tile,
 //      then tile twice — cache tiles (≤240 × ≤256 × ≤256) and a register tile of
-//      mr × nr × kr (10 × 32 × 8 when shapes allow: twenty zmm accumulators) —
+//      mr × nr × kr (10 × 32 × 8 when shapes allow: twenty zmm accumulators;
+//      6 × 16 × 8 on AVX2: twelve ymm) —
 //      and vectorize the innermost tile with static shapes (no masks:
 //      non-dividing tiles would silently stay scalar).
 //   3. other linalg ops: with two threads, halve large ones along their
@@ -23,7 +24,7 @@
 // must come first or the accumulators are reloaded every k-step):
 //   5. Hoist redundant transfer pairs out of the k loops (accumulators stay in
 //      registers), start recc.zero_init accumulators from zero, unroll
-//      32-lane tiles into 16-lane (one zmm) operations, then lower
+//      two-register tiles into one-register (zmm or ymm) operations, then lower
 //      contractions to outer products/FMAs, transfers to loads/stores,
 //      16×16 transposes to shuffles.
 // recc-approximate-math: polynomial exp/log/log1p/tanh that vectorize (the
@@ -54,13 +55,28 @@ using namespace mlir;
 
 namespace {
 
-constexpr int64_t kLanes = 16;  ///< f32 lanes of one zmm register
+/// f32 lanes of one vector register of the target: 16 (zmm, AVX-512) or 8
+/// (ymm, AVX2). Set from the passes' `lanes` option when each runs; the
+/// passes run one at a time (makeContext disables MLIR's threading), so one
+/// file-level setting serves the helpers below without threading it through.
+int64_t vectorLanes = 16;
 
 /// The first of `prefs` dividing n, or 0.
 int64_t firstDivisor(int64_t n, std::initializer_list<int64_t> prefs) {
   for (int64_t p : prefs)
     if (n % p == 0) return p;
   return 0;
+}
+
+/// Register-tile rows for a matmul whose tile is `nr` lanes wide: as many
+/// accumulators as the register file holds beside the operands — twenty of
+/// AVX-512's 32 zmm (12 rows of 32 lanes spill and halve the kernel), twelve
+/// of AVX2's 16 ymm.
+int64_t registerRows(int64_t m, int64_t nr) {
+  bool twoRegs = nr > vectorLanes;
+  if (vectorLanes >= 16)
+    return twoRegs ? firstDivisor(m, {10, 8, 6, 4}) : firstDivisor(m, {14, 12, 10, 8, 6, 4});
+  return twoRegs ? firstDivisor(m, {6, 4}) : firstDivisor(m, {12, 8, 6, 4});
 }
 
 /// The largest multiple of `step` dividing n and at most `cap` (at least step).
@@ -173,14 +189,11 @@ void tileMatmulPiece(IRRewriter& rw, Operation* op, bool zeroInit) {
     tileMatmulPiece(rw, a, zeroInit);
     if (b) tileMatmulPiece(rw, b, zeroInit);
   };
-  int64_t nr = firstDivisor(n, {2 * kLanes, kLanes});
-  if (!nr && n > 2 * kLanes) return peel(1, n - n % (2 * kLanes));
-  if (!nr && n > kLanes) return peel(1, kLanes);
+  int64_t nr = firstDivisor(n, {2 * vectorLanes, vectorLanes});
+  if (!nr && n > 2 * vectorLanes) return peel(1, n - n % (2 * vectorLanes));
+  if (!nr && n > vectorLanes) return peel(1, vectorLanes);
   if (!nr) nr = n;
-  // Rows of accumulators: at most twenty zmm registers for 32-lane rows (with
-  // 12 rows, 24 accumulators plus operands spill and the kernel halves).
-  int64_t mr = nr > kLanes ? firstDivisor(m, {10, 8, 6, 4})
-                           : firstDivisor(m, {14, 12, 10, 8, 6, 4});
+  int64_t mr = registerRows(m, nr);
   if (!mr && m > 8) return peel(0, m - m % 8);
   if (!mr) mr = m;
   int64_t kr = firstDivisor(k, {8, 4, 2, 1});
@@ -305,7 +318,7 @@ void tileGeneric(IRRewriter& rw, Operation* op, int threads) {
   for (int64_t e : r) elements *= e;
   if (int64_t d = rank >= 2 ? splittableLoop(lop) : -1;
       threads > 1 && elements >= (1 << 17) && d >= 0) {
-    int64_t point = d == rank - 1 ? halfRounded(r[d], kLanes) : r[d] / 2;
+    int64_t point = d == rank - 1 ? halfRounded(r[d], vectorLanes) : r[d] / 2;
     auto [a, b] = split(rw, op, (unsigned)d, point);
     if (b) {
       runInParallel(rw, a, b);
@@ -318,15 +331,15 @@ void tileGeneric(IRRewriter& rw, Operation* op, int threads) {
   SmallVector<int64_t> vecDims{rank - 1};
   if (isa<linalg::TransposeOp>(op) && rank >= 2) vecDims = {rank - 2, rank - 1};
   for (int64_t d : vecDims) {
-    if (r[d] > kLanes && r[d] % kLanes) {
-      auto [a, b] = split(rw, op, (unsigned)d, r[d] - r[d] % kLanes);
+    if (r[d] > vectorLanes && r[d] % vectorLanes) {
+      auto [a, b] = split(rw, op, (unsigned)d, r[d] - r[d] % vectorLanes);
       tileGeneric(rw, a);
       if (b) tileGeneric(rw, b);
       return;
     }
   }
   SmallVector<int64_t> sizes(rank, 1);
-  for (int64_t d : vecDims) sizes[d] = std::min(r[d], kLanes);
+  for (int64_t d : vecDims) sizes[d] = std::min(r[d], vectorLanes);
   tileAndVectorize(rw, op, {sizes});
 }
 
@@ -338,6 +351,8 @@ struct TileVectorizePass
 
   Option<int> threads{*this, "threads", llvm::cl::desc("threads for large matmuls"),
                       llvm::cl::init(1)};
+  Option<int> lanes{*this, "lanes", llvm::cl::desc("f32 lanes of a vector register (16 or 8)"),
+                    llvm::cl::init(16)};
   Option<bool> vectorize{*this, "vectorize",
                          llvm::cl::desc("tile and vectorize (false: only memref.copy → linalg.copy)"),
                          llvm::cl::init(true)};
@@ -361,6 +376,7 @@ struct TileVectorizePass
       rw.replaceOpWithNewOp<linalg::CopyOp>(c, c.getSource(), c.getTarget());
     }
     if (!vectorize) return;
+    vectorLanes = lanes;
     SmallVector<Operation*> ops;
     f.walk([&](linalg::LinalgOp op) {
       if (op.hasPureBufferSemantics() && !op.hasDynamicShape()) ops.push_back(op);
@@ -385,8 +401,8 @@ struct TileVectorizePass
 /// the innermost vector lanes is cut to 16 (when a multiple of 16).
 std::optional<SmallVector<int64_t>> nativeLanes(Operation* op) {
   auto cut = [](SmallVector<int64_t> shape, size_t dim) -> std::optional<SmallVector<int64_t>> {
-    if (shape.empty() || shape[dim] <= kLanes || shape[dim] % kLanes) return std::nullopt;
-    shape[dim] = kLanes;
+    if (shape.empty() || shape[dim] <= vectorLanes || shape[dim] % vectorLanes) return std::nullopt;
+    shape[dim] = vectorLanes;
     return shape;
   };
   if (auto c = dyn_cast<vector::ContractionOp>(op)) {
@@ -487,6 +503,10 @@ LogicalResult startAccumulatorsAtZero(func::FuncOp f) {
 
 struct LowerVectorsPass : public PassWrapper<LowerVectorsPass, OperationPass<func::FuncOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(LowerVectorsPass)
+  LowerVectorsPass() = default;
+  LowerVectorsPass(const LowerVectorsPass& other) : PassWrapper(other) {}
+  Option<int> lanes{*this, "lanes", llvm::cl::desc("f32 lanes of a vector register (16 or 8)"),
+                    llvm::cl::init(16)};
   StringRef getArgument() const final { return "recc-lower-vectors"; }
   StringRef getDescription() const final {
     return "Hoist accumulators out of k loops and lower vector ops to 1-D FMAs, loads and stores";
@@ -497,10 +517,11 @@ struct LowerVectorsPass : public PassWrapper<LowerVectorsPass, OperationPass<fun
   }
   void runOnOperation() override {
     func::FuncOp f = getOperation();
+    vectorLanes = lanes;
     linalg::hoistRedundantVectorTransfers(f);
     if (failed(startAccumulatorsAtZero(f))) return signalPassFailure();
     {
-      // Split 32-lane register tiles into 16-lane (one zmm) operations.
+      // Split two-register tiles into one-register (zmm or ymm) operations.
       RewritePatternSet ps(&getContext());
       vector::populateVectorUnrollPatterns(
           ps, vector::UnrollVectorOptions().setNativeShapeFn(nativeLanes));
@@ -552,6 +573,7 @@ void registerPasses() {
   PassRegistration<ApproximateMathPass>();
   registerPlanMemoryPass();
   registerOutlineKernelsPass();
+  registerFuseElementwisePass();
 }
 
 }  // namespace recc::passes

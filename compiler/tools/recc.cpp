@@ -95,12 +95,13 @@ int cmdGraph(const ModelArgs& m, bool dot, bool eval, bool forwardOnly, bool loc
   return 0;
 }
 
-int cmdEmitMlir(const ModelArgs& m, const std::string& stage, bool eval, int threads) {
+int cmdEmitMlir(const ModelArgs& m, const std::string& stage, bool eval, int threads, int lanes) {
 #ifdef RECC_HAVE_MLIR
   CompiledModel model = compileOrExit(m);
   try {
     CodegenOptions options;
     options.threads = threads;
+    options.lanes = lanes;
     emitMlir(eval ? model.evalGraph : model.trainGraph, model.plan.batchSize, stage, std::cout,
              options, eval ? kEvalSymbol : kTrainSymbol);
   } catch (const std::exception& e) {
@@ -109,7 +110,7 @@ int cmdEmitMlir(const ModelArgs& m, const std::string& stage, bool eval, int thr
   }
   return 0;
 #else
-  (void)m, (void)stage, (void)eval, (void)threads;
+  (void)m, (void)stage, (void)eval, (void)threads, (void)lanes;
   std::cerr << "error: this recc was built without the MLIR backend\n";
   return 1;
 #endif
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
   std::string backend = "mlir", stage = "linalg", output;
   bool ast = false, dot = false, eval = false, forwardOnly = false, locations = false;
   int threads = 0;
+  int lanes = 0;
   rt::TrainArgs trainArgs;
   rt::EvalArgs evalArgs;
   BenchArgs benchArgs;
@@ -145,6 +147,8 @@ int main(int argc, char** argv) {
   emit->add_flag("--eval", eval, "the eval step instead of the train step");
   emit->add_option("--batch", m.batch, "batch size to compile for");
   emit->add_option("--threads", threads, "threads for large GEMMs (1 or 2)");
+  emit->add_option("--lanes", lanes, "f32 lanes to tile for: 16 (AVX-512), 8 (AVX2); default: the host's")
+      ->check(CLI::IsMember({8, 16}));
 
   auto* train = app.add_subcommand("train", "train a model on a data file");
   addModelArgs(*train, m);
@@ -178,7 +182,7 @@ int main(int argc, char** argv) {
   try {
     if (*check) return cmdCheck(m, ast);
     if (*graph) return cmdGraph(m, dot, eval, forwardOnly, locations);
-    if (*emit) return cmdEmitMlir(m, stage, eval, threads <= 0 ? 1 : threads);
+    if (*emit) return cmdEmitMlir(m, stage, eval, threads <= 0 ? 1 : threads, lanes);
     BackendKind kind = parseBackend(backend);
     if (*train || *evalCmd || *predict) {
       CompiledModel model = compileRunnableOrExit(m);

@@ -250,6 +250,28 @@ TEST_P(BackendTest, ProgressReachesTheGraph) {
   EXPECT_EQ(runner.outputs()[0].data[1], -1.0f);
 }
 
+TEST_P(BackendTest, GradReverseScheduleScalesTheGradientByProgress) {
+  // l = mean(z), z = grad_reverse(x·w + b, 2, linear warm-up over half of
+  // training): dl/dw = -c(p)·mean(x) with c(p) = 2·min(1, p / 0.5).
+  CompiledModel m = compile(R"(model m {
+  input x : dense
+  z = grad_reverse(dense(x, 1), 2, schedule = linear, warmup = 0.5)
+  loss l = mean(z)
+  train { optimizer = sgd(lr = 0.1)  batch = 2 }
+})");
+  rt::ModelState state(m.plan);
+  rt::DataSet data(m.plan, 2);
+  data.dense(0)[0] = 1, data.dense(0)[1] = 3;  // mean(x) = 2
+  auto fn = stepFor(m.trainGraph, 2, GetParam());
+  rt::StepRunner runner(m.plan.trainStep, state, *fn, 2, "train step");
+  for (auto [p, c] : {std::pair{0.0, 0.0}, {0.25, 1.0}, {0.5, 2.0}, {0.9, 2.0}}) {
+    runner.setProgress(p);
+    runner.run(data, std::vector<int64_t>{0, 1}, 0);
+    SCOPED_TRACE("progress " + std::to_string(p));
+    EXPECT_NEAR(state.params.grad("z.dense0.w").data()[0], -c * 2, 1e-5);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BackendTest,
                          ::testing::Values(Backend::Reference, Backend::Mlir),
                          [](const ::testing::TestParamInfo<Backend>& info) {

@@ -18,9 +18,13 @@ namespace {
 
 constexpr int64_t B = kBatchDim;
 
-std::string emit(const Graph& g, const std::string& stage, int64_t batch = 8) {
+/// The IR of `stage`, tiled for AVX-512 (16 lanes) unless `lanes` says 8, so
+/// the checks below do not depend on the host.
+std::string emit(const Graph& g, const std::string& stage, int64_t batch = 8, int lanes = 16) {
   std::ostringstream os;
-  emitMlir(g, batch, stage, os);
+  CodegenOptions o;
+  o.lanes = lanes;
+  emitMlir(g, batch, stage, os, o);
   return os.str();
 }
 
@@ -54,6 +58,17 @@ TEST(MlirIr, GemmFmasAre16Lanes) {
   // The 10 x 32 register tile is two zmm per row: every FMA is 16 lanes. (The
   // A operand is read 8 k-steps at a time and broadcast element by element.)
   EXPECT_EQ(f32VectorWidths(ir, "vector.fma"), std::set<int>{16}) << ir;
+}
+
+// On AVX2 (16 ymm registers) the kernels are tiled for 8 lanes: elementwise
+// maps and every GEMM FMA are one ymm wide (6 x 16 register tiles: twelve
+// accumulators, which fit beside the operands).
+TEST(MlirIr, Avx2KernelsAre8Lanes) {
+  std::string map = emit(opGraph(OpKind::Sigmoid, {{B, 64}}, {}, false), "vectorized", 8, 8);
+  EXPECT_EQ(f32VectorWidths(map), std::set<int>{8}) << map;
+  std::string gemm =
+      emit(opGraph(OpKind::MatMul, {{B, 64}, {64, 64}}, {}, false), "vectorized", 48, 8);
+  EXPECT_EQ(f32VectorWidths(gemm, "vector.fma"), std::set<int>{8}) << gemm;
 }
 
 // The weight gradient of [B,L,k] x [k,n] (batch_matmul summed over the batch)

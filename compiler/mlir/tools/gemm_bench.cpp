@@ -10,6 +10,7 @@
 // core type (OPENBLAS_CORETYPE=SkylakeX unless set) because under
 // virtualization it may detect an SSE-only "Prescott" core and run 5x slower.
 #include "compiler/mlir/Backend.h"
+#include "compiler/mlir/tools/OpenBlas.h"
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +23,7 @@
 #include <vector>
 
 using namespace recc;
+using recc::bench::OpenBlas;
 
 namespace {
 
@@ -77,23 +79,6 @@ Graph gemmGraph(const GemmShape& s) {
   return g;
 }
 
-using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*,
-                         int, float, float*, int);
-
-struct OpenBlas {
-  SgemmFn sgemm = nullptr;
-  void (*setThreads)(int) = nullptr;
-  char* (*coreName)() = nullptr;
-  OpenBlas() {
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", /*overwrite=*/0);
-    void* h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!h) return;
-    sgemm = (SgemmFn)dlsym(h, "cblas_sgemm");
-    setThreads = (void (*)(int))dlsym(h, "openblas_set_num_threads");
-    coreName = (char* (*)())dlsym(h, "openblas_get_corename");
-  }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,7 +96,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  OpenBlas blas;
+  OpenBlas blas("SkylakeX", /*overwrite=*/false);
   std::printf("OpenBLAS: %s\n", blas.sgemm ? (blas.coreName ? blas.coreName() : "loaded")
                                             : "not found (libopenblas.so.0)");
   std::printf("%-26s %3s %9s %9s %9s %7s %9s\n", "shape (MxNxK)", "thr", "mlir", "openblas",

@@ -89,11 +89,11 @@
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_16 : memref<f32>)
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map, #map, #map2], iterator_types = ["reduction", "reduction"]} ins(%arg7, %view_13, %view_15, %view_14 : memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) outs(%view_16 : memref<f32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %in_24: f32, %in_25: f32, %in_26: f32, %out: f32):
-// CHECK-NEXT:       %1 = math.log %in_26 : f32
-// CHECK-NEXT:       %2 = arith.mulf %in_25, %1 : f32
-// CHECK-NEXT:       %3 = math.log %in_24 : f32
-// CHECK-NEXT:       %4 = arith.mulf %in, %3 : f32
-// CHECK-NEXT:       %5 = arith.addf %4, %2 : f32
+// CHECK-NEXT:       %1 = math.log %in_24 : f32
+// CHECK-NEXT:       %2 = math.log %in_26 : f32
+// CHECK-NEXT:       %3 = arith.mulf %in_25, %2 : f32
+// CHECK-NEXT:       %4 = arith.mulf %in, %1 : f32
+// CHECK-NEXT:       %5 = arith.addf %4, %3 : f32
 // CHECK-NEXT:       %6 = arith.addf %5, %out : f32
 // CHECK-NEXT:       linalg.yield %6 : f32
 // CHECK-NEXT:     }
@@ -107,24 +107,24 @@
 // CHECK-NEXT:     %view_17 = memref.view %0[%c7360][] : memref<7488xi8> to memref<16x1xf32>
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map, #map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_15, %view_14, %arg7, %view_13, %arg8 : memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) outs(%view_17 : memref<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %in_24: f32, %in_25: f32, %in_26: f32, %in_27: f32, %out: f32):
-// CHECK-NEXT:       %1 = arith.mulf %in_27, %cst_2 : f32
-// CHECK-NEXT:       %2 = arith.addf %1, %cst_5 : f32
-// CHECK-NEXT:       %3 = arith.mulf %in_27, %2 : f32
-// CHECK-NEXT:       %4 = arith.addf %1, %cst_3 : f32
-// CHECK-NEXT:       %5 = arith.cmpf ogt, %4, %cst_6 : f32
-// CHECK-NEXT:       %6 = arith.select %5, %cst_5, %cst_6 : f32
-// CHECK-NEXT:       %7 = arith.addf %in_27, %cst_0 : f32
-// CHECK-NEXT:       %8 = arith.cmpf ogt, %7, %cst_6 : f32
-// CHECK-NEXT:       %9 = arith.select %8, %cst_5, %cst_6 : f32
-// CHECK-NEXT:       %10 = arith.mulf %9, %6 : f32
-// CHECK-NEXT:       %11 = arith.mulf %in_25, %cst : f32
-// CHECK-NEXT:       %12 = arith.divf %11, %in_26 : f32
-// CHECK-NEXT:       %13 = arith.mulf %in, %cst : f32
-// CHECK-NEXT:       %14 = arith.divf %13, %in_24 : f32
-// CHECK-NEXT:       %15 = arith.mulf %14, %cst_2 : f32
-// CHECK-NEXT:       %16 = arith.addf %15, %12 : f32
-// CHECK-NEXT:       %17 = arith.mulf %16, %10 : f32
-// CHECK-NEXT:       %18 = arith.mulf %17, %3 : f32
+// CHECK-NEXT:       %1 = arith.mulf %in, %cst : f32
+// CHECK-NEXT:       %2 = arith.divf %1, %in_24 : f32
+// CHECK-NEXT:       %3 = arith.addf %in_27, %cst_0 : f32
+// CHECK-NEXT:       %4 = arith.mulf %in_25, %cst : f32
+// CHECK-NEXT:       %5 = arith.divf %4, %in_26 : f32
+// CHECK-NEXT:       %6 = arith.mulf %2, %cst_2 : f32
+// CHECK-NEXT:       %7 = arith.mulf %in_27, %cst_2 : f32
+// CHECK-NEXT:       %8 = arith.addf %7, %cst_3 : f32
+// CHECK-NEXT:       %9 = arith.cmpf ogt, %8, %cst_6 : f32
+// CHECK-NEXT:       %10 = arith.select %9, %cst_5, %cst_6 : f32
+// CHECK-NEXT:       %11 = arith.addf %7, %cst_5 : f32
+// CHECK-NEXT:       %12 = arith.cmpf ogt, %3, %cst_6 : f32
+// CHECK-NEXT:       %13 = arith.select %12, %cst_5, %cst_6 : f32
+// CHECK-NEXT:       %14 = arith.mulf %13, %10 : f32
+// CHECK-NEXT:       %15 = arith.addf %6, %5 : f32
+// CHECK-NEXT:       %16 = arith.mulf %in_27, %11 : f32
+// CHECK-NEXT:       %17 = arith.mulf %15, %14 : f32
+// CHECK-NEXT:       %18 = arith.mulf %17, %16 : f32
 // CHECK-NEXT:       linalg.yield %18 : f32
 // CHECK-NEXT:     }
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%arg15 : memref<1xf32>)
