@@ -154,6 +154,9 @@ struct ModelRef {
   std::string file, model;
 };
 
+/// How gtest (and so ctest's test list) shows a case: "file.rec:model".
+void PrintTo(const ModelRef& r, std::ostream* os) { *os << r.file << ":" << r.model; }
+
 /// (file, model) of every shipped model other than ESMM/ESM² that
 /// checkExecutable accepts, in name order.
 std::vector<ModelRef> runnableBaselines() {
