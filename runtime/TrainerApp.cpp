@@ -2,6 +2,7 @@
 #include "runtime/TrainerApp.h"
 
 #include "runtime/Checkpoint.h"
+#include "runtime/CliChecks.h"
 #include "runtime/CsvReader.h"
 #include "runtime/Evaluator.h"
 #include "runtime/Trainer.h"
@@ -19,8 +20,10 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--out", a.out, "checkpoint to write (safetensors), atomically each epoch");
   cmd.add_option("--init", a.init, "checkpoint to resume from");
   cmd.add_option("--metrics-json", a.metricsJson, "write the final metrics as JSON");
-  cmd.add_option("--epochs", a.epochs, "epochs (default: the model's train setting)");
-  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)");
+  cmd.add_option("--epochs", a.epochs, "epochs (default: the model's train setting)")
+      ->check(intRange(1, kMaxEpochs));
+  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
+      ->check(intRange(1, kMaxThreads));
 }
 
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict) {
@@ -30,7 +33,8 @@ void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict) {
     cmd.add_option("--out", a.out, "scores CSV to write")->required();
   else
     cmd.add_option("--metrics-json", a.metricsJson, "write the metrics as JSON");
-  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)");
+  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
+      ->check(intRange(1, kMaxThreads));
 }
 
 namespace {

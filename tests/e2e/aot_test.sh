@@ -20,6 +20,15 @@ rm -rf "$work/build"
 } >"$work/elsewhere/data.csv"
 
 cd "$work/elsewhere"
+# The trainer validates its flags like recc: a nonsense value is an error
+# naming the flag, not a silent default.
+for args in "--epochs 0" "--threads -2"; do
+  # shellcheck disable=SC2086
+  if out=$(./trainer train --data data.csv $args 2>&1); then
+    echo "FAIL: trainer accepted $args"; exit 1
+  fi
+  grep -q -- "^${args%% *}: must be an integer from" <<<"$out" || { echo "FAIL: $args: $out"; exit 1; }
+done
 ./trainer train --data data.csv --out model.safetensors --metrics-json aot.json --epochs 3
 ./trainer eval --ckpt model.safetensors --data data.csv --metrics-json eval.json
 ./trainer predict --ckpt model.safetensors --data data.csv --out scores.csv

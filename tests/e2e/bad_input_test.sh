@@ -26,6 +26,23 @@ expect_fail() {
   fi
 }
 
+# expect_reject NAME PATTERN CMD...: CMD must exit non-zero without a crash
+# (a usage error exits with CLI11's code) and print PATTERN.
+expect_reject() {
+  local name=$1 pattern=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -eq 0 || $rc -ge 128 ]]; then
+    echo "FAIL $name: exit code $rc (want an error, not a crash)"; echo "$out" | tail -5; failures=$((failures + 1))
+  elif ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | tail -5; failures=$((failures + 1))
+  else
+    echo "ok   $name: $(grep -E -m1 -- "$pattern" <<<"$out")"; passed=$((passed + 1))
+  fi
+}
+
 # --- model files ------------------------------------------------------------
 expect_fail syntax-error 'syntax_error.rec:6:3: error: ' "$recc" check "$inputs/syntax_error.rec"
 expect_fail unknown-name "unknown_name.rec:5:37: error: .*'user_idd'" "$recc" check "$inputs/unknown_name.rec"
@@ -48,6 +65,23 @@ printf 'user_id,item_id,price,click\n1,2,2.0,0\n3,40,1.0,1\n' >"$work/vocab.csv"
 expect_fail id-out-of-range "vocab.csv:3:2: id 40 out of range for 'item_id' \(vocabulary 40\)" train --data "$work/vocab.csv"
 printf 'user_id,item_id,price,click\n1,2,2.0,0\n3,4,nan,1\n' >"$work/nan.csv"
 expect_fail nan-dense "nan.csv:3:3: NaN in dense column 'price'" train --data "$work/nan.csv"
+
+# --- numeric flags that make no sense are refused, naming the flag -----------
+m="$inputs/tiny.rec"
+for args in "train --data $good --batch 0" "train --data $good --batch -5" "train --data $good --batch 99999999999" \
+            "train --data $good --epochs 0" "train --data $good --epochs -1" "train --data $good --threads -2" \
+            "train --data $good --threads 0" "train --data $good --epochs 1.5" \
+            "eval --ckpt x --data $good --threads 0" "predict --ckpt x --data $good --out y --threads -1" \
+            "compile -o $work/t --batch 0" "compile -o $work/t --threads 3" "emit-mlir --batch -1" \
+            "emit-mlir --threads 0" "bench --steps 0" "bench --reference-steps -1" "bench --warmup -1" \
+            "bench --threads 0" "bench --batch 0"; do
+  read -r cmd rest <<<"$args"
+  flag=$(grep -oE -- '--[a-z-]+ [^ ]+$' <<<"$args" | cut -d' ' -f1)
+  # shellcheck disable=SC2086
+  expect_reject "flag $cmd $flag" "^$flag: must be an integer from" "$recc" $cmd "$m" $rest
+done
+expect_reject "flag train --backend" "^--backend: " "$recc" train "$m" --data "$good" --backend jit
+expect_reject "flag bench --backends" "^--backends: " "$recc" bench "$m" --backends mlir,gpu
 
 # --- checkpoints ------------------------------------------------------------
 ckpt="$work/tiny.safetensors"
