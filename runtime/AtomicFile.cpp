@@ -5,6 +5,7 @@
 #include "runtime/Error.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -29,6 +30,21 @@ std::string tempPathFor(const std::string& path) {
 }
 
 } // namespace
+
+void checkCanWrite(const std::string& flag, const std::string& path) {
+  if (path.empty())
+    return;
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    fail("{}: cannot write '{}': it is a directory", flag, path);
+  const std::string dir = directoryOf(path);
+  if (::stat(dir.c_str(), &st) != 0)
+    fail("{}: cannot write '{}': directory '{}': {}", flag, path, dir, std::strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    fail("{}: cannot write '{}': '{}' is not a directory", flag, path, dir);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    fail("{}: cannot write '{}': directory '{}': {}", flag, path, dir, std::strerror(errno));
+}
 
 AtomicFileWriter::AtomicFileWriter(std::string path)
     : Path(std::move(path)), TempPath(tempPathFor(Path)) {

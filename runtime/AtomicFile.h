@@ -2,8 +2,8 @@
 // the complete new ones, never a torn file. Data goes to a temporary file in
 // the target's directory (same file system, so rename is atomic), which is
 // fsync'ed, renamed over the target, and the directory is fsync'ed. If any
-// step fails (disk full, directory unwritable, process killed) the previous
-// file is untouched and the temporary file is removed.
+// step fails (disk full, directory unwritable) the previous file is untouched
+// and the temporary file is removed.
 #pragma once
 
 #include <string>
@@ -40,6 +40,12 @@ private:
   bool Committed = false;
   std::vector<char> Buffer;
 };
+
+/// Checks, before any work starts, that a file can be written at `path`
+/// (given by command-line flag `flag`): its directory exists and is writable
+/// and `path` is not a directory. Throws a RuntimeError naming the flag and
+/// the path otherwise; an empty path (no output asked for) passes.
+void checkCanWrite(const std::string& flag, const std::string& path);
 
 /// Writes `contents` to `path` atomically.
 void writeFileAtomically(const std::string& path, std::string_view contents);

@@ -1,6 +1,7 @@
 // TrainerApp: command implementations over Trainer, Evaluator and Checkpoint.
 #include "runtime/TrainerApp.h"
 
+#include "runtime/AtomicFile.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/CliChecks.h"
 #include "runtime/CsvReader.h"
@@ -59,6 +60,9 @@ std::optional<tbb::global_control> limitThreads(int threads) {
 
 int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& a) {
   return guarded([&] {
+    // Outputs are checked first: a bad path must not cost an epoch of training.
+    checkCanWrite("--out", a.out);
+    checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
     DataSet train = readDataFile(a.data, plan);
     std::optional<DataSet> eval;
@@ -83,6 +87,7 @@ int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& a
 
 int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) {
   return guarded([&] {
+    checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
     ModelState state(plan);
     loadCheckpoint(a.checkpoint, state);
@@ -97,6 +102,7 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) 
 
 int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) {
   return guarded([&] {
+    checkCanWrite("--out", a.out);
     auto limit = limitThreads(a.threads);
     ModelState state(plan);
     loadCheckpoint(a.checkpoint, state);

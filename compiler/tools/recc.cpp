@@ -14,6 +14,7 @@
 #include "compiler/tools/Summary.h"
 #include "dsl/ASTPrinter.h"
 #include "dsl/Parser.h"
+#include "runtime/AtomicFile.h"
 #include "runtime/CliChecks.h"
 #ifdef RECC_HAVE_MLIR
 #include "compiler/mlir/Backend.h"
@@ -193,6 +194,9 @@ int main(int argc, char** argv) {
     if (*check) return cmdCheck(m, ast);
     if (*graph) return cmdGraph(m, dot, eval, forwardOnly, locations);
     if (*emit) return cmdEmitMlir(m, stage, eval, threads <= 0 ? 1 : threads);
+    // Output paths are checked before any compiling or training.
+    if (*compile) rt::checkCanWrite("-o", output);
+    if (*bench) rt::checkCanWrite("--json", benchArgs.json);
     BackendKind kind = parseBackend(backend);
     if (*train || *evalCmd || *predict) {
       CompiledModel model = compileRunnableOrExit(m);

@@ -29,6 +29,11 @@ for args in "--epochs 0" "--threads -2"; do
   fi
   grep -q -- "^${args%% *}: must be an integer from" <<<"$out" || { echo "FAIL: $args: $out"; exit 1; }
 done
+# ... and checks its output paths before training.
+if out=$(./trainer train --data data.csv --out nodir/m.safetensors 2>&1); then
+  echo "FAIL: trainer accepted --out in a missing directory"; exit 1
+fi
+grep -q -- "^error: --out: cannot write 'nodir/m.safetensors'" <<<"$out" || { echo "FAIL: $out"; exit 1; }
 ./trainer train --data data.csv --out model.safetensors --metrics-json aot.json --epochs 3
 ./trainer eval --ckpt model.safetensors --data data.csv --metrics-json eval.json
 ./trainer predict --ckpt model.safetensors --data data.csv --out scores.csv

@@ -83,6 +83,29 @@ done
 expect_reject "flag train --backend" "^--backend: " "$recc" train "$m" --data "$good" --backend jit
 expect_reject "flag bench --backends" "^--backends: " "$recc" bench "$m" --backends mlir,gpu
 
+# --- output paths are checked before any work starts -------------------------
+nodir="$work/nodir"
+expect_fail out-missing-dir "^error: --out: cannot write '$nodir/m.safetensors': directory '$nodir': No such file" \
+  train --data "$good" --out "$nodir/m.safetensors"
+expect_fail out-is-dir "^error: --out: cannot write '$work': it is a directory" train --data "$good" --out "$work"
+expect_fail metrics-json-missing-dir "^error: --metrics-json: cannot write '$nodir/m.json'" \
+  train --data "$good" --metrics-json "$nodir/m.json"
+printf 'x' >"$work/afile"
+expect_fail out-under-file "^error: --out: cannot write '$work/afile/m': '$work/afile' is not a directory" \
+  train --data "$good" --out "$work/afile/m"
+expect_fail eval-metrics-json "^error: --metrics-json: cannot write '$nodir/m.json'" \
+  "$recc" eval "$m" --backend reference --ckpt "$work/none" --data "$good" --metrics-json "$nodir/m.json"
+expect_fail predict-out "^error: --out: cannot write '$work': it is a directory" \
+  "$recc" predict "$m" --backend reference --ckpt "$work/none" --data "$good" --out "$work"
+expect_fail compile-out "^error: -o: cannot write '$nodir/t'" "$recc" compile "$m" -o "$nodir/t"
+expect_fail bench-json "^error: --json: cannot write '$nodir/b.json'" "$recc" bench "$m" --json "$nodir/b.json"
+# Refused before the first epoch: nothing was trained.
+if train --data "$good" --out "$nodir/m.safetensors" 2>&1 | grep -q 'epoch'; then
+  echo "FAIL out-missing-dir: an epoch ran before the bad --out was reported"; failures=$((failures + 1))
+else
+  echo "ok   out-missing-dir: refused before training"; passed=$((passed + 1))
+fi
+
 # --- checkpoints ------------------------------------------------------------
 ckpt="$work/tiny.safetensors"
 if ! train --data "$good" --out "$ckpt" >/dev/null 2>&1; then
