@@ -4,6 +4,12 @@
 // fsync'ed, renamed over the target, and the directory is fsync'ed. If any
 // step fails (disk full, directory unwritable) the previous file is untouched
 // and the temporary file is removed.
+//
+// A writer killed midway (SIGKILL, power loss) cannot remove its temporary
+// file, "<target>.tmp-<pid>-<n>". So each writer of a target first removes the
+// temporaries of that target left by processes that no longer exist (kill(pid,
+// 0) fails with ESRCH); those of live processes, which may still be writing,
+// are kept.
 #pragma once
 
 #include <string>
@@ -46,6 +52,10 @@ private:
 /// and `path` is not a directory. Throws a RuntimeError naming the flag and
 /// the path otherwise; an empty path (no output asked for) passes.
 void checkCanWrite(const std::string& flag, const std::string& path);
+
+/// Removes "<path>.tmp-<pid>-<n>" files whose process is gone; returns how
+/// many were removed. Called by AtomicFileWriter; exposed for tests.
+int removeStaleTemporaries(const std::string& path);
 
 /// Writes `contents` to `path` atomically.
 void writeFileAtomically(const std::string& path, std::string_view contents);
