@@ -4,6 +4,7 @@
 #include "runtime/SafeTensors.h"
 
 #include "runtime/AtomicFile.h"
+#include "runtime/CheckedMath.h"
 #include "runtime/Error.h"
 
 #include <nlohmann/json.hpp>
@@ -23,12 +24,14 @@ void writeSafeTensors(const std::string& path, const std::vector<TensorRef>& ten
                       const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
   header["__metadata__"] = metadata;
-  uint64_t offset = 0;
+  int64_t offset = 0;
   for (const TensorRef& t : tensors) {
-    uint64_t bytes = static_cast<uint64_t>(numElements(t.shape)) * sizeof(float);
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape},
-                      {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
+    auto end = checkedMulAdd(numElements(t.shape), sizeof(float), offset);
+    if (!end)
+      fail("{}: tensor '{}' {} ends past 64-bit file offsets", path, t.name,
+           shapeString(t.shape));
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, *end}}};
+    offset = *end;
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
@@ -140,6 +143,8 @@ void SafeTensorsReader::parseEntry(const std::string& name, const void* json) {
   for (const Json& d : v["shape"]) {
     if (!d.is_number_unsigned())
       bad("has a shape that is not a list of non-negative integers");
+    if (d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      bad("has an extent larger than 64-bit sizes can count");
     e.shape.push_back(d.get<int64_t>());
   }
   const Json& off = v["data_offsets"];
@@ -148,7 +153,11 @@ void SafeTensorsReader::parseEntry(const std::string& name, const void* json) {
     bad("has data_offsets that are not two non-negative integers");
   e.begin = off[0].get<uint64_t>();
   e.end = off[1].get<uint64_t>();
-  uint64_t bytes = static_cast<uint64_t>(numElements(e.shape)) * sizeof(float);
+  auto size = checkedMulAdd(checkedProduct(e.shape), sizeof(float), 0);
+  if (!size)
+    fail("{}: malformed header: tensor '{}' has shape {} whose size overflows 64 bits", Path,
+         name, shapeString(e.shape));
+  uint64_t bytes = static_cast<uint64_t>(*size);
   if (e.end < e.begin || e.end - e.begin != bytes)
     fail("{}: malformed header: tensor '{}' has data_offsets [{}, {}] but shape {} "
          "needs {} bytes", Path, name, e.begin, e.end, shapeString(e.shape), bytes);

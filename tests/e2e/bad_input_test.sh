@@ -47,6 +47,9 @@ expect_reject() {
 expect_fail syntax-error 'syntax_error.rec:6:3: error: ' "$recc" check "$inputs/syntax_error.rec"
 expect_fail unknown-name "unknown_name.rec:5:37: error: .*'user_idd'" "$recc" check "$inputs/unknown_name.rec"
 expect_fail shape-mismatch 'shape_mismatch.rec:6:19: error: .*\[B,3\].*\[B,4\]' "$recc" check "$inputs/shape_mismatch.rec"
+sed 's/user_emb\[50, 4\]/user_emb[9007199254740992, 16777216]/' "$inputs/tiny.rec" >"$work/huge.rec"
+expect_fail huge-table "huge.rec:[0-9]+:[0-9]+: error: table 'user_emb' \[9007199254740992, 16777216\] is too large" \
+  "$recc" check "$work/huge.rec"
 expect_fail missing-model-file 'nope.rec.*cannot open' "$recc" check "$work/nope.rec"
 
 # --- data files -------------------------------------------------------------
