@@ -71,6 +71,11 @@ SafeTensorsReader::SafeTensorsReader(std::string path) : Path(std::move(path)) {
     fail("{}: cannot open checkpoint: {}", Path, std::strerror(errno));
   struct stat st{};
   ::fstat(Fd, &st);
+  // Tensors are read at their offsets (pread), which needs a regular file.
+  if (S_ISDIR(st.st_mode))
+    fail("{}: is a directory, not a checkpoint", Path);
+  if (!S_ISREG(st.st_mode))
+    fail("{}: is not a regular file; a checkpoint cannot be read from a pipe or device", Path);
   const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
   unsigned char length[8];
   if (fileSize < 8 || !readAt(Fd, length, 8, 0))

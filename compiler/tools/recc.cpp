@@ -16,15 +16,14 @@
 #include "dsl/Parser.h"
 #include "runtime/AtomicFile.h"
 #include "runtime/CliChecks.h"
+#include "runtime/FileRead.h"
 #ifdef RECC_HAVE_MLIR
 #include "compiler/mlir/Backend.h"
 #endif
 
 #include <CLI/CLI.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 using namespace recc;
 
@@ -82,15 +81,9 @@ CompiledModel compileRunnableOrExit(const ModelArgs& m) {
 int cmdCheck(const ModelArgs& m, bool ast) {
   if (ast) {
     DiagnosticEngine diag(&std::cerr);
-    std::ifstream in(m.file);
-    if (!in) {
-      std::cerr << m.file << ": error: cannot open model file\n";
-      return 1;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    diag.addSource(m.file, ss.str());
-    auto program = parseProgram(m.file, ss.str(), diag);
+    std::string text = rt::readWholeFile(m.file, "model file");
+    diag.addSource(m.file, text);
+    auto program = parseProgram(m.file, text, diag);
     if (program) printAst(*program, std::cout);
     return diag.hasErrors() ? 1 : 0;
   }

@@ -109,6 +109,25 @@ else
   echo "ok   out-missing-dir: refused before training"; passed=$((passed + 1))
 fi
 
+# --- directories, pipes and tiny values ---------------------------------------
+expect_fail data-is-dir "^error: $work: is a directory, not a data file" train --data "$work"
+expect_fail ckpt-is-dir "^error: $work: is a directory, not a checkpoint" \
+  "$recc" eval "$m" --backend reference --ckpt "$work" --data "$good"
+expect_fail model-is-dir "$work: error: is a directory, not a model file" "$recc" check "$work"
+expect_ok() {
+  local name=$1
+  shift
+  local out
+  if out=$("$@" 2>&1); then
+    echo "ok   $name"; passed=$((passed + 1))
+  else
+    echo "FAIL $name: exit code $?"; echo "$out" | tail -5; failures=$((failures + 1))
+  fi
+}
+expect_ok data-from-process-substitution train --data <(cat "$good")
+{ head -1 "$good"; sed -n '2,50p' "$good"; echo "3,4,1e-50,0"; } >"$work/tiny_values.csv"
+expect_ok dense-value-below-float-range train --data "$work/tiny_values.csv"
+
 # --- checkpoints ------------------------------------------------------------
 ckpt="$work/tiny.safetensors"
 if ! train --data "$good" --out "$ckpt" >/dev/null 2>&1; then

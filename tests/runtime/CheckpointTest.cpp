@@ -122,6 +122,19 @@ TEST_F(CheckpointTest, TruncatedFile) {
                        "ckpt.safetensors: truncated: header length is"));
 }
 
+TEST_F(CheckpointTest, DirectoriesAndPipesAreNamedAsSuch) {
+  ModelState s(test::smallPlan());
+  EXPECT_EQ(errorOf([&] { loadCheckpoint(Dir.path(), s); }),
+            Dir.path() + ": is a directory, not a checkpoint");
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string pipe = "/proc/self/fd/" + std::to_string(fds[0]);
+  EXPECT_EQ(errorOf([&] { loadCheckpoint(pipe, s); }),
+            pipe + ": is not a regular file; a checkpoint cannot be read from a pipe or device");
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
 TEST_F(CheckpointTest, MalformedHeader) {
   std::string header = "{\"w0\": [1, 2]}   ";
   std::string len(8, '\0');
