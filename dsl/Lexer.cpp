@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <string_view>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 namespace recc {
 

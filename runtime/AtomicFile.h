@@ -9,7 +9,8 @@
 // file, "<target>.tmp-<pid>-<n>". So each writer of a target first removes the
 // temporaries of that target left by processes that no longer exist (kill(pid,
 // 0) fails with ESRCH); those of live processes, which may still be writing,
-// are kept.
+// are kept. (Writers in another PID namespace sharing the directory, e.g. two
+// containers, cannot be told apart from dead ones; do not share one target.)
 #pragma once
 
 #include <string>

@@ -1,9 +1,9 @@
 // CsvReader: see CsvReader.h. The file is read into memory (FileRead.h; not
 // mapped, so a file that shrinks meanwhile cannot crash the reader, and pipes
 // work), split into lines, and rows are parsed in parallel chunks straight
-// into the DataSet's columns (each row writes only its own slots). Each chunk stops at its first bad
-// row; the error reported is the one on the lowest line, so the message does
-// not depend on the thread count.
+// into the DataSet's columns (each row writes only its own slots). Each chunk
+// stops at its first bad row; the error reported is the one on the lowest
+// line, so the message does not depend on the thread count.
 #include "runtime/CsvReader.h"
 
 #include "runtime/Error.h"
