@@ -102,6 +102,22 @@ TEST_F(CheckpointTest, RoundTripRestoresEverything) {
   EXPECT_DOUBLE_EQ(b.stats[3].stddev, 2.25);
 }
 
+// Feature statistics come back as the exact doubles training computed (the
+// F32 tensor alone would round them), so resuming is bit-identical.
+TEST_F(CheckpointTest, FeatureStatisticsRoundTripExactly) {
+  ModelState a = trainedState();
+  a.stats[3] = {0.1, 1.0 / 3.0, true};  // neither is a float
+  saveCheckpoint(Path, a);
+  ModelState b(test::smallPlan());
+  loadCheckpoint(Path, b);
+  EXPECT_EQ(b.stats[3].mean, 0.1);
+  EXPECT_EQ(b.stats[3].stddev, 1.0 / 3.0);
+  SafeTensorsReader in(Path);
+  float ms[2];
+  in.read("feature_stats/num_3", ms);
+  EXPECT_EQ(ms[0], 0.1f);  // the tensor stays readable by other tools
+}
+
 TEST_F(CheckpointTest, TruncatedFile) {
   saveCheckpoint(Path, trainedState());
   std::string bytes = test::readText(Path);
