@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -92,6 +93,7 @@ SafeTensorsReader::SafeTensorsReader(std::string path) : Path(std::move(path)) {
     fail("{}: cannot read header", Path);
   DataStart = 8 + headerSize;
   parseHeader(header);
+  checkNoOverlap();
   uint64_t needed = 0;
   for (const auto& [name, e] : Entries)
     needed = std::max(needed, e.end);
@@ -167,6 +169,24 @@ void SafeTensorsReader::parseEntry(const std::string& name, const void* json) {
     fail("{}: malformed header: tensor '{}' has data_offsets [{}, {}] but shape {} "
          "needs {} bytes", Path, name, e.begin, e.end, shapeString(e.shape), bytes);
   Entries.emplace(name, std::move(e));
+}
+
+void SafeTensorsReader::checkNoOverlap() const {
+  // The format forbids tensors sharing bytes: a write to one would change the
+  // other, and a crafted file could alias a checkpoint's tensors.
+  std::vector<std::pair<const std::string*, const Entry*>> byBegin;
+  for (const auto& [name, e] : Entries)
+    if (e.end > e.begin)
+      byBegin.push_back({&name, &e});
+  std::sort(byBegin.begin(), byBegin.end(),
+            [](const auto& a, const auto& b) { return a.second->begin < b.second->begin; });
+  for (size_t i = 1; i < byBegin.size(); ++i) {
+    const auto& [prevName, prev] = byBegin[i - 1];
+    const auto& [name, e] = byBegin[i];
+    if (e->begin < prev->end)
+      fail("{}: malformed header: tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", Path,
+           *prevName, prev->begin, prev->end, *name, e->begin, e->end);
+  }
 }
 
 std::string SafeTensorsReader::meta(const std::string& key,

@@ -55,6 +55,7 @@ private:
   };
   void parseHeader(const std::string& header);
   void parseEntry(const std::string& name, const void* json);
+  void checkNoOverlap() const;
 
   std::string Path;
   int Fd = -1;

@@ -151,6 +151,18 @@ TEST_F(CheckpointTest, DirectoriesAndPipesAreNamedAsSuch) {
   ::close(fds[1]);
 }
 
+TEST_F(CheckpointTest, OverlappingTensorsAreRefused) {
+  std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                       R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string file(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    file[i] = static_cast<char>(uint64_t(header.size()) >> (8 * i));
+  test::writeText(Path, file + header + std::string(12, '\0'));
+  EXPECT_EQ(msg([&] { SafeTensorsReader r(Path); }),
+            "ckpt.safetensors: malformed header: tensors 'a' [0, 8] and 'b' [4, 12] overlap");
+}
+
 TEST_F(CheckpointTest, MalformedHeader) {
   std::string header = "{\"w0\": [1, 2]}   ";
   std::string len(8, '\0');
