@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 namespace recc::rt {
@@ -206,6 +207,21 @@ void SafeTensorsReader::read(const std::string& name, float* out) const {
   const Entry& e = Entries.at(name);
   if (!readAt(Fd, out, e.end - e.begin, DataStart + e.begin))
     fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
+}
+
+int64_t SafeTensorsReader::firstNonFinite(const std::string& name) const {
+  const Entry& e = Entries.at(name);
+  std::vector<float> chunk(size_t(1) << 16);
+  const uint64_t count = (e.end - e.begin) / sizeof(float);
+  for (uint64_t at = 0; at < count; at += chunk.size()) {
+    const uint64_t n = std::min<uint64_t>(chunk.size(), count - at);
+    if (!readAt(Fd, chunk.data(), n * sizeof(float), DataStart + e.begin + at * sizeof(float)))
+      fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
+    for (uint64_t i = 0; i < n; ++i)
+      if (!std::isfinite(chunk[i]))
+        return static_cast<int64_t>(at + i);
+  }
+  return -1;
 }
 
 } // namespace recc::rt

@@ -47,6 +47,9 @@ public:
   std::vector<std::string> names() const;
   /// Reads tensor `name` into `out` (numElements(shape(name)) floats).
   void read(const std::string& name, float* out) const;
+  /// The index of the first NaN or infinite element of tensor `name`, or -1.
+  /// Reads the tensor in small chunks, so it can vet a table before loading.
+  int64_t firstNonFinite(const std::string& name) const;
 
 private:
   struct Entry {

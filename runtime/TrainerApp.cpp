@@ -21,6 +21,8 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--out", a.out, "checkpoint to write (safetensors), atomically each epoch");
   cmd.add_option("--init", a.init, "checkpoint to resume from");
   cmd.add_option("--metrics-json", a.metricsJson, "write the final metrics as JSON");
+  cmd.add_flag("--allow-non-finite", a.allowNonFinite,
+               "load an --init checkpoint even if it holds NaN or infinite values");
   cmd.add_option("--epochs", a.epochs, "epochs (default: the model's train setting)")
       ->check(intRange(1, kMaxEpochs));
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
@@ -34,6 +36,8 @@ void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict) {
     cmd.add_option("--out", a.out, "scores CSV to write")->required();
   else
     cmd.add_option("--metrics-json", a.metricsJson, "write the metrics as JSON");
+  cmd.add_flag("--allow-non-finite", a.allowNonFinite,
+               "load the checkpoint even if it holds NaN or infinite values");
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
       ->check(intRange(1, kMaxThreads));
 }
@@ -68,7 +72,7 @@ int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& a
     std::optional<DataSet> eval;
     if (!a.evalData.empty()) eval = readDataFile(a.evalData, plan);
     ModelState state(plan);
-    if (!a.init.empty()) loadCheckpoint(a.init, state);
+    if (!a.init.empty()) loadCheckpoint(a.init, state, {.allowNonFinite = a.allowNonFinite});
     auto trainFn = steps(plan, true);
     auto evalFn = steps(plan, false);
     TrainOptions options;
@@ -90,7 +94,7 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) 
     checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
     ModelState state(plan);
-    loadCheckpoint(a.checkpoint, state);
+    loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
     DataSet data = readDataFile(a.data, plan);
     auto evalFn = steps(plan, false);
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
@@ -105,7 +109,7 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     checkCanWrite("--out", a.out);
     auto limit = limitThreads(a.threads);
     ModelState state(plan);
-    loadCheckpoint(a.checkpoint, state);
+    loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
     ReadOptions read;
     read.requireLabels = false;
     read.requireGroups = false;

@@ -13,7 +13,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
+#include <limits>
 #include <cstring>
 
 namespace recc::rt {
@@ -149,6 +151,21 @@ TEST_F(CheckpointTest, DirectoriesAndPipesAreNamedAsSuch) {
             pipe + ": is not a regular file; a checkpoint cannot be read from a pipe or device");
   ::close(fds[0]);
   ::close(fds[1]);
+}
+
+TEST_F(CheckpointTest, NonFiniteValuesAreRefusedUnlessAllowed) {
+  ModelState a = trainedState();
+  a.tables[1].weights()[5] = std::numeric_limits<float>::quiet_NaN();
+  saveCheckpoint(Path, a);
+  ModelState b(test::smallPlan());
+  const float before = b.params.value("w0")[0];
+  EXPECT_EQ(msg([&] { loadCheckpoint(Path, b); }),
+            "ckpt.safetensors: tensor 'item_emb' has a non-finite value at element 5; nothing "
+            "was loaded (--allow-non-finite loads it anyway)");
+  EXPECT_EQ(b.params.value("w0")[0], before);
+  EXPECT_EQ(b.step, 0);
+  loadCheckpoint(Path, b, {.allowNonFinite = true});
+  EXPECT_TRUE(std::isnan(b.tables[1].weights()[5]));
 }
 
 TEST_F(CheckpointTest, OverlappingTensorsAreRefused) {
