@@ -32,7 +32,7 @@ Tensor::Tensor(Shape shape) : Dims(std::move(shape)) {
     if (d < 0)
       fail("invalid tensor shape {}", shapeString(Dims));
   Numel = numElements(Dims);
-  if (!checkedMul(Numel, sizeof(float) + kAlignment))
+  if (!checkedMulAdd(Numel, sizeof(float), kAlignment))  // the rounding below
     fail("tensor shape {} is too large to allocate", shapeString(Dims));
   size_t bytes = std::max<size_t>(this->bytes(), 1);
   bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;

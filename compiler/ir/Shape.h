@@ -42,7 +42,8 @@ struct Shape {
   /// Throws std::overflow_error (naming the shape) when the count overflows.
   int64_t numElements(int64_t batch) const {
     auto n = rt::checkedProduct(concrete(batch));
-    if (!n) throw std::overflow_error("shape " + str() + " has more elements than 64-bit sizes can count");
+    if (!n)
+      throw std::overflow_error("shape " + str() + " has more elements than 64-bit sizes can count");
     return *n;
   }
   bool operator==(const Shape& o) const { return dims == o.dims; }

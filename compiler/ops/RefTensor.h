@@ -4,7 +4,10 @@
 // round-off.
 #pragma once
 
+#include "runtime/CheckedMath.h"
+
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
