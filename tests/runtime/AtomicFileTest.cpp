@@ -4,6 +4,9 @@
 
 #include "TestUtil.h"
 
+#include <fmt/format.h>
+
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
