@@ -199,10 +199,10 @@ void loadCheckpoint(const std::string& path, ModelState& state,
     if (in.shape(s.name) != s.shape)
       fail("{}: tensor '{}' has shape {} in checkpoint but {} in model", path, s.name,
            shapeString(in.shape(s.name)), shapeString(s.shape));
-    if (!options.allowNonFinite)
-      if (int64_t i = in.firstNonFinite(s.name); i >= 0)
-        fail("{}: tensor '{}' has a non-finite value at element {}; nothing was loaded "
-             "(--allow-non-finite loads it anyway)", path, s.name, i);
+    // Read once here to check it (CRC-32, finite values) before anything changes.
+    if (int64_t i = in.verify(s.name); i >= 0 && !options.allowNonFinite)
+      fail("{}: tensor '{}' has a non-finite value at element {}; nothing was loaded "
+           "(--allow-non-finite loads it anyway)", path, s.name, i);
   }
   for (const Slot& s : slots) {
     if (!in.has(s.name))

@@ -8,6 +8,7 @@
 #include "runtime/Error.h"
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 
@@ -22,10 +24,26 @@ namespace recc::rt {
 
 using Json = nlohmann::json;
 
+namespace {
+/// zlib's CRC-32 of `size` bytes, continuing `crc` (start: crc32Of(nullptr, 0)).
+uint32_t crc32Of(const void* data, size_t size, uint32_t crc = 0) {
+  if (!data)
+    return static_cast<uint32_t>(::crc32_z(0, nullptr, 0));
+  return static_cast<uint32_t>(::crc32_z(crc, static_cast<const Bytef*>(data), size));
+}
+} // namespace
+
 void writeSafeTensors(const std::string& path, const std::vector<TensorRef>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
-  header["__metadata__"] = metadata;
+  Json sums = Json::object();
+  for (const TensorRef& t : tensors)
+    sums[t.name] = fmt::format(
+        "{:08x}", crc32Of(t.data, static_cast<size_t>(numElements(t.shape)) * sizeof(float),
+                          crc32Of(nullptr, 0)));
+  std::map<std::string, std::string> meta = metadata;
+  meta["crc32"] = sums.dump();
+  header["__metadata__"] = meta;
   int64_t offset = 0;
   for (const TensorRef& t : tensors) {
     auto end = checkedMulAdd(numElements(t.shape), sizeof(float), offset);
@@ -94,6 +112,7 @@ SafeTensorsReader::SafeTensorsReader(std::string path) : Path(std::move(path)) {
     fail("{}: cannot read header", Path);
   DataStart = 8 + headerSize;
   parseHeader(header);
+  parseChecksums();
   checkNoOverlap();
   uint64_t needed = 0;
   for (const auto& [name, e] : Entries)
@@ -172,6 +191,24 @@ void SafeTensorsReader::parseEntry(const std::string& name, const void* json) {
   Entries.emplace(name, std::move(e));
 }
 
+void SafeTensorsReader::parseChecksums() {
+  auto it = Metadata.find("crc32");
+  if (it == Metadata.end())
+    return;
+  Json j = Json::parse(it->second, nullptr, false);
+  if (!j.is_object())
+    fail("{}: malformed metadata 'crc32': expected a JSON object", Path);
+  for (const auto& [name, v] : j.items()) {
+    std::string hex = v.is_string() ? v.get<std::string>() : "";
+    uint32_t crc = 0;
+    auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), crc, 16);
+    if (hex.size() != 8 || ec != std::errc() || end != hex.data() + hex.size())
+      fail("{}: malformed metadata 'crc32': tensor '{}' has '{}', not 8 hex digits", Path,
+           name, hex);
+    Checksums[name] = crc;
+  }
+}
+
 void SafeTensorsReader::checkNoOverlap() const {
   // The format forbids tensors sharing bytes: a write to one would change the
   // other, and a crafted file could alias a checkpoint's tensors.
@@ -209,19 +246,26 @@ void SafeTensorsReader::read(const std::string& name, float* out) const {
     fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
 }
 
-int64_t SafeTensorsReader::firstNonFinite(const std::string& name) const {
+int64_t SafeTensorsReader::verify(const std::string& name) const {
   const Entry& e = Entries.at(name);
   std::vector<float> chunk(size_t(1) << 16);
   const uint64_t count = (e.end - e.begin) / sizeof(float);
+  int64_t firstBad = -1;
+  uint32_t crc = crc32Of(nullptr, 0);
   for (uint64_t at = 0; at < count; at += chunk.size()) {
     const uint64_t n = std::min<uint64_t>(chunk.size(), count - at);
     if (!readAt(Fd, chunk.data(), n * sizeof(float), DataStart + e.begin + at * sizeof(float)))
       fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
-    for (uint64_t i = 0; i < n; ++i)
+    crc = crc32Of(chunk.data(), n * sizeof(float), crc);
+    for (uint64_t i = 0; i < n && firstBad < 0; ++i)
       if (!std::isfinite(chunk[i]))
-        return static_cast<int64_t>(at + i);
+        firstBad = static_cast<int64_t>(at + i);
   }
-  return -1;
+  auto it = Checksums.find(name);
+  if (it != Checksums.end() && it->second != crc)
+    fail("{}: tensor '{}' fails its CRC-32 check (stored {:08x}, computed {:08x}): the file "
+         "is corrupt", Path, name, it->second, crc);
+  return firstBad;
 }
 
 } // namespace recc::rt

@@ -153,6 +153,24 @@ TEST_F(CheckpointTest, DirectoriesAndPipesAreNamedAsSuch) {
   ::close(fds[1]);
 }
 
+// A flipped bit in a weight is caught by the tensor's CRC-32, not loaded.
+TEST_F(CheckpointTest, AFlippedBitIsCaughtByTheChecksum) {
+  saveCheckpoint(Path, trainedState());
+  std::string bytes = test::readText(Path);
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i)
+    n |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  auto header = nlohmann::json::parse(bytes.substr(8, n));
+  ASSERT_TRUE(header["__metadata__"].contains("crc32"));
+  const uint64_t at = 8 + n + header["w0"]["data_offsets"][0].get<uint64_t>() + 2;
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+  test::writeText(Path, bytes);
+  ModelState s(test::smallPlan());
+  EXPECT_TRUE(contains(msg([&] { loadCheckpoint(Path, s); }),
+                       "ckpt.safetensors: tensor 'w0' fails its CRC-32 check (stored "))
+      << msg([&] { loadCheckpoint(Path, s); });
+}
+
 TEST_F(CheckpointTest, NonFiniteValuesAreRefusedUnlessAllowed) {
   ModelState a = trainedState();
   a.tables[1].weights()[5] = std::numeric_limits<float>::quiet_NaN();
