@@ -8,6 +8,7 @@
 #include "runtime/OptimizerMath.h"
 
 #include <fstream>
+#include <new>
 #include <optional>
 #include <set>
 #include <string>
@@ -192,7 +193,14 @@ ModelState::ModelState(ModelPlan plan)
     : denseOptimizer(validated(plan).optimizer), Plan(std::move(plan)) {
   params.addAll(Plan.params, Plan.seed);
   for (const TableSpec& t : Plan.tables) {
-    tables.emplace_back(t.name, t.rows, t.dim);
+    try {
+      tables.emplace_back(t.name, t.rows, t.dim);
+    } catch (const std::bad_alloc&) {
+      // The memory check passed, but another process may have taken the
+      // memory since: name what could not be allocated.
+      fail("model '{}': out of memory allocating table '{}' [{}, {}] ({:.1f} GB)", Plan.model,
+           t.name, t.rows, t.dim, 4.0 * (double)t.rows * (double)t.dim / 1e9);
+    }
     initialize(t.init, t.name, Plan.seed, tables.back().weights());
   }
   stats.resize(Plan.features.size());

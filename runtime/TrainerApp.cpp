@@ -11,6 +11,7 @@
 #include <oneapi/tbb/global_control.h>
 
 #include <cstdio>
+#include <new>
 #include <optional>
 
 namespace recc::rt {
@@ -48,6 +49,9 @@ template <typename F>
 int guarded(F&& body) {
   try {
     return body();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory (the data, the model or its step do not fit)\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
@@ -71,6 +75,7 @@ int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& a
     DataSet train = readDataFile(a.data, plan);
     std::optional<DataSet> eval;
     if (!a.evalData.empty()) eval = readDataFile(a.evalData, plan);
+    if (!a.init.empty()) readCheckpointMetadata(a.init);  // before allocating the tables
     ModelState state(plan);
     if (!a.init.empty()) loadCheckpoint(a.init, state, {.allowNonFinite = a.allowNonFinite});
     auto trainFn = steps(plan, true);
@@ -93,6 +98,8 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) 
   return guarded([&] {
     checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
+    // A missing or corrupt checkpoint is reported before the tables are allocated.
+    readCheckpointMetadata(a.checkpoint);
     ModelState state(plan);
     loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
     DataSet data = readDataFile(a.data, plan);
@@ -108,6 +115,8 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
   return guarded([&] {
     checkCanWrite("--out", a.out);
     auto limit = limitThreads(a.threads);
+    // A missing or corrupt checkpoint is reported before the tables are allocated.
+    readCheckpointMetadata(a.checkpoint);
     ModelState state(plan);
     loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
     ReadOptions read;
