@@ -3,7 +3,11 @@
 //     <the source line>
 //         ^
 // and counts errors so that a stage can keep going (the parser resumes at the
-// next statement) and the driver can exit non-zero at the end.
+// next statement) and the driver can exit non-zero at the end. What an error
+// echoes is capped: a long line is shown as a window of at most 160 bytes
+// around the caret, marked "..." where cut (never inside a UTF-8 character),
+// and a message is cut after 4096 bytes, so output stays proportional to the
+// number of errors, not to the size of the input.
 #pragma once
 
 #include "dsl/SourceLoc.h"

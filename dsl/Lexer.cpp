@@ -3,10 +3,12 @@
 // file:line:col; errors are reported and the offending bytes skipped.
 #include "dsl/Lexer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 namespace recc {
 
@@ -27,6 +29,14 @@ bool isIdentStart(char c) {
 }
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isIdentChar(char c) { return isIdentStart(c) || isDigit(c); }
+
+/// Whether `c` can begin a token, a comment or blank space: a run of stray
+/// bytes ends before it.
+bool canStartToken(char c) {
+  return isIdentChar(c) || c == '"' || c == '#' || c == '.' || c == ' ' || c == '\t' ||
+         c == '\r' || c == '\n' || c == '\f' || c == '\v' ||
+         std::string_view("(){}[],:=+-*/").find(c) != std::string_view::npos;
+}
 } // namespace
 
 const char* tokKindName(Tok kind) {
@@ -164,25 +174,29 @@ Token Lexer::next() {
     }
     // A run of stray bytes (a UTF-8 character is several) gives one error.
     size_t start = pos_;
-    while (pos_ < text_.size()) {
-      char d = peek();
-      bool known = isIdentChar(d) || d == '"' || d == '#' || d == '.' ||
-                   (d >= 0 && d <= ' ') ||
-                   std::string_view("(){}[],:=+-*/").find(d) != std::string_view::npos;
-      if (known && pos_ > start) break;
-      advance();
-      if (!(static_cast<unsigned char>(d) & 0x80)) break;
-    }
-    std::string bytes = text_.substr(start, pos_ - start);
-    unsigned char first = static_cast<unsigned char>(bytes[0]);
-    if (first >= 0x80 || (first > ' ' && first < 0x7f)) {
-      error(line, col, "unexpected character '" + bytes + "'");
-    } else {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02x", first);
-      error(line, col, std::string("unexpected byte ") + hex);
-    }
+    do advance();
+    while (pos_ < text_.size() && !canStartToken(peek()));
+    reportStray(std::string_view(text_).substr(start, pos_ - start), line, col);
   }
+}
+
+/// Names the first character of a run of stray bytes, and how many bytes
+/// follow it, without echoing the run (which may be megabytes).
+void Lexer::reportStray(std::string_view run, int line, int col) {
+  unsigned char first = static_cast<unsigned char>(run[0]);
+  size_t len = first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 1;
+  len = std::min(len, run.size());
+  std::string what;
+  if (first >= 0x80 || (first > ' ' && first < 0x7f)) {
+    what = "unexpected character '" + std::string(run.substr(0, len)) + "'";
+  } else {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", first);
+    what = std::string("unexpected byte ") + hex;
+  }
+  if (run.size() > len)
+    what += " (and " + std::to_string(run.size() - len) + " more stray bytes)";
+  error(line, col, what);
 }
 
 Token Lexer::lexNumber(int line, int col) {

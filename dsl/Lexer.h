@@ -8,6 +8,7 @@
 #include "dsl/Token.h"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace recc {
@@ -32,6 +33,7 @@ private:
   char peek(size_t ahead = 0) const;
   char advance();
   void error(int line, int col, const std::string& message);
+  void reportStray(std::string_view run, int line, int col);
 
   std::string file_;
   const std::string& text_;

@@ -5,6 +5,7 @@
 // (widths, probabilities, vocabularies), embeddings whose vocabulary exceeds
 // the table, metrics, train settings and the presence of a loss.
 #include "dsl/SemaChecker.h"
+#include "runtime/CheckedMath.h"
 
 namespace recc::sema {
 
@@ -53,6 +54,15 @@ void Sema::checkTable(const TableDecl& t, Symbol& sym) {
   bool ok = constInt(t.rows.get(), 1, kMaxRows, "the number of rows of table '" + t.name.name + "'",
                      rows);
   ok &= constInt(t.dim.get(), 1, kMaxWidth, "the dimension of table '" + t.name.name + "'", dim);
+  // rows x dim floats must have a byte size that 64-bit arithmetic can hold,
+  // or every later count (summary, memory check, checkpoint offsets) wraps.
+  auto params = rt::checkedMul(rows, dim);
+  if (ok && (!params || !rt::checkedMul(*params, 4 * 4))) {
+    error(t.name.loc, "table '" + t.name.name + "' [" + std::to_string(rows) + ", " +
+                          std::to_string(dim) + "] is too large: its size in bytes, with "
+                          "optimizer state, overflows 64 bits");
+    ok = false;
+  }
   sym.rows = ok ? rows : 0;
   if (!t.init) return;
   std::vector<const Expr*> args;

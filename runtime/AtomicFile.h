@@ -2,8 +2,15 @@
 // the complete new ones, never a torn file. Data goes to a temporary file in
 // the target's directory (same file system, so rename is atomic), which is
 // fsync'ed, renamed over the target, and the directory is fsync'ed. If any
-// step fails (disk full, directory unwritable, process killed) the previous
-// file is untouched and the temporary file is removed.
+// step fails (disk full, directory unwritable) the previous file is untouched
+// and the temporary file is removed.
+//
+// A writer killed midway (SIGKILL, power loss) cannot remove its temporary
+// file, "<target>.tmp-<pid>-<n>". So each writer of a target first removes the
+// temporaries of that target left by processes that no longer exist (kill(pid,
+// 0) fails with ESRCH); those of live processes, which may still be writing,
+// are kept. (Writers in another PID namespace sharing the directory, e.g. two
+// containers, cannot be told apart from dead ones; do not share one target.)
 #pragma once
 
 #include <string>
@@ -40,6 +47,16 @@ private:
   bool Committed = false;
   std::vector<char> Buffer;
 };
+
+/// Checks, before any work starts, that a file can be written at `path`
+/// (given by command-line flag `flag`): its directory exists and is writable
+/// and `path` is not a directory. Throws a RuntimeError naming the flag and
+/// the path otherwise; an empty path (no output asked for) passes.
+void checkCanWrite(const std::string& flag, const std::string& path);
+
+/// Removes "<path>.tmp-<pid>-<n>" files whose process is gone; returns how
+/// many were removed. Called by AtomicFileWriter; exposed for tests.
+int removeStaleTemporaries(const std::string& path);
 
 /// Writes `contents` to `path` atomically.
 void writeFileAtomically(const std::string& path, std::string_view contents);

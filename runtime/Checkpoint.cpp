@@ -6,7 +6,10 @@
 #include "runtime/Error.h"
 #include "runtime/SafeTensors.h"
 
+#include <nlohmann/json.hpp>
+
 #include <charconv>
+#include <optional>
 #include <functional>
 
 namespace recc::rt {
@@ -133,6 +136,31 @@ std::vector<Slot> loadSlots(const SafeTensorsReader& in, ModelState& state,
   return slots;
 }
 
+/// Feature statistics at full (double) precision as JSON metadata: the F32
+/// tensors round them, and a resumed run that standardizes with rounded
+/// statistics would no longer match an uninterrupted one bit for bit.
+/// (JSON numbers written by nlohmann::json read back as the same double.)
+std::string exactStats(const ModelState& state) {
+  nlohmann::json j = nlohmann::json::object();
+  const auto& features = state.plan().features;
+  for (size_t f = 0; f < features.size(); ++f)
+    if (state.stats[f].ready)
+      j[features[f].name] = {state.stats[f].mean, state.stats[f].stddev};
+  return j.dump();
+}
+
+/// The exact statistics of `feature` from the metadata, if present and valid.
+std::optional<std::pair<double, double>> readExactStats(const SafeTensorsReader& in,
+                                                        const std::string& feature) {
+  auto j = nlohmann::json::parse(in.meta("feature_stats", "{}"), nullptr, false);
+  if (!j.is_object() || !j.contains(feature))
+    return std::nullopt;
+  const auto& v = j[feature];
+  if (!v.is_array() || v.size() != 2 || !v[0].is_number() || !v[1].is_number())
+    fail("{}: malformed metadata 'feature_stats' for feature '{}'", in.path(), feature);
+  return std::pair{v[0].get<double>(), v[1].get<double>()};
+}
+
 } // namespace
 
 void saveCheckpoint(const std::string& path, const ModelState& state) {
@@ -147,6 +175,7 @@ void saveCheckpoint(const std::string& path, const ModelState& state) {
       {"epoch", std::to_string(state.epoch)},
       {"optimizer", state.plan().optimizer.kind},
       {"plan", toJson(state.plan())},
+      {"feature_stats", exactStats(state)},
   };
   writeSafeTensors(path, tensors, meta);
 }
@@ -170,6 +199,10 @@ void loadCheckpoint(const std::string& path, ModelState& state,
     if (in.shape(s.name) != s.shape)
       fail("{}: tensor '{}' has shape {} in checkpoint but {} in model", path, s.name,
            shapeString(in.shape(s.name)), shapeString(s.shape));
+    // Read once here to check it (CRC-32, finite values) before anything changes.
+    if (int64_t i = in.verify(s.name); i >= 0 && !options.allowNonFinite)
+      fail("{}: tensor '{}' has a non-finite value at element {}; nothing was loaded "
+           "(--allow-non-finite loads it anyway)", path, s.name, i);
   }
   for (const Slot& s : slots) {
     if (!in.has(s.name))
@@ -180,7 +213,11 @@ void loadCheckpoint(const std::string& path, ModelState& state,
     }
     float ms[2];
     in.read(s.name, ms);
-    state.stats[s.statsFeature] = {ms[0], ms[1], true};
+    const std::string& feature = state.plan().features[s.statsFeature].name;
+    if (auto exact = readExactStats(in, feature))
+      state.stats[s.statsFeature] = {exact->first, exact->second, true};
+    else
+      state.stats[s.statsFeature] = {ms[0], ms[1], true};
   }
   if (options.transfer) {
     // A shadow the checkpoint lacks starts again as a copy of its (loaded) source.

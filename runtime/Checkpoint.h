@@ -38,6 +38,9 @@ struct LoadOptions {
   /// match, keep the others as initialized, skip the model-name check, and
   /// leave optimizer state and step/epoch counters fresh.
   bool transfer = false;
+  /// Load NaN or infinite values; by default a checkpoint holding any is
+  /// refused, naming the tensor and the element.
+  bool allowNonFinite = false;
 };
 
 /// Restores `state` from `path`; throws a RuntimeError (and changes nothing)

@@ -1,25 +1,23 @@
-// CsvReader: see CsvReader.h. The file is memory-mapped, split into lines,
-// and rows are parsed in parallel chunks straight into the DataSet's columns
-// (each row writes only its own slots). Each chunk stops at its first bad
-// row; the error reported is the one on the lowest line, so the message does
-// not depend on the thread count.
+// CsvReader: see CsvReader.h. The file is read into memory (FileRead.h; not
+// mapped, so a file that shrinks meanwhile cannot crash the reader, and pipes
+// work), split into lines, and rows are parsed in parallel chunks straight
+// into the DataSet's columns (each row writes only its own slots). Each chunk
+// stops at its first bad row; the error reported is the one on the lowest
+// line, so the message does not depend on the thread count.
 #include "runtime/CsvReader.h"
 
 #include "runtime/Error.h"
+#include "runtime/FileRead.h"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -27,39 +25,6 @@
 
 namespace recc::rt {
 namespace {
-
-/// A read-only memory mapping of a whole file.
-class MappedFile {
-public:
-  explicit MappedFile(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0)
-      fail("{}: cannot open: {}", path, std::strerror(errno));
-    struct stat st{};
-    ::fstat(fd, &st);
-    Size = static_cast<size_t>(st.st_size);
-    if (Size > 0) {
-      Data = ::mmap(nullptr, Size, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (Data == MAP_FAILED) {
-        ::close(fd);
-        fail("{}: cannot map file: {}", path, std::strerror(errno));
-      }
-      ::madvise(Data, Size, MADV_SEQUENTIAL);
-    }
-    ::close(fd);
-  }
-  ~MappedFile() {
-    if (Size > 0)
-      ::munmap(Data, Size);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  std::string_view text() const { return {static_cast<const char*>(Data), Size}; }
-
-private:
-  void* Data = nullptr;
-  size_t Size = 0;
-};
 
 struct Line {
   std::string_view text;
@@ -120,7 +85,7 @@ struct Target {
 class Reader {
 public:
   Reader(const std::string& path, const ModelPlan& plan, const ReadOptions& options)
-      : Path(path), Plan(plan), Options(options), File(path) {}
+      : Path(path), Plan(plan), Options(options), Text(readWholeFile(path, "data file")) {}
 
   DataSet read();
 
@@ -143,7 +108,7 @@ private:
   std::string Path;
   const ModelPlan& Plan;
   ReadOptions Options;
-  MappedFile File;
+  std::string Text;  // the whole file; rows point into it
   char Delim = ',';
   std::vector<std::string> Header;
   std::vector<std::vector<Target>> Targets;  // per header column
@@ -206,8 +171,14 @@ float Reader::parseFloat(const Line& line, int col, std::string_view field,
   std::string_view digits = field[0] == '+' ? field.substr(1) : field;
   float value = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (ec == std::errc::result_out_of_range)
-    failAt(line, col, "value '{}' is out of float range in column '{}'", field, name);
+  if (ec == std::errc::result_out_of_range && end == digits.data() + digits.size()) {
+    // Too small for a float (1e-50) rounds to zero or a denormal, as other
+    // readers do; only too large (1e50) is an error.
+    value = std::strtof(std::string(digits).c_str(), nullptr);
+    if (std::isinf(value))
+      failAt(line, col, "value '{}' is out of float range in column '{}'", field, name);
+    ec = std::errc();
+  }
   if (ec != std::errc() || end != digits.data() + digits.size())
     failAt(line, col, "non-numeric value '{}' in column '{}'", field, name);
   if (std::isnan(value))
@@ -316,7 +287,7 @@ void Reader::internGroups() {
 }
 
 DataSet Reader::read() {
-  std::vector<Line> lines = splitLines(File.text());
+  std::vector<Line> lines = splitLines(Text);
   if (lines.empty())
     fail("{}: empty file (expected a header row)", Path);
   bindHeader(lines[0]);

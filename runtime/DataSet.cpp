@@ -1,6 +1,7 @@
 // DataSet: construction and lookups; see DataSet.h.
 #include "runtime/DataSet.h"
 
+#include "runtime/CheckedMath.h"
 #include "runtime/Error.h"
 
 #include <algorithm>
@@ -16,7 +17,11 @@ DataSet::DataSet(const ModelPlan& plan, int64_t rows, bool withLabels,
       c.Dense.assign(rows, 0.0f);
     } else {
       c.Width = f.kind == FeatureSpec::Kind::Categorical ? 1 : f.maxLen;
-      c.Ids.assign(rows * c.Width, -1);
+      auto ids = checkedMul(rows, c.Width);
+      if (!ids || !checkedMul(*ids, sizeof(int64_t)))
+        fail("data set: {} rows of {} ids of feature '{}' overflow 64-bit sizes", rows,
+             c.Width, f.name);
+      c.Ids.assign(*ids, -1);
     }
     Features.push_back(std::move(c));
   }

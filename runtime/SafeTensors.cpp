@@ -4,31 +4,54 @@
 #include "runtime/SafeTensors.h"
 
 #include "runtime/AtomicFile.h"
+#include "runtime/CheckedMath.h"
 #include "runtime/Error.h"
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 
 namespace recc::rt {
 
 using Json = nlohmann::json;
 
+namespace {
+/// zlib's CRC-32 of `size` bytes, continuing `crc` (start: crc32Of(nullptr, 0)).
+uint32_t crc32Of(const void* data, size_t size, uint32_t crc = 0) {
+  if (!data)
+    return static_cast<uint32_t>(::crc32_z(0, nullptr, 0));
+  return static_cast<uint32_t>(::crc32_z(crc, static_cast<const Bytef*>(data), size));
+}
+} // namespace
+
 void writeSafeTensors(const std::string& path, const std::vector<TensorRef>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
-  header["__metadata__"] = metadata;
-  uint64_t offset = 0;
+  Json sums = Json::object();
+  for (const TensorRef& t : tensors)
+    sums[t.name] = fmt::format(
+        "{:08x}", crc32Of(t.data, static_cast<size_t>(numElements(t.shape)) * sizeof(float),
+                          crc32Of(nullptr, 0)));
+  std::map<std::string, std::string> meta = metadata;
+  meta["crc32"] = sums.dump();
+  header["__metadata__"] = meta;
+  int64_t offset = 0;
   for (const TensorRef& t : tensors) {
-    uint64_t bytes = static_cast<uint64_t>(numElements(t.shape)) * sizeof(float);
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape},
-                      {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
+    auto end = checkedMulAdd(numElements(t.shape), sizeof(float), offset);
+    if (!end)
+      fail("{}: tensor '{}' {} ends past 64-bit file offsets", path, t.name,
+           shapeString(t.shape));
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, *end}}};
+    offset = *end;
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
@@ -68,6 +91,11 @@ SafeTensorsReader::SafeTensorsReader(std::string path) : Path(std::move(path)) {
     fail("{}: cannot open checkpoint: {}", Path, std::strerror(errno));
   struct stat st{};
   ::fstat(Fd, &st);
+  // Tensors are read at their offsets (pread), which needs a regular file.
+  if (S_ISDIR(st.st_mode))
+    fail("{}: is a directory, not a checkpoint", Path);
+  if (!S_ISREG(st.st_mode))
+    fail("{}: is not a regular file; a checkpoint cannot be read from a pipe or device", Path);
   const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
   unsigned char length[8];
   if (fileSize < 8 || !readAt(Fd, length, 8, 0))
@@ -84,6 +112,8 @@ SafeTensorsReader::SafeTensorsReader(std::string path) : Path(std::move(path)) {
     fail("{}: cannot read header", Path);
   DataStart = 8 + headerSize;
   parseHeader(header);
+  parseChecksums();
+  checkNoOverlap();
   uint64_t needed = 0;
   for (const auto& [name, e] : Entries)
     needed = std::max(needed, e.end);
@@ -140,6 +170,8 @@ void SafeTensorsReader::parseEntry(const std::string& name, const void* json) {
   for (const Json& d : v["shape"]) {
     if (!d.is_number_unsigned())
       bad("has a shape that is not a list of non-negative integers");
+    if (d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      bad("has an extent larger than 64-bit sizes can count");
     e.shape.push_back(d.get<int64_t>());
   }
   const Json& off = v["data_offsets"];
@@ -148,11 +180,51 @@ void SafeTensorsReader::parseEntry(const std::string& name, const void* json) {
     bad("has data_offsets that are not two non-negative integers");
   e.begin = off[0].get<uint64_t>();
   e.end = off[1].get<uint64_t>();
-  uint64_t bytes = static_cast<uint64_t>(numElements(e.shape)) * sizeof(float);
+  auto size = checkedMulAdd(checkedProduct(e.shape), sizeof(float), 0);
+  if (!size)
+    fail("{}: malformed header: tensor '{}' has shape {} whose size overflows 64 bits", Path,
+         name, shapeString(e.shape));
+  uint64_t bytes = static_cast<uint64_t>(*size);
   if (e.end < e.begin || e.end - e.begin != bytes)
     fail("{}: malformed header: tensor '{}' has data_offsets [{}, {}] but shape {} "
          "needs {} bytes", Path, name, e.begin, e.end, shapeString(e.shape), bytes);
   Entries.emplace(name, std::move(e));
+}
+
+void SafeTensorsReader::parseChecksums() {
+  auto it = Metadata.find("crc32");
+  if (it == Metadata.end())
+    return;
+  Json j = Json::parse(it->second, nullptr, false);
+  if (!j.is_object())
+    fail("{}: malformed metadata 'crc32': expected a JSON object", Path);
+  for (const auto& [name, v] : j.items()) {
+    std::string hex = v.is_string() ? v.get<std::string>() : "";
+    uint32_t crc = 0;
+    auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), crc, 16);
+    if (hex.size() != 8 || ec != std::errc() || end != hex.data() + hex.size())
+      fail("{}: malformed metadata 'crc32': tensor '{}' has '{}', not 8 hex digits", Path,
+           name, hex);
+    Checksums[name] = crc;
+  }
+}
+
+void SafeTensorsReader::checkNoOverlap() const {
+  // The format forbids tensors sharing bytes: a write to one would change the
+  // other, and a crafted file could alias a checkpoint's tensors.
+  std::vector<std::pair<const std::string*, const Entry*>> byBegin;
+  for (const auto& [name, e] : Entries)
+    if (e.end > e.begin)
+      byBegin.push_back({&name, &e});
+  std::sort(byBegin.begin(), byBegin.end(),
+            [](const auto& a, const auto& b) { return a.second->begin < b.second->begin; });
+  for (size_t i = 1; i < byBegin.size(); ++i) {
+    const auto& [prevName, prev] = byBegin[i - 1];
+    const auto& [name, e] = byBegin[i];
+    if (e->begin < prev->end)
+      fail("{}: malformed header: tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", Path,
+           *prevName, prev->begin, prev->end, *name, e->begin, e->end);
+  }
 }
 
 std::string SafeTensorsReader::meta(const std::string& key,
@@ -172,6 +244,28 @@ void SafeTensorsReader::read(const std::string& name, float* out) const {
   const Entry& e = Entries.at(name);
   if (!readAt(Fd, out, e.end - e.begin, DataStart + e.begin))
     fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
+}
+
+int64_t SafeTensorsReader::verify(const std::string& name) const {
+  const Entry& e = Entries.at(name);
+  std::vector<float> chunk(size_t(1) << 16);
+  const uint64_t count = (e.end - e.begin) / sizeof(float);
+  int64_t firstBad = -1;
+  uint32_t crc = crc32Of(nullptr, 0);
+  for (uint64_t at = 0; at < count; at += chunk.size()) {
+    const uint64_t n = std::min<uint64_t>(chunk.size(), count - at);
+    if (!readAt(Fd, chunk.data(), n * sizeof(float), DataStart + e.begin + at * sizeof(float)))
+      fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
+    crc = crc32Of(chunk.data(), n * sizeof(float), crc);
+    for (uint64_t i = 0; i < n && firstBad < 0; ++i)
+      if (!std::isfinite(chunk[i]))
+        firstBad = static_cast<int64_t>(at + i);
+  }
+  auto it = Checksums.find(name);
+  if (it != Checksums.end() && it->second != crc)
+    fail("{}: tensor '{}' fails its CRC-32 check (stored {:08x}, computed {:08x}): the file "
+         "is corrupt", Path, name, it->second, crc);
+  return firstBad;
 }
 
 } // namespace recc::rt

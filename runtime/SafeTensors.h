@@ -7,6 +7,12 @@
 // up front (sizes, offsets, dtypes) so a truncated or corrupt file fails with
 // a precise message before anything is loaded, then reads tensors one at a
 // time straight into their destination buffers (tables can be gigabytes).
+//
+// Integrity: the writer stores a CRC-32 (zlib's) of every tensor's bytes in
+// the metadata entry "crc32", a JSON object {"<tensor>": "<8 hex digits>"};
+// verify() checks it, so a flipped bit is an error instead of a silently
+// different weight. Tensors without an entry (files of other tools) are not
+// checked.
 #pragma once
 
 #include "runtime/Tensor.h"
@@ -47,6 +53,11 @@ public:
   std::vector<std::string> names() const;
   /// Reads tensor `name` into `out` (numElements(shape(name)) floats).
   void read(const std::string& name, float* out) const;
+  /// Reads tensor `name` in small chunks (so it can vet a table before
+  /// loading it), checks its CRC-32 if it has one (throwing a RuntimeError
+  /// naming the tensor if it does not match) and returns the index of its
+  /// first NaN or infinite element, or -1.
+  int64_t verify(const std::string& name) const;
 
 private:
   struct Entry {
@@ -55,11 +66,14 @@ private:
   };
   void parseHeader(const std::string& header);
   void parseEntry(const std::string& name, const void* json);
+  void checkNoOverlap() const;
+  void parseChecksums();
 
   std::string Path;
   int Fd = -1;
   uint64_t DataStart = 0;
   std::map<std::string, Entry> Entries;
+  std::map<std::string, uint32_t> Checksums;  ///< from metadata "crc32"
   std::map<std::string, std::string> Metadata;
 };
 

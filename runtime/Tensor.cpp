@@ -3,6 +3,7 @@
 // so a fresh tensor is always a valid all-zero value.
 #include "runtime/Tensor.h"
 
+#include "runtime/CheckedMath.h"
 #include "runtime/Error.h"
 
 #include <algorithm>
@@ -14,10 +15,10 @@
 namespace recc::rt {
 
 int64_t numElements(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
+  auto n = checkedProduct(shape);
+  if (!n)
+    fail("tensor shape {} has more elements than 64-bit sizes can count", shapeString(shape));
+  return *n;
 }
 
 std::string shapeString(const Shape& shape) {
@@ -31,6 +32,8 @@ Tensor::Tensor(Shape shape) : Dims(std::move(shape)) {
     if (d < 0)
       fail("invalid tensor shape {}", shapeString(Dims));
   Numel = numElements(Dims);
+  if (!checkedMulAdd(Numel, sizeof(float), kAlignment))  // the rounding below
+    fail("tensor shape {} is too large to allocate", shapeString(Dims));
   size_t bytes = std::max<size_t>(this->bytes(), 1);
   bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   void* p = std::aligned_alloc(kAlignment, bytes);

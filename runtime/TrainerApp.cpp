@@ -1,7 +1,9 @@
 // TrainerApp: command implementations over Trainer, Evaluator and Checkpoint.
 #include "runtime/TrainerApp.h"
 
+#include "runtime/AtomicFile.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/CliChecks.h"
 #include "runtime/CsvReader.h"
 #include "runtime/Evaluator.h"
 #include "runtime/Trainer.h"
@@ -9,6 +11,7 @@
 #include <oneapi/tbb/global_control.h>
 
 #include <cstdio>
+#include <new>
 #include <optional>
 
 namespace recc::rt {
@@ -19,8 +22,12 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--out", a.out, "checkpoint to write (safetensors), atomically each epoch");
   cmd.add_option("--init", a.init, "checkpoint to resume from");
   cmd.add_option("--metrics-json", a.metricsJson, "write the final metrics as JSON");
-  cmd.add_option("--epochs", a.epochs, "epochs (default: the model's train setting)");
-  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)");
+  cmd.add_flag("--allow-non-finite", a.allowNonFinite,
+               "load an --init checkpoint even if it holds NaN or infinite values");
+  cmd.add_option("--epochs", a.epochs, "epochs (default: the model's train setting)")
+      ->check(intRange(1, kMaxEpochs));
+  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
+      ->check(intRange(1, kMaxThreads));
 }
 
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict) {
@@ -30,7 +37,10 @@ void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict) {
     cmd.add_option("--out", a.out, "scores CSV to write")->required();
   else
     cmd.add_option("--metrics-json", a.metricsJson, "write the metrics as JSON");
-  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)");
+  cmd.add_flag("--allow-non-finite", a.allowNonFinite,
+               "load the checkpoint even if it holds NaN or infinite values");
+  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
+      ->check(intRange(1, kMaxThreads));
 }
 
 namespace {
@@ -39,6 +49,9 @@ template <typename F>
 int guarded(F&& body) {
   try {
     return body();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory (the data, the model or its step do not fit)\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
@@ -55,12 +68,16 @@ std::optional<tbb::global_control> limitThreads(int threads) {
 
 int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& a) {
   return guarded([&] {
+    // Outputs are checked first: a bad path must not cost an epoch of training.
+    checkCanWrite("--out", a.out);
+    checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
     DataSet train = readDataFile(a.data, plan);
     std::optional<DataSet> eval;
     if (!a.evalData.empty()) eval = readDataFile(a.evalData, plan);
+    if (!a.init.empty()) readCheckpointMetadata(a.init);  // before allocating the tables
     ModelState state(plan);
-    if (!a.init.empty()) loadCheckpoint(a.init, state);
+    if (!a.init.empty()) loadCheckpoint(a.init, state, {.allowNonFinite = a.allowNonFinite});
     auto trainFn = steps(plan, true);
     auto evalFn = steps(plan, false);
     TrainOptions options;
@@ -79,9 +96,12 @@ int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& a
 
 int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) {
   return guarded([&] {
+    checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
+    // A missing or corrupt checkpoint is reported before the tables are allocated.
+    readCheckpointMetadata(a.checkpoint);
     ModelState state(plan);
-    loadCheckpoint(a.checkpoint, state);
+    loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
     DataSet data = readDataFile(a.data, plan);
     auto evalFn = steps(plan, false);
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
@@ -93,9 +113,12 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) 
 
 int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) {
   return guarded([&] {
+    checkCanWrite("--out", a.out);
     auto limit = limitThreads(a.threads);
+    // A missing or corrupt checkpoint is reported before the tables are allocated.
+    readCheckpointMetadata(a.checkpoint);
     ModelState state(plan);
-    loadCheckpoint(a.checkpoint, state);
+    loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
     ReadOptions read;
     read.requireLabels = false;
     read.requireGroups = false;

@@ -24,6 +24,7 @@ struct TrainArgs {
   std::string out;           ///< checkpoint path (safetensors), written each epoch
   std::string init;          ///< checkpoint to resume from
   std::string metricsJson;   ///< final metrics as JSON
+  bool allowNonFinite = false;  ///< load NaN/Inf values from --init
   int64_t epochs = 0;        ///< 0: the model's setting
   int threads = 0;           ///< 0: all cores
 };
@@ -33,6 +34,7 @@ struct EvalArgs {
   std::string data;
   std::string metricsJson;   ///< eval: metrics as JSON
   std::string out;           ///< predict: scores CSV
+  bool allowNonFinite = false;  ///< load NaN/Inf values from the checkpoint
   int threads = 0;
 };
 

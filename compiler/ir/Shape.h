@@ -2,7 +2,10 @@
 // Every graph value has a Shape; B is bound to a number only when a graph runs.
 #pragma once
 
+#include "runtime/CheckedMath.h"
+
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -36,10 +39,12 @@ struct Shape {
     for (auto& d : out) if (d == kBatchDim) d = batch;
     return out;
   }
+  /// Throws std::overflow_error (naming the shape) when the count overflows.
   int64_t numElements(int64_t batch) const {
-    int64_t n = 1;
-    for (auto d : dims) n *= (d == kBatchDim ? batch : d);
-    return n;
+    auto n = rt::checkedProduct(concrete(batch));
+    if (!n)
+      throw std::overflow_error("shape " + str() + " has more elements than 64-bit sizes can count");
+    return *n;
   }
   bool operator==(const Shape& o) const { return dims == o.dims; }
   bool operator!=(const Shape& o) const { return dims != o.dims; }

@@ -4,7 +4,10 @@
 // round-off.
 #pragma once
 
+#include "runtime/CheckedMath.h"
+
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,9 +22,9 @@ struct RefTensor {
     data.assign(numElements(shape), fill);
   }
   static int64_t numElements(const std::vector<int64_t>& s) {
-    int64_t n = 1;
-    for (auto d : s) n *= d;
-    return n;
+    auto n = rt::checkedProduct(s);
+    if (!n) throw std::overflow_error("reference tensor shape overflows 64 bits");
+    return *n;
   }
   int64_t size() const { return (int64_t)data.size(); }
   int64_t rank() const { return (int64_t)shape.size(); }

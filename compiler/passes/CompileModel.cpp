@@ -7,10 +7,10 @@
 #include "compiler/ops/OpDef.h"
 #include "dsl/Parser.h"
 #include "dsl/Sema.h"
+#include "runtime/Error.h"
+#include "runtime/FileRead.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace recc {
 
@@ -112,14 +112,17 @@ bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag) {
 std::optional<CompiledModel> compileModelFile(const std::string& path,
                                               const std::string& modelName,
                                               DiagnosticEngine& diag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diag.error(SourceLoc{path, 0, 0}, "cannot open model file");
+  std::string text;
+  try {
+    text = rt::readWholeFile(path, "model file");
+  } catch (const rt::RuntimeError& e) {
+    // The message starts with the path, which the diagnostic prints itself.
+    std::string_view why = e.what();
+    if (why.starts_with(path + ": ")) why.remove_prefix(path.size() + 2);
+    diag.error(SourceLoc{path, 0, 0}, std::string(why));
     return std::nullopt;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return compileModelSource(path, ss.str(), modelName, diag);
+  return compileModelSource(path, text, modelName, diag);
 }
 
 } // namespace recc

@@ -3,6 +3,7 @@
 
 #include "compiler/ir/GraphStats.h"
 #include "compiler/tools/Backends.h"
+#include "runtime/CliChecks.h"
 #include "runtime/DataSet.h"
 #include "runtime/ModelState.h"
 #include "runtime/StepRunner.h"
@@ -23,13 +24,19 @@
 
 namespace recc {
 
+/// Bench steps are counted in int and multiplied by the batch size (up to
+/// 2^24) for the synthetic data's row count, which must stay in int64.
+constexpr int64_t kMaxBenchSteps = 1000000;
+
 void addBenchFlags(CLI::App& cmd, BenchArgs& a) {
   cmd.add_option("--backends", a.backends, "backends to measure (mlir, reference)")
-      ->delimiter(',');
-  cmd.add_option("--steps", a.steps, "timed training steps");
-  cmd.add_option("--reference-steps", a.refSteps, "timed steps for the (slow) reference");
-  cmd.add_option("--warmup", a.warmup, "untimed steps first");
-  cmd.add_option("--threads", a.threads, "threads");
+      ->delimiter(',')
+      ->check(CLI::IsMember(std::vector<std::string>{"mlir", "reference"}));
+  cmd.add_option("--steps", a.steps, "timed training steps")->check(rt::intRange(1, kMaxBenchSteps));
+  cmd.add_option("--reference-steps", a.refSteps, "timed steps for the (slow) reference")
+      ->check(rt::intRange(1, kMaxBenchSteps));
+  cmd.add_option("--warmup", a.warmup, "untimed steps first")->check(rt::intRange(0, kMaxBenchSteps));
+  cmd.add_option("--threads", a.threads, "threads")->check(rt::intRange(1, rt::kMaxThreads));
   cmd.add_option("--json", a.json, "write the results as JSON");
 }
 

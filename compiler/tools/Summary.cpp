@@ -2,6 +2,8 @@
 #include "compiler/tools/Summary.h"
 
 #include "compiler/ir/GraphStats.h"
+#include "runtime/CheckedMath.h"
+#include "runtime/Error.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -10,12 +12,20 @@ namespace recc {
 
 void printSummary(const CompiledModel& m, std::ostream& os) {
   const auto& p = m.plan;
+  // Checked: a wrapped count would make a huge model look small.
+  auto overflow = [](const std::string& name) {
+    rt::fail("model summary: the parameter count overflows 64 bits at '{}'", name);
+  };
   int64_t tableParams = 0, denseParams = 0;
-  for (const auto& t : p.tables) tableParams += t.rows * t.dim;
+  for (const auto& t : p.tables) {
+    auto total = rt::checkedMulAdd(t.rows, t.dim, tableParams);
+    if (!total) overflow(t.name);
+    tableParams = *total;
+  }
   for (const auto& q : p.params) {
-    int64_t n = 1;
-    for (auto d : q.shape) n *= d;
-    denseParams += n;
+    auto total = rt::checkedMulAdd(rt::checkedProduct(q.shape), 1, denseParams);
+    if (!total) overflow(q.name);
+    denseParams = *total;
   }
   fmt::print(os, "model '{}': ok\n", p.model);
   fmt::print(os, "  inputs:  {} features, {} labels\n", p.features.size(), p.labels.size());

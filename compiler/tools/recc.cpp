@@ -14,15 +14,16 @@
 #include "compiler/tools/Summary.h"
 #include "dsl/ASTPrinter.h"
 #include "dsl/Parser.h"
+#include "runtime/AtomicFile.h"
+#include "runtime/CliChecks.h"
+#include "runtime/FileRead.h"
 #ifdef RECC_HAVE_MLIR
 #include "compiler/mlir/Backend.h"
 #endif
 
 #include <CLI/CLI.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 using namespace recc;
 
@@ -33,6 +34,17 @@ struct ModelArgs {
   std::string model;
   int64_t batch = 0;  ///< overrides the model's batch size when > 0
 };
+
+/// --batch: overrides the model's batch size (which the language bounds the same way).
+void addBatchFlag(CLI::App& cmd, ModelArgs& m, const std::string& help) {
+  cmd.add_option("--batch", m.batch, help)->check(rt::intRange(1, rt::kMaxBatch));
+}
+
+/// --threads of code generation: 1, or 2 to split large GEMMs between two threads.
+void addCodegenThreadsFlag(CLI::App& cmd, int& threads) {
+  cmd.add_option("--threads", threads, "threads for large GEMMs (1 or 2)")
+      ->check(rt::intRange(1, 2));
+}
 
 void addModelArgs(CLI::App& cmd, ModelArgs& m) {
   cmd.add_option("model_file", m.file, "the .rec file")->required();
@@ -69,15 +81,9 @@ CompiledModel compileRunnableOrExit(const ModelArgs& m) {
 int cmdCheck(const ModelArgs& m, bool ast) {
   if (ast) {
     DiagnosticEngine diag(&std::cerr);
-    std::ifstream in(m.file);
-    if (!in) {
-      std::cerr << m.file << ": error: cannot open model file\n";
-      return 1;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    diag.addSource(m.file, ss.str());
-    auto program = parseProgram(m.file, ss.str(), diag);
+    std::string text = rt::readWholeFile(m.file, "model file");
+    diag.addSource(m.file, text);
+    auto program = parseProgram(m.file, text, diag);
     if (program) printAst(*program, std::cout);
     return diag.hasErrors() ? 1 : 0;
   }
@@ -130,6 +136,8 @@ int main(int argc, char** argv) {
   rt::EvalArgs evalArgs;
   BenchArgs benchArgs;
 
+  const CLI::IsMember backendNames(std::vector<std::string>{"mlir", "reference"});
+
   auto* check = app.add_subcommand("check", "parse, type- and shape-check a model; print a summary");
   addModelArgs(*check, m);
   check->add_flag("--ast", ast, "print the syntax tree instead");
@@ -145,37 +153,37 @@ int main(int argc, char** argv) {
   addModelArgs(*emit, m);
   emit->add_option("--stage", stage, "linalg | bufferized | vectorized | llvm | llvmir");
   emit->add_flag("--eval", eval, "the eval step instead of the train step");
-  emit->add_option("--batch", m.batch, "batch size to compile for");
-  emit->add_option("--threads", threads, "threads for large GEMMs (1 or 2)");
+  addBatchFlag(*emit, m, "batch size to compile for");
+  addCodegenThreadsFlag(*emit, threads);
   emit->add_option("--lanes", lanes, "f32 lanes to tile for: 16 (AVX-512), 8 (AVX2); default: the host's")
       ->check(CLI::IsMember({8, 16}));
 
   auto* train = app.add_subcommand("train", "train a model on a data file");
   addModelArgs(*train, m);
   rt::addTrainFlags(*train, trainArgs);
-  train->add_option("--backend", backend, "mlir | reference");
-  train->add_option("--batch", m.batch, "batch size (default: the model's)");
+  train->add_option("--backend", backend, "mlir | reference")->check(backendNames);
+  addBatchFlag(*train, m, "batch size (default: the model's)");
 
   auto* evalCmd = app.add_subcommand("eval", "metrics of a checkpoint on a data file");
   addModelArgs(*evalCmd, m);
   rt::addEvalFlags(*evalCmd, evalArgs, false);
-  evalCmd->add_option("--backend", backend, "mlir | reference");
+  evalCmd->add_option("--backend", backend, "mlir | reference")->check(backendNames);
 
   auto* predict = app.add_subcommand("predict", "scores of a checkpoint on a data file");
   addModelArgs(*predict, m);
   rt::addEvalFlags(*predict, evalArgs, true);
-  predict->add_option("--backend", backend, "mlir | reference");
+  predict->add_option("--backend", backend, "mlir | reference")->check(backendNames);
 
   auto* compile = app.add_subcommand("compile", "write a standalone native trainer");
   addModelArgs(*compile, m);
   compile->add_option("-o,--output", output, "the executable to write")->required();
-  compile->add_option("--batch", m.batch, "batch size to compile for");
-  compile->add_option("--threads", threads, "threads for large GEMMs (1 or 2)");
+  addBatchFlag(*compile, m, "batch size to compile for");
+  addCodegenThreadsFlag(*compile, threads);
 
   auto* bench = app.add_subcommand("bench", "training throughput, memory and GFLOP/s per backend");
   addModelArgs(*bench, m);
   addBenchFlags(*bench, benchArgs);
-  bench->add_option("--batch", m.batch, "batch size (default: the model's)");
+  addBatchFlag(*bench, m, "batch size (default: the model's)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -183,6 +191,9 @@ int main(int argc, char** argv) {
     if (*check) return cmdCheck(m, ast);
     if (*graph) return cmdGraph(m, dot, eval, forwardOnly, locations);
     if (*emit) return cmdEmitMlir(m, stage, eval, threads <= 0 ? 1 : threads, lanes);
+    // Output paths are checked before any compiling or training.
+    if (*compile) rt::checkCanWrite("-o", output);
+    if (*bench) rt::checkCanWrite("--json", benchArgs.json);
     BackendKind kind = parseBackend(backend);
     if (*train || *evalCmd || *predict) {
       CompiledModel model = compileRunnableOrExit(m);

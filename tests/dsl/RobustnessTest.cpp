@@ -3,6 +3,8 @@
 // mutation fuzzer over the shipped models (parse -> check -> build, both modes).
 #include "DslTestUtil.h"
 
+#include <sstream>
+
 #include "dsl/Lexer.h"
 
 #include <gtest/gtest.h>
@@ -43,13 +45,76 @@ TEST(Lexer, TokensAndLocations) {
   EXPECT_FALSE(toks[4].firstOnLine);
 }
 
+// As docs/language.md says: one error per run of stray bytes, naming its
+// first character, however long the run.
 TEST(Lexer, StrayBytesAreReportedOnceAndLimited) {
   DiagnosticEngine diag;
   Lexer("b.rec", std::string("x \xe2\x88\x97 y"), diag).lexAll();
   EXPECT_EQ(diag.errorCount(), 1);
+  EXPECT_EQ(diag.diagnostics()[0].message, "unexpected character '\xe2\x88\x97'");
+  DiagnosticEngine ascii;
+  Lexer("b.rec", std::string("x @@$@ y ~"), ascii).lexAll();
+  ASSERT_EQ(ascii.errorCount(), 2);
+  EXPECT_EQ(ascii.diagnostics()[0].message, "unexpected character '@' (and 3 more stray bytes)");
+  EXPECT_EQ(ascii.diagnostics()[1].message, "unexpected character '~'");
   DiagnosticEngine many;
   Lexer("b.rec", std::string(5000, '\x01'), many).lexAll();
-  EXPECT_LE(many.errorCount(), Lexer::kMaxErrors);
+  ASSERT_EQ(many.errorCount(), 1);
+  EXPECT_EQ(many.diagnostics()[0].message, "unexpected byte 0x01 (and 4999 more stray bytes)");
+  // Separate runs still stop at the error limit.
+  std::string runs;
+  for (int i = 0; i < 5000; ++i) runs += "@ ";
+  DiagnosticEngine limited;
+  Lexer("b.rec", runs, limited).lexAll();
+  EXPECT_EQ(limited.errorCount(), Lexer::kMaxErrors);
+}
+
+// An error on a huge line echoes a window around the caret, not the line:
+// output grows with the number of errors, not with the input.
+TEST(Diagnostics, EchoOfALongLineIsCappedAndTheCaretAligned) {
+  std::string line = std::string(1 << 20, 'a') + " @ " + std::string(1 << 20, 'b');
+  DiagnosticEngine diag;
+  diag.addSource("long.rec", line);
+  const int col = (1 << 20) + 2;
+  diag.error({"long.rec", 1, col}, "bad");
+  std::string out = diag.render();
+  EXPECT_LT(out.size(), 600u) << out.substr(0, 600);
+  std::istringstream in(out);
+  std::string head, echo, caret;
+  std::getline(in, head), std::getline(in, echo), std::getline(in, caret);
+  EXPECT_EQ(head, "long.rec:1:" + std::to_string(col) + ": error: bad");
+  EXPECT_TRUE(echo.starts_with("  ...a")) << echo;
+  EXPECT_TRUE(echo.ends_with("b...")) << echo;
+  ASSERT_EQ(caret.size(), caret.find('^') + 1);
+  EXPECT_EQ(echo[caret.size() - 1], '@') << echo << "\n" << caret;
+}
+
+TEST(Diagnostics, EchoNeverCutsAUtf8Character) {
+  std::string e = "\xc3\xa9";  // é: two bytes, one column
+  std::string line;
+  for (int i = 0; i < 1000; ++i) line += e;
+  line += "@";
+  for (int i = 0; i < 1000; ++i) line += e;
+  DiagnosticEngine diag;
+  diag.addSource("u.rec", line);
+  diag.error({"u.rec", 1, 2001}, "bad");
+  std::istringstream in(diag.render());
+  std::string head, echo, caret;
+  std::getline(in, head), std::getline(in, echo), std::getline(in, caret);
+  std::string body = echo.substr(5, echo.size() - 8);  // between "  ..." and "..."
+  ASSERT_FALSE(body.empty());
+  EXPECT_NE(static_cast<unsigned char>(body.front()) & 0xC0, 0x80) << "starts mid-character";
+  EXPECT_EQ(static_cast<unsigned char>(body.back()), 0xa9) << "ends mid-character";
+  // One caret column per character: count the characters before the '@'.
+  size_t at = body.find('@');
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(caret.find('^'), 2 + 3 + at / 2);
+}
+
+TEST(Diagnostics, LongMessagesAreCut) {
+  DiagnosticEngine diag;
+  diag.error({"m.rec", 1, 1}, "unknown name '" + std::string(100000, 'x') + "'");
+  EXPECT_LT(diag.render().size(), 5000u);
 }
 
 TEST(Robustness, UnterminatedConstructs) {

@@ -20,6 +20,20 @@ rm -rf "$work/build"
 } >"$work/elsewhere/data.csv"
 
 cd "$work/elsewhere"
+# The trainer validates its flags like recc: a nonsense value is an error
+# naming the flag, not a silent default.
+for args in "--epochs 0" "--threads -2"; do
+  # shellcheck disable=SC2086
+  if out=$(./trainer train --data data.csv $args 2>&1); then
+    echo "FAIL: trainer accepted $args"; exit 1
+  fi
+  grep -q -- "^${args%% *}: must be an integer from" <<<"$out" || { echo "FAIL: $args: $out"; exit 1; }
+done
+# ... and checks its output paths before training.
+if out=$(./trainer train --data data.csv --out nodir/m.safetensors 2>&1); then
+  echo "FAIL: trainer accepted --out in a missing directory"; exit 1
+fi
+grep -q -- "^error: --out: cannot write 'nodir/m.safetensors'" <<<"$out" || { echo "FAIL: $out"; exit 1; }
 ./trainer train --data data.csv --out model.safetensors --metrics-json aot.json --epochs 3
 ./trainer eval --ckpt model.safetensors --data data.csv --metrics-json eval.json
 ./trainer predict --ckpt model.safetensors --data data.csv --out scores.csv

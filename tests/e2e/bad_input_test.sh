@@ -26,10 +26,30 @@ expect_fail() {
   fi
 }
 
+# expect_reject NAME PATTERN CMD...: CMD must exit non-zero without a crash
+# (a usage error exits with CLI11's code) and print PATTERN.
+expect_reject() {
+  local name=$1 pattern=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -eq 0 || $rc -ge 128 ]]; then
+    echo "FAIL $name: exit code $rc (want an error, not a crash)"; echo "$out" | tail -5; failures=$((failures + 1))
+  elif ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | tail -5; failures=$((failures + 1))
+  else
+    echo "ok   $name: $(grep -E -m1 -- "$pattern" <<<"$out")"; passed=$((passed + 1))
+  fi
+}
+
 # --- model files ------------------------------------------------------------
 expect_fail syntax-error 'syntax_error.rec:6:3: error: ' "$recc" check "$inputs/syntax_error.rec"
 expect_fail unknown-name "unknown_name.rec:5:37: error: .*'user_idd'" "$recc" check "$inputs/unknown_name.rec"
 expect_fail shape-mismatch 'shape_mismatch.rec:6:19: error: .*\[B,3\].*\[B,4\]' "$recc" check "$inputs/shape_mismatch.rec"
+sed 's/user_emb\[50, 4\]/user_emb[9007199254740992, 16777216]/' "$inputs/tiny.rec" >"$work/huge.rec"
+expect_fail huge-table "huge.rec:[0-9]+:[0-9]+: error: table 'user_emb' \[9007199254740992, 16777216\] is too large" \
+  "$recc" check "$work/huge.rec"
 expect_fail missing-model-file 'nope.rec.*cannot open' "$recc" check "$work/nope.rec"
 
 # --- data files -------------------------------------------------------------
@@ -48,6 +68,65 @@ printf 'user_id,item_id,price,click\n1,2,2.0,0\n3,40,1.0,1\n' >"$work/vocab.csv"
 expect_fail id-out-of-range "vocab.csv:3:2: id 40 out of range for 'item_id' \(vocabulary 40\)" train --data "$work/vocab.csv"
 printf 'user_id,item_id,price,click\n1,2,2.0,0\n3,4,nan,1\n' >"$work/nan.csv"
 expect_fail nan-dense "nan.csv:3:3: NaN in dense column 'price'" train --data "$work/nan.csv"
+
+# --- numeric flags that make no sense are refused, naming the flag -----------
+m="$inputs/tiny.rec"
+for args in "train --data $good --batch 0" "train --data $good --batch -5" "train --data $good --batch 99999999999" \
+            "train --data $good --epochs 0" "train --data $good --epochs -1" "train --data $good --threads -2" \
+            "train --data $good --threads 0" "train --data $good --epochs 1.5" \
+            "eval --ckpt x --data $good --threads 0" "predict --ckpt x --data $good --out y --threads -1" \
+            "compile -o $work/t --batch 0" "compile -o $work/t --threads 3" "emit-mlir --batch -1" \
+            "emit-mlir --threads 0" "bench --steps 0" "bench --reference-steps -1" "bench --warmup -1" \
+            "bench --threads 0" "bench --batch 0"; do
+  read -r cmd rest <<<"$args"
+  flag=$(grep -oE -- '--[a-z-]+ [^ ]+$' <<<"$args" | cut -d' ' -f1)
+  # shellcheck disable=SC2086
+  expect_reject "flag $cmd $flag" "^$flag: must be an integer from" "$recc" $cmd "$m" $rest
+done
+expect_reject "flag train --backend" "^--backend: " "$recc" train "$m" --data "$good" --backend jit
+expect_reject "flag bench --backends" "^--backends: " "$recc" bench "$m" --backends mlir,gpu
+
+# --- output paths are checked before any work starts -------------------------
+nodir="$work/nodir"
+expect_fail out-missing-dir "^error: --out: cannot write '$nodir/m.safetensors': directory '$nodir': No such file" \
+  train --data "$good" --out "$nodir/m.safetensors"
+expect_fail out-is-dir "^error: --out: cannot write '$work': it is a directory" train --data "$good" --out "$work"
+expect_fail metrics-json-missing-dir "^error: --metrics-json: cannot write '$nodir/m.json'" \
+  train --data "$good" --metrics-json "$nodir/m.json"
+printf 'x' >"$work/afile"
+expect_fail out-under-file "^error: --out: cannot write '$work/afile/m': '$work/afile' is not a directory" \
+  train --data "$good" --out "$work/afile/m"
+expect_fail eval-metrics-json "^error: --metrics-json: cannot write '$nodir/m.json'" \
+  "$recc" eval "$m" --backend reference --ckpt "$work/none" --data "$good" --metrics-json "$nodir/m.json"
+expect_fail predict-out "^error: --out: cannot write '$work': it is a directory" \
+  "$recc" predict "$m" --backend reference --ckpt "$work/none" --data "$good" --out "$work"
+expect_fail compile-out "^error: -o: cannot write '$nodir/t'" "$recc" compile "$m" -o "$nodir/t"
+expect_fail bench-json "^error: --json: cannot write '$nodir/b.json'" "$recc" bench "$m" --json "$nodir/b.json"
+# Refused before the first epoch: nothing was trained.
+if train --data "$good" --out "$nodir/m.safetensors" 2>&1 | grep -q 'epoch'; then
+  echo "FAIL out-missing-dir: an epoch ran before the bad --out was reported"; failures=$((failures + 1))
+else
+  echo "ok   out-missing-dir: refused before training"; passed=$((passed + 1))
+fi
+
+# --- directories, pipes and tiny values ---------------------------------------
+expect_fail data-is-dir "^error: $work: is a directory, not a data file" train --data "$work"
+expect_fail ckpt-is-dir "^error: $work: is a directory, not a checkpoint" \
+  "$recc" eval "$m" --backend reference --ckpt "$work" --data "$good"
+expect_fail model-is-dir "$work: error: is a directory, not a model file" "$recc" check "$work"
+expect_ok() {
+  local name=$1
+  shift
+  local out
+  if out=$("$@" 2>&1); then
+    echo "ok   $name"; passed=$((passed + 1))
+  else
+    echo "FAIL $name: exit code $?"; echo "$out" | tail -5; failures=$((failures + 1))
+  fi
+}
+expect_ok data-from-process-substitution train --data <(cat "$good")
+{ head -1 "$good"; sed -n '2,50p' "$good"; echo "3,4,1e-50,0"; } >"$work/tiny_values.csv"
+expect_ok dense-value-below-float-range train --data "$work/tiny_values.csv"
 
 # --- checkpoints ------------------------------------------------------------
 ckpt="$work/tiny.safetensors"

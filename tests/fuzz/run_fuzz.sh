@@ -13,7 +13,8 @@ CXX=${RECC_FUZZ_CXX:-clang++-19}
 mkdir -p "$BUILD/obj" "$BUILD/corpus"
 
 SOURCES="$ROOT/tests/fuzz/fuzz_frontend.cpp $(ls "$ROOT"/dsl/*.cpp "$ROOT"/compiler/ir/*.cpp \
-  "$ROOT"/compiler/ops/*.cpp "$ROOT"/compiler/passes/*.cpp "$ROOT"/compiler/passes/builtins/*.cpp)"
+  "$ROOT"/compiler/ops/*.cpp "$ROOT"/compiler/passes/*.cpp "$ROOT"/compiler/passes/builtins/*.cpp) \
+  $ROOT/runtime/FileRead.cpp"
 FLAGS="-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
   -I$ROOT -I/usr/include/eigen3"
 OBJS=""

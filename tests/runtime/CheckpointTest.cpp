@@ -13,7 +13,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
+#include <limits>
 #include <cstring>
 
 namespace recc::rt {
@@ -102,6 +104,22 @@ TEST_F(CheckpointTest, RoundTripRestoresEverything) {
   EXPECT_DOUBLE_EQ(b.stats[3].stddev, 2.25);
 }
 
+// Feature statistics come back as the exact doubles training computed (the
+// F32 tensor alone would round them), so resuming is bit-identical.
+TEST_F(CheckpointTest, FeatureStatisticsRoundTripExactly) {
+  ModelState a = trainedState();
+  a.stats[3] = {0.1, 1.0 / 3.0, true};  // neither is a float
+  saveCheckpoint(Path, a);
+  ModelState b(test::smallPlan());
+  loadCheckpoint(Path, b);
+  EXPECT_EQ(b.stats[3].mean, 0.1);
+  EXPECT_EQ(b.stats[3].stddev, 1.0 / 3.0);
+  SafeTensorsReader in(Path);
+  float ms[2];
+  in.read("feature_stats/num_3", ms);
+  EXPECT_EQ(ms[0], 0.1f);  // the tensor stays readable by other tools
+}
+
 TEST_F(CheckpointTest, TruncatedFile) {
   saveCheckpoint(Path, trainedState());
   std::string bytes = test::readText(Path);
@@ -120,6 +138,64 @@ TEST_F(CheckpointTest, TruncatedFile) {
   test::writeText(Path, bytes.substr(0, 100));
   EXPECT_TRUE(contains(msg([&] { loadCheckpoint(Path, s); }),
                        "ckpt.safetensors: truncated: header length is"));
+}
+
+TEST_F(CheckpointTest, DirectoriesAndPipesAreNamedAsSuch) {
+  ModelState s(test::smallPlan());
+  EXPECT_EQ(errorOf([&] { loadCheckpoint(Dir.path(), s); }),
+            Dir.path() + ": is a directory, not a checkpoint");
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string pipe = "/proc/self/fd/" + std::to_string(fds[0]);
+  EXPECT_EQ(errorOf([&] { loadCheckpoint(pipe, s); }),
+            pipe + ": is not a regular file; a checkpoint cannot be read from a pipe or device");
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+// A flipped bit in a weight is caught by the tensor's CRC-32, not loaded.
+TEST_F(CheckpointTest, AFlippedBitIsCaughtByTheChecksum) {
+  saveCheckpoint(Path, trainedState());
+  std::string bytes = test::readText(Path);
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i)
+    n |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  auto header = nlohmann::json::parse(bytes.substr(8, n));
+  ASSERT_TRUE(header["__metadata__"].contains("crc32"));
+  const uint64_t at = 8 + n + header["w0"]["data_offsets"][0].get<uint64_t>() + 2;
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+  test::writeText(Path, bytes);
+  ModelState s(test::smallPlan());
+  EXPECT_TRUE(contains(msg([&] { loadCheckpoint(Path, s); }),
+                       "ckpt.safetensors: tensor 'w0' fails its CRC-32 check (stored "))
+      << msg([&] { loadCheckpoint(Path, s); });
+}
+
+TEST_F(CheckpointTest, NonFiniteValuesAreRefusedUnlessAllowed) {
+  ModelState a = trainedState();
+  a.tables[1].weights()[5] = std::numeric_limits<float>::quiet_NaN();
+  saveCheckpoint(Path, a);
+  ModelState b(test::smallPlan());
+  const float before = b.params.value("w0")[0];
+  EXPECT_EQ(msg([&] { loadCheckpoint(Path, b); }),
+            "ckpt.safetensors: tensor 'item_emb' has a non-finite value at element 5; nothing "
+            "was loaded (--allow-non-finite loads it anyway)");
+  EXPECT_EQ(b.params.value("w0")[0], before);
+  EXPECT_EQ(b.step, 0);
+  loadCheckpoint(Path, b, {.allowNonFinite = true});
+  EXPECT_TRUE(std::isnan(b.tables[1].weights()[5]));
+}
+
+TEST_F(CheckpointTest, OverlappingTensorsAreRefused) {
+  std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                       R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string file(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    file[i] = static_cast<char>(uint64_t(header.size()) >> (8 * i));
+  test::writeText(Path, file + header + std::string(12, '\0'));
+  EXPECT_EQ(msg([&] { SafeTensorsReader r(Path); }),
+            "ckpt.safetensors: malformed header: tensors 'a' [0, 8] and 'b' [4, 12] overlap");
 }
 
 TEST_F(CheckpointTest, MalformedHeader) {
