@@ -10,21 +10,13 @@ namespace recc::lower {
 
 using namespace mlir;
 
-Value emitTransposed(LowerCtx& c, Value m) {
-  auto t = cast<RankedTensorType>(m.getType());
-  std::vector<int64_t> dims{t.getDimSize(1), t.getDimSize(0)};
-  Value init = c.b.create<tensor::EmptyOp>(c.loc, dims, c.b.getF32Type());
-  return c.b.create<linalg::TransposeOp>(c.loc, m, init, ArrayRef<int64_t>{1, 0})
-      .getResult()[0];
-}
-
-/// `v` with its last two axes swapped (a batch of transposed matrices).
-static Value emitSwapLastAxes(LowerCtx& c, Value v) {
+Value emitTransposed(LowerCtx& c, Value v) {
   auto t = cast<RankedTensorType>(v.getType());
   int64_t rank = t.getRank();
   SmallVector<int64_t> perm;
   std::vector<int64_t> dims;
-  for (int64_t i = 0; i < rank; ++i) perm.push_back(i < rank - 2 ? i : (i == rank - 2 ? rank - 1 : rank - 2));
+  for (int64_t i = 0; i < rank; ++i)
+    perm.push_back(i < rank - 2 ? i : (i == rank - 2 ? rank - 1 : rank - 2));
   for (int64_t p : perm) dims.push_back(t.getDimSize(p));
   Value init = c.b.create<tensor::EmptyOp>(c.loc, dims, c.b.getF32Type());
   return c.b.create<linalg::TransposeOp>(c.loc, v, init, perm).getResult()[0];
@@ -92,7 +84,7 @@ static Value lowerBatchMatMul(LowerCtx& c) {
   // gather per lane), so it is materialized in [.., k, n] order first — O(nk)
   // copies per matrix against O(mnk) flops.
   if (tb && n >= 8) {
-    b = emitSwapLastAxes(c, b);
+    b = emitTransposed(c, b);
     tb = false;
   }
   int64_t m = rank - 2, k = rank - 1, nn = rank;  // loop positions

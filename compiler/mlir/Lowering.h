@@ -99,8 +99,8 @@ mlir::Value emitSum(LowerCtx& c, mlir::Value x, const std::vector<int64_t>& axes
 /// collapse_shape/expand_shape.
 mlir::Value emitReshape(LowerCtx& c, mlir::Value x, const std::vector<int64_t>& dims);
 
-/// The transpose of a 2-D tensor, materialized with linalg.transpose (in
-/// LowerMatMul.cpp).
+/// `m` with its last two axes swapped — the transpose of a matrix, or of each
+/// matrix of a batch — materialized with linalg.transpose (in LowerMatMul.cpp).
 mlir::Value emitTransposed(LowerCtx& c, mlir::Value m);
 
 /// A tensor of extents `dims` filled with `v`.
