@@ -6,10 +6,6 @@
 
 namespace recc::sarnet {
 
-int timeBucket(double gapHours) {
-  return std::min(kTimeBuckets - 1, 1 + int(std::floor(std::log2(1.0 + std::max(0.0, gapHours)))));
-}
-
 namespace {
 
 /// The item of one behaviour: mostly one of the user's favourite categories or
@@ -48,7 +44,7 @@ std::vector<Behaviour> preWindowHistory(const World &w, int u) {
     int c = contexts[k];
     int theme = c < kScenarios * kSubPages ? w.scenarios[c / kSubPages].themes.sample(rng)
                                            : rng.below(kThemes);
-    out[k] = {behaviourItem(w, user, theme, rng), c, hours[k]};
+    out[k] = Behaviour::of(w, behaviourItem(w, user, theme, rng), c, hours[k]);
   }
   return out;
 }
@@ -68,9 +64,12 @@ void UserHistories::push(int u, const Behaviour &b) {
 
 int UserHistories::recent(int u, std::span<Behaviour> out) {
   ensure(u);
-  const int n = count_[u];
-  for (int k = 0; k < n; ++k)
-    out[k] = ring_[size_t(u) * kSeqLen + (head_[u] - 1 - k + kSeqLen) % kSeqLen];
+  const int n = count_[u], head = head_[u];
+  const Behaviour *ring = ring_.data() + size_t(u) * kSeqLen;
+  // Newest first: ring[head-1] down to ring[0], then ring[kSeqLen-1] down to ring[head].
+  int first = std::min(n, head);
+  auto next = std::reverse_copy(ring + head - first, ring + head, out.begin());
+  std::reverse_copy(ring + kSeqLen - (n - first), ring + kSeqLen, next);
   return n;
 }
 

@@ -9,6 +9,8 @@
 
 #include "examples/sarnet/SarnetWorld.h"
 
+#include <algorithm>
+#include <bit>
 #include <span>
 #include <vector>
 
@@ -18,13 +20,23 @@ constexpr double kWindowHours = 720;  // the 30 days the files cover; history li
 
 struct Behaviour {
   int item = 0;
+  uint16_t category = 0, dest = 0;  // the item's, copied: rows read them 50 at a time
   int scnId = 0;
   float hours = 0;  // when, on the window's clock (negative: before the window)
+
+  static Behaviour of(const World &w, int item, int scnId, double hours) {
+    const Item &it = w.items[item];
+    return {item, uint16_t(it.category), uint16_t(it.dest), scnId, float(hours)};
+  }
 };
 
 /// Log-bucketised time gap to the request (spec 7.3): 0 is the request's own bucket,
 /// 1 + floor(log2(1 + gap)) for a gap in hours, at most 15.
-int timeBucket(double gapHours);
+inline int timeBucket(double gapHours) {
+  // floor(log2(x)) = bit_width(floor(x)) - 1 for x >= 1.
+  int b = std::bit_width(uint64_t(1.0 + std::max(0.0, gapHours)));
+  return b < kTimeBuckets - 1 ? b : kTimeBuckets - 1;
+}
 
 /// The month of behaviours user u had before the window, oldest first.
 std::vector<Behaviour> preWindowHistory(const World &w, int u);

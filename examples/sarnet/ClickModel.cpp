@@ -30,9 +30,8 @@ double behaviourInterest(const World &w, const Request &r, bool relatedness) {
   const Item &target = w.items[r.item];
   double sum = 0;
   for (const Behaviour &b : r.seq) {
-    const Item &it = w.items[b.item];
-    double match = kCategoryMatch * (it.category == target.category) +
-                   kDestMatch * (it.dest == target.dest);
+    double match = kCategoryMatch * (b.category == target.category) +
+                   kDestMatch * (b.dest == target.dest);
     if (match == 0) continue;
     double rel = relatedness ? w.relatedness(r.scenario, b.scnId) : kMeanRelatedness;
     sum += rel * kDecay.v[timeBucket(r.hours - b.hours)] * match;

@@ -39,8 +39,8 @@ void formatRow(gen::CsvBuffer &csv, const World &w, const Impression &m, std::op
     csv.put(v), csv.sep(',');
   csv.put(double(it.score)), csv.sep(',');
   putList(csv, r.seq, [&](const Behaviour &b) { return b.item; });
-  putList(csv, r.seq, [&](const Behaviour &b) { return w.items[b.item].category; });
-  putList(csv, r.seq, [&](const Behaviour &b) { return w.items[b.item].dest; });
+  putList(csv, r.seq, [&](const Behaviour &b) { return int(b.category); });
+  putList(csv, r.seq, [&](const Behaviour &b) { return int(b.dest); });
   putList(csv, r.seq, [&](const Behaviour &b) { return b.scnId; });
   putList(csv, r.seq, [&](const Behaviour &b) { return w.typeOfContext(b.scnId); });
   putList(csv, r.seq, [&](const Behaviour &b) { return timeBucket(r.hours - b.hours); });

@@ -29,6 +29,7 @@ constexpr int kTimeBuckets = 16;
 constexpr int kFactors = 8;
 constexpr int kUsers = 100000, kItems = 100000, kCategories = 2000, kDests = 800;
 constexpr int kCountries = 60;
+static_assert(kCategories <= 65536 && kDests <= 65536, "Behaviour keeps them in 16 bits");
 constexpr int kCrossVocab = 1000000;  // user_x_cat hash space
 
 /// Paper Table 1: share of the training data and average CTR, scenarios #1..#20.

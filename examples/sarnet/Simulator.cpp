@@ -69,7 +69,7 @@ const Impression &Simulator::next(bool trueLabels) {
   drawItem(world_, r, rng_);
   cur_.p = clickProbability(world_, r);
   cur_.click = rng_.uniform() < (trueLabels ? cur_.p.truth : cur_.p.logged);
-  if (cur_.click) histories_.push(r.user, {r.item, r.scnId, float(r.hours)});
+  if (cur_.click) histories_.push(r.user, Behaviour::of(world_, r.item, r.scnId, r.hours));
   return cur_;
 }
 

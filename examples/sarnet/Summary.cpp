@@ -39,8 +39,7 @@ int Summary::matchClass(const World &w, const Request &r) {
   const int type = w.scenarios[r.scenario].type;
   int cls = 2;
   for (const Behaviour &b : r.seq) {
-    const Item &it = w.items[b.item];
-    if (it.category != target.category && it.dest != target.dest) continue;
+    if (b.category != target.category && b.dest != target.dest) continue;
     bool sameScenario = b.scnId < kScenarios * kSubPages && b.scnId / kSubPages == r.scenario;
     if (sameScenario || w.typeOfContext(b.scnId) == type) return 0;
     cls = 1;
