@@ -53,6 +53,10 @@ void Summary::addRow(const Impression &m, int file) {
   s.rows[file]++, s.clicks[file] += m.click, s.promoted[file] += r.promoted;
   int cls = matchClass(w_, r);
   s.matchRows[cls]++, s.matchClicks[cls] += m.click;
+  const Item &it = w_.items[r.item];
+  int high = it.score >= 0.05, home = w_.destCountry[it.dest] == w_.users[r.user].country;
+  s.scoreRows[high]++, s.scoreClicks[high] += m.click;
+  s.homeRows[home]++, s.homeClicks[home] += m.click;
   uint32_t &seen = visited_[r.user];
   if (!seen)  // first request: its behaviours are the user's pre-window month
     for (const Behaviour &b : r.seq)
@@ -99,6 +103,16 @@ void Summary::printScenarios(FILE *f) const {
                    pct(s.matchRows[c], all));
     std::fputc('\n', f);
   }
+  std::fprintf(f, "  per-scenario feature effects, CTR ratio: item_score >= 0.05 vs below | "
+                  "destination in the user's country vs abroad\n ");
+  auto lift = [](const long long *clicks, const long long *rows) {
+    double lo = rows[0] ? double(clicks[0]) / rows[0] : 0, hi = rows[1] ? double(clicks[1]) / rows[1] : 0;
+    return lo > 0 ? hi / lo : 0.0;
+  };
+  for (int k = 0; k < kScenarios; ++k)
+    std::fprintf(f, " #%d %.2f|%.2f", k + 1, lift(sc_[k].scoreClicks, sc_[k].scoreRows),
+                 lift(sc_[k].homeClicks, sc_[k].homeRows));
+  std::fputc('\n', f);
   long long m[3] = {}, c[3] = {};
   for (const PerScenario &s : sc_)
     for (int k = 0; k < 3; ++k) m[k] += s.matchRows[k], c[k] += s.matchClicks[k];

@@ -38,6 +38,8 @@ private:
   struct PerScenario {
     long long rows[2] = {}, clicks[2] = {}, promoted[2] = {};
     long long matchRows[3] = {}, matchClicks[3] = {};
+    long long scoreRows[2] = {}, scoreClicks[2] = {};  // item_score below / above 0.05
+    long long homeRows[2] = {}, homeClicks[2] = {};    // destination abroad / at home
   };
   const World &w_;
   Scenario pooled_;  // the scenarios' mean weights, for the oracle ablation
