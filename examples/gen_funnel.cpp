@@ -387,6 +387,7 @@ int main(int argc, char **argv) {
   calibrate(world);
 
   recc::gen::OutputFile out("gen_funnel", o.out);
+  if (!out.opened()) return 1;
   Counts n;
   if (!out.commit(writeRows(world, out.get(), n))) return 1;
   report(world, n, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

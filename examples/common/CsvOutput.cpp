@@ -1,7 +1,6 @@
 // examples/common/CsvOutput.cpp: atomic output files and terminal progress.
 #include "examples/common/CsvOutput.h"
 
-#include <cstdlib>
 #include <filesystem>
 #include <unistd.h>
 
@@ -15,7 +14,7 @@ OutputFile::OutputFile(std::string program, std::string path)
                              kind == std::filesystem::file_type::regular);
   tmp_ = viaTmp_ ? path_ + ".tmp" : path_;
   f_ = path_ == "-" ? stdout : std::fopen(tmp_.c_str(), "wb");
-  if (!f_) std::perror((program_ + ": cannot open '" + tmp_ + "'").c_str()), std::exit(1);
+  if (!f_) std::perror((program_ + ": cannot open '" + tmp_ + "'").c_str()), done_ = true;
 }
 
 OutputFile::~OutputFile() {

@@ -44,12 +44,14 @@ private:
 /// place (renaming over a device node would replace it with a plain file).
 class OutputFile {
 public:
-  /// Opens the file or exits with status 1 and a message naming `program` and the path.
+  /// Opens the file; on failure prints a message naming `program` and the path, and
+  /// opened() is false (the caller exits, so that other OutputFiles clean up).
   OutputFile(std::string program, std::string path);
   ~OutputFile();  // removes the temporary file unless commit() succeeded
   OutputFile(const OutputFile &) = delete;
   OutputFile &operator=(const OutputFile &) = delete;
 
+  bool opened() const { return f_ != nullptr; }
   FILE *get() const { return f_; }
   /// Closes the file and renames it into place. `ok` is false when the caller's writes
   /// failed; then, or when closing or renaming fails, prints the error, removes the

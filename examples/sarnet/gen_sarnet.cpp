@@ -124,6 +124,7 @@ int main(int argc, char **argv) {
   auto start = std::chrono::steady_clock::now();
   // Open both outputs first, so a bad path fails before any work.
   recc::gen::OutputFile train("gen_sarnet", o.train), test("gen_sarnet", o.test);
+  if (!train.opened() || !test.opened()) return 1;
   World world(o.seed);
   PreWindowHistories pre(world);
   calibrate(world, pre);

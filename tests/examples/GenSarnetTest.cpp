@@ -204,6 +204,15 @@ TEST_F(GenSarnetTest, BadFlagsNameTheFlag) {
   EXPECT_NE(err("bad").find("'--seed' expects a number"), std::string::npos) << err("bad");
   EXPECT_EQ(run(10, 10, 1, "unknown", "--users 5"), 2);
   EXPECT_NE(err("unknown").find("unknown flag '--users'"), std::string::npos);
+  // An output that cannot be opened fails before any work and leaves no temporary file.
+  fs::path out = *dir_ / "unopened_train.csv";
+  std::string bad = std::string(GEN_SARNET) + " --train " + out.string() +
+                    " --test " + (*dir_ / "no_such_dir" / "t.csv").string() + " 2>" +
+                    (*dir_ / "unopened.err").string();
+  EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 1);
+  EXPECT_NE(err("unopened").find("cannot open"), std::string::npos) << err("unopened");
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".tmp"));
   std::string cmd = std::string(GEN_SARNET) + " --test x.csv 2>" + (*dir_ / "missing.err").string();
   EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 2);
   EXPECT_NE(err("missing").find("'--train FILE' is required"), std::string::npos);
