@@ -20,16 +20,16 @@
 // observations of the same latent quantities (price, historical CTR/CVR, a user-item
 // preference score, ...) at deliberately different scales and offsets, so z-scoring matters.
 
+#include "examples/common/Cli.h"
+#include "examples/common/CsvOutput.h"
+#include "examples/common/Random.h"
+
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <numbers>
-#include <numeric>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,47 +37,17 @@
 
 namespace {
 
+using recc::gen::bisect;
+using recc::gen::Cli;
+using recc::gen::CsvBuffer;
+using recc::gen::Rng;
+using recc::gen::sigmoid;
+using recc::gen::ZipfIds;
+
 constexpr int kFactors = 8;        // latent dims per stage
 constexpr int kNumeric = 8;        // num_0 .. num_7
 constexpr double kDActionJump = 3.0;  // log-odds added to buy when DAction happened
 constexpr int kCalibrationRows = 200000;
-
-/// xoshiro256** seeded by SplitMix64, with its own normal sampler: std::normal_distribution
-/// is implementation-defined, and the same seed must give the same file everywhere.
-class Rng {
-public:
-  explicit Rng(uint64_t seed) {
-    for (auto &w : s_) {
-      seed += 0x9e3779b97f4a7c15ULL;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      w = z ^ (z >> 31);
-    }
-  }
-  uint64_t next() {
-    uint64_t r = rotl(s_[1] * 5, 7) * 9, t = s_[1] << 17;
-    s_[2] ^= s_[0], s_[3] ^= s_[1], s_[1] ^= s_[2], s_[0] ^= s_[3];
-    s_[2] ^= t, s_[3] = rotl(s_[3], 45);
-    return r;
-  }
-  double uniform() { return double(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double normal() {  // Box-Muller, both values used
-    if (hasSpare_) return hasSpare_ = false, spare_;
-    double r = std::sqrt(-2.0 * std::log(1.0 - uniform())), t = 2.0 * std::numbers::pi * uniform();
-    spare_ = r * std::sin(t), hasSpare_ = true;
-    return r * std::cos(t);
-  }
-  int below(int n) { return int(uniform() * n); }
-
-private:
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
-  double spare_ = 0;
-  bool hasSpare_ = false;
-};
-
-double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 struct Options {
   long long rows = 1000000;
@@ -88,42 +58,6 @@ struct Options {
   int genders = 3, ages = 10, powers = 8;
   double userSkew = 0.85, itemSkew = 1.05;  // Zipf exponents
   bool truth = false;
-};
-
-/// Zipf-Mandelbrot ids: rank r has weight (r + 10)^-s, sampled in O(1) with Vose's alias
-/// table (a binary search over the CDF was the generator's bottleneck), and a world
-/// permutation maps ranks to ids so that popularity is not simply "small id".
-class ZipfIds {
-public:
-  ZipfIds(int n, double s, Rng &world) : ids_(n), keep_(n), alias_(n) {
-    std::vector<double> w(n);
-    double total = 0;
-    for (int r = 0; r < n; ++r) total += w[r] = std::pow(r + 10.0, -s);
-    std::vector<int> small, large;
-    for (int r = 0; r < n; ++r) (w[r] *= n / total) < 1 ? small.push_back(r) : large.push_back(r);
-    while (!small.empty() && !large.empty()) {
-      int lo = small.back(), hi = large.back();
-      small.pop_back();
-      keep_[lo] = w[lo], alias_[lo] = hi;
-      if ((w[hi] -= 1 - w[lo]) < 1) large.pop_back(), small.push_back(hi);
-    }
-    for (int r : small) keep_[r] = 1, alias_[r] = r;  // rounding leftovers
-    for (int r : large) keep_[r] = 1, alias_[r] = r;
-    std::iota(ids_.begin(), ids_.end(), 0);
-    for (int i = n - 1; i > 0; --i) std::swap(ids_[i], ids_[world.below(i + 1)]);
-  }
-  int rank(Rng &rng) const {
-    double u = rng.uniform() * double(keep_.size());
-    int r = int(u);
-    return u - r < keep_[r] ? r : alias_[r];
-  }
-  int id(int rank) const { return ids_[rank]; }
-  int sample(Rng &rng) const { return id(rank(rng)); }
-
-private:
-  std::vector<int> ids_;
-  std::vector<double> keep_;
-  std::vector<int> alias_;
 };
 
 std::vector<float> normals(size_t n, double sd, Rng &rng) {
@@ -287,16 +221,6 @@ Row drawRow(const World &w, Rng &rng) {
   return r;
 }
 
-/// The x in [-40, 40] with f(x) = target, for f increasing.
-template <class F> double bisect(F f, double target) {
-  double lo = -40, hi = 40;
-  for (int it = 0; it < 48; ++it) {
-    double mid = 0.5 * (lo + hi);
-    (f(mid) < target ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-
 /// Sets the three intercepts so that the expected CTR, DAction/click and purchase/click over
 /// a world-seeded sample hit the targets. Expected rates rather than sampled labels keep the
 /// bisection smooth, and each stage is weighted by the previous stage's probability.
@@ -332,27 +256,6 @@ struct Counts {
   long long rows = 0, clicks = 0, dactions = 0, buys = 0, buysAfterDAction = 0;
 };
 
-/// Appends CSV fields to a buffer with std::to_chars: printf-family formatting would be the
-/// bottleneck at a million rows.
-class CsvBuffer {
-public:
-  void put(long long v) { end_ = std::to_chars(end_, limit(), v).ptr; }
-  void put(double v) { end_ = std::to_chars(end_, limit(), v, std::chars_format::general, 7).ptr; }
-  void sep(char c) { *end_++ = c; }
-  bool flush(FILE *f) {
-    size_t n = end_ - buf_.data();
-    end_ = buf_.data();
-    return std::fwrite(buf_.data(), 1, n, f) == n;
-  }
-  bool full() const { return end_ - buf_.data() > (1 << 20); }
-
-private:
-  // A row is under 400 bytes and the caller flushes once past 1 MiB, so the slack never runs out.
-  char *limit() { return buf_.data() + buf_.size(); }
-  std::vector<char> buf_ = std::vector<char>((1 << 20) + 4096);
-  char *end_ = buf_.data();
-};
-
 constexpr const char *kHeader =
     "user_id,item_id,shop_id,brand_id,category_id,gender,age,power,"
     "num_0,num_1,num_2,num_3,num_4,num_5,num_6,num_7,click,daction,buy";
@@ -361,8 +264,10 @@ constexpr const char *kTruthHeader = ",true_ctr,true_ctavr,true_cvr,true_ctcvr";
 bool writeRows(const World &w, FILE *f, Counts &n) {
   Rng rng(w.o.seed * 0x9e3779b97f4a7c15ULL + 0x5eed);
   CsvBuffer csv;
+  recc::gen::Progress progress("gen_funnel", w.o.rows);
   bool ok = std::fprintf(f, "%s%s\n", kHeader, w.o.truth ? kTruthHeader : "") > 0;
   for (long long k = 0; k < w.o.rows && ok; ++k) {
+    progress.tick(k);
     Row r = drawRow(w, rng);
     double pc = sigmoid(w.interceptC + r.zClick), pa = sigmoid(w.interceptA + r.zDAction);
     double pbD = sigmoid(w.interceptB + r.zBuyD), pbO = sigmoid(w.interceptB + r.zBuyO);
@@ -385,6 +290,7 @@ bool writeRows(const World &w, FILE *f, Counts &n) {
     n.buysAfterDAction += buy & daction;
     if (csv.full()) ok = csv.flush(f);
   }
+  progress.finish();
   return ok && csv.flush(f);
 }
 
@@ -418,27 +324,8 @@ Train and test sets: the world (latent factors and calibrated intercepts) depend
 Realized rates are printed to stderr. Bad flags exit with status 2.
 )";
 
-[[noreturn]] void usageError(const std::string &msg) {
-  std::fprintf(stderr, "gen_funnel: %s\n(run 'gen_funnel --help' for usage)\n", msg.c_str());
-  std::exit(2);
-}
-
-template <class T> T parseNumber(std::string_view flag, std::string_view text, T lo, T hi) {
-  T v{};
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size())
-    usageError("'" + std::string(flag) + "' expects a number, got '" + std::string(text) + "'");
-  auto show = [](T x) {
-    char buf[32];
-    return std::string(buf, std::to_chars(buf, buf + sizeof buf, x).ptr);
-  };
-  if (!(v >= lo && v <= hi))
-    usageError("'" + std::string(flag) + "' must be in [" + show(lo) + ", " + show(hi) +
-               "], got '" + std::string(text) + "'");
-  return v;
-}
-
 Options parseArgs(std::span<char *> args) {
+  const Cli cli("gen_funnel", kUsage);
   Options o;
   constexpr int kMaxVocab = 100000000;
   struct IntFlag { std::string_view name; int *dst; };
@@ -446,36 +333,27 @@ Options parseArgs(std::span<char *> args) {
                             {"--shops", &o.shops},   {"--brands", &o.brands},
                             {"--categories", &o.categories}, {"--genders", &o.genders},
                             {"--ages", &o.ages},     {"--powers", &o.powers}};
-  for (size_t k = 0; k < args.size(); ++k) {
-    std::string_view a = args[k], v;
-    if (a == "--help" || a == "-h") std::fputs(kUsage, stdout), std::exit(0);
-    if (a == "--truth") { o.truth = true; continue; }
-    if (!a.starts_with("--")) usageError("unexpected argument '" + std::string(a) + "'");
-    if (auto eq = a.find('='); eq != a.npos)
-      v = a.substr(eq + 1), a = a.substr(0, eq);
-    else if (k + 1 < args.size())
-      v = args[++k];
-    else
-      usageError("'" + std::string(a) + "' needs a value");
-    if (a == "--out") o.out = v;
-    else if (a == "--rows") o.rows = parseNumber<long long>(a, v, 0, 1LL << 40);
-    else if (a == "--seed") o.seed = parseNumber<uint64_t>(a, v, 0, UINT64_MAX);
-    else if (a == "--world-seed") o.worldSeed = parseNumber<uint64_t>(a, v, 0, UINT64_MAX);
-    else if (a == "--ctr") o.ctr = parseNumber<double>(a, v, 1e-6, 0.999);
-    else if (a == "--daction-rate") o.dactionRate = parseNumber<double>(a, v, 1e-6, 0.999);
-    else if (a == "--buy-rate") o.buyRate = parseNumber<double>(a, v, 1e-6, 0.999);
-    else if (a == "--user-skew") o.userSkew = parseNumber<double>(a, v, 0.0, 3.0);
-    else if (a == "--item-skew") o.itemSkew = parseNumber<double>(a, v, 0.0, 3.0);
+  cli.parse(args, {"--truth"}, [&](std::string_view a, std::string_view v) {
+    if (a == "--truth") o.truth = true;
+    else if (a == "--out") o.out = v;
+    else if (a == "--rows") o.rows = cli.number<long long>(a, v, 0, 1LL << 40);
+    else if (a == "--seed") o.seed = cli.number<uint64_t>(a, v, 0, UINT64_MAX);
+    else if (a == "--world-seed") o.worldSeed = cli.number<uint64_t>(a, v, 0, UINT64_MAX);
+    else if (a == "--ctr") o.ctr = cli.number<double>(a, v, 1e-6, 0.999);
+    else if (a == "--daction-rate") o.dactionRate = cli.number<double>(a, v, 1e-6, 0.999);
+    else if (a == "--buy-rate") o.buyRate = cli.number<double>(a, v, 1e-6, 0.999);
+    else if (a == "--user-skew") o.userSkew = cli.number<double>(a, v, 0.0, 3.0);
+    else if (a == "--item-skew") o.itemSkew = cli.number<double>(a, v, 0.0, 3.0);
     else {
       auto f = std::find_if(std::begin(vocabs), std::end(vocabs),
                             [&](const IntFlag &x) { return x.name == a; });
-      if (f == std::end(vocabs)) usageError("unknown flag '" + std::string(a) + "'");
-      *f->dst = parseNumber<int>(a, v, 1, kMaxVocab);
+      if (f == std::end(vocabs)) cli.unknown(a);
+      *f->dst = cli.number<int>(a, v, 1, kMaxVocab);
     }
-  }
-  if (o.out.empty()) usageError("'--out FILE' is required ('-' writes to stdout)");
+  });
+  if (o.out.empty()) cli.fail("'--out FILE' is required ('-' writes to stdout)");
   if (double(o.categories) * o.genders > kMaxVocab)
-    usageError("'--categories' x '--genders' is too large");
+    cli.fail("'--categories' x '--genders' is too large");
   return o;
 }
 
@@ -508,25 +386,9 @@ int main(int argc, char **argv) {
   World world(o);
   calibrate(world);
 
-  // Write a regular file as FILE.tmp and rename it only when complete, so an interrupted run
-  // never leaves a truncated FILE. Anything else ('-', /dev/null, a pipe) is written in place:
-  // renaming over a device node would replace it with a plain file.
-  std::error_code ec;
-  auto kind = std::filesystem::status(o.out, ec).type();
-  bool viaTmp = o.out != "-" && (kind == std::filesystem::file_type::not_found ||
-                                 kind == std::filesystem::file_type::regular);
-  std::string path = viaTmp ? o.out + ".tmp" : o.out;
-  FILE *f = o.out == "-" ? stdout : std::fopen(path.c_str(), "wb");
-  if (!f) std::perror(("gen_funnel: cannot open '" + path + "'").c_str()), std::exit(1);
+  recc::gen::OutputFile out("gen_funnel", o.out);
   Counts n;
-  bool ok = writeRows(world, f, n);
-  ok = (f == stdout ? std::fflush(f) == 0 : std::fclose(f) == 0) && ok;
-  if (ok && viaTmp) ok = std::rename(path.c_str(), o.out.c_str()) == 0;
-  if (!ok) {
-    std::perror(("gen_funnel: cannot write '" + o.out + "'").c_str());
-    if (viaTmp) std::remove(path.c_str());
-    return 1;
-  }
+  if (!out.commit(writeRows(world, out.get(), n))) return 1;
   report(world, n, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return 0;
 }
