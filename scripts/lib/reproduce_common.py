@@ -118,8 +118,9 @@ def spread(values):
 
 
 def rela_impr(auc, base):
-    """RelaImpr (%) of `auc` over `base` (the paper's Eq. 13)."""
-    if auc is None or base is None or base == 0.5:
+    """RelaImpr (%) of `auc` over `base` (the paper's Eq. 13); None when the
+    base is no better than chance, where the ratio means nothing."""
+    if auc is None or base is None or base <= 0.5:
         return None
     return ((auc - 0.5) / (base - 0.5) - 1) * 100
 
