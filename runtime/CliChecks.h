@@ -34,6 +34,8 @@ inline CLI::Validator intRange(int64_t lo, int64_t hi) {
 inline constexpr int64_t kMaxThreads = 4096;
 inline constexpr int64_t kMaxEpochs = 1000000;
 inline constexpr int64_t kMaxSteps = 1000000000;
+/// Seeds: any integer a double holds exactly, as the plan's JSON does.
+inline constexpr int64_t kMaxSeed = int64_t(1) << 53;
 /// The largest batch a model may declare (the language's width limit, 2^24).
 inline constexpr int64_t kMaxBatch = int64_t(1) << 24;
 

@@ -128,6 +128,16 @@ void Reader::bind(const std::string& column, Target target, bool required) {
          target.describe, fmt::join(Header, ", "));
 }
 
+/// Whether `step` reads feature `name` (its values, its embedding rows, or the
+/// rows of a shadow table it indexes).
+bool stepReads(const StepSpec& step, const std::string& name) {
+  using R = BufferSpec::Role;
+  return std::any_of(step.buffers.begin(), step.buffers.end(), [&](const BufferSpec& b) {
+    return ((b.role == R::Feature || b.role == R::EmbeddingRows) && b.name == name) ||
+           (b.role == R::State && b.ids == name);
+  });
+}
+
 void Reader::bindHeader(const Line& header) {
   Delim = pickDelimiter(Path, header.text);
   std::vector<std::string_view> fields;
@@ -146,7 +156,7 @@ void Reader::bindHeader(const Line& header) {
   for (size_t f = 0; f < Plan.features.size(); ++f)
     bind(Plan.features[f].column,
          {Target::Feature, int(f), fmt::format("model feature '{}'", Plan.features[f].name)},
-         true);
+         !Options.requiredBy || stepReads(*Options.requiredBy, Plan.features[f].name));
   for (size_t l = 0; l < Plan.labels.size(); ++l)
     bind(Plan.labels[l].column,
          {Target::Label, int(l), fmt::format("model label '{}'", Plan.labels[l].name)},
@@ -279,10 +289,14 @@ void Reader::internGroups() {
       continue;
     std::unordered_map<std::string_view, int64_t> ids;
     std::vector<int64_t>& out = Data.groupsMut(GroupColumns[g]);
+    std::vector<std::string>& names = Data.groupNamesMut(GroupColumns[g]);
     out.resize(GroupText[g].size());
-    for (size_t i = 0; i < out.size(); ++i)
-      out[i] = ids.try_emplace(GroupText[g][i], static_cast<int64_t>(ids.size()))
-                   .first->second;
+    for (size_t i = 0; i < out.size(); ++i) {
+      auto [it, added] = ids.try_emplace(GroupText[g][i], static_cast<int64_t>(ids.size()));
+      if (added)
+        names.emplace_back(GroupText[g][i]);
+      out[i] = it->second;
+    }
   }
 }
 
@@ -331,6 +345,12 @@ char pickDelimiter(const std::string& path, std::string_view header) {
   size_t tabs = std::count(header.begin(), header.end(), '\t');
   size_t commas = std::count(header.begin(), header.end(), ',');
   return tabs > commas ? '\t' : ',';
+}
+
+ReadOptions evalReadOptions(const ModelPlan& plan) {
+  ReadOptions options;
+  options.requiredBy = &plan.evalStep;
+  return options;
 }
 
 DataSet readDataFile(const std::string& path, const ModelPlan& plan,

@@ -26,7 +26,16 @@ struct ReadOptions {
   bool requireLabels = true;
   /// GAUC group columns must be present; if false they are read when present.
   bool requireGroups = true;
+  /// When set, only the features this step reads must be present; the others
+  /// are read when the header has them and otherwise left empty (zeros, or
+  /// padding ids), which the step never sees. Evaluation and prediction pass
+  /// the eval step, so data need not carry what only the training graph reads
+  /// (SAR-Net's Fairness Coefficient, under train_only).
+  const StepSpec* requiredBy = nullptr;
 };
+
+/// The read options for data that only `plan`'s eval step runs on.
+ReadOptions evalReadOptions(const ModelPlan& plan);
 
 /// Reads `path`; throws a RuntimeError on any malformed input.
 DataSet readDataFile(const std::string& path, const ModelPlan& plan,

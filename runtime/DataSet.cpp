@@ -46,6 +46,13 @@ std::span<const int64_t> DataSet::groups(const std::string& column) const {
   return it->second;
 }
 
+std::span<const std::string> DataSet::groupNames(const std::string& column) const {
+  auto it = GroupNames.find(column);
+  if (it == GroupNames.end())
+    return {};
+  return it->second;
+}
+
 std::vector<std::string> groupColumns(const ModelPlan& plan) {
   std::vector<std::string> cols;
   for (const MetricSpec& m : plan.metrics)

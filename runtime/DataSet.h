@@ -1,8 +1,9 @@
 // DataSet: a data file held in memory column by column, holding exactly the
 // columns a ModelPlan needs: one column per feature (raw dense values, or ids
 // with -1 padding, `width` per row), one per label, and one interned group id
-// per row for each GAUC group column. Columns are indexed like the plan's
-// features and labels, so batching is a strided copy with no name lookups.
+// per row for each GAUC group column (with the text each group id stands
+// for). Columns are indexed like the plan's features and labels, so batching
+// is a strided copy with no name lookups.
 // A DataSet comes from readDataFile (CsvReader.h) or is built in code, e.g. by
 // a synthetic data generator or a test, through the same accessors.
 #pragma once
@@ -49,6 +50,12 @@ public:
   bool hasGroups(const std::string& column) const { return Groups.count(column) > 0; }
   std::span<const int64_t> groups(const std::string& column) const;
   std::vector<int64_t>& groupsMut(const std::string& column) { return Groups[column]; }
+  /// The data text of each group id of `column` (group id g is names[g]);
+  /// empty for a data set built in code, whose group ids are their own names.
+  std::span<const std::string> groupNames(const std::string& column) const;
+  std::vector<std::string>& groupNamesMut(const std::string& column) {
+    return GroupNames[column];
+  }
 
   /// Makes room for labels/groups that the constructor left out.
   void addLabelColumn(int l) { Labels[l].assign(Rows, 0.0f); }
@@ -65,6 +72,7 @@ private:
   std::vector<FeatureColumn> Features;
   std::vector<std::vector<float>> Labels;
   std::map<std::string, std::vector<int64_t>> Groups;
+  std::map<std::string, std::vector<std::string>> GroupNames;
 };
 
 /// The data columns GAUC metrics of `plan` group by (deduplicated, in order).

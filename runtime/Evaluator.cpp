@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <tbb/global_control.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -178,6 +179,41 @@ std::span<const float> labelsFor(const ModelState& state, const DataSet& data,
   return data.label(l);
 }
 
+/// Whether gauc metric `m` groups by a column small enough to report group
+/// by group: an id input's column with at most kMaxGroupTable ids.
+bool reportsGroups(const ModelPlan& plan, const MetricSpec& m) {
+  for (const FeatureSpec& f : plan.features)
+    if (f.column == m.groupColumn && f.kind == FeatureSpec::Kind::Categorical)
+      return f.vocab <= kMaxGroupTable;
+  return false;
+}
+
+/// True if `s` is a decimal integer (the group names are then sorted as numbers).
+bool isInteger(const std::string& s) {
+  return !s.empty() && s.size() < 19 &&
+         std::all_of(s.begin() + (s[0] == '-'), s.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+         s != "-";
+}
+
+GroupTable groupTable(const MetricSpec& m, const MetricResult& mr, const DataSet& data) {
+  std::span<const std::string> names = data.groupNames(m.groupColumn);
+  GroupTable t{m.groupColumn, {}};
+  for (const GroupAuc& g : mr.byGroup)
+    t.groups.push_back({g.group < int64_t(names.size()) ? names[g.group] : std::to_string(g.group),
+                        g.rows, g.positives, g.auc});
+  const bool numeric = std::all_of(t.groups.begin(), t.groups.end(),
+                                   [](const GroupRow& r) { return isInteger(r.name); });
+  std::stable_sort(t.groups.begin(), t.groups.end(), [&](const GroupRow& a, const GroupRow& b) {
+    return numeric ? std::stoll(a.name) < std::stoll(b.name) : a.name < b.name;
+  });
+  return t;
+}
+
+/// Why a group has no AUC.
+std::string oneClassNote(const GroupRow& g) {
+  return fmt::format("undefined: one class ({} positives in {} rows)", g.positives, g.rows);
+}
+
 } // namespace
 
 EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& data,
@@ -202,6 +238,8 @@ EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& da
                          groups);
     }
     r.metrics[m.name] = mr.value;
+    if (m.kind == "gauc" && reportsGroups(state.plan(), m))
+      r.byGroup[m.name] = groupTable(m, mr, data);
     if (!mr.note.empty())
       r.notes[m.name] = mr.note;
   }
@@ -251,6 +289,23 @@ void writeMetricsJson(const std::string& path, const ModelState& state,
   for (const auto& [name, value] : result.metrics)
     j["metrics"][name] = number(value);
   j["notes"] = result.notes;
+  if (!result.byGroup.empty()) {
+    nlohmann::json& tables = j["by_group"];
+    for (const auto& [name, table] : result.byGroup) {
+      nlohmann::json& t = tables[name];
+      t["column"] = table.column;
+      t["mean"] = number(result.metrics.at(name));
+      t["by"] = nlohmann::json::object();
+      for (const GroupRow& g : table.groups) {
+        nlohmann::json& row = t["by"][g.name];
+        row["auc"] = number(g.auc);
+        row["rows"] = g.rows;
+        row["positives"] = g.positives;
+        if (std::isnan(g.auc))
+          row["note"] = oneClassNote(g);
+      }
+    }
+  }
   writeFileAtomically(path, j.dump(2) + "\n");
 }
 
@@ -260,6 +315,22 @@ std::string formatMetrics(const EvalResult& result) {
     s += fmt::format("{}{} {:.4f}", s.empty() ? "" : "  ", name, value);
   if (std::isfinite(result.loss))
     s += fmt::format("{}loss {:.4f}", s.empty() ? "" : "  ", result.loss);
+  return s;
+}
+
+std::string formatGroupTables(const EvalResult& result) {
+  std::string s;
+  for (const auto& [name, table] : result.byGroup) {
+    const auto defined = std::count_if(table.groups.begin(), table.groups.end(),
+                                       [](const GroupRow& g) { return !std::isnan(g.auc); });
+    s += fmt::format("{} by {}: mean {:.4f} over the {} of {} groups with both classes\n", name,
+                     table.column, result.metrics.at(name), defined, table.groups.size());
+    s += fmt::format("  {:>10} {:>10} {:>10}  {}\n", table.column, "rows", "positives", "auc");
+    for (const GroupRow& g : table.groups)
+      s += fmt::format("  {:>10} {:>10} {:>10}  {}\n", g.name, g.rows, g.positives,
+                       std::isnan(g.auc) ? std::string("n/a (one class)")
+                                         : fmt::format("{:.4f}", g.auc));
+  }
   return s;
 }
 

@@ -17,14 +17,32 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace recc::rt {
+
+/// One group of a per-group table: its AUC (NaN when it has one class).
+struct GroupRow {
+  std::string name;  ///< the group's value in the data, e.g. scenario "17"
+  int64_t rows = 0;
+  int64_t positives = 0;
+  double auc = 0;
+};
+
+/// A gauc metric over a small grouping column (vocabulary at most
+/// kMaxGroupTable), reported group by group: SAR-Net's per-scenario AUCs.
+struct GroupTable {
+  std::string column;
+  std::vector<GroupRow> groups;  ///< in the order of the group names (numerically if numbers)
+};
+constexpr int64_t kMaxGroupTable = 4096;
 
 struct EvalResult {
   std::map<std::string, double> metrics;   ///< by MetricSpec::name; NaN if undefined
   std::map<std::string, std::string> notes;  ///< why a metric is NaN, what was skipped
   double loss = 0;   ///< mean eval-step Loss over rows; NaN if the step has none
   int64_t rows = 0;  ///< rows evaluated (padding excluded)
+  std::map<std::string, GroupTable> byGroup;  ///< by metric name (see GroupTable)
 };
 
 /// Evaluates `data` with `evalStep` (bound to state.plan().evalStep).
@@ -38,11 +56,16 @@ void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
              const std::string& csvPath, int threads = 0);
 
 /// Writes `result` as JSON, atomically: {"model", "step", "epoch", "data",
-/// "rows", "loss", "metrics": {...}, "notes": {...}}; NaN becomes null.
+/// "rows", "loss", "metrics": {...}, "notes": {...}, "by_group": {metric:
+/// {"column", "mean", "by": {group: {"auc", "rows", "positives"[, "note"]}}}}};
+/// NaN becomes null (a one-class group's auc is null with a note).
 void writeMetricsJson(const std::string& path, const ModelState& state,
                       const EvalResult& result, const std::string& dataName = "");
 
 /// One line for logs: "auc 0.7312  gauc 0.6521  loss 0.4410".
 std::string formatMetrics(const EvalResult& result);
+
+/// The per-group tables, one line per group; empty if there are none.
+std::string formatGroupTables(const EvalResult& result);
 
 } // namespace recc::rt

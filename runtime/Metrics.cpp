@@ -58,24 +58,44 @@ double auc(std::span<const float> scores, std::span<const float> labels) {
   return aucOfRange(idx, 0, idx.size(), scores, labels);
 }
 
-double gauc(std::span<const float> scores, std::span<const float> labels,
-            std::span<const int64_t> groups, int64_t* skippedGroups) {
+std::vector<GroupAuc> aucByGroup(std::span<const float> scores, std::span<const float> labels,
+                                 std::span<const int64_t> groups) {
   std::vector<int64_t> idx = allRows(scores.size());
   std::stable_sort(idx.begin(), idx.end(),
                    [&](int64_t a, int64_t b) { return groups[a] < groups[b]; });
-  double sum = 0;
-  int64_t used = 0, skipped = 0;
+  std::vector<GroupAuc> out;
   for (size_t i = 0; i < idx.size();) {
     size_t j = i;
-    while (j < idx.size() && groups[idx[j]] == groups[idx[i]])
-      ++j;
-    double a = aucOfRange(idx, i, j, scores, labels);
-    std::isnan(a) ? ++skipped : (sum += a, ++used);
+    GroupAuc g{.group = groups[idx[i]]};
+    for (; j < idx.size() && groups[idx[j]] == g.group; ++j)
+      g.positives += positive(labels[idx[j]]) ? 1 : 0;
+    g.rows = int64_t(j - i);
+    g.auc = aucOfRange(idx, i, j, scores, labels);
+    out.push_back(g);
     i = j;
   }
+  return out;
+}
+
+namespace {
+/// The mean AUC of the groups that have both classes; NaN if none has.
+double meanOfDefined(const std::vector<GroupAuc>& byGroup, int64_t& skipped) {
+  double sum = 0;
+  int64_t used = 0;
+  skipped = 0;
+  for (const GroupAuc& g : byGroup)
+    std::isnan(g.auc) ? ++skipped : (sum += g.auc, ++used);
+  return used ? sum / double(used) : kNaN;
+}
+} // namespace
+
+double gauc(std::span<const float> scores, std::span<const float> labels,
+            std::span<const int64_t> groups, int64_t* skippedGroups) {
+  int64_t skipped = 0;
+  double value = meanOfDefined(aucByGroup(scores, labels, groups), skipped);
   if (skippedGroups)
     *skippedGroups = skipped;
-  return used ? sum / double(used) : kNaN;
+  return value;
 }
 
 double logloss(std::span<const float> scores, std::span<const float> labels) {
@@ -103,7 +123,7 @@ MetricResult computeMetric(const MetricSpec& spec, std::span<const float> scores
     if (!groups.empty())
       g.push_back(groups[i]);
   }
-  MetricResult r{kNaN, static_cast<int64_t>(s.size()), ""};
+  MetricResult r{kNaN, static_cast<int64_t>(s.size()), "", {}};
   const int64_t nans = std::count_if(s.begin(), s.end(), [](float v) { return std::isnan(v); });
   if (nans > 0) {
     r.note = fmt::format("undefined: output '{}' has {} NaN scores", spec.output, nans);
@@ -121,7 +141,8 @@ MetricResult computeMetric(const MetricSpec& spec, std::span<const float> scores
                            pos, r.rows - pos, r.rows);
   } else {
     int64_t skipped = 0;
-    r.value = gauc(s, y, g, &skipped);
+    r.byGroup = aucByGroup(s, y, g);
+    r.value = meanOfDefined(r.byGroup, skipped);
     if (std::isnan(r.value))
       r.note = fmt::format("undefined: none of the {} groups has both classes", skipped);
     else if (skipped > 0)
@@ -202,7 +223,7 @@ MetricResult computeRankingMetric(const MetricSpec& spec, std::span<const int64_
                         q.relevant);
     ++used;
   }
-  MetricResult r{used ? sum / double(used) : kNaN, rows, ""};
+  MetricResult r{used ? sum / double(used) : kNaN, rows, "", {}};
   if (!used)
     r.note = fmt::format("undefined: none of the {} requests has a relevant item",
                          requests.size());

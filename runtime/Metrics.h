@@ -3,7 +3,9 @@
 //   auc      P(score of a random positive > score of a random negative), ties
 //            counting half; a rank statistic over one sort, O(n log n).
 //   gauc     mean of per-group AUC over groups that contain both classes
-//            (w_u = 1); groups with one class are skipped and counted.
+//            (w_u = 1); groups with one class are skipped and counted. The
+//            per-group AUCs and row counts come with it (aucByGroup), so a
+//            caller can report each group, e.g. each scenario of SAR-Net.
 //   logloss  mean binary cross-entropy, p clamped to [1e-7, 1 - 1e-7].
 //   recall, precision, hitrate, ndcg, mrr, map @k: retrieval metrics of a
 //            top_k output against the relevant items of each request
@@ -25,6 +27,17 @@ namespace recc::rt {
 
 /// AUC of `scores` against `labels`; NaN if either class is absent.
 double auc(std::span<const float> scores, std::span<const float> labels);
+/// The AUC of one group of rows: NaN when the group has one class only.
+struct GroupAuc {
+  int64_t group = 0;      ///< the group id (as in `groups`)
+  int64_t rows = 0;
+  int64_t positives = 0;
+  double auc = 0;
+};
+/// Each group's AUC, in increasing group id.
+std::vector<GroupAuc> aucByGroup(std::span<const float> scores, std::span<const float> labels,
+                                 std::span<const int64_t> groups);
+
 /// Group AUC with equal group weights; NaN if no group has both classes.
 /// `skippedGroups` (optional) receives the number of one-class groups.
 double gauc(std::span<const float> scores, std::span<const float> labels,
@@ -39,6 +52,7 @@ struct MetricResult {
   double value;
   int64_t rows;      ///< rows the metric was computed on (after the filter)
   std::string note;  ///< why the value is NaN, or what was skipped; may be empty
+  std::vector<GroupAuc> byGroup;  ///< gauc: every group's AUC (after the filter)
 };
 
 /// Computes `spec` over one data set. `filter` (same length, or empty) holds

@@ -28,6 +28,8 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
       ->check(intRange(1, kMaxEpochs));
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
       ->check(intRange(1, kMaxThreads));
+  cmd.add_option("--seed", a.seed, "random seed (default: the model's train setting)")
+      ->check(intRange(0, kMaxSeed));
 }
 
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict) {
@@ -64,17 +66,25 @@ std::optional<tbb::global_control> limitThreads(int threads) {
                                             tbb::global_control::max_allowed_parallelism,
                                             (size_t)threads);
 }
+
+/// Prints the metrics line and the per-group tables of a result.
+void printResult(const std::string& data, const EvalResult& result) {
+  std::printf("%s: %s\n%s", data.c_str(), formatMetrics(result).c_str(),
+              formatGroupTables(result).c_str());
+}
 } // namespace
 
-int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& a) {
+int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainArgs& a) {
   return guarded([&] {
+    ModelPlan plan = modelPlan;
+    if (a.seed >= 0) plan.seed = uint64_t(a.seed);
     // Outputs are checked first: a bad path must not cost an epoch of training.
     checkCanWrite("--out", a.out);
     checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
     DataSet train = readDataFile(a.data, plan);
     std::optional<DataSet> eval;
-    if (!a.evalData.empty()) eval = readDataFile(a.evalData, plan);
+    if (!a.evalData.empty()) eval = readDataFile(a.evalData, plan, evalReadOptions(plan));
     if (!a.init.empty()) readCheckpointMetadata(a.init);  // before allocating the tables
     ModelState state(plan);
     if (!a.init.empty()) loadCheckpoint(a.init, state, {.allowNonFinite = a.allowNonFinite});
@@ -87,8 +97,7 @@ int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& a
     Trainer trainer(state, *trainFn, *evalFn, options);
     trainer.train(train, eval ? &*eval : nullptr);
     EvalResult result = trainer.evaluate(eval ? *eval : train);
-    std::printf("%s: %s\n", eval ? a.evalData.c_str() : a.data.c_str(),
-                formatMetrics(result).c_str());
+    printResult(eval ? a.evalData : a.data, result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;
   });
@@ -102,10 +111,10 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) 
     readCheckpointMetadata(a.checkpoint);
     ModelState state(plan);
     loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
-    DataSet data = readDataFile(a.data, plan);
+    DataSet data = readDataFile(a.data, plan, evalReadOptions(plan));
     auto evalFn = steps(plan, false);
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
-    std::printf("%s: %s\n", a.data.c_str(), formatMetrics(result).c_str());
+    printResult(a.data, result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;
   });
@@ -119,7 +128,7 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     readCheckpointMetadata(a.checkpoint);
     ModelState state(plan);
     loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
-    ReadOptions read;
+    ReadOptions read = evalReadOptions(plan);
     read.requireLabels = false;
     read.requireGroups = false;
     DataSet data = readDataFile(a.data, plan, read);

@@ -26,6 +26,7 @@ struct TrainArgs {
   std::string metricsJson;   ///< final metrics as JSON
   bool allowNonFinite = false;  ///< load NaN/Inf values from --init
   int64_t epochs = 0;        ///< 0: the model's setting
+  int64_t seed = -1;         ///< < 0: the model's setting (initialization, shuffling, dropout)
   int threads = 0;           ///< 0: all cores
 };
 

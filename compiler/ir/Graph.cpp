@@ -105,6 +105,15 @@ void Graph::addOutput(NodeId node, ValueRole role, std::string name) {
   outputs_.push_back({node, role, std::move(name)});
 }
 
+void Graph::unbindDeadInputs(ValueRole role) {
+  std::vector<bool> live(nodes_.size(), false);
+  for (const Binding& out : outputs_) live[out.node] = true;
+  for (size_t i = nodes_.size(); i-- > 0;)
+    if (live[i])
+      for (NodeId in : nodes_[i].inputs) live[in] = true;
+  std::erase_if(inputs_, [&](const Binding& b) { return b.role == role && !live[b.node]; });
+}
+
 NodeId Graph::findInput(ValueRole role, const std::string& name) const {
   for (const auto& b : inputs_)
     if (b.role == role && b.name == name) return b.node;

@@ -93,6 +93,10 @@ public:
   void addOutput(NodeId node, ValueRole role, std::string name);
   const std::vector<Binding>& inputs() const { return inputs_; }
   const std::vector<Binding>& outputs() const { return outputs_; }
+  /// Unbinds the inputs of `role` that no output depends on. Their nodes stay,
+  /// dead (no backend lowers a node no output needs), so node ids do not move.
+  /// An eval graph then does not ask for data only its training twin reads.
+  void unbindDeadInputs(ValueRole role);
   /// The input bound to `name` with `role`, or kNoNode.
   NodeId findInput(ValueRole role, const std::string& name) const;
   NodeId findOutput(ValueRole role, const std::string& name) const;

@@ -195,6 +195,11 @@ void emitObject(const std::vector<StepGraph>& steps, int64_t batch, const std::s
   llvm::LLVMContext lctx;
   auto m = translate(*module, lctx, signatures(steps));
   auto tm = makeTargetMachine(options);
+  // The medium code model puts the step's large static buffers in .lbss, out
+  // of the 2 GiB that 32-bit relocations reach: a model whose buffers pass
+  // 2 GiB (PLE at batch 512) otherwise fails to link with the trainer.
+  tm->setCodeModel(llvm::CodeModel::Medium);
+  tm->setLargeDataThreshold(1 << 16);
   optimize(*m, *tm, options.optLevel);
   writeObject(*m, *tm, path);
 }

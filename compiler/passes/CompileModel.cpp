@@ -65,6 +65,10 @@ std::optional<CompiledModel> compileModelSource(const std::string& file, const s
 
   CompiledModel m{std::move(train->graph), std::move(eval->graph), std::move(train->plan),
                   std::move(train->stage)};
+  // A dense input only training reads (SAR-Net's fc, under train_only) is not
+  // an input of the eval step, so evaluation data need not have its column.
+  m.evalGraph.unbindDeadInputs(ValueRole::Feature);
+  m.evalGraph.unbindDeadInputs(ValueRole::EmbeddingRows);
   try {
     differentiate(m.trainGraph);
   } catch (const AutodiffError& e) {

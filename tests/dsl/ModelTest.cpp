@@ -305,5 +305,26 @@ model m {
   }
 }
 
+TEST(ParamInit, ScaleMayBeABlockParameterOrANamedNumber) {
+  // STAR's star_fc passes its glorot scale as a block parameter; it must reach
+  // the plan (it once read as 0, so W started at zeros and STAR was constant).
+  const std::string text = R"(
+block layer(x, g) { return x * param([4], init = uniform(g)) }
+model m {
+  input a : dense
+  label y
+  s = 0.25
+  h = layer(a, 0.5) + a * param([4], init = normal(s))
+  loss l = bce(sigmoid(sum(h, axis = 1)), y)
+}
+)";
+  BuiltModel m = buildOk("init.rec", text, GraphMode::Train);
+  ASSERT_EQ(m.plan.params.size(), 2u);
+  EXPECT_EQ(m.plan.params[0].init.kind, "uniform");
+  EXPECT_DOUBLE_EQ(m.plan.params[0].init.scale, 0.5);
+  EXPECT_EQ(m.plan.params[1].init.kind, "normal");
+  EXPECT_DOUBLE_EQ(m.plan.params[1].init.scale, 0.25);
+}
+
 } // namespace
 } // namespace recc::test

@@ -38,6 +38,30 @@ protected:
   const std::string Header = "click,user_id,price,hist,num_3,extra\n";
 };
 
+TEST_F(CsvReaderTest, EvalDataNeedsOnlyTheColumnsTheEvalStepReads) {
+  // The eval step reads user_id's rows, hist's rows and num_3, not price
+  // (as SAR-Net's eval step does not read its training-only fc column).
+  using R = BufferSpec::Role;
+  Plan.evalStep.buffers = {{R::EmbeddingRows, "user_id", {-1, 4}},
+                           {R::EmbeddingRows, "hist", {-1, 3, 4}},
+                           {R::Feature, "num_3", {-1, 1}},
+                           {R::Output, "p", {-1, 1}}};
+  Plan.trainStep.buffers = Plan.evalStep.buffers;
+  Plan.trainStep.buffers.push_back({R::Feature, "price", {-1, 1}});
+  const std::string body = "click,user_id,hist,num_3\n1,3,1|2,10\n0,4,,20\n";
+  DataSet d = read("eval.csv", body, evalReadOptions(Plan));
+  ASSERT_EQ(d.rows(), 2);
+  EXPECT_EQ(d.dense(3)[1], 20.0f);
+  EXPECT_EQ(d.dense(2)[0], 0.0f);  // price: absent, zeros the step never reads
+  // Reading it as training data is the usual missing-column error.
+  EXPECT_EQ(error(body), "data.csv: missing column 'price' (model feature 'price'); header "
+                         "has: click, user_id, hist, num_3");
+  // A column the eval step reads is still required.
+  EXPECT_TRUE(test::contains(
+      errorOf([&] { read("e2.csv", "click,user_id,hist\n1,3,1\n", evalReadOptions(Plan)); }),
+      "missing column 'num_3' (model feature 'num_3')"));
+}
+
 TEST_F(CsvReaderTest, ReadsColumnsInPlanOrder) {
   DataSet d = read("data.csv", Header +
                                    "1,3,2.5,1|2,10,x\n"

@@ -57,6 +57,35 @@ TEST(Metrics, GaucAveragesGroupsWithBothClasses) {
             "undefined: none of the 7 groups has both classes");
 }
 
+TEST(Metrics, GaucReportsEveryGroupWithItsRowsAndPositives) {
+  // As above: group 3 AUC 0, group 5 only positives (undefined, not 0.5),
+  // group 7 AUC 1; groups come in increasing id.
+  const V scores{0.9f, 0.2f, 0.1f, 0.8f, 0.5f, 0.4f, 0.6f};
+  const V labels{1, 1, 0, 0, 0, 1, 1};
+  const std::vector<int64_t> groups{7, 3, 7, 3, 3, 5, 5};
+  MetricResult r = computeMetric({"gauc", "gauc", "p", "click", "", "user"}, scores, labels, {},
+                                 groups);
+  ASSERT_EQ(r.byGroup.size(), 3u);
+  EXPECT_EQ(r.byGroup[0].group, 3);
+  EXPECT_EQ(r.byGroup[0].rows, 3);
+  EXPECT_EQ(r.byGroup[0].positives, 1);
+  EXPECT_DOUBLE_EQ(r.byGroup[0].auc, 0.0);
+  EXPECT_EQ(r.byGroup[1].group, 5);
+  EXPECT_EQ(r.byGroup[1].rows, 2);
+  EXPECT_EQ(r.byGroup[1].positives, 2);
+  EXPECT_TRUE(std::isnan(r.byGroup[1].auc));
+  EXPECT_EQ(r.byGroup[2].group, 7);
+  EXPECT_DOUBLE_EQ(r.byGroup[2].auc, 1.0);
+  // The filter applies before grouping: without row 0, group 7 has one class.
+  const V filter{0, 1, 1, 1, 1, 1, 1};
+  MetricResult f = computeMetric({"gauc", "gauc", "p", "click", "buy", "user"}, scores, labels,
+                                 filter, groups);
+  ASSERT_EQ(f.byGroup.size(), 3u);
+  EXPECT_EQ(f.byGroup[2].rows, 1);
+  EXPECT_TRUE(std::isnan(f.byGroup[2].auc));
+  EXPECT_DOUBLE_EQ(f.value, 0.0);
+}
+
 TEST(Metrics, LoglossIsClampedCrossEntropy) {
   EXPECT_NEAR(logloss(V{0.8f, 0.3f}, V{1, 0}), -(std::log(0.8) + std::log(0.7)) / 2, 1e-7);
   EXPECT_NEAR(logloss(V{0.0f}, V{1}), -std::log(1e-7), 1e-6);

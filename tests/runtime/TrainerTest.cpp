@@ -257,6 +257,29 @@ TEST_F(TrainerTest, PredictAndMetricsFiles) {
   EXPECT_TRUE(k["metrics"]["auc"].is_null());
 }
 
+TEST_F(TrainerTest, PerGroupTablesInTheMetricsFileAndPrinted) {
+  ModelState state(Plan);
+  EvalResult r;
+  r.metrics["scenario_auc"] = 0.7;
+  r.byGroup["scenario_auc"] = {"scenario", {{"2", 30, 3, 0.7}, {"17", 4, 0, NAN}}};
+  writeMetricsJson(Dir.file("m.json"), state, r);
+  auto j = nlohmann::json::parse(test::readText(Dir.file("m.json")));
+  EXPECT_DOUBLE_EQ(j["metrics"]["scenario_auc"].get<double>(), 0.7);  // as before: a number
+  const auto& t = j["by_group"]["scenario_auc"];
+  EXPECT_EQ(t["column"], "scenario");
+  EXPECT_DOUBLE_EQ(t["mean"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(t["by"]["2"]["auc"].get<double>(), 0.7);
+  EXPECT_EQ(t["by"]["2"]["rows"], 30);
+  EXPECT_EQ(t["by"]["2"]["positives"], 3);
+  EXPECT_TRUE(t["by"]["17"]["auc"].is_null());  // one class: undefined, not 0.5
+  EXPECT_EQ(t["by"]["17"]["note"], "undefined: one class (0 positives in 4 rows)");
+  EXPECT_EQ(formatGroupTables(r),
+            "scenario_auc by scenario: mean 0.7000 over the 1 of 2 groups with both classes\n"
+            "    scenario       rows  positives  auc\n"
+            "           2         30          3  0.7000\n"
+            "          17          4          0  n/a (one class)\n");
+}
+
 TEST_F(TrainerTest, LogsProgressAndEpochSummaries) {
   ModelState state(Plan);
   LogRegStep train(Plan.trainStep), eval(Plan.evalStep);

@@ -22,13 +22,19 @@ bool checkParam(BuiltinCheck& c) {
   return ok;
 }
 
-/// The initializer written after `init =` (default: uniform(0.05)).
-rt::InitSpec initializerOf(const Expr* e) {
-  rt::InitSpec init{"uniform", 0.05};
+/// The initializer written after `init =` (default: uniform(0.05)). Its
+/// scale is any constant: a literal, a name assigned a number or a block
+/// parameter that receives one (STAR's star_fc(x, n, m, g, s) passes its
+/// glorot scale g). False after reporting a scale that is not a number.
+bool initializerOf(BuiltinCall& c, const Expr* e, rt::InitSpec& init) {
+  init = {"uniform", 0.05};
   if (auto* n = dynCast<NameExpr>(e)) init = {n->name, 0.0};
-  if (auto* ic = dynCast<CallExpr>(e))
-    init = {ic->callee, ic->args.empty() ? 0.0 : numConst(ic->args[0].value.get())};
-  return init;
+  if (auto* ic = dynCast<CallExpr>(e)) {
+    init = {ic->callee, 0.0};
+    if (!ic->args.empty())
+      return c.number(ic->args[0].value.get(), "the scale of '" + ic->callee + "'", init.scale);
+  }
+  return true;
 }
 
 Value buildParam(BuiltinCall& c) {
@@ -38,7 +44,8 @@ Value buildParam(BuiltinCall& c) {
     if (!c.width(d.get(), "an extent of 'param'", w)) return Value{};
     shape.push_back(w);
   }
-  rt::InitSpec init = initializerOf(c.arg(1));
+  rt::InitSpec init;
+  if (!initializerOf(c, c.arg(1), init)) return Value{};
   // Cross-stitch units start as the identity (each column keeps its own
   // task); per-id parameters get one identity per id.
   size_t r = shape.size();

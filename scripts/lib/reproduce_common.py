@@ -1,0 +1,170 @@
+"""The parts of a paper reproduction that do not depend on the paper.
+
+A reproduction (scripts/lib/reproduce_<paper>.py, started by
+scripts/reproduce.sh) generates data once per size and seed, compiles each
+model once into a standalone trainer (`recc compile`, so the seeds do not pay
+for JIT compilation again), trains every model with several seeds, and
+compares the measured metrics with the paper's. This module holds the
+machinery: running commands, compiling and training, aggregating over seeds,
+printing tables, recording claims and writing the result JSON. Standard
+library only.
+"""
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+class Failure(Exception):
+    """A step of the reproduction failed; the message says which and why."""
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(cmd, what, cwd=None):
+    """Runs `cmd` (a list); returns its stdout. Raises Failure with the tail of
+    its output when it exits non-zero."""
+    started = time.monotonic()
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise Failure(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    log(f"  {what}: {time.monotonic() - started:.1f} s")
+    return proc.stdout
+
+
+def cached(path, make, *inputs):
+    """Calls make(tmp) to build `path` (through a temporary name, renamed when
+    done) unless `path` exists and is newer than every file in `inputs`."""
+    if os.path.exists(path) and all(os.path.getmtime(path) >= os.path.getmtime(i)
+                                    for i in inputs):
+        return False
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    make(tmp)
+    os.replace(tmp, path)
+    return True
+
+
+class Recc:
+    """The recc driver of a build directory."""
+
+    def __init__(self, build):
+        self.build = build
+        self.binary = os.path.join(build, "compiler", "tools", "recc")
+        if not os.access(self.binary, os.X_OK):
+            raise Failure(f"{self.binary} is missing: build recc first (scripts/build.sh)")
+
+    def compile(self, model_file, model, out, batch=None):
+        """A standalone trainer for `model` at `out`, rebuilt only when the
+        model file or recc changed."""
+        def make(tmp):
+            cmd = [self.binary, "compile", model_file, "--model", model, "-o", tmp]
+            if batch:
+                cmd += ["--batch", str(batch)]
+            run(cmd, f"compile {model}")
+        cached(out, make, model_file, self.binary)
+        return out
+
+
+def train(trainer, train_csv, test_csv, seed, metrics_json, threads=1, epochs=None):
+    """Trains one seed with a compiled trainer and returns its metrics JSON."""
+    cmd = [trainer, "train", "--data", train_csv, "--eval-data", test_csv, "--seed", str(seed),
+           "--threads", str(threads), "--metrics-json", metrics_json]
+    if epochs:
+        cmd += ["--epochs", str(epochs)]
+    started = time.monotonic()
+    run(cmd, f"train {os.path.basename(trainer)} seed {seed}")
+    with open(metrics_json) as f:
+        result = json.load(f)
+    result["train_seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def parallel(jobs, workers):
+    """Runs the callables in `jobs` on `workers` threads (each mostly waits on
+    a subprocess); returns their results in order. Every job runs even if one
+    fails; then the first failure is raised with the count of failures."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(job) for job in jobs]
+        results, errors = [], []
+        for f in futures:
+            try:
+                results.append(f.result())
+            except Failure as e:
+                results.append(None)
+                errors.append(str(e))
+    if errors:
+        raise Failure(f"{len(errors)} of {len(jobs)} jobs failed; the first:\n{errors[0]}")
+    return results
+
+
+def spread(values):
+    """Mean and sample standard deviation (0 for a single value) of the
+    finite values; (None, None) if there are none."""
+    xs = [v for v in values if v is not None and math.isfinite(v)]
+    if not xs:
+        return None, None
+    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+def rela_impr(auc, base):
+    """RelaImpr (%) of `auc` over `base` (the paper's Eq. 13); None when the
+    base is no better than chance, where the ratio means nothing."""
+    if auc is None or base is None or base <= 0.5:
+        return None
+    return ((auc - 0.5) / (base - 0.5) - 1) * 100
+
+
+def fmt(value, digits=4):
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_pm(mean, sd, digits=4):
+    return "—" if mean is None else f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def print_table(title, header, rows):
+    """A plain-text table, columns right-aligned but the first."""
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    print(f"\n{title}")
+    for r in [header] + rows:
+        cells = [str(c).ljust(widths[0]) if i == 0 else str(c).rjust(widths[i])
+                 for i, c in enumerate(r)]
+        print("  " + "  ".join(cells))
+
+
+class Claims:
+    """The paper's claims, each checked on the measured numbers; a claim that
+    does not hold is reported as a finding."""
+
+    def __init__(self):
+        self.items = []
+
+    def check(self, claim, holds, detail):
+        self.items.append({"claim": claim, "reproduces": bool(holds), "detail": detail})
+
+    def print(self):
+        print("\nThe paper's claims on this data:")
+        for c in self.items:
+            print(f"  [{'yes' if c['reproduces'] else 'NO '}] {c['claim']}: {c['detail']}")
+
+
+def write_json(path, value):
+    """Writes `value` as JSON atomically (temporary file, then rename)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(value, f, indent=2, allow_nan=False)
+        f.write("\n")
+    os.replace(tmp, path)
+
