@@ -11,6 +11,8 @@
 //
 // Rows whose id is outside [0, V) select nothing: their x row is zeroed first
 // (a select, so a NaN in it cannot leak) and the clamped id then adds zeros.
+// For two threads, gather_matmul's rows are cut in two halves; scatter_matmul
+// cuts every matrix instead (rows of one id would race), along n or u.
 #include "compiler/mlir/Lowering.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -96,12 +98,62 @@ Value multiplyAdd(OpBuilder& b, Location l, Value x, Value y, Value out,
       .getResult(0);
 }
 
+/// Runs `part(b, l, offset, acc)` once on all of `acc`, or, when `axis` >= 0,
+/// on the two halves of `acc` along `axis` (its extent even), each in one
+/// iteration of an scf.forall (two threads; scf-forall-to-for makes it a loop
+/// when there is one): `offset` is where the half starts, `acc` the half.
+using PartFn = function_ref<Value(OpBuilder&, Location, Value offset, Value acc)>;
+Value inHalves(LowerCtx& c, Value acc, int64_t axis, PartFn part) {
+  if (axis < 0) return part(c.b, c.loc, indexConst(c.b, c.loc, 0), acc);
+  auto t = cast<RankedTensorType>(acc.getType());
+  int64_t half = t.getDimSize(axis) / 2;
+  SmallVector<OpFoldResult> sizes, strides;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    sizes.push_back(attr(c.b, d == axis ? half : t.getDimSize(d))), strides.push_back(attr(c.b, 1));
+  auto halfType = RankedTensorType::get(
+      llvm::to_vector(llvm::map_range(sizes, [](OpFoldResult s) {
+        return cast<IntegerAttr>(cast<Attribute>(s)).getInt();
+      })),
+      t.getElementType());
+  auto forall = c.b.create<scf::ForallOp>(
+      c.loc, ArrayRef<OpFoldResult>{attr(c.b, 2)}, ValueRange{acc}, std::nullopt,
+      [&](OpBuilder& b, Location l, ValueRange args) {
+        Value offset = b.create<arith::MulIOp>(l, args[0], indexConst(b, l, half));
+        SmallVector<OpFoldResult> offsets(t.getRank(), attr(b, 0));
+        offsets[axis] = offset;
+        Value mine = b.create<tensor::ExtractSliceOp>(l, halfType, args[1], offsets, sizes, strides);
+        Value done = part(b, l, offset, mine);
+        auto term = b.create<scf::InParallelOp>(l);
+        b.setInsertionPointToStart(term.getBody());
+        b.create<tensor::ParallelInsertSliceOp>(l, done, args[1], offsets, sizes, strides);
+      });
+  return forall.getResult(0);
+}
+
+/// The axis of `dims` to halve for two threads: the first of `axes` with an
+/// even extent of at least 2, or -1.
+int64_t evenAxis(ArrayRef<int64_t> dims, std::initializer_list<int64_t> axes) {
+  for (int64_t a : axes)
+    if (dims[a] >= 2 && dims[a] % 2 == 0) return a;
+  return -1;
+}
+
+Value forRows(OpBuilder& b, Location l, int64_t rows, Value acc,
+              function_ref<Value(OpBuilder&, Location, Value row, Value acc)> body) {
+  auto loop = b.create<scf::ForOp>(l, indexConst(b, l, 0), indexConst(b, l, rows),
+                                   indexConst(b, l, 1), ValueRange{acc},
+                                   [&](OpBuilder& lb, Location ll, Value r, ValueRange a) {
+                                     lb.create<scf::YieldOp>(ll, body(lb, ll, r, a[0]));
+                                   });
+  return loop.getResult(0);
+}
+
 }  // namespace
 
 /// y[b] = x[b] · w[id_b]: per row, a [1,n] x [n,u] product into y's row.
 static Value lowerGatherMatMul(LowerCtx& c) {
   std::vector<int64_t> wd = c.inDims(1), out = c.dims();
-  int64_t depth = wd[0], n = wd[1], u = wd[2], rows = out[0];
+  int64_t depth = wd[0], n = wd[1], u = wd[2];
   Value ids = rowIds(c, 2), w = c.in(1);
   Value x = maskedRows(c, c.in(0), ids, depth);
   MLIRContext* ctx = c.b.getContext();
@@ -110,26 +162,27 @@ static Value lowerGatherMatMul(LowerCtx& c) {
                               AffineMap::get(2, 0, {j}, ctx)};
   SmallVector<utils::IteratorType> iters{utils::IteratorType::reduction,
                                          utils::IteratorType::parallel};
-  Value init = emitFilled(c, out, 0.0);
-  OpBuilder& b = c.b;
-  auto loop = b.create<scf::ForOp>(
-      c.loc, indexConst(b, c.loc, 0), indexConst(b, c.loc, rows), indexConst(b, c.loc, 1),
-      ValueRange{init}, [&](OpBuilder& lb, Location l, Value r, ValueRange acc) {
-        Value m = matrixOf(lb, l, ids, r, depth);
-        Value xr = slice(lb, l, x, {r, attr(lb, 0)}, {1, n}, {1});
-        Value wm = slice(lb, l, w, {m, attr(lb, 0), attr(lb, 0)}, {1, n, u}, {1, 2});
-        Value yr = slice(lb, l, acc[0], {r, attr(lb, 0)}, {1, u}, {1});
-        Value prod = multiplyAdd(lb, l, xr, wm, yr, maps, iters);
-        lb.create<scf::YieldOp>(l, insert(lb, l, prod, acc[0], {r, attr(lb, 0)}, {1, u}));
-      });
-  return loop.getResult(0);
+  // Two threads take half of the rows each.
+  return inHalves(c, emitFilled(c, out, 0.0), evenAxis(out, {0}),
+                  [&](OpBuilder& b, Location l, Value first, Value part) {
+    int64_t partRows = cast<RankedTensorType>(part.getType()).getDimSize(0);
+    return forRows(b, l, partRows, part, [&](OpBuilder& lb, Location ll, Value r, Value acc) {
+      Value row = lb.create<arith::AddIOp>(ll, first, r);
+      Value m = matrixOf(lb, ll, ids, row, depth);
+      Value xr = slice(lb, ll, x, {row, attr(lb, 0)}, {1, n}, {1});
+      Value wm = slice(lb, ll, w, {m, attr(lb, 0), attr(lb, 0)}, {1, n, u}, {1, 2});
+      Value yr = slice(lb, ll, acc, {r, attr(lb, 0)}, {1, u}, {1});
+      Value prod = multiplyAdd(lb, ll, xr, wm, yr, maps, iters);
+      return insert(lb, ll, prod, acc, {r, attr(lb, 0)}, {1, u});
+    });
+  });
 }
 
 /// g[id_b] += x[b]ᵀ · dy[b]: per row, an outer product added in place to the
 /// row's matrix of g.
 static Value lowerScatterMatMul(LowerCtx& c) {
   std::vector<int64_t> out = c.dims();
-  int64_t depth = out[0], n = out[1], u = out[2], rows = c.inDims(0)[0];
+  int64_t depth = out[0], rows = c.inDims(0)[0];
   Value ids = rowIds(c, 2), dy = c.in(1);
   Value x = maskedRows(c, c.in(0), ids, depth);
   MLIRContext* ctx = c.b.getContext();
@@ -137,20 +190,25 @@ static Value lowerScatterMatMul(LowerCtx& c) {
   SmallVector<AffineMap> maps{AffineMap::get(2, 0, {k}, ctx), AffineMap::get(2, 0, {j}, ctx),
                               AffineMap::get(2, 0, {k, j}, ctx)};
   SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
-  Value init = emitFilled(c, out, 0.0);
-  OpBuilder& b = c.b;
-  auto loop = b.create<scf::ForOp>(
-      c.loc, indexConst(b, c.loc, 0), indexConst(b, c.loc, rows), indexConst(b, c.loc, 1),
-      ValueRange{init}, [&](OpBuilder& lb, Location l, Value r, ValueRange acc) {
-        Value m = matrixOf(lb, l, ids, r, depth);
-        Value xr = slice(lb, l, x, {r, attr(lb, 0)}, {1, n}, {1});
-        Value dr = slice(lb, l, dy, {r, attr(lb, 0)}, {1, u}, {1});
-        SmallVector<OpFoldResult> at{m, attr(lb, 0), attr(lb, 0)};
-        Value gm = slice(lb, l, acc[0], at, {1, n, u}, {1, 2});
-        Value sum = multiplyAdd(lb, l, xr, dr, gm, maps, iters);
-        lb.create<scf::YieldOp>(l, insert(lb, l, sum, acc[0], at, {1, n, u}));
-      });
-  return loop.getResult(0);
+  // Two batch rows may update the same matrix, so two threads split every
+  // matrix instead: its n rows, or its u columns when n is odd.
+  int64_t axis = evenAxis(out, {1, 2});
+  return inHalves(c, emitFilled(c, out, 0.0), axis,
+                  [&](OpBuilder& b, Location l, Value first, Value part) {
+    auto pt = cast<RankedTensorType>(part.getType());
+    int64_t pn = pt.getDimSize(1), pu = pt.getDimSize(2);
+    OpFoldResult xAt = axis == 1 ? OpFoldResult(first) : attr(b, 0);
+    OpFoldResult dAt = axis == 2 ? OpFoldResult(first) : attr(b, 0);
+    return forRows(b, l, rows, part, [&](OpBuilder& lb, Location ll, Value r, Value acc) {
+      Value m = matrixOf(lb, ll, ids, r, depth);
+      Value xr = slice(lb, ll, x, {r, xAt}, {1, pn}, {1});
+      Value dr = slice(lb, ll, dy, {r, dAt}, {1, pu}, {1});
+      SmallVector<OpFoldResult> at{m, attr(lb, 0), attr(lb, 0)};
+      Value gm = slice(lb, ll, acc, at, {1, pn, pu}, {1, 2});
+      Value sum = multiplyAdd(lb, ll, xr, dr, gm, maps, iters);
+      return insert(lb, ll, sum, acc, at, {1, pn, pu});
+    });
+  });
 }
 
 std::vector<OpLowering> routedMatmulLowerings() {

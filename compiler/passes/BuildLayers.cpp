@@ -118,6 +118,8 @@ NodeId GraphBuilder::dense(NodeId x, int64_t units, const std::string& name, con
   if (w == kNoNode || b == kNoNode) return kNoNode;
   Attrs noT{{"transpose_a", int64_t(0)}, {"transpose_b", int64_t(0)}};
   if (!rowW) {
+    if (NodeId y = s.rank() == 3 ? factoredDense(x, w, loc) : kNoNode; y != kNoNode)
+      return add(OpKind::Add, {y, b}, {}, loc);
     OpKind mm = s.rank() == 2 ? OpKind::MatMul : OpKind::BatchMatMul;
     return add(OpKind::Add, {add(mm, {x, w}, noT, loc), b}, {}, loc);
   }
