@@ -16,73 +16,25 @@ import json
 import os
 import sys
 
+import torch_common as common
+from torch_common import OtherLoad, log
+
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", choices=["esm2", "esmm"], default="esm2")
     p.add_argument("--data", help="CSV from examples/gen_funnel; random tensors when absent")
-    p.add_argument("--threads", type=int, default=2, help="torch, OpenMP and OpenBLAS threads")
-    p.add_argument("--steps", type=int, default=100,
-                   help="timed steps, for training and for inference")
-    p.add_argument("--warmup", type=int, default=10, help="untimed steps before each measurement")
-    p.add_argument("--batch", type=int, default=1000)
-    p.add_argument("--json", metavar="OUT", help="also write the JSON object to this file")
-    p.add_argument("--omp-wait-policy", choices=["PASSIVE", "ACTIVE"], default="PASSIVE",
-                   help="OMP_WAIT_POLICY for torch's OpenMP threads (ACTIVE only to show the cost)")
-    p.add_argument("--openblas-coretype", default="auto",
-                   help="OPENBLAS_CORETYPE; 'auto' keeps the environment's, else picks SkylakeX on "
-                        "AVX-512 CPUs and Haswell on AVX2 ones, 'none' lets OpenBLAS detect")
-    p.add_argument("--max-rows", type=int, default=0,
-                   help="read at most this many CSV rows (0: all)")
+    common.add_common_args(p, batch=1000)
     args = p.parse_args()
-    for name in ("threads", "steps", "batch"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be at least 1")
-    if args.warmup < 0:
-        p.error("--warmup must be at least 0")
-    if args.data and not os.path.isfile(args.data):
-        p.error(f"--data: no such file '{args.data}'")
+    common.check_common_args(p, args)
     return args
 
 
 ARGS = parse_args()
-# These must be in the environment before torch is imported: libgomp and OpenBLAS read them
-# once, when their shared objects load. Without PASSIVE, torch's idle OpenMP threads spin and
-# fight OpenBLAS's threads for the two cores, and training runs 1.1-3x slower. torch.set_num_threads
-# does not reach OpenBLAS's own pthread pool, hence OPENBLAS_NUM_THREADS.
-#
-# OpenBLAS 0.3.21 (Debian 12) does not know this machine's CPU (family 6, model 207) and its
-# DYNAMIC_ARCH dispatch falls back to the SSE3 "Prescott" kernels: 1024^3 SGEMM on 2 threads
-# drops from ~290 to ~60 GFLOP/s. Naming the core type restores the AVX-512 kernels.
+# Before torch is imported: see torch_common.configure_environment.
+CORETYPE = common.configure_environment(ARGS, "torch_esm2")
 
-
-def openblas_coretype(choice):
-    if choice == "none":
-        return None
-    if choice != "auto":
-        return choice
-    if "OPENBLAS_CORETYPE" in os.environ:
-        return os.environ["OPENBLAS_CORETYPE"]
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        flags = []
-    return "SkylakeX" if "avx512f" in flags else "Haswell" if "avx2" in flags else None
-
-
-CORETYPE = openblas_coretype(ARGS.openblas_coretype)
-if CORETYPE:
-    os.environ["OPENBLAS_CORETYPE"] = CORETYPE
-else:
-    os.environ.pop("OPENBLAS_CORETYPE", None)
-os.environ["OMP_WAIT_POLICY"] = ARGS.omp_wait_policy
-os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
-os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)
-
-import ctypes  # noqa: E402
-import resource  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -100,101 +52,6 @@ LABELS = ["click", "daction", "buy"]
 INPUT_WIDTH = sum(d for _, d in ID_FIELDS.values()) + len(NUM_FIELDS)  # 696
 HIDDEN = [512, 256, 128, 32]
 EPS = 1e-7
-
-
-def log(msg):
-    print(f"torch_esm2: {msg}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# BLAS check: Debian's torch links the generic libblas.so.3, which the alternatives system may
-# point at OpenBLAS or at the reference BLAS (~100x slower). Only the mapped file tells which.
-
-def blas_report():
-    torch.mm(torch.ones(64, 64), torch.ones(64, 64))  # make sure the BLAS is loaded and used
-    info = next((w for line in torch.__config__.show().splitlines() for w in line.split(", ")
-                 if "BLAS_INFO" in w), "BLAS_INFO=?").strip()
-    info = info[info.index("BLAS_INFO"):] if "BLAS_INFO" in info else info
-    mapped = set()
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            path = line.split()[-1]
-            if "blas" in os.path.basename(path).lower():
-                mapped.add(path)
-    report = {"build": info, "mapped": sorted(mapped), "openblas": None}
-    for path in sorted(mapped):
-        try:
-            lib = ctypes.CDLL(path)
-            lib.openblas_get_config.restype = ctypes.c_char_p
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            report["openblas"] = {"library": path,
-                                  "config": lib.openblas_get_config().decode(),
-                                  "core": lib.openblas_get_corename().decode(),
-                                  "threads": lib.openblas_get_num_threads()}
-            break
-        except (OSError, AttributeError):
-            continue
-    reference = [p for p in mapped if "/blas/" in p and "openblas" not in p]
-    core = (report["openblas"] or {}).get("core", "")
-    if core.lower() in ("prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai"):
-        log("!" * 78)
-        log(f"WARNING: OpenBLAS runs its '{core}' kernels (no AVX): SGEMM is ~5x slower than it")
-        log("  should be. Set OPENBLAS_CORETYPE (SkylakeX on AVX-512 machines, Haswell on AVX2).")
-        log("!" * 78)
-    log(f"torch build: {info}; BLAS mapped: {', '.join(sorted(mapped)) or 'none'}")
-    if report["openblas"]:
-        ob = report["openblas"]
-        log(f"OpenBLAS in use: {ob['config']} (core {ob['core']}, {ob['threads']} threads)")
-    if reference or not report["openblas"]:
-        log("!" * 78)
-        log("WARNING: torch is NOT using OpenBLAS"
-            + (f" (reference BLAS {reference})" if reference else ""))
-        log("  every GEMM will be ~100x slower and these numbers mean nothing; fix with")
-        log("  update-alternatives --set libblas.so.3-x86_64-linux-gnu "
-            "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3")
-        log("!" * 78)
-    return report
-
-
-# ---------------------------------------------------------------------------------------------
-# The machine: how busy other processes kept it, and its SGEMM rate.
-
-class OtherLoad:
-    """Share of the machine's CPU time that other processes used while a measurement ran, from
-    /proc/stat less this process's own time: a number above ~0.05 means the run was disturbed
-    (on a 2-core machine a neighbour's compile halves what we measure)."""
-
-    def __init__(self):
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample():
-        with open("/proc/stat") as f:
-            jiffies = [int(x) for x in f.readline().split()[1:]]
-        own = os.times()
-        return sum(jiffies), jiffies[3] + jiffies[4], own.user + own.system
-
-    def fraction(self):
-        total0, idle0, own0 = self.start
-        total1, idle1, own1 = self._sample()
-        hz = os.sysconf("SC_CLK_TCK")
-        busy = (total1 - total0) - (idle1 - idle0)
-        other = busy - (own1 - own0) * hz
-        return max(0.0, other / max(1, total1 - total0))
-
-
-def sgemm_gflops(n=1024, reps=20):
-    """Best-of-reps torch.mm n^3 float32 rate at the current thread count, and the other
-    processes' share of the machine while it ran."""
-    a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
-    for _ in range(3):
-        torch.mm(a, b, out=c)
-    best, load = float("inf"), OtherLoad()
-    for _ in range(reps):
-        t = time.perf_counter()
-        torch.mm(a, b, out=c)
-        best = min(best, time.perf_counter() - t)
-    return 2.0 * n ** 3 / best / 1e9, load.fraction()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,25 +181,6 @@ def dense_forward_flops_per_sample(towers):
 # ---------------------------------------------------------------------------------------------
 # Measurements.
 
-def reset_peak_rss():
-    """Restart the kernel's RSS high-water mark (VmHWM), so the training peak excludes the CSV
-    parse. Returns False where /proc/self/clear_refs is not writable."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def vm_hwm_mib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return None
-
-
 def train(model, data, args):
     dense = torch.optim.Adam(model.towers.parameters(), lr=5e-4)
     sparse = torch.optim.SparseAdam(list(model.tables.parameters()), lr=5e-4)
@@ -395,21 +233,23 @@ def main():
     torch.manual_seed(0)
     log(f"torch {torch.__version__}, {args.threads} threads, "
         f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
-    blas = blas_report()
-    sgemm = [sgemm_gflops()]
+    sgemm_check = common.verify_sgemm_or_retry(args, CORETYPE)
+    blas = common.blas_report()
+    blas["sgemm_check"] = sgemm_check
+    sgemm = [common.sgemm_gflops()]
 
     data = load_csv(args.data, args.max_rows) if args.data else random_data(64 * args.batch)
     if data.rows < args.batch:
         sys.exit(f"torch_esm2: {data.rows} rows are fewer than one batch of {args.batch}")
     model = FunnelModel(args.model, data.mu, data.sigma)
     towers = len(model.towers)
-    rss_reset = reset_peak_rss()
+    rss_reset = common.reset_peak_rss()
 
     tr = train(model, data, args)
-    sgemm.append(sgemm_gflops())
+    sgemm.append(common.sgemm_gflops())
     infer_seconds, infer_load = infer(model, data, args)
-    train_peak = vm_hwm_mib() if rss_reset else None
-    sgemm.append(sgemm_gflops())
+    train_peak = common.vm_hwm_mib() if rss_reset else None
+    sgemm.append(common.sgemm_gflops())
     sgemm_rate, sgemm_load = max(sgemm)
 
     fwd = dense_forward_flops_per_sample(towers)
@@ -434,14 +274,12 @@ def main():
         "dense_mflop_per_sample_train": round(3 * fwd / 1e6, 4),
         "sgemm_gflops": round(sgemm_rate, 1),
         "train_gflops_fraction_of_sgemm": round(train_gflops / sgemm_rate, 4),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": round(common.peak_rss_mib(), 1),
         "peak_rss_train_mib": round(train_peak, 1) if train_peak else None,
         "loss_first": round(tr["loss_first"], 5), "loss_last": round(tr["loss_last"], 5),
         **{f"other_load_{k}": round(v, 3) for k, v in loads.items()},
     }
-    if max(loads.values()) > 0.05:
-        log(f"WARNING: other processes used up to {100 * max(loads.values()):.0f}% of the machine "
-            "during the measurements; rerun on a quiet machine")
+    common.warn_if_loaded(loads)
     text = json.dumps(result)
     print(text, flush=True)
     if args.json:

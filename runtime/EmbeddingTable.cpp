@@ -61,6 +61,24 @@ struct IdRef {
   bool operator<(const IdRef& o) const { return id != o.id ? id < o.id : seq < o.seq; }
 };
 
+/// Sorts refs (made in increasing seq order) by (id, seq). When the table is
+/// not much larger than the batch's ids (SAR-Net: 100k behaviour ids into 1M
+/// rows, or into 400), a stable counting sort by id gives the same order in
+/// O(refs + rows), several times faster than a comparison sort; otherwise
+/// (a few ids into a huge table) the parallel comparison sort.
+void sortByIdThenSeq(std::vector<IdRef>& refs, int64_t rows) {
+  if (rows > 16 * (int64_t)refs.size()) {
+    tbb::parallel_sort(refs.begin(), refs.end());
+    return;
+  }
+  std::vector<uint32_t> start(rows + 1, 0);
+  for (const IdRef& r : refs) ++start[r.id + 1];
+  for (int64_t i = 0; i < rows; ++i) start[i + 1] += start[i];
+  std::vector<IdRef> sorted(refs.size());
+  for (const IdRef& r : refs) sorted[start[r.id]++] = r;
+  refs.swap(sorted);
+}
+
 } // namespace
 
 void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
@@ -77,7 +95,7 @@ void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
       }
   if (refs.empty())
     return;
-  tbb::parallel_sort(refs.begin(), refs.end());
+  sortByIdThenSeq(refs, rows());
   std::vector<size_t> runStart;
   for (size_t i = 0; i < refs.size(); ++i)
     if (i == 0 || refs[i].id != refs[i - 1].id)

@@ -8,6 +8,11 @@ double forwardFlopsPerSample(const Graph& g) {
   double flops = 0;
   for (size_t i = 0; i < end; ++i) {
     const Node& n = g.node((NodeId)i);
+    if (n.kind == OpKind::GatherMatMul) {  // x [B,n] · w[id] [n,u]: 2·n·u per row
+      const Shape& w = g.node(n.inputs[1]).shape;
+      flops += 2.0 * (double)w[1] * (double)w[2];
+      continue;
+    }
     if (n.kind != OpKind::MatMul && n.kind != OpKind::BatchMatMul) continue;
     // 2·(product of the result's extents)·K, with any batch dimension counted
     // once: FLOPs per sample.

@@ -49,8 +49,8 @@ static const std::array<LowerFn, kNumOps>& table() {
   static const std::array<LowerFn, kNumOps> t = [] {
     std::array<LowerFn, kNumOps> t{};
     for (auto family : {leafLowerings, elementwiseLowerings, matmulLowerings,
-                        structureLowerings, reduceLowerings, dropoutLowerings,
-                        batchRowLowerings})
+                        routedMatmulLowerings, structureLowerings, reduceLowerings,
+                        dropoutLowerings, batchRowLowerings})
       for (const OpLowering& l : family()) t[(size_t)l.kind] = l.fn;
     return t;
   }();

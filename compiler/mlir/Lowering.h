@@ -66,6 +66,7 @@ struct OpLowering {
 std::vector<OpLowering> leafLowerings();
 std::vector<OpLowering> elementwiseLowerings();
 std::vector<OpLowering> matmulLowerings();
+std::vector<OpLowering> routedMatmulLowerings();
 std::vector<OpLowering> structureLowerings();
 std::vector<OpLowering> reduceLowerings();
 std::vector<OpLowering> dropoutLowerings();

@@ -68,6 +68,9 @@ std::string stagePipeline(Stage to, const CodegenOptions& o) {
            lanes + "}),canonicalize,cse";
   case Stage::LLVM: {
     std::string p = "convert-linalg-to-loops,";
+    // Lowerings that split work in two emit scf.forall (LowerRoutedMatMul.cpp);
+    // on one thread it is a plain loop.
+    if (threads <= 1) p += "scf-forall-to-for,";
     if (threads > 1)
       p += "scf-forall-to-parallel,convert-scf-to-openmp{num-threads=" +
            std::to_string(threads) + "},";

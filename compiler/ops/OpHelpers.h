@@ -12,6 +12,7 @@ namespace recc::ophelpers {
 std::vector<OpDef> leafOps();
 std::vector<OpDef> elementwiseOps();
 std::vector<OpDef> matmulOps();
+std::vector<OpDef> routedMatmulOps();
 std::vector<OpDef> structureOps();
 std::vector<OpDef> reduceOps();
 std::vector<OpDef> randomOps();

@@ -40,6 +40,7 @@ Table buildTable() {
   take(ophelpers::leafOps());
   take(ophelpers::elementwiseOps());
   take(ophelpers::matmulOps());
+  take(ophelpers::routedMatmulOps());
   take(ophelpers::structureOps());
   take(ophelpers::reduceOps());
   take(ophelpers::randomOps());

@@ -98,7 +98,9 @@ NodeId GraphBuilder::emaRows(const CallExpr& c, InputInfo& in, TableInfo& tb,
 
 /// x [B,n] (or [B,L,...,n]: applied at every position) times w [n,units],
 /// plus b. With `by` (or inside a block called with `by`), w and b are chosen
-/// per row by the id: [B,n,units] and [B,units], applied as a batched matmul.
+/// per row by the id: for x [B,n], w [V,n,units] is applied by gather_matmul
+/// (each row times its id's matrix); for [B,L,n], the rows' matrices are
+/// gathered into [B,n,units] and applied as a batched matmul.
 NodeId GraphBuilder::dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc,
                            InputInfo* by) {
   if (x == kNoNode) return kNoNode;
@@ -108,12 +110,16 @@ NodeId GraphBuilder::dense(NodeId x, int64_t units, const std::string& name, con
     return kNoNode;
   }
   int64_t in = s.dims.back();
+  InputInfo* route = by ? by : frames_.back()->mode.by;
+  if (route && s.rank() == 2) return routedDense(x, in, units, name, loc, *route);
   bool rowW, rowB;
   NodeId w = weight(name + ".w", {in, units}, {"glorot_uniform", 0.0}, loc, by, rowW);
   NodeId b = weight(name + ".b", {units}, {"zeros", 0.0}, loc, by, rowB);
   if (w == kNoNode || b == kNoNode) return kNoNode;
   Attrs noT{{"transpose_a", int64_t(0)}, {"transpose_b", int64_t(0)}};
   if (!rowW) {
+    if (NodeId y = s.rank() == 3 ? factoredDense(x, w, loc) : kNoNode; y != kNoNode)
+      return add(OpKind::Add, {y, b}, {}, loc);
     OpKind mm = s.rank() == 2 ? OpKind::MatMul : OpKind::BatchMatMul;
     return add(OpKind::Add, {add(mm, {x, w}, noT, loc), b}, {}, loc);
   }
@@ -126,6 +132,18 @@ NodeId GraphBuilder::dense(NodeId x, int64_t units, const std::string& name, con
   NodeId y = add(OpKind::BatchMatMul, {xr, w}, noT, loc);
   if (s.rank() == 2) return add(OpKind::Add, {reshape(y, {s[0], units}, loc), b}, {}, loc);
   return add(OpKind::Add, {y, reshape(b, {s[0], 1, units}, loc)}, {}, loc);
+}
+
+/// dense on [B,n] with one [n,units] matrix and one bias per id of `by`:
+/// gather_matmul(x, w [V,n,units], ids) + the rows' biases.
+NodeId GraphBuilder::routedDense(NodeId x, int64_t in, int64_t units, const std::string& name,
+                                 const SourceLoc& loc, InputInfo& by) {
+  NodeId w = param(name + ".w", {by.vocab, in, units}, {"glorot_uniform", 0.0}, loc);
+  bool rowB;
+  NodeId b = weight(name + ".b", {units}, {"zeros", 0.0}, loc, &by, rowB);
+  NodeId ids = idsOf(by, loc);
+  if (w == kNoNode || b == kNoNode || ids == kNoNode) return kNoNode;
+  return add(OpKind::Add, {add(OpKind::GatherMatMul, {x, w, ids}, {}, loc), b}, {}, loc);
 }
 
 /// The `by` argument of a layer: an id input (its one-hot selects the rows).

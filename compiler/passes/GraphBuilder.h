@@ -156,6 +156,9 @@ public:
   Value embed(const CallExpr& c, const Value& table, const Value& ids);
   NodeId dense(NodeId x, int64_t units, const std::string& name, const SourceLoc& loc,
                InputInfo* by = nullptr);
+  NodeId factoredDense(NodeId x, NodeId w, const SourceLoc& loc);
+  NodeId routedDense(NodeId x, int64_t in, int64_t units, const std::string& name,
+                     const SourceLoc& loc, InputInfo& by);
   NodeId weight(const std::string& name, std::vector<int64_t> shape, rt::InitSpec init,
                 const SourceLoc& loc, InputInfo* by, bool& perRow);
   NodeId idsOf(InputInfo& in, const SourceLoc& loc);

@@ -38,6 +38,8 @@ void addBenchFlags(CLI::App& cmd, BenchArgs& a) {
   cmd.add_option("--warmup", a.warmup, "untimed steps first")->check(rt::intRange(0, kMaxBenchSteps));
   cmd.add_option("--threads", a.threads, "threads")->check(rt::intRange(1, rt::kMaxThreads));
   cmd.add_option("--json", a.json, "write the results as JSON");
+  cmd.add_flag("--inference", a.inference,
+               "also time the eval step (what predict runs per batch) on the trained state");
 }
 
 namespace {
@@ -61,48 +63,89 @@ rt::DataSet syntheticData(const rt::ModelPlan& plan, int64_t rows) {
   return data;
 }
 
+struct Timed {
+  double seconds = 0;        ///< sum over the timed steps
+  double medianSeconds = 0;  ///< the median step
+};
+
+/// Runs `warmup + steps` steps of `step(s)` and times the last `steps`.
+template <typename Step>
+Timed timeSteps(int warmup, int steps, Step&& step) {
+  std::vector<double> stepSeconds;
+  Timed t;
+  for (int s = 0; s < steps + warmup; ++s) {
+    auto start = Clock::now();
+    step(s);
+    double dt = std::chrono::duration<double>(Clock::now() - start).count();
+    if (s >= warmup) t.seconds += dt, stepSeconds.push_back(dt);
+  }
+  // The median step is what a shared machine's noise (other tenants, a
+  // preempted thread) moves least; the mean is what a training run sees.
+  std::nth_element(stepSeconds.begin(), stepSeconds.begin() + stepSeconds.size() / 2,
+                   stepSeconds.end());
+  t.medianSeconds = stepSeconds.empty() ? 0 : stepSeconds[stepSeconds.size() / 2];
+  return t;
+}
+
+double secondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// The eval step (what `recc predict` runs per batch: gather, forward pass,
+/// outputs) on the trained state, over the same synthetic rows.
+nlohmann::json measureInference(const CompiledModel& model, BackendKind kind, const BenchArgs& a,
+                                rt::ModelState& state, const rt::DataSet& data, int steps) {
+  const rt::ModelPlan& plan = model.plan;
+  int64_t batch = plan.batchSize;
+  auto t0 = Clock::now();
+  auto step = makeStepFactory(model, kind, a.threads)(plan, false);
+  double compileSeconds = secondsSince(t0);
+  rt::StepRunner runner(plan.evalStep, state, *step, batch, "eval step");
+  std::vector<int64_t> rows(batch);
+  Timed t = timeSteps(a.warmup, steps, [&](int s) {
+    std::iota(rows.begin(), rows.end(), (int64_t)s * batch);
+    runner.run(data, rows, (uint32_t)s);
+  });
+  return {{"infer_samples_per_second", steps * batch / t.seconds},
+          {"infer_step_ms", 1e3 * t.seconds / steps},
+          {"infer_median_step_ms", 1e3 * t.medianSeconds},
+          {"infer_compile_seconds", compileSeconds}};
+}
+
 nlohmann::json measure(const CompiledModel& model, BackendKind kind, const BenchArgs& a) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, (size_t)a.threads);
   const rt::ModelPlan& plan = model.plan;
   auto t0 = Clock::now();
   auto step = makeStepFactory(model, kind, a.threads)(plan, true);
-  double compileSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  double compileSeconds = secondsSince(t0);
   rt::ModelState state(plan);
   int steps = kind == BackendKind::Reference ? std::min(a.steps, a.refSteps) : a.steps;
   int64_t batch = plan.batchSize;
   rt::DataSet data = syntheticData(plan, batch * (steps + a.warmup));
   rt::StepRunner runner(plan.trainStep, state, *step, batch, "train step");
   std::vector<int64_t> rows(batch);
-  double seconds = 0;
-  std::vector<double> stepSeconds;
-  for (int s = 0; s < steps + a.warmup; ++s) {
+  Timed t = timeSteps(a.warmup, steps, [&](int s) {
     std::iota(rows.begin(), rows.end(), (int64_t)s * batch);
-    auto start = Clock::now();
     runner.run(data, rows, (uint32_t)s);
     runner.applyGradients();
-    double t = std::chrono::duration<double>(Clock::now() - start).count();
-    if (s >= a.warmup) seconds += t, stepSeconds.push_back(t);
-  }
-  // The median step is what a shared machine's noise (other tenants, a
-  // preempted thread) moves least; the mean is what a training run sees.
-  std::nth_element(stepSeconds.begin(), stepSeconds.begin() + stepSeconds.size() / 2,
-                   stepSeconds.end());
-  double medianSeconds = stepSeconds.empty() ? 0 : stepSeconds[stepSeconds.size() / 2];
+  });
+  double samplesPerSecond = steps * batch / t.seconds;
+  double trainFlops = 3 * forwardFlopsPerSample(model.evalGraph);
+  nlohmann::json r = {{"backend", backendName(kind)},
+                      {"compile_seconds", compileSeconds},
+                      {"steps", steps},
+                      {"batch", batch},
+                      {"threads", a.threads},
+                      {"train_samples_per_second", samplesPerSecond},
+                      {"step_ms", 1e3 * t.seconds / steps},
+                      {"median_step_ms", 1e3 * t.medianSeconds},
+                      {"dense_gflops", samplesPerSecond * trainFlops / 1e9},
+                      {"loss", runner.loss()}};
+  if (a.inference) r.update(measureInference(model, kind, a, state, data, steps));
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
-  double samplesPerSecond = steps * batch / seconds;
-  double trainFlops = 3 * forwardFlopsPerSample(model.evalGraph);
-  return {{"backend", backendName(kind)},
-          {"compile_seconds", compileSeconds},
-          {"steps", steps},
-          {"batch", batch},
-          {"threads", a.threads},
-          {"train_samples_per_second", samplesPerSecond},
-          {"step_ms", 1e3 * seconds / steps},
-          {"median_step_ms", 1e3 * medianSeconds},
-          {"dense_gflops", samplesPerSecond * trainFlops / 1e9},
-          {"peak_rss_mb", usage.ru_maxrss / 1024.0},
-          {"loss", runner.loss()}};
+  r["peak_rss_mb"] = usage.ru_maxrss / 1024.0;
+  return r;
 }
 
 /// Runs measure() in a child process and returns its JSON result.
@@ -150,6 +193,12 @@ int runBench(const CompiledModel& model, const BenchArgs& a) {
                  name, r["train_samples_per_second"].get<double>(), r["step_ms"].get<double>(),
                  r["median_step_ms"].get<double>(), r["dense_gflops"].get<double>(),
                  r["peak_rss_mb"].get<double>(), r["compile_seconds"].get<double>());
+    if (r.contains("infer_samples_per_second"))
+      fmt::print("  {:<10} {:>10.0f} samples/s  {:>7.2f} ms/step (median {:.2f})  inference "
+                 "(compile {:.2f} s)\n",
+                 name, r["infer_samples_per_second"].get<double>(), r["infer_step_ms"].get<double>(),
+                 r["infer_median_step_ms"].get<double>(),
+                 r["infer_compile_seconds"].get<double>());
     all.push_back(r);
   }
   if (!a.json.empty()) {

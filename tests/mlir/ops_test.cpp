@@ -242,6 +242,19 @@ OP_TEST(MlirOps, TopK, TopK) {
   check(OpKind::TopK, {{B, 3}, {B, 3}}, {{"k", int64_t(12)}}, ints, none, 5);
 }
 
+// Ids -1..4 over 37 rows into 4 matrices: several rows per matrix, and ids
+// outside [0, 4) that select nothing. Widths 19 and 21 leave peeled remainders.
+OP_TEST(MlirOps, GatherMatMul, GatherMatMul) {
+  std::map<std::string, Range> ids{{"x2", {-1, 4, true}}};
+  check(OpKind::GatherMatMul, {{B, 19}, {4, 19, 21}, {B, 1}}, {}, ids, {true, true, false}, 37);
+  check(OpKind::GatherMatMul, {{B, 7}, {3, 7, 1}, {B}}, {}, ids, {true, true, false}, 9);
+}
+OP_TEST(MlirOps, ScatterMatMul, ScatterMatMul) {
+  std::map<std::string, Range> ids{{"x2", {-1, 4, true}}};
+  check(OpKind::ScatterMatMul, {{B, 19}, {B, 21}, {B, 1}}, {{"depth", int64_t(4)}}, ids,
+        {true, true, false}, 37);
+}
+
 // Ids 0..3 over 37 rows: several rows per group.
 OP_TEST(MlirOps, GroupSum, GroupSum) {
   std::map<std::string, Range> ids{{"x1", {0, 3, true}}};

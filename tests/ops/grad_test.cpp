@@ -161,6 +161,18 @@ OP_TEST(Grad, GroupSum, GroupSum) {
   EXPECT_LT(gradCheckError(OpKind::GroupSum, {{{B, 4}}, {{B}, false, 0, 2, true}}, {}, 7), kTol);
 }
 
+// Ids -1..2 over 7 rows into 2 matrices: rows sharing a matrix, ids that select nothing.
+OP_TEST(Grad, GatherMatMul, GatherMatMul) {
+  EXPECT_LT(gradCheckError(OpKind::GatherMatMul,
+                           {{{B, 3}}, {{2, 3, 4}}, {{B, 1}, false, -1, 2, true}}, {}, 7),
+            kTol);
+}
+OP_TEST(Grad, ScatterMatMul, ScatterMatMul) {
+  EXPECT_LT(gradCheckError(OpKind::ScatterMatMul, {{{B, 3}}, {{B, 2}}, {{B}, false, -1, 2, true}},
+                           {{"depth", int64_t(2)}}, 7),
+            kTol);
+}
+
 TEST(Grad, EveryDifferentiableOpHasACase) {
   for (size_t k = 0; k < kNumOps; ++k) {
     const OpDef& def = opDef((OpKind)k);

@@ -93,3 +93,16 @@ TEST(Kernel, GroupSumMatchesADoubleLoop) {
       EXPECT_EQ(y.data[b * 2 + t], want) << b << "," << t;
     }
 }
+
+// Row b times its id's matrix; id -1 selects nothing. scatter_matmul sums
+// each row's outer product into its id's matrix.
+TEST(Kernel, GatherAndScatterMatMulRouteRowsByTheirIds) {
+  RefTensor x = tensor({3, 2}, {1, 2, 3, 4, 5, 6});
+  RefTensor w = tensor({2, 2, 1}, {1, 10, 100, 1000});
+  RefTensor ids = tensor({3, 1}, {1, -1, 0});
+  RefTensor y = eval(OpKind::GatherMatMul, {x, w, ids}, {}, {3, 1});
+  EXPECT_EQ(y.data, (std::vector<double>{2100, 0, 65}));
+  RefTensor dy = tensor({3, 1}, {1, 2, 3});
+  RefTensor g = eval(OpKind::ScatterMatMul, {x, dy, ids}, {{"depth", int64_t(2)}}, {2, 2, 1});
+  EXPECT_EQ(g.data, (std::vector<double>{15, 18, 1, 2}));
+}

@@ -1,0 +1,259 @@
+"""bench/torch_common.py: what the PyTorch peers (torch_esm2.py, torch_sarnet.py) share.
+
+Setting torch up as a knowledgeable user would (OMP_WAIT_POLICY, thread counts, OpenBLAS's
+core type, checked for correct results against a double-precision product), reporting which
+BLAS torch really calls, the machine's SGEMM rate, how busy other processes kept the machine,
+and the process's peak RSS. See bench/README.md.
+
+Import order matters: call `configure_environment(args, tag)` before `import torch`, because
+libgomp and OpenBLAS read their environment once, when their shared objects load. Every other
+function here imports torch itself.
+"""
+
+import ctypes
+import os
+import sys
+import time
+
+# The core types tried in `auto` mode, fastest first; a core type whose SGEMM disagrees with a
+# double-precision product is skipped (the process re-executes itself with the next one).
+_RETRY_ENV = "RECC_BENCH_CORETYPE_REJECTED"
+TAG = "torch_peer"
+
+
+def log(msg):
+    print(f"{TAG}: {msg}", file=sys.stderr, flush=True)
+
+
+def add_common_args(p, batch, steps=100, warmup=10):
+    """The flags every peer takes (bench/README.md lists them)."""
+    p.add_argument("--threads", type=int, default=2, help="torch, OpenMP and OpenBLAS threads")
+    p.add_argument("--steps", type=int, default=steps,
+                   help="timed steps, for training and for inference")
+    p.add_argument("--warmup", type=int, default=warmup,
+                   help="untimed steps before each measurement")
+    p.add_argument("--batch", type=int, default=batch)
+    p.add_argument("--json", metavar="OUT", help="also write the JSON object to this file")
+    p.add_argument("--omp-wait-policy", choices=["PASSIVE", "ACTIVE"], default="PASSIVE",
+                   help="OMP_WAIT_POLICY for torch's OpenMP threads (ACTIVE only to show the cost)")
+    p.add_argument("--openblas-coretype", default="auto",
+                   help="OPENBLAS_CORETYPE; 'auto' keeps the environment's, else tries SkylakeX "
+                        "on AVX-512 CPUs and Haswell on AVX2 ones, checked against a "
+                        "double-precision product; 'none' lets OpenBLAS detect")
+    p.add_argument("--max-rows", type=int, default=0,
+                   help="read at most this many CSV rows (0: all)")
+
+
+def check_common_args(p, args):
+    for name in ("threads", "steps", "batch"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    if args.warmup < 0:
+        p.error("--warmup must be at least 0")
+    if args.max_rows < 0:
+        p.error("--max-rows must be at least 0")
+    if getattr(args, "data", None) and not os.path.isfile(args.data):
+        p.error(f"--data: no such file '{args.data}'")
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return []
+
+
+def coretype_candidates(choice):
+    """The OPENBLAS_CORETYPE values to try, best first ([None]: let OpenBLAS detect)."""
+    if choice == "none":
+        return [None]
+    if choice != "auto":
+        return [choice]
+    if "OPENBLAS_CORETYPE" in os.environ and _RETRY_ENV not in os.environ:
+        return [os.environ["OPENBLAS_CORETYPE"]]
+    flags = _cpu_flags()
+    # OpenBLAS 0.3.21 (Debian 12) does not know recent CPUs (e.g. family 6, model 207) and its
+    # DYNAMIC_ARCH dispatch falls back to the SSE3 "Prescott" kernels: 1024^3 SGEMM on 2
+    # threads drops from ~290 to ~60 GFLOP/s. Naming the core type restores the AVX kernels.
+    ranked = (["SkylakeX"] if "avx512f" in flags else []) + (["Haswell"] if "avx2" in flags else [])
+    return ranked + [None]
+
+
+def configure_environment(args, tag):
+    """Sets OMP_WAIT_POLICY, the thread counts and OPENBLAS_CORETYPE before torch loads.
+    Returns the core type chosen (None: OpenBLAS detects the CPU itself)."""
+    global TAG
+    TAG = tag
+    rejected = [c for c in os.environ.get(_RETRY_ENV, "").split(",") if c]
+    candidates = [c for c in coretype_candidates(args.openblas_coretype)
+                  if (c or "detect") not in rejected] or [None]
+    coretype = candidates[0]
+    if coretype:
+        os.environ["OPENBLAS_CORETYPE"] = coretype
+    else:
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+    # Without PASSIVE, torch's idle OpenMP threads spin and fight OpenBLAS's threads for the
+    # two cores, and training runs 1.1-3x slower. torch.set_num_threads does not reach
+    # OpenBLAS's own pthread pool, hence OPENBLAS_NUM_THREADS.
+    os.environ["OMP_WAIT_POLICY"] = args.omp_wait_policy
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    return coretype
+
+
+def verify_sgemm_or_retry(args, coretype):
+    """Checks torch's float32 GEMM against a double-precision product of the same inputs. If
+    the core type in use gives wrong results and `auto` has another to try, re-executes this
+    script with it (OpenBLAS reads the core type only at load). Returns the check's result."""
+    import torch
+    g = torch.Generator().manual_seed(1)
+    a = torch.rand(301, 517, generator=g) - 0.5
+    b = torch.rand(517, 263, generator=g) - 0.5
+    got = torch.mm(a, b).double()
+    want = torch.mm(a.double(), b.double())
+    scale = torch.mm(a.double().abs(), b.double().abs())
+    rel = float(((got - want).abs() / scale.clamp_min(1e-30)).max())
+    ok = rel < 1e-5
+    result = {"coretype": coretype or "detect", "max_rel_err": rel, "ok": ok}
+    if ok:
+        log(f"SGEMM check: OpenBLAS core type {coretype or '(detected)'} agrees with a float64 "
+            f"product (max relative error {rel:.1e})")
+        return result
+    log(f"WARNING: SGEMM with core type {coretype or '(detected)'} is wrong "
+        f"(max relative error {rel:.1e})")
+    if args.openblas_coretype == "auto":
+        rejected = [c for c in os.environ.get(_RETRY_ENV, "").split(",") if c]
+        rejected.append(coretype or "detect")
+        if (coretype or "detect") != "detect":
+            os.environ[_RETRY_ENV] = ",".join(rejected)
+            log("re-running with the next core type")
+            sys.stdout.flush()
+            os.execv(sys.executable, [sys.executable] + sys.argv)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# BLAS check: Debian's torch links the generic libblas.so.3, which the alternatives system may
+# point at OpenBLAS or at the reference BLAS (~100x slower). Only the mapped file tells which.
+
+def blas_report():
+    import torch
+    torch.mm(torch.ones(64, 64), torch.ones(64, 64))  # make sure the BLAS is loaded and used
+    info = next((w for line in torch.__config__.show().splitlines() for w in line.split(", ")
+                 if "BLAS_INFO" in w), "BLAS_INFO=?").strip()
+    info = info[info.index("BLAS_INFO"):] if "BLAS_INFO" in info else info
+    mapped = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            if "blas" in os.path.basename(path).lower():
+                mapped.add(path)
+    report = {"build": info, "mapped": sorted(mapped), "openblas": None}
+    for path in sorted(mapped):
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            report["openblas"] = {"library": path,
+                                  "config": lib.openblas_get_config().decode(),
+                                  "core": lib.openblas_get_corename().decode(),
+                                  "threads": lib.openblas_get_num_threads()}
+            break
+        except (OSError, AttributeError):
+            continue
+    reference = [p for p in mapped if "/blas/" in p and "openblas" not in p]
+    core = (report["openblas"] or {}).get("core", "")
+    if core.lower() in ("prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai"):
+        log("!" * 78)
+        log(f"WARNING: OpenBLAS runs its '{core}' kernels (no AVX): SGEMM is ~5x slower than it")
+        log("  should be. Set OPENBLAS_CORETYPE (SkylakeX on AVX-512 machines, Haswell on AVX2).")
+        log("!" * 78)
+    log(f"torch build: {info}; BLAS mapped: {', '.join(sorted(mapped)) or 'none'}")
+    if report["openblas"]:
+        ob = report["openblas"]
+        log(f"OpenBLAS in use: {ob['config']} (core {ob['core']}, {ob['threads']} threads)")
+    if reference or not report["openblas"]:
+        log("!" * 78)
+        log("WARNING: torch is NOT using OpenBLAS"
+            + (f" (reference BLAS {reference})" if reference else ""))
+        log("  every GEMM will be ~100x slower and these numbers mean nothing; fix with")
+        log("  update-alternatives --set libblas.so.3-x86_64-linux-gnu "
+            "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3")
+        log("!" * 78)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# The machine: how busy other processes kept it, and its SGEMM rate.
+
+class OtherLoad:
+    """Share of the machine's CPU time that other processes used while a measurement ran, from
+    /proc/stat less this process's own time: a number above ~0.05 means the run was disturbed
+    (on a 2-core machine a neighbour's compile halves what we measure)."""
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample():
+        with open("/proc/stat") as f:
+            jiffies = [int(x) for x in f.readline().split()[1:]]
+        own = os.times()
+        return sum(jiffies), jiffies[3] + jiffies[4], own.user + own.system
+
+    def fraction(self):
+        total0, idle0, own0 = self.start
+        total1, idle1, own1 = self._sample()
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = (total1 - total0) - (idle1 - idle0)
+        other = busy - (own1 - own0) * hz
+        return max(0.0, other / max(1, total1 - total0))
+
+
+def sgemm_gflops(n=1024, reps=20):
+    """Best-of-reps torch.mm n^3 float32 rate at the current thread count, and the other
+    processes' share of the machine while it ran."""
+    import torch
+    a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
+    for _ in range(3):
+        torch.mm(a, b, out=c)
+    best, load = float("inf"), OtherLoad()
+    for _ in range(reps):
+        t = time.perf_counter()
+        torch.mm(a, b, out=c)
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * n ** 3 / best / 1e9, load.fraction()
+
+
+# ---------------------------------------------------------------------------------------------
+# Peak memory.
+
+def reset_peak_rss():
+    """Restart the kernel's RSS high-water mark (VmHWM), so the training peak excludes the CSV
+    parse. Returns False where /proc/self/clear_refs is not writable."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def vm_hwm_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def peak_rss_mib():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def warn_if_loaded(loads):
+    if max(loads.values()) > 0.05:
+        log(f"WARNING: other processes used up to {100 * max(loads.values()):.0f}% of the machine "
+            "during the measurements; rerun on a quiet machine")
