@@ -257,3 +257,54 @@ def warn_if_loaded(loads):
     if max(loads.values()) > 0.05:
         log(f"WARNING: other processes used up to {100 * max(loads.values()):.0f}% of the machine "
             "during the measurements; rerun on a quiet machine")
+
+
+def timed_training(model, data, args, dense, sparse):
+    """Trains `args.warmup` untimed then `args.steps` timed steps with the two optimizers;
+    `data.batch(step, B)` returns the model's inputs followed by its labels, all of which
+    `model.loss` takes. Returns the time, the other processes' load, per-phase milliseconds
+    and the loss at the start and end of the timed steps."""
+    import numpy as np
+    model.train()
+    phases = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+    losses = []
+    for step in range(args.warmup + args.steps):
+        if step == args.warmup:
+            phases = dict.fromkeys(phases, 0.0)
+            load = OtherLoad()
+            start = time.perf_counter()
+        batch = data.batch(step, args.batch)
+        t0 = time.perf_counter()
+        dense.zero_grad(set_to_none=True)
+        sparse.zero_grad(set_to_none=True)
+        loss = model.loss(*batch)
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        dense.step()
+        sparse.step()
+        t3 = time.perf_counter()
+        phases["forward"] += t1 - t0
+        phases["backward"] += t2 - t1
+        phases["optimizer"] += t3 - t2
+        if step >= args.warmup:
+            losses.append(loss.item())
+    seconds = time.perf_counter() - start
+    k = max(1, len(losses) // 10)
+    return {"seconds": seconds, "other_load": load.fraction(),
+            "phase_ms_per_step": {n: round(1e3 * v / args.steps, 3) for n, v in phases.items()},
+            "loss_first": float(np.mean(losses[:k])), "loss_last": float(np.mean(losses[-k:]))}
+
+
+def timed_inference(model, data, args):
+    """Scores `args.warmup` untimed then `args.steps` timed batches (the batch's last element,
+    the labels, is not passed). Returns the time and the other processes' load."""
+    import torch
+    model.eval()
+    with torch.inference_mode():
+        for step in range(args.warmup + args.steps):
+            if step == args.warmup:
+                load = OtherLoad()
+                start = time.perf_counter()
+            model(*data.batch(step, args.batch)[:-1])
+    return time.perf_counter() - start, load.fraction()

@@ -17,7 +17,7 @@ import os
 import sys
 
 import torch_common as common
-from torch_common import OtherLoad, log
+from torch_common import log
 
 
 def parse_args():
@@ -323,47 +323,11 @@ def train(model, data, args):
     dense_params = [p for n, p in model.named_parameters() if not n.startswith("tables.")]
     dense = torch.optim.Adam(dense_params, lr=1e-3)
     sparse = torch.optim.SparseAdam(sparse_params, lr=1e-3)
-    model.train()
-    phases = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
-    losses = []
-    for step in range(args.warmup + args.steps):
-        if step == args.warmup:
-            phases = dict.fromkeys(phases, 0.0)
-            load = OtherLoad()
-            start = time.perf_counter()
-        ids, item_score, fc, click = data.batch(step, args.batch)
-        t0 = time.perf_counter()
-        dense.zero_grad(set_to_none=True)
-        sparse.zero_grad(set_to_none=True)
-        loss = model.loss(ids, item_score, fc, click)
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        dense.step()
-        sparse.step()
-        t3 = time.perf_counter()
-        phases["forward"] += t1 - t0
-        phases["backward"] += t2 - t1
-        phases["optimizer"] += t3 - t2
-        if step >= args.warmup:
-            losses.append(loss.item())
-    seconds = time.perf_counter() - start
-    k = max(1, len(losses) // 10)
-    return {"seconds": seconds, "other_load": load.fraction(),
-            "phase_ms_per_step": {n: round(1e3 * v / args.steps, 3) for n, v in phases.items()},
-            "loss_first": float(np.mean(losses[:k])), "loss_last": float(np.mean(losses[-k:]))}
+    return common.timed_training(model, data, args, dense, sparse)
 
 
 def infer(model, data, args):
-    model.eval()
-    with torch.inference_mode():
-        for step in range(args.warmup + args.steps):
-            if step == args.warmup:
-                load = OtherLoad()
-                start = time.perf_counter()
-            ids, item_score, fc, _ = data.batch(step, args.batch)
-            model(ids, item_score, fc)
-    return time.perf_counter() - start, load.fraction()
+    return common.timed_inference(model, data, args)
 
 
 def main():
