@@ -302,9 +302,9 @@ TEST(ModelStateMemory, TablesLargerThanMemoryAreRefusedUpFront) {
   plan.tables[1].rows = 100'000'000'000;  // 1.6 TB of item_emb, before Adam's slots
   plan.features[1].vocab = plan.tables[1].rows;
   std::string err = errorOf([&] { ModelState s(plan); });
-  EXPECT_TRUE(contains(err, "model 'tiny' needs")) << err;
-  EXPECT_TRUE(contains(err, "GB of memory is available")) << err;
-  EXPECT_TRUE(contains(err, "largest: table 'item_emb' [100000000000, 4]")) << err;
+  EXPECT_TRUE(contains(err, "model 'tiny' needs about")) << err;
+  EXPECT_TRUE(contains(err, "GiB of memory is available")) << err;
+  EXPECT_TRUE(contains(err, "largest table 'item_emb' [100000000000, 4]")) << err;
 }
 
 } // namespace
