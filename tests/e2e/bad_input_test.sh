@@ -50,6 +50,14 @@ expect_fail shape-mismatch 'shape_mismatch.rec:6:19: error: .*\[B,3\].*\[B,4\]' 
 sed 's/user_emb\[50, 4\]/user_emb[9007199254740992, 16777216]/' "$inputs/tiny.rec" >"$work/huge.rec"
 expect_fail huge-table "huge.rec:[0-9]+:[0-9]+: error: table 'user_emb' \[9007199254740992, 16777216\] is too large" \
   "$recc" check "$work/huge.rec"
+# Declared sizes whose byte counts overflow are refused at their place, by
+# name: a parameter, a per-id (`by =`) parameter of [vocab, ...] shape.
+{ sed -n '2,9p' "$inputs/tiny.rec"; echo '  w = param([16777216, 16777216, 16777216])'; sed -n '10,$p' "$inputs/tiny.rec"; } >"$work/huge_param.rec"
+expect_fail huge-param "huge_param.rec:9:[0-9]+: error: parameter '[a-z0-9_.]+' \[16777216,16777216,16777216\] is too large" \
+  "$recc" check "$work/huge_param.rec"
+{ sed -n '2,9p' "$inputs/tiny.rec"; echo '  input scn : id(4096)'; echo '  w = param([16777216, 16777216], by = scn)'; sed -n '10,$p' "$inputs/tiny.rec"; } >"$work/huge_by.rec"
+expect_fail huge-per-id-param "huge_by.rec:10:[0-9]+: error: parameter '[a-z0-9_.]+' \[4096,16777216,16777216\] is too large" \
+  "$recc" check "$work/huge_by.rec"
 expect_fail missing-model-file 'nope.rec.*cannot open' "$recc" check "$work/nope.rec"
 
 # --- data files -------------------------------------------------------------
