@@ -248,8 +248,10 @@ void SafeTensorsReader::read(const std::string& name, float* out) const {
 
 int64_t SafeTensorsReader::verify(const std::string& name) const {
   const Entry& e = Entries.at(name);
-  std::vector<float> chunk(size_t(1) << 16);
   const uint64_t count = (e.end - e.begin) / sizeof(float);
+  // Chunks of at most 256 KiB, no larger than the tensor: a model has many
+  // small tensors, and zero-filling 256 KiB for each was most of a load.
+  std::vector<float> chunk(std::max<uint64_t>(1, std::min<uint64_t>(count, uint64_t(1) << 16)));
   int64_t firstBad = -1;
   uint32_t crc = crc32Of(nullptr, 0);
   for (uint64_t at = 0; at < count; at += chunk.size()) {
