@@ -89,6 +89,19 @@ SafeTensorsReader::SafeTensorsReader(std::string path) : Path(std::move(path)) {
   Fd = ::open(Path.c_str(), O_RDONLY | O_CLOEXEC);
   if (Fd < 0)
     fail("{}: cannot open checkpoint: {}", Path, std::strerror(errno));
+  // A constructor that throws runs no destructor: the guard closes the file,
+  // or every refused checkpoint would leak a descriptor (found by fuzzing:
+  // after about a thousand, nothing more could be opened).
+  struct CloseUnlessValid {
+    int& fd;
+    bool valid = false;
+    ~CloseUnlessValid() {
+      if (!valid) {
+        ::close(fd);
+        fd = -1;
+      }
+    }
+  } guard{Fd};
   struct stat st{};
   ::fstat(Fd, &st);
   // Tensors are read at their offsets (pread), which needs a regular file.
@@ -120,6 +133,7 @@ SafeTensorsReader::SafeTensorsReader(std::string path) : Path(std::move(path)) {
   if (needed > fileSize - DataStart)
     fail("{}: truncated: header says {} bytes of data, file has {}", Path, needed,
          fileSize - DataStart);
+  guard.valid = true;
 }
 
 SafeTensorsReader::~SafeTensorsReader() {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <unistd.h>
 
@@ -49,8 +50,9 @@ ModelPlan checkpointPlan() {
 
 std::string scratchFile() {
   std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-  std::string templ = base + "/recc-fuzz-ckpt-XXXXXX";
+  static std::string templ = base + "/recc-fuzz-ckpt-XXXXXX";
   if (!mkdtemp(templ.data())) std::abort();
+  std::atexit([] { std::filesystem::remove_all(templ); });  // after a run that ends
   return templ + "/ckpt.safetensors";
 }
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <unistd.h>
 
@@ -41,8 +42,9 @@ ModelPlan csvPlan() {
 /// A private directory for the input files, on tmpfs where there is one.
 std::string scratchDir() {
   std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-  std::string templ = base + "/recc-fuzz-csv-XXXXXX";
+  static std::string templ = base + "/recc-fuzz-csv-XXXXXX";
   if (!mkdtemp(templ.data())) std::abort();
+  std::atexit([] { std::filesystem::remove_all(templ); });  // after a run that ends
   return templ;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <csignal>
 #include <limits>
 #include <cstring>
@@ -138,6 +139,29 @@ TEST_F(CheckpointTest, TruncatedFile) {
   test::writeText(Path, bytes.substr(0, 100));
   EXPECT_TRUE(contains(msg([&] { loadCheckpoint(Path, s); }),
                        "ckpt.safetensors: truncated: header length is"));
+}
+
+// A refused checkpoint leaves no file descriptor open (the fuzzer ran out of
+// descriptors after about a thousand refused inputs).
+TEST_F(CheckpointTest, RefusedFilesAreClosed) {
+  auto openDescriptors = [] {
+    int n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+      ++n;
+    return n;
+  };
+  saveCheckpoint(Path, trainedState());
+  std::string bytes = test::readText(Path);
+  ModelState s(test::smallPlan());
+  const int before = openDescriptors();
+  for (size_t cut : {size_t(5), size_t(100), bytes.size() - 100}) {
+    test::writeText(Path, bytes.substr(0, cut));
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_TRUE(contains(msg([&] { loadCheckpoint(Path, s); }), "truncated"));
+      EXPECT_TRUE(contains(msg([&] { readCheckpointMetadata(Path); }), "truncated"));
+    }
+  }
+  EXPECT_EQ(openDescriptors(), before);
 }
 
 TEST_F(CheckpointTest, DirectoriesAndPipesAreNamedAsSuch) {
