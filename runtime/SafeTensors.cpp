@@ -145,7 +145,7 @@ void SafeTensorsReader::parseHeader(const std::string& header) {
   Json j;
   try {
     j = Json::parse(header);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for 1e999
     fail("{}: malformed header: {}", Path, e.what());
   }
   if (!j.is_object())

@@ -222,6 +222,19 @@ TEST_F(CheckpointTest, OverlappingTensorsAreRefused) {
             "ckpt.safetensors: malformed header: tensors 'a' [0, 8] and 'b' [4, 12] overlap");
 }
 
+// A number too large for a double is a malformed header, not an uncaught
+// nlohmann out_of_range exception (found by fuzzing).
+TEST_F(CheckpointTest, NumberOverflowInHeaderIsMalformed) {
+  std::string header = " 11e+922\"\"]>";
+  std::string file(8, '\0');
+  file[0] = static_cast<char>(header.size());
+  test::writeText(Path, file + header);
+  EXPECT_TRUE(contains(msg([&] { SafeTensorsReader r(Path); }),
+                       "ckpt.safetensors: malformed header: ")) << msg([&] { SafeTensorsReader r(Path); });
+  EXPECT_TRUE(contains(errorOf([] { planFromJson("{\"model\": 1e999}"); }),
+                       "model plan: malformed JSON: "));
+}
+
 TEST_F(CheckpointTest, MalformedHeader) {
   std::string header = "{\"w0\": [1, 2]}   ";
   std::string len(8, '\0');
