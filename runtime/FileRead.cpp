@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 namespace recc::rt {
 namespace {
@@ -33,16 +32,18 @@ std::string readWholeFile(const std::string& path, const char* what) {
   std::string text;
   if (S_ISREG(st.st_mode) && st.st_size > 0)
     text.reserve(static_cast<size_t>(st.st_size));
-  std::vector<char> buffer(size_t(1) << 20);
+  // On the stack: a heap buffer of 1 MiB cost a zero-fill and its page
+  // faults on every file, most of the time of reading a small one.
+  char buffer[64 * 1024];
   for (;;) {
-    ssize_t n = ::read(file.fd, buffer.data(), buffer.size());
+    ssize_t n = ::read(file.fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
       fail("{}: cannot read {}: {}", path, what, std::strerror(errno));
     if (n == 0)
       return text;
-    text.append(buffer.data(), static_cast<size_t>(n));
+    text.append(buffer, static_cast<size_t>(n));
   }
 }
 

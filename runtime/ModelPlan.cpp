@@ -320,7 +320,7 @@ ModelPlan planFromJson(const std::string& json) {
   Json j;
   try {
     j = Json::parse(json);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for 1e999
     fail("model plan: malformed JSON: {}", e.what());
   }
   Fields root(j, "");

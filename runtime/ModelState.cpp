@@ -4,10 +4,10 @@
 #include "runtime/CheckedMath.h"
 #include "runtime/Error.h"
 #include "runtime/Init.h"
+#include "runtime/MemoryCheck.h"
 #include "runtime/Metrics.h"
 #include "runtime/OptimizerMath.h"
 
-#include <fstream>
 #include <new>
 #include <optional>
 #include <set>
@@ -123,65 +123,6 @@ void validatePlan(const ModelPlan& plan) {
 
 namespace {
 
-/// Bytes of physical memory the system can still give (MemAvailable), or 0
-/// when it cannot be read.
-double availableBytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key, unit;
-  double kb = 0;
-  while (in >> key >> kb >> unit)  // "MemAvailable:   20415800 kB"
-    if (key == "MemAvailable:")
-      return kb * 1024;
-  return 0;
-}
-
-/// Bytes of table `t` with its optimizer slots, EMA shadows and their row
-/// counters; nullopt when that overflows 64 bits.
-std::optional<int64_t> tableBytes(const ModelPlan& plan, const TableSpec& t, int64_t slots) {
-  std::optional<int64_t> floats = checkedMul(t.rows, t.dim);
-  std::optional<int64_t> bytes = checkedMulAdd(floats, 4 * (1 + slots), 0);
-  for (const StateSpec& s : plan.states)  // an EMA shadow and its row counters
-    if (s.kind == "ema" && s.table && s.of == t.name)
-      bytes = checkedMulAdd(floats, 4, checkedMulAdd(t.rows, 8, bytes));
-  return bytes;
-}
-
-/// Refuses a plan whose tables and dense parameters, with their optimizer
-/// slots and gradients, cannot fit in the memory left: zero-filling them
-/// would otherwise end in the kernel's OOM killer, far from any message.
-/// Sizes are counted in checked 64-bit arithmetic, so a declared size too
-/// large to count is refused by name instead of wrapping to a small one.
-void checkMemory(const ModelPlan& plan) {
-  const int64_t slots = optimizerSlots(optimizerKind(plan.optimizer.kind));
-  int64_t bytes = 0, largest = 0;
-  const TableSpec* big = nullptr;
-  for (const TableSpec& t : plan.tables) {
-    std::optional<int64_t> b = tableBytes(plan, t, slots);
-    std::optional<int64_t> total = b ? checkedAdd(bytes, *b) : std::nullopt;
-    if (!total)
-      fail("model '{}': table '{}' [{}, {}] is too large: the bytes of its tables and their "
-           "{} state overflow 64 bits", plan.model, t.name, t.rows, t.dim, plan.optimizer.kind);
-    bytes = *total;
-    if (*b > largest) largest = *b, big = &t;
-  }
-  for (const ParamSpec& p : plan.params) {
-    auto total = checkedMulAdd(checkedProduct(p.shape), 4 * (2 + slots), bytes);
-    if (!total)
-      fail("model '{}': parameter '{}' {} is too large: the bytes of the parameters overflow "
-           "64 bits", plan.model, p.name, shapeString(p.shape));
-    bytes = *total;
-  }
-  double avail = availableBytes();
-  if (avail <= 0 || (double)bytes <= avail)
-    return;
-  fail("model '{}' needs {:.1f} GB for its tables and parameters with their {} state, "
-       "but only {:.1f} GB of memory is available{}",
-       plan.model, bytes / 1e9, plan.optimizer.kind, avail / 1e9,
-       big ? fmt::format(" (largest: table '{}' [{}, {}], {:.1f} GB)", big->name, big->rows,
-                         big->dim, largest / 1e9)
-           : std::string());
-}
-
 const ModelPlan& validated(const ModelPlan& plan) {
   validatePlan(plan);
   checkMemory(plan);
@@ -198,8 +139,8 @@ ModelState::ModelState(ModelPlan plan)
     } catch (const std::bad_alloc&) {
       // The memory check passed, but another process may have taken the
       // memory since: name what could not be allocated.
-      fail("model '{}': out of memory allocating table '{}' [{}, {}] ({:.1f} GB)", Plan.model,
-           t.name, t.rows, t.dim, 4.0 * (double)t.rows * (double)t.dim / 1e9);
+      fail("model '{}': out of memory allocating table '{}' [{}, {}] ({})", Plan.model, t.name,
+           t.rows, t.dim, formatBytes(4.0 * (double)t.rows * (double)t.dim));
     }
     initialize(t.init, t.name, Plan.seed, tables.back().weights());
   }

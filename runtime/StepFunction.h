@@ -19,6 +19,11 @@ public:
   virtual void run(int64_t batch, float* const* buffers) = 0;
   /// A backend compiled for one batch size returns it; 0 means any batch.
   virtual int64_t fixedBatch() const { return 0; }
+  /// Bytes the step holds or allocates while it runs, besides its buffers,
+  /// at the batch it was made for: the compiled step's static arena of
+  /// activations, the reference executor's peak of live values. The
+  /// up-front memory check (MemoryCheck.h) counts it.
+  virtual int64_t workingBytes() const { return 0; }
 };
 
 } // namespace recc::rt

@@ -5,7 +5,9 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/CliChecks.h"
 #include "runtime/CsvReader.h"
+#include "runtime/Error.h"
 #include "runtime/Evaluator.h"
+#include "runtime/MemoryCheck.h"
 #include "runtime/Trainer.h"
 
 #include <oneapi/tbb/global_control.h>
@@ -60,6 +62,40 @@ int guarded(F&& body) {
   }
 }
 
+/// Runs `body`, reporting a std::bad_alloc as out of memory while doing
+/// `what`: a bare "std::bad_alloc" names nothing.
+template <typename F>
+auto naming(const std::string& what, F&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    fail("out of memory {}", what);
+  }
+}
+
+DataSet readData(const std::string& flag, const std::string& path, const ModelPlan& plan,
+                 const ReadOptions& options = {}) {
+  return naming(fmt::format("reading {} '{}'", flag, path),
+                [&] { return readDataFile(path, plan, options); });
+}
+
+std::unique_ptr<StepFunction> makeStep(const StepFactory& steps, const ModelPlan& plan,
+                                       bool train) {
+  return naming(fmt::format("making the {} step of model '{}' at batch size {}",
+                            train ? "train" : "eval", plan.model, plan.batchSize),
+                [&] { return steps(plan, train); });
+}
+
+void loadInto(const std::string& path, ModelState& state, bool allowNonFinite) {
+  naming(fmt::format("loading checkpoint '{}'", path),
+         [&] { loadCheckpoint(path, state, {.allowNonFinite = allowNonFinite}); });
+}
+
+/// Usage of `fn` running `spec` for the memory check.
+StepMemory usage(const ModelPlan& plan, const StepSpec& spec, const StepFunction& fn) {
+  return {&spec, fn.fixedBatch() > 0 ? fn.fixedBatch() : plan.batchSize, fn.workingBytes()};
+}
+
 std::optional<tbb::global_control> limitThreads(int threads) {
   if (threads <= 0) return std::nullopt;
   return std::optional<tbb::global_control>(std::in_place,
@@ -82,14 +118,17 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     checkCanWrite("--out", a.out);
     checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
-    DataSet train = readDataFile(a.data, plan);
+    DataSet train = readData("--data", a.data, plan);
     std::optional<DataSet> eval;
-    if (!a.evalData.empty()) eval = readDataFile(a.evalData, plan, evalReadOptions(plan));
+    if (!a.evalData.empty()) eval = readData("--eval-data", a.evalData, plan, evalReadOptions(plan));
     if (!a.init.empty()) readCheckpointMetadata(a.init);  // before allocating the tables
+    // The steps are made first so that the memory check counts their
+    // activations before anything large is allocated.
+    auto trainFn = makeStep(steps, plan, true);
+    auto evalFn = makeStep(steps, plan, false);
+    checkMemory(plan, {usage(plan, plan.trainStep, *trainFn), usage(plan, plan.evalStep, *evalFn)});
     ModelState state(plan);
-    if (!a.init.empty()) loadCheckpoint(a.init, state, {.allowNonFinite = a.allowNonFinite});
-    auto trainFn = steps(plan, true);
-    auto evalFn = steps(plan, false);
+    if (!a.init.empty()) loadInto(a.init, state, a.allowNonFinite);
     TrainOptions options;
     options.epochs = a.epochs;
     options.threads = a.threads;
@@ -109,10 +148,11 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) 
     auto limit = limitThreads(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
+    DataSet data = readData("--data", a.data, plan, evalReadOptions(plan));
+    auto evalFn = makeStep(steps, plan, false);
+    checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)});
     ModelState state(plan);
-    loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
-    DataSet data = readDataFile(a.data, plan, evalReadOptions(plan));
-    auto evalFn = steps(plan, false);
+    loadInto(a.checkpoint, state, a.allowNonFinite);
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
     printResult(a.data, result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
@@ -126,13 +166,14 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     auto limit = limitThreads(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
-    ModelState state(plan);
-    loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
     ReadOptions read = evalReadOptions(plan);
     read.requireLabels = false;
     read.requireGroups = false;
-    DataSet data = readDataFile(a.data, plan, read);
-    auto evalFn = steps(plan, false);
+    DataSet data = readData("--data", a.data, plan, read);
+    auto evalFn = makeStep(steps, plan, false);
+    checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)});
+    ModelState state(plan);
+    loadInto(a.checkpoint, state, a.allowNonFinite);
     predict(state, *evalFn, data, a.out, a.threads);
     std::fprintf(stderr, "wrote %lld rows of scores to %s\n", (long long)data.rows(),
                  a.out.c_str());

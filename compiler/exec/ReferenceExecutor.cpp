@@ -2,6 +2,7 @@
 // no later node reads, so whole-model training fits in memory at real sizes.
 #include "compiler/exec/ReferenceExecutor.h"
 
+#include "compiler/ir/GraphStats.h"
 #include "compiler/ops/OpDef.h"
 
 #include <fmt/format.h>
@@ -61,7 +62,12 @@ std::vector<RefTensor> ReferenceExecutor::run(int64_t batch,
 namespace {
 class RefStep final : public rt::StepFunction {
 public:
-  explicit RefStep(const Graph& g) : graph_(g), exec_(graph_) {}
+  RefStep(const Graph& g, int64_t batch)
+      : graph_(g), exec_(graph_),
+        // The run's values are doubles.
+        working_(batch > 0 ? peakLiveBytes(graph_, batch, sizeof(double)) : 0) {}
+
+  int64_t workingBytes() const override { return working_; }
 
   void run(int64_t batch, float* const* buffers) override {
     const auto& ins = graph_.inputs();
@@ -82,11 +88,12 @@ public:
 private:
   Graph graph_;
   ReferenceExecutor exec_;
+  int64_t working_;
 };
 } // namespace
 
-std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph) {
-  return std::make_unique<RefStep>(graph);
+std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph, int64_t batch) {
+  return std::make_unique<RefStep>(graph, batch);
 }
 
 } // namespace recc

@@ -30,6 +30,8 @@ private:
 };
 
 /// A StepFunction over the reference executor. Keeps its own copy of the graph.
-std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph);
+/// `batch` (when > 0) is the batch it will run at, for workingBytes(): the
+/// peak of live double values (peakLiveBytes).
+std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph, int64_t batch = 0);
 
 } // namespace recc

@@ -5,6 +5,7 @@
 #include "compiler/mlir/Backend.h"
 #include "compiler/mlir/Lowering.h"
 #include "compiler/mlir/Pipeline.h"
+#include "runtime/MemoryCheck.h"
 
 #include "llvm/Support/raw_os_ostream.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -103,8 +104,9 @@ void writePerfMap(mlir::ExecutionEngine& engine, const std::vector<std::string>&
 
 class JitStep : public rt::StepFunction {
 public:
-  JitStep(std::unique_ptr<mlir::ExecutionEngine> engine, void (*fn)(float**), int64_t batch)
-      : engine_(std::move(engine)), fn_(fn), batch_(batch) {}
+  JitStep(std::unique_ptr<mlir::ExecutionEngine> engine, void (*fn)(float**), int64_t batch,
+          int64_t arenaBytes)
+      : engine_(std::move(engine)), fn_(fn), batch_(batch), arenaBytes_(arenaBytes) {}
 
   void run(int64_t batch, float* const* buffers) override {
     if (batch != batch_)
@@ -113,11 +115,13 @@ public:
     fn_(const_cast<float**>(buffers));
   }
   int64_t fixedBatch() const override { return batch_; }
+  int64_t workingBytes() const override { return arenaBytes_; }
 
 private:
   std::unique_ptr<mlir::ExecutionEngine> engine_;
   void (*fn_)(float**);
   int64_t batch_;
+  int64_t arenaBytes_;
 };
 
 }  // namespace
@@ -131,6 +135,10 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, int64_t batch,
   timer.lap("graph -> linalg");
   lowerTo(*module, Stage::LLVM, options);
   timer.lap("MLIR passes");
+  // The arena is mapped when LLVM loads the code; one too large for this
+  // machine would abort inside LLVM ("Unable to allocate section memory").
+  const int64_t arenaBytes = globalBytes(*module);
+  rt::checkStepWorkingMemory("the compiled step", batch, arenaBytes);
   if (options.threads > 1) loadOpenMP();
 
   auto tm = makeTargetMachine(options);
@@ -184,7 +192,7 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, int64_t batch,
   timer.lap("LLVM codegen (lookup)");
   if (perfMap) writePerfMap(**engine, functions);
   return std::make_unique<JitStep>(std::move(*engine), reinterpret_cast<void (*)(float**)>(*fn),
-                                   batch);
+                                   batch, arenaBytes);
 }
 
 void emitObject(const std::vector<StepGraph>& steps, int64_t batch, const std::string& path,

@@ -4,7 +4,9 @@
 #include "compiler/mlir/Pipeline.h"
 #include "compiler/mlir/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
@@ -119,6 +121,15 @@ void lowerTo(mlir::ModuleOp module, Stage to, const CodegenOptions& o) {
   static const char* names[] = {"linalg", "bufferized", "vectorized", "llvm"};
   for (int s = (int)Stage::Bufferized; s <= (int)to; ++s)
     runPipeline(module, stagePipeline((Stage)s, o), names[s]);
+}
+
+int64_t globalBytes(mlir::ModuleOp module) {
+  mlir::DataLayout layout(module);
+  int64_t bytes = 0;
+  module.walk([&](mlir::LLVM::GlobalOp g) {
+    bytes += (int64_t)layout.getTypeSize(g.getGlobalType()).getFixedValue();
+  });
+  return bytes;
 }
 
 }  // namespace recc::codegen

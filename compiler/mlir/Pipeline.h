@@ -43,6 +43,11 @@ std::string stagePipeline(Stage to, const CodegenOptions& options);
 /// carrying MLIR's diagnostics on failure.
 void lowerTo(mlir::ModuleOp module, Stage to, const CodegenOptions& options);
 
+/// Bytes of the module's LLVM-dialect globals (after Stage::LLVM): chiefly
+/// each step's static arena of activations (recc-plan-memory), which the JIT
+/// maps as one section and an object file places in .bss.
+int64_t globalBytes(mlir::ModuleOp module);
+
 /// A step function in the module: its symbol and buffer count.
 struct StepSig {
   std::string symbol;

@@ -136,6 +136,8 @@ static std::vector<NodeId> gradPad(GradBuilder& g) {
 static Shape inferReshape(const ShapeCtx& c) {
   Shape out(c.attrs.getInts("shape"));
   const Shape& in = c.in[0];
+  // The product of the static extents; -1 when it overflows (a count that
+  // wrapped could make two different sizes look equal).
   auto staticPart = [](const Shape& s, int& batches, bool& leading) {
     int64_t n = 1;
     batches = 0;
@@ -144,8 +146,8 @@ static Shape inferReshape(const ShapeCtx& c) {
       if (isBatchDim(s[i])) {
         ++batches;
         leading = leading && i == 0;
-      } else {
-        n *= s[i];
+      } else if (__builtin_mul_overflow(n, s[i], &n)) {
+        return int64_t(-1);
       }
     }
     return n;
@@ -153,7 +155,7 @@ static Shape inferReshape(const ShapeCtx& c) {
   int bi, bo;
   bool li, lo;
   int64_t ni = staticPart(in, bi, li), no = staticPart(out, bo, lo);
-  if (ni != no || bi != bo || bi > 1 || !li || !lo || (bi == 1 && in[0] != out[0]))
+  if (ni < 0 || no < 0 || ni != no || bi != bo || bi > 1 || !li || !lo || (bi == 1 && in[0] != out[0]))
     throw ShapeError(fmt::format("cannot reshape {} to {}", in.str(), out.str()));
   return out;
 }

@@ -8,6 +8,7 @@
 #include "compiler/passes/GraphBuilder.h"
 
 #include "compiler/passes/builtins/Families.h"
+#include "runtime/CheckedMath.h"
 
 namespace recc::buildgraph {
 
@@ -51,7 +52,24 @@ NodeId GraphBuilder::add(OpKind kind, std::vector<NodeId> in, Attrs attrs, const
     report(loc, e.what(), notes);
     return kNoNode;
   }
+  if (!fitsAnyBatch(g_.node(id).shape)) {
+    report(loc, "a value of shape " + g_.node(id).shape.str() + " (" + std::string(opName(kind)) +
+                    ") is too large: its size in bytes, with gradient and optimizer state, "
+                    "overflows 64 bits at batch size " + std::to_string(kMaxWidth));
+    return kNoNode;
+  }
   return id;
+}
+
+/// Whether a value of `shape` has a byte size, with room for its gradient and
+/// two optimizer slots, that 64-bit arithmetic can count at every batch size
+/// the language allows: then no later count of it (summary, memory check,
+/// buffers, checkpoint offsets) can wrap around.
+bool GraphBuilder::fitsAnyBatch(const Shape& shape) {
+  std::vector<int64_t> dims = shape.dims;
+  for (int64_t& d : dims)
+    if (isBatchDim(d)) d = kMaxWidth;
+  return rt::checkedMulAdd(rt::checkedProduct(dims), 4 * 4, 0).has_value();
 }
 
 NodeId GraphBuilder::scaleShift(NodeId x, double scale, double shift, const SourceLoc& loc) {
@@ -81,6 +99,12 @@ NodeId GraphBuilder::param(const std::string& name, std::vector<int64_t> shape,
   if (!paramNames_.insert(name).second) {
     report(loc, "parameter name '" + name +
                     "' is produced twice; rename one of the values that create it");
+    return kNoNode;
+  }
+  if (!fitsAnyBatch(Shape(shape))) {
+    report(loc, "parameter '" + name + "' " + Shape(shape).str() +
+                    " is too large: its size in bytes, with gradient and optimizer state, "
+                    "overflows 64 bits");
     return kNoNode;
   }
   NodeId id = add(OpKind::Param, {}, {{"shape", shape}}, loc);
@@ -122,8 +146,8 @@ NodeId GraphBuilder::weight(const std::string& name, std::vector<int64_t> shape,
   NodeId p = param(name, full, init, loc);
   NodeId oh = oneHot(*by, loc);
   if (p == kNoNode || oh == kNoNode) return kNoNode;
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  // The product fits: the parameter [vocab, shape...] passed fitsAnyBatch.
+  int64_t n = rt::checkedProduct(shape).value();
   NodeId flat = shape.size() == 1 ? p : reshape(p, {by->vocab, n}, loc);
   NodeId rows = add(OpKind::MatMul, {oh, flat},
                     {{"transpose_a", int64_t(0)}, {"transpose_b", int64_t(0)}}, loc);

@@ -58,9 +58,15 @@ std::optional<CompiledModel> compileModelSource(const std::string& file, const s
   // Sema runs once, for both graphs; shapes are inferred once, as the
   // builder adds each node (a built graph has every shape).
   if (!checkProgram(*program, diag)) return std::nullopt;
-  auto train = buildCheckedGraph(*program, modelName, GraphMode::Train, diag);
+  return compileCheckedProgram(*program, modelName, diag);
+}
+
+std::optional<CompiledModel> compileCheckedProgram(const ast::Program& program,
+                                                   const std::string& modelName,
+                                                   DiagnosticEngine& diag) {
+  auto train = buildCheckedGraph(program, modelName, GraphMode::Train, diag);
   if (!train || diag.hasErrors()) return std::nullopt;
-  auto eval = buildCheckedGraph(*program, modelName, GraphMode::Eval, diag);
+  auto eval = buildCheckedGraph(program, modelName, GraphMode::Eval, diag);
   if (!eval || diag.hasErrors()) return std::nullopt;
 
   CompiledModel m{std::move(train->graph), std::move(eval->graph), std::move(train->plan),

@@ -30,6 +30,13 @@ std::optional<CompiledModel> compileModelSource(const std::string& file, const s
                                                 const std::string& modelName,
                                                 DiagnosticEngine& diag);
 
+/// The rest of compileModelSource for a program already parsed and checked
+/// (checkProgram): a driver or a fuzzer compiling several models of one file
+/// parses and checks it once.
+std::optional<CompiledModel> compileCheckedProgram(const ast::Program& program,
+                                                   const std::string& modelName,
+                                                   DiagnosticEngine& diag);
+
 /// Reads `path` and compiles it; an unreadable file is reported as an error.
 std::optional<CompiledModel> compileModelFile(const std::string& path,
                                               const std::string& modelName,

@@ -142,6 +142,8 @@ public:
               std::vector<std::pair<SourceLoc, std::string>> notes = {});
 
   // Nodes (BuildGraph.cpp).
+  /// Whether a value of `shape` can be counted in bytes at any batch size.
+  static bool fitsAnyBatch(const Shape& shape);
   NodeId add(OpKind kind, std::vector<NodeId> in, Attrs attrs, const SourceLoc& loc,
              std::vector<const Value*> operands = {});
   NodeId scaleShift(NodeId x, double scale, double shift, const SourceLoc& loc);

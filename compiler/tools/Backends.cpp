@@ -32,7 +32,7 @@ rt::StepFactory makeStepFactory(const CompiledModel& model, BackendKind kind, in
   return [&model, kind, threads](const rt::ModelPlan& plan,
                                  bool train) -> std::unique_ptr<rt::StepFunction> {
     const Graph& graph = train ? model.trainGraph : model.evalGraph;
-    if (kind == BackendKind::Reference) return makeReferenceStep(graph);
+    if (kind == BackendKind::Reference) return makeReferenceStep(graph, plan.batchSize);
 #ifdef RECC_HAVE_MLIR
     CodegenOptions options;
     options.threads = threads <= 0 ? 2 : threads;

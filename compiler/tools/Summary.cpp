@@ -51,6 +51,23 @@ void printSummary(const CompiledModel& m, std::ostream& os) {
              3 * fwd / 1e6);
   fmt::print(os, "  train: {} lr={} batch={} epochs={}\n", p.optimizer.kind, p.optimizer.lr,
              p.batchSize, p.epochs);
+  std::vector<rt::StepMemory> steps = estimateStepMemory(m);
+  // Each part is counted in checked arithmetic; their sums, only printed,
+  // in doubles (the memory check refuses what overflows).
+  double state = (double)rt::modelStateBytes(p), buffers = 0, working = 0;
+  for (const rt::StepMemory& s : steps) {
+    buffers += (double)rt::stepBufferBytes(p, *s.spec, s.batch);
+    working += (double)s.workingBytes;
+  }
+  fmt::print(os, "  memory:  tables and parameters with their {} state {}, step buffers {}, "
+             "step activations about {} at batch {}\n", p.optimizer.kind, rt::formatBytes(state),
+             rt::formatBytes(buffers), rt::formatBytes(working), p.batchSize);
+}
+
+std::vector<rt::StepMemory> estimateStepMemory(const CompiledModel& m) {
+  const int64_t batch = m.plan.batchSize;
+  return {{&m.plan.trainStep, batch, peakLiveBytes(m.trainGraph, batch, sizeof(float))},
+          {&m.plan.evalStep, batch, peakLiveBytes(m.evalGraph, batch, sizeof(float))}};
 }
 
 } // namespace recc

@@ -89,6 +89,9 @@ int cmdCheck(const ModelArgs& m, bool ast) {
   }
   CompiledModel model = compileOrExit(m);
   printSummary(model, std::cout);
+  // A model that would not fit here is refused now, not by LLVM or the
+  // allocator once training starts.
+  rt::checkMemory(model.plan, estimateStepMemory(model));
   return 0;
 }
 

@@ -50,6 +50,14 @@ expect_fail shape-mismatch 'shape_mismatch.rec:6:19: error: .*\[B,3\].*\[B,4\]' 
 sed 's/user_emb\[50, 4\]/user_emb[9007199254740992, 16777216]/' "$inputs/tiny.rec" >"$work/huge.rec"
 expect_fail huge-table "huge.rec:[0-9]+:[0-9]+: error: table 'user_emb' \[9007199254740992, 16777216\] is too large" \
   "$recc" check "$work/huge.rec"
+# Declared sizes whose byte counts overflow are refused at their place, by
+# name: a parameter, a per-id (`by =`) parameter of [vocab, ...] shape.
+{ sed -n '2,9p' "$inputs/tiny.rec"; echo '  w = param([16777216, 16777216, 16777216])'; sed -n '10,$p' "$inputs/tiny.rec"; } >"$work/huge_param.rec"
+expect_fail huge-param "huge_param.rec:9:[0-9]+: error: parameter '[a-z0-9_.]+' \[16777216,16777216,16777216\] is too large" \
+  "$recc" check "$work/huge_param.rec"
+{ sed -n '2,9p' "$inputs/tiny.rec"; echo '  input scn : id(4096)'; echo '  w = param([16777216, 16777216], by = scn)'; sed -n '10,$p' "$inputs/tiny.rec"; } >"$work/huge_by.rec"
+expect_fail huge-per-id-param "huge_by.rec:10:[0-9]+: error: parameter '[a-z0-9_.]+' \[4096,16777216,16777216\] is too large" \
+  "$recc" check "$work/huge_by.rec"
 expect_fail missing-model-file 'nope.rec.*cannot open' "$recc" check "$work/nope.rec"
 
 # --- data files -------------------------------------------------------------
@@ -138,6 +146,29 @@ head -c $((size - 100)) "$ckpt" >"$work/truncated.safetensors"
 expect_fail truncated-checkpoint 'truncated' "$recc" eval "$inputs/tiny.rec" --backend reference --ckpt "$work/truncated.safetensors" --data "$good"
 sed 's/user_emb\[50, 4\]/user_emb[50, 6]/' "$inputs/tiny.rec" >"$work/tiny6.rec"
 expect_fail mismatched-checkpoint "tiny.safetensors: tensor '.*' has shape \[[0-9,]*\] in checkpoint but \[[0-9,]*\] in model" "$recc" eval "$work/tiny6.rec" --backend reference --ckpt "$ckpt" --data "$good"
+
+# --- resource limits: refused up front with the estimate, never an abort ------
+# A batch whose activations no machine has (2^24 rows through 4096-wide
+# layers), under an address-space limit as well so the outcome is the same on
+# any machine: check, train on either backend and eval name the batch size,
+# the estimate and the limit.
+sed -e 's/batch = 16/batch = 16777216/' -e 's/\[8\]/[4096, 4096]/' "$inputs/tiny.rec" >"$work/bigbatch.rec"
+limited() { (ulimit -v 1500000; "$@"); }  # kB
+expect_fail check-batch-too-big "^error: model 'tiny' at batch size 16777216 needs about [0-9.]+ (TiB|GiB).*step activations.*only [0-9.]+ [GM]iB of memory is available" \
+  limited "$recc" check "$work/bigbatch.rec"
+expect_fail train-batch-too-big "at batch size 16777216 needs .*only [0-9.]+ [GM]iB of memory is available.*try a smaller --batch" \
+  limited "$recc" train "$work/bigbatch.rec" --data "$good"
+expect_fail train-batch-too-big-reference "^error: model 'tiny' at batch size 16777216 needs about .*step activations" \
+  limited "$recc" train "$work/bigbatch.rec" --backend reference --data "$good"
+expect_fail train-flag-batch-too-big "at batch size 16777216 needs" \
+  limited "$recc" train "$inputs/tiny.rec" --batch 16777216 --data "$good"
+# A table (2.2 GiB with its Adam slots) larger than the address-space limit: eval names it and its bytes
+# instead of dying with a bare std::bad_alloc.
+sed 's/user_emb\[50, 4\]/user_emb[50000000, 4]/' "$inputs/tiny.rec" >"$work/wide.rec"
+expect_fail eval-table-too-big "needs about 2.2 GiB .*largest table 'user_emb' \[50000000, 4\], 2.2 GiB\), but only .* available \(the address-space limit" \
+  limited "$recc" eval "$work/wide.rec" --backend reference --ckpt "$ckpt" --data "$good"
+expect_fail train-table-too-big "largest table 'user_emb' \[50000000, 4\]" \
+  limited "$recc" train "$work/wide.rec" --data "$good"
 
 # --- a NaN loss stops training and keeps the last good checkpoint -------------
 {

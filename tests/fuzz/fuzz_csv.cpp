@@ -1,0 +1,78 @@
+// libFuzzer target for the data reader: any bytes are written to a file and
+// read by readDataFile with a plan that has every kind of column (an id, a
+// multi-valued id list, a list of word bags, a plain and a tanh_zscore dense
+// value, two labels, a GAUC group column), once with the delimiter sniffed
+// from the header and once as a .tsv; then the feature statistics are
+// computed from what was read. Bad input must only ever be a RuntimeError
+// naming the place: a crash, a sanitizer report, a leak or any other
+// exception is a bug. Seeded with tests/fuzz/corpus/csv (scripts/fuzz.sh).
+#include "runtime/CsvReader.h"
+#include "runtime/Error.h"
+#include "runtime/FeatureTransform.h"
+
+#include <oneapi/tbb/global_control.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+
+using namespace recc::rt;
+
+namespace {
+
+ModelPlan csvPlan() {
+  ModelPlan p;
+  p.model = "fuzz";
+  using K = FeatureSpec::Kind;
+  p.features = {
+      {"user_id", "user_id", K::Categorical, 100, 0, "user_emb", "none"},
+      {"hist", "hist", K::MultiCategorical, 50, 3, "item_emb", "none"},
+      {"query", "query", K::MultiCategorical, 50, 2, "item_emb", "none", 2},
+      {"price", "price", K::Dense, 0, 0, "", "none"},
+      {"age", "age", K::Dense, 0, 0, "", "tanh_zscore"},
+  };
+  p.labels = {{"click", "click"}, {"buy", "buy"}};
+  p.metrics = {{"gauc", "gauc", "p", "click", "", "session"}};
+  return p;
+}
+
+/// A private directory for the input files, on tmpfs where there is one.
+std::string scratchDir() {
+  std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  static std::string templ = base + "/recc-fuzz-csv-XXXXXX";
+  if (!mkdtemp(templ.data())) std::abort();
+  std::atexit([] { std::filesystem::remove_all(templ); });  // after a run that ends
+  return templ;
+}
+
+void writeFile(const std::string& path, const uint8_t* data, size_t size) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f || std::fwrite(data, 1, size, f) != size || std::fclose(f) != 0) std::abort();
+}
+
+void readOne(const std::string& path, const ModelPlan& plan) {
+  try {
+    DataSet d = readDataFile(path, plan);
+    (void)computeFeatureStats(plan, d);
+  } catch (const RuntimeError&) {
+    // A clear error is the expected outcome for bad input.
+  }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // One thread: a finding must replay the same way.
+  static tbb::global_control oneThread(tbb::global_control::max_allowed_parallelism, 1);
+  static const ModelPlan plan = csvPlan();
+  static const std::string dir = scratchDir();
+  static const std::string sniffed = dir + "/data", tsv = dir + "/data.tsv";
+  writeFile(sniffed, data, size);
+  readOne(sniffed, plan);
+  writeFile(tsv, data, size);
+  readOne(tsv, plan);
+  return 0;
+}
