@@ -150,13 +150,27 @@ class Claims:
     def __init__(self):
         self.items = []
 
-    def check(self, claim, holds, detail):
-        self.items.append({"claim": claim, "reproduces": bool(holds), "detail": detail})
+    def check(self, claim, holds, detail, within_noise=False):
+        """`within_noise`: the measured difference is smaller than the seeds
+        can resolve (see `difference_within_noise`), so whichever way it goes
+        it neither confirms nor refutes the claim; it is marked `~`."""
+        self.items.append({"claim": claim, "reproduces": bool(holds), "detail": detail,
+                           "within_noise": bool(within_noise)})
 
     def print(self):
-        print("\nThe paper's claims on this data:")
+        print("\nThe paper's claims on this data ([~] = the difference is within the seeds' noise):")
         for c in self.items:
-            print(f"  [{'yes' if c['reproduces'] else 'NO '}] {c['claim']}: {c['detail']}")
+            mark = "~" if c["within_noise"] else ("yes" if c["reproduces"] else "NO ")
+            print(f"  [{mark:3}] {c['claim']}: {c['detail']}")
+
+
+def difference_within_noise(a, b):
+    """Whether two results' means (each {"auc", "auc_spread", "seeds"}) differ
+    by less than two standard errors of their difference, the standard error
+    taken from the sample standard deviations over seeds."""
+    n = max(1, len(a.get("seeds") or [None]))
+    se = math.sqrt(((a.get("auc_spread") or 0.0) ** 2 + (b.get("auc_spread") or 0.0) ** 2) / n)
+    return abs(a["auc"] - b["auc"]) < 2 * se
 
 
 def write_json(path, value):
