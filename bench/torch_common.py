@@ -308,3 +308,66 @@ def timed_inference(model, data, args):
                 start = time.perf_counter()
             model(*data.batch(step, args.batch)[:-1])
     return time.perf_counter() - start, load.fraction()
+
+
+def start_peer(args, coretype, note=""):
+    """Sets torch's threads and seed, logs the setup, checks SGEMM against a double-precision
+    product (re-executing with the next core type where it is wrong) and measures the first
+    SGEMM rate. Returns the BLAS report and the list of SGEMM measurements."""
+    import torch
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    log(f"torch {torch.__version__}, {args.threads} threads, "
+        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}{note}")
+    sgemm_check = verify_sgemm_or_retry(args, coretype)
+    blas = blas_report()
+    blas["sgemm_check"] = sgemm_check
+    return blas, [sgemm_gflops()]
+
+
+def measure_and_report(model, data, args, train, infer, forward_flops, blas, sgemm, fields):
+    """Trains and runs `model` (timed by `train` and `infer`), with SGEMM measured between and
+    after, and prints one JSON object: `fields` (what identifies the peer and its model), then
+    rates, GFLOP/s at `forward_flops` dense FLOP per sample (training = 3x), peak RSS, the loss
+    and the other processes' load. Also writes it to `args.json` when given."""
+    import json
+    import torch
+    rss_reset = reset_peak_rss()
+    tr = train(model, data, args)
+    sgemm.append(sgemm_gflops())
+    infer_seconds, infer_load = infer(model, data, args)
+    train_peak = vm_hwm_mib() if rss_reset else None
+    sgemm.append(sgemm_gflops())
+    sgemm_rate, sgemm_load = max(sgemm)
+
+    fwd = forward_flops
+    train_sps = args.steps * args.batch / tr["seconds"]
+    infer_sps = args.steps * args.batch / infer_seconds
+    train_gflops = 3 * fwd * train_sps / 1e9
+    loads = {"train": tr["other_load"], "infer": infer_load, "sgemm": sgemm_load}
+    result = {
+        "peer": "pytorch-eager", **fields, "torch": torch.__version__,
+        "threads": args.threads, "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
+        "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
+        "data": data.source, "rows": data.rows, "blas": blas,
+        "train_samples_per_s": round(train_sps, 1),
+        "train_step_ms": round(1e3 * tr["seconds"] / args.steps, 3),
+        "train_phase_ms_per_step": tr["phase_ms_per_step"],
+        "train_gflops": round(train_gflops, 2),
+        "infer_samples_per_s": round(infer_sps, 1),
+        "infer_gflops": round(fwd * infer_sps / 1e9, 2),
+        "dense_mflop_per_sample_forward": round(fwd / 1e6, 4),
+        "dense_mflop_per_sample_train": round(3 * fwd / 1e6, 4),
+        "sgemm_gflops": round(sgemm_rate, 1),
+        "train_gflops_fraction_of_sgemm": round(train_gflops / sgemm_rate, 4),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "peak_rss_train_mib": round(train_peak, 1) if train_peak else None,
+        "loss_first": round(tr["loss_first"], 5), "loss_last": round(tr["loss_last"], 5),
+        **{f"other_load_{k}": round(v, 3) for k, v in loads.items()},
+    }
+    warn_if_loaded(loads)
+    text = json.dumps(result)
+    print(text, flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")

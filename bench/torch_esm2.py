@@ -12,8 +12,6 @@ Use Debian's interpreter (/usr/bin/python3): python3-torch lives there, not in a
 """
 
 import argparse
-import json
-import os
 import sys
 
 import torch_common as common
@@ -193,62 +191,16 @@ def infer(model, data, args):
 
 def main():
     args = ARGS
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    log(f"torch {torch.__version__}, {args.threads} threads, "
-        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
-    sgemm_check = common.verify_sgemm_or_retry(args, CORETYPE)
-    blas = common.blas_report()
-    blas["sgemm_check"] = sgemm_check
-    sgemm = [common.sgemm_gflops()]
-
+    blas, sgemm = common.start_peer(args, CORETYPE)
     data = load_csv(args.data, args.max_rows) if args.data else random_data(64 * args.batch)
     if data.rows < args.batch:
         sys.exit(f"torch_esm2: {data.rows} rows are fewer than one batch of {args.batch}")
     model = FunnelModel(args.model, data.mu, data.sigma)
     towers = len(model.towers)
-    rss_reset = common.reset_peak_rss()
-
-    tr = train(model, data, args)
-    sgemm.append(common.sgemm_gflops())
-    infer_seconds, infer_load = infer(model, data, args)
-    train_peak = common.vm_hwm_mib() if rss_reset else None
-    sgemm.append(common.sgemm_gflops())
-    sgemm_rate, sgemm_load = max(sgemm)
-
-    fwd = dense_forward_flops_per_sample(towers)
-    train_sps = args.steps * args.batch / tr["seconds"]
-    infer_sps = args.steps * args.batch / infer_seconds
-    train_gflops = 3 * fwd * train_sps / 1e9
-    loads = {"train": tr["other_load"], "infer": infer_load, "sgemm": sgemm_load}
-    result = {
-        "peer": "pytorch-eager", "model": args.model, "torch": torch.__version__,
-        "threads": args.threads, "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
-        "openblas_coretype_env": CORETYPE,
-        "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
-        "data": data.source, "rows": data.rows, "towers": towers, "input_width": INPUT_WIDTH,
-        "blas": blas,
-        "train_samples_per_s": round(train_sps, 1),
-        "train_step_ms": round(1e3 * tr["seconds"] / args.steps, 3),
-        "train_phase_ms_per_step": tr["phase_ms_per_step"],
-        "train_gflops": round(train_gflops, 2),
-        "infer_samples_per_s": round(infer_sps, 1),
-        "infer_gflops": round(fwd * infer_sps / 1e9, 2),
-        "dense_mflop_per_sample_forward": round(fwd / 1e6, 4),
-        "dense_mflop_per_sample_train": round(3 * fwd / 1e6, 4),
-        "sgemm_gflops": round(sgemm_rate, 1),
-        "train_gflops_fraction_of_sgemm": round(train_gflops / sgemm_rate, 4),
-        "peak_rss_mib": round(common.peak_rss_mib(), 1),
-        "peak_rss_train_mib": round(train_peak, 1) if train_peak else None,
-        "loss_first": round(tr["loss_first"], 5), "loss_last": round(tr["loss_last"], 5),
-        **{f"other_load_{k}": round(v, 3) for k, v in loads.items()},
-    }
-    common.warn_if_loaded(loads)
-    text = json.dumps(result)
-    print(text, flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    common.measure_and_report(
+        model, data, args, train, infer, dense_forward_flops_per_sample(towers), blas, sgemm,
+        {"model": args.model, "openblas_coretype_env": CORETYPE, "towers": towers,
+         "input_width": INPUT_WIDTH})
 
 
 if __name__ == "__main__":

@@ -12,12 +12,9 @@ Use Debian's interpreter (/usr/bin/python3): python3-torch lives there, not in a
 """
 
 import argparse
-import json
-import os
 import sys
 
 import torch_common as common
-from torch_common import log
 
 
 def parse_args():
@@ -37,9 +34,7 @@ ARGS = parse_args()
 # Before torch is imported: see torch_common.configure_environment.
 CORETYPE = common.configure_environment(ARGS, "torch_sarnet")
 
-import time  # noqa: E402
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -332,16 +327,7 @@ def infer(model, data, args):
 
 def main():
     args = ARGS
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    log(f"torch {torch.__version__}, {args.threads} threads, "
-        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, per-scenario experts: "
-        f"{args.per_scenario}")
-    sgemm_check = common.verify_sgemm_or_retry(args, CORETYPE)
-    blas = common.blas_report()
-    blas["sgemm_check"] = sgemm_check
-    sgemm = [common.sgemm_gflops()]
-
+    blas, sgemm = common.start_peer(args, CORETYPE, f", per-scenario experts: {args.per_scenario}")
     if args.data:
         data = Data(sarnet_data.read_csv(args.data, args.max_rows), args.data)
     else:
@@ -349,47 +335,9 @@ def main():
     if data.rows < args.batch:
         sys.exit(f"torch_sarnet: {data.rows} rows are fewer than one batch of {args.batch}")
     model = SarNet(data.mu, data.sigma, args.per_scenario)
-    rss_reset = common.reset_peak_rss()
-
-    tr = train(model, data, args)
-    sgemm.append(common.sgemm_gflops())
-    infer_seconds, infer_load = infer(model, data, args)
-    train_peak = common.vm_hwm_mib() if rss_reset else None
-    sgemm.append(common.sgemm_gflops())
-    sgemm_rate, sgemm_load = max(sgemm)
-
-    fwd = dense_forward_flops_per_sample()
-    train_sps = args.steps * args.batch / tr["seconds"]
-    infer_sps = args.steps * args.batch / infer_seconds
-    train_gflops = 3 * fwd * train_sps / 1e9
-    loads = {"train": tr["other_load"], "infer": infer_load, "sgemm": sgemm_load}
-    result = {
-        "peer": "pytorch-eager", "model": "sarnet", "torch": torch.__version__,
-        "threads": args.threads, "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
-        "openblas_coretype_env": CORETYPE, "per_scenario": args.per_scenario,
-        "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
-        "data": data.source, "rows": data.rows, "blas": blas,
-        "train_samples_per_s": round(train_sps, 1),
-        "train_step_ms": round(1e3 * tr["seconds"] / args.steps, 3),
-        "train_phase_ms_per_step": tr["phase_ms_per_step"],
-        "train_gflops": round(train_gflops, 2),
-        "infer_samples_per_s": round(infer_sps, 1),
-        "infer_gflops": round(fwd * infer_sps / 1e9, 2),
-        "dense_mflop_per_sample_forward": round(fwd / 1e6, 4),
-        "dense_mflop_per_sample_train": round(3 * fwd / 1e6, 4),
-        "sgemm_gflops": round(sgemm_rate, 1),
-        "train_gflops_fraction_of_sgemm": round(train_gflops / sgemm_rate, 4),
-        "peak_rss_mib": round(common.peak_rss_mib(), 1),
-        "peak_rss_train_mib": round(train_peak, 1) if train_peak else None,
-        "loss_first": round(tr["loss_first"], 5), "loss_last": round(tr["loss_last"], 5),
-        **{f"other_load_{k}": round(v, 3) for k, v in loads.items()},
-    }
-    common.warn_if_loaded(loads)
-    text = json.dumps(result)
-    print(text, flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    common.measure_and_report(
+        model, data, args, train, infer, dense_forward_flops_per_sample(), blas, sgemm,
+        {"model": "sarnet", "openblas_coretype_env": CORETYPE, "per_scenario": args.per_scenario})
 
 
 if __name__ == "__main__":
