@@ -6,6 +6,7 @@
 // AUCs of the click model with one planted mechanism removed at a time.
 #pragma once
 
+#include "examples/common/Auc.h"
 #include "examples/sarnet/Simulator.h"
 
 #include <cstdio>
@@ -13,8 +14,7 @@
 
 namespace recc::sarnet {
 
-/// Area under the ROC curve of `score` against 0/1 `label` (ties count half).
-double rocAuc(const std::vector<float> &score, const std::vector<uint8_t> &label);
+using gen::rocAuc;
 
 class Summary {
 public:

@@ -2,6 +2,8 @@
 // vocabularies (those of models/sarnet.rec and its baselines), byte-identical output for
 // a seed, Table 1's tiny scenario #18, the fairness coefficient's rules, a test file
 // without fc, the planted behaviour signal, and flag errors that name the flag.
+#include "GenCsv.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -16,6 +18,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using namespace recc::gentest;
 
 const std::vector<std::string> kTrainColumns = {
     "scenario", "scn_id",   "scn_type", "scn_time", "user_id",  "country",    "item_id",
@@ -29,39 +32,6 @@ const std::map<std::string, long> kVocab = {
     {"dest", 2000},       {"seq_item", 1000000}, {"seq_cat", 5000},  {"seq_dest", 2000},
     {"seq_scn", 400},     {"seq_type", 16},     {"seq_time", 16},    {"user_x_cat", 1000000},
     {"promoted", 2},      {"click", 2}};
-
-std::vector<std::string> split(const std::string &s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string f; std::getline(in, f, sep);) out.push_back(f);
-  if (!s.empty() && s.back() == sep) out.push_back("");
-  return out;
-}
-
-struct Csv {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  int col(const std::string &name) const {
-    for (size_t k = 0; k < header.size(); ++k)
-      if (header[k] == name) return int(k);
-    return -1;
-  }
-};
-
-Csv readCsv(const fs::path &p) {
-  std::ifstream in(p);
-  Csv csv;
-  std::string line;
-  std::getline(in, line);
-  csv.header = split(line, ',');
-  while (std::getline(in, line)) csv.rows.push_back(split(line, ','));
-  return csv;
-}
-
-std::string slurp(const fs::path &p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 class GenSarnetTest : public testing::Test {
 protected:
@@ -85,8 +55,7 @@ protected:
                       std::to_string(rows) + " --test-rows " + std::to_string(testRows) +
                       " --seed " + std::to_string(seed) + " " + extra + " 2>" +
                       (*dir_ / (name + ".err")).string();
-    int status = std::system(cmd.c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return runStatus(cmd);
   }
   static constexpr long kRows = 40000, kTestRows = 10000;
   static fs::path *dir_;
