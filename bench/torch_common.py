@@ -227,6 +227,28 @@ def sgemm_gflops(n=1024, reps=20):
 
 
 # ---------------------------------------------------------------------------------------------
+# Layers as recc builds them.
+
+def linear(n, m):
+    """recc's dense: Glorot-uniform weight, zero bias."""
+    import torch.nn as nn
+    layer = nn.Linear(n, m)
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def mlp(widths, out):
+    """recc's mlp(x, widths[1:]) then dense(., out): ReLU between, none after the last."""
+    import torch.nn as nn
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [linear(a, b), nn.ReLU()]
+    layers.append(linear(widths[-1], out))
+    return nn.Sequential(*layers)
+
+
+# ---------------------------------------------------------------------------------------------
 # Peak memory.
 
 def reset_peak_rss():

@@ -85,28 +85,12 @@ class Data:
 # ---------------------------------------------------------------------------------------------
 # The model.
 
-def linear(n, m):
-    """recc's dense: Glorot-uniform weight, zero bias."""
-    layer = nn.Linear(n, m)
-    nn.init.xavier_uniform_(layer.weight)
-    nn.init.zeros_(layer.bias)
-    return layer
-
-
-def mlp(widths, out):
-    layers = []
-    for a, b in zip(widths, widths[1:]):
-        layers += [linear(a, b), nn.ReLU()]
-    layers.append(linear(widths[-1], out))
-    return nn.Sequential(*layers)
-
-
 class DinUnit(nn.Module):
     """psi(k, q): MLP 80-40-1 on [k, q, k - q, k * q] at every behaviour."""
 
     def __init__(self, d):
         super().__init__()
-        self.net = mlp([4 * d] + DIN, 1)
+        self.net = common.mlp([4 * d] + DIN, 1)
 
     def forward(self, k, q):
         qk = q.unsqueeze(1).expand_as(k)
@@ -133,9 +117,9 @@ class SharedExpert(nn.Module):
     def __init__(self):
         super().__init__()
         self.bn_main = nn.BatchNorm1d(V_WIDTH, eps=BN_EPS, momentum=1 - BN_MOMENTUM)
-        self.main = mlp([V_WIDTH] + MAIN, 1)
+        self.main = common.mlp([V_WIDTH] + MAIN, 1)
         self.bn_bias = nn.BatchNorm1d(1, eps=BN_EPS, momentum=1 - BN_MOMENTUM)
-        self.bias = mlp([1] + BIAS, 1)
+        self.bias = common.mlp([1] + BIAS, 1)
 
     def forward(self, x, fc):
         main = torch.sigmoid(self.main(self.bn_main(x)))

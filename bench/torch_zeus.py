@@ -73,14 +73,6 @@ class Data:
         return {k: v[sl] for k, v in self.ids.items()}, self.dense[sl], self.label[sl]
 
 
-def linear(n, m):
-    """recc's dense: Glorot-uniform weight, zero bias."""
-    layer = nn.Linear(n, m)
-    nn.init.xavier_uniform_(layer.weight)
-    nn.init.zeros_(layer.bias)
-    return layer
-
-
 def table(rows, dim):
     t = nn.Embedding(rows + 1, dim, padding_idx=0, sparse=True)
     nn.init.uniform_(t.weight, -0.05, 0.05)
@@ -111,6 +103,7 @@ class Attention(nn.Module):
 
     def __init__(self):
         super().__init__()
+        linear = common.linear
         self.q, self.k, self.v = linear(D, D), linear(D, D), linear(D, D)
         self.ln1, self.ln2 = nn.LayerNorm(D, eps=LN_EPS), nn.LayerNorm(D, eps=LN_EPS)
         self.f1, self.f2 = linear(D, FFN), linear(FFN, D)
@@ -127,9 +120,9 @@ class Dit(nn.Module):
 
     def __init__(self, d_in):
         super().__init__()
-        self.proj, self.pos = linear(d_in, D), nn.Parameter(torch.randn(L, D) * 0.01)
+        self.proj, self.pos = common.linear(d_in, D), nn.Parameter(torch.randn(L, D) * 0.01)
         self.encoder, self.decoder = Attention(), Attention()
-        self.target = linear(64, D)
+        self.target = common.linear(64, D)
 
     def forward(self, x, m, t):
         h = F.dropout(self.proj(x) * SCALE + self.pos, DROPOUT, self.training)
@@ -154,11 +147,7 @@ class Sim(nn.Module):
             for n in ("query", "product"):
                 self.tables[n].weight.requires_grad_(False)
         self.dit_q, self.dit_c = Dit(64), Dit(80)
-        widths = [Z_WIDTH] + MLP
-        layers = []
-        for a, b in zip(widths, widths[1:]):
-            layers += [linear(a, b), nn.ReLU()]
-        self.mlp = nn.Sequential(*layers, linear(widths[-1], 1))
+        self.mlp = common.mlp([Z_WIDTH] + MLP, 1)
 
     def forward(self, ids, dense):
         e = lambda n, k: self.tables[n](ids[k])  # noqa: E731

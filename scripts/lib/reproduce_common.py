@@ -10,6 +10,7 @@ printing tables, recording claims and writing the result JSON. Standard
 library only.
 """
 
+import argparse
 import json
 import math
 import os
@@ -182,3 +183,44 @@ def write_json(path, value):
         f.write("\n")
     os.replace(tmp, path)
 
+
+
+def main(paper, doc, full, quick, run, validate, data_seed):
+    """The command line every reproduction shares:
+      reproduce_PAPER.py --build DIR [--quick] [--out DIR] [--jobs N]
+      reproduce_PAPER.py --validate FILE [--seeds N]
+    `run(args, cfg, recc)` generates the data, trains and measures, prints the
+    paper's tables beside recc's and returns (results, the paper's numbers,
+    Claims); this prints the claims, writes OUT/PAPER.json with the config and
+    the time taken, and checks it with `validate(path, seeds)`. Returns the
+    process's exit status."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default="out/reproduce")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--validate", metavar="FILE")
+    ap.add_argument("--seeds", type=int, default=len(full["seeds"]))
+    a = ap.parse_args()
+    try:
+        if a.validate:
+            validate(a.validate, a.seeds)
+            return 0
+        cfg = quick if a.quick else full
+        started = time.monotonic()
+        results, paper_numbers, claims = run(a, cfg, Recc(a.build))
+        claims.print()
+        minutes = (time.monotonic() - started) / 60
+        out = dict(results)
+        out["paper"] = paper_numbers
+        out["claims"] = claims.items
+        out["config"] = dict(cfg, quick=a.quick, data_seed=data_seed, backend="mlir",
+                             minutes=round(minutes, 1))
+        path = os.path.join(a.out, f"{paper}.json")
+        write_json(path, out)
+        print(f"\nwrote {path} ({minutes:.1f} minutes)")
+        validate(path, len(cfg["seeds"]))
+        return 0
+    except Failure as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1

@@ -13,12 +13,10 @@ Usage: reproduce_sarnet.py --build DIR [--quick] [--out DIR] [--jobs N]
        reproduce_sarnet.py --validate FILE [--seeds N]
 """
 
-import argparse
 import json
 import math
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reproduce_common as rc  # noqa: E402
@@ -283,49 +281,20 @@ def validate(path, seeds):
     print(f"{path}: complete ({len(MODELS)} models, {seeds} seeds, {len(claims)} claims)")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--out", default="out/reproduce")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--validate", metavar="FILE")
-    ap.add_argument("--seeds", type=int, default=len(FULL["seeds"]))
-    a = ap.parse_args()
-    try:
-        if a.validate:
-            validate(a.validate, a.seeds)
-            return 0
-        cfg = QUICK if a.quick else FULL
-        started = time.monotonic()
-        recc = rc.Recc(a.build)
-        rc.log(f"SAR-Net reproduction ({'quick' if a.quick else 'full'}): "
-               f"{cfg['train_rows']} training rows, {cfg['test_rows']} test rows, "
-               f"seeds {cfg['seeds']}, {a.jobs} jobs")
-        train_csv, test_csv = generate(a.build, a.out, cfg)
-        runs = train_all(recc, a.out, cfg, train_csv, test_csv, a.jobs)
-        results = {k: aggregate(k, runs[k]) for k, *_ in MODELS}
-        print_tables(results)
-        claims = check_claims(results)
-        claims.print()
-        minutes = (time.monotonic() - started) / 60
-        out = dict(results)
-        out["paper"] = {"table3": {k: {"auc": v[SCENARIOS],
-                                       "scenario_auc": {str(s): v[s] for s in range(SCENARIOS)}}
-                                   for k, v in PAPER_TABLE3.items()},
-                        "ablations": PAPER_ABLATIONS}
-        out["claims"] = claims.items
-        out["config"] = dict(cfg, quick=a.quick, data_seed=DATA_SEED, backend="mlir",
-                             minutes=round(minutes, 1))
-        path = os.path.join(a.out, "sarnet.json")
-        rc.write_json(path, out)
-        print(f"\nwrote {path} ({minutes:.1f} minutes)")
-        validate(path, len(cfg["seeds"]))
-        return 0
-    except rc.Failure as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+def run(a, cfg, recc):
+    rc.log(f"SAR-Net reproduction ({'quick' if a.quick else 'full'}): "
+           f"{cfg['train_rows']} training rows, {cfg['test_rows']} test rows, "
+           f"seeds {cfg['seeds']}, {a.jobs} jobs")
+    train_csv, test_csv = generate(a.build, a.out, cfg)
+    runs = train_all(recc, a.out, cfg, train_csv, test_csv, a.jobs)
+    results = {k: aggregate(k, runs[k]) for k, *_ in MODELS}
+    print_tables(results)
+    paper = {"table3": {k: {"auc": v[SCENARIOS],
+                            "scenario_auc": {str(s): v[s] for s in range(SCENARIOS)}}
+                        for k, v in PAPER_TABLE3.items()},
+             "ablations": PAPER_ABLATIONS}
+    return results, paper, check_claims(results)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(rc.main("sarnet", __doc__, FULL, QUICK, run, validate, DATA_SEED))

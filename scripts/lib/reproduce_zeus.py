@@ -19,7 +19,6 @@ Usage: reproduce_zeus.py --build DIR [--quick] [--out DIR] [--jobs N]
        reproduce_zeus.py --validate FILE [--seeds N]
 """
 
-import argparse
 import json
 import os
 import sys
@@ -269,56 +268,26 @@ def compile_all(recc, out, jobs):
     return {m: p for (_, m), p in zip(models, paths)}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--out", default="out/reproduce")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--validate", metavar="FILE")
-    ap.add_argument("--seeds", type=int, default=len(FULL["seeds"]))
-    a = ap.parse_args()
-    try:
-        if a.validate:
-            validate(a.validate, a.seeds)
-            return 0
-        cfg = QUICK if a.quick else FULL
-        started = time.monotonic()
-        recc = rc.Recc(a.build)
-        rc.log(f"ZEUS reproduction ({'quick' if a.quick else 'full'}): {cfg['searches']} searches, "
-               f"{cfg['clicks']} click rows, {cfg['test_rows']} test rows per scenario, "
-               f"seeds {cfg['seeds']}, {a.jobs} jobs")
-        data = generate(a.build, a.out, cfg, a.quick)
-        trainers = compile_all(recc, a.out, a.jobs)
-        runs_dir = os.path.join(a.out, "runs", os.path.basename(data))
-        os.makedirs(runs_dir, exist_ok=True)
-        jobs = [(key, lambda key=key, stages=stages, seed=seed:
-                 run_pipeline(trainers, data, runs_dir, key, stages, seed))
-                for key, _, stages in PIPELINES for seed in cfg["seeds"]]
-        done = rc.parallel([j for _, j in jobs], a.jobs)
-        runs = {key: [] for key, *_ in PIPELINES}
-        for (key, _), r in zip(jobs, done):
-            runs[key].append(r)
-        rows = test_rows(data)
-        results = {key: aggregate(key, runs[key], rows) for key, *_ in PIPELINES}
-        print_tables(results)
-        claims = check_claims(results)
-        claims.print()
-        minutes = (time.monotonic() - started) / 60
-        out = dict(results)
-        out["paper"] = {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}
-        out["claims"] = claims.items
-        out["config"] = dict(cfg, quick=a.quick, data_seed=DATA_SEED, backend="mlir",
-                             minutes=round(minutes, 1))
-        path = os.path.join(a.out, "zeus.json")
-        rc.write_json(path, out)
-        print(f"\nwrote {path} ({minutes:.1f} minutes)")
-        validate(path, len(cfg["seeds"]))
-        return 0
-    except rc.Failure as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+def run(a, cfg, recc):
+    rc.log(f"ZEUS reproduction ({'quick' if a.quick else 'full'}): {cfg['searches']} searches, "
+           f"{cfg['clicks']} click rows, {cfg['test_rows']} test rows per scenario, "
+           f"seeds {cfg['seeds']}, {a.jobs} jobs")
+    data = generate(a.build, a.out, cfg, a.quick)
+    trainers = compile_all(recc, a.out, a.jobs)
+    runs_dir = os.path.join(a.out, "runs", os.path.basename(data))
+    os.makedirs(runs_dir, exist_ok=True)
+    jobs = [(key, lambda key=key, stages=stages, seed=seed:
+             run_pipeline(trainers, data, runs_dir, key, stages, seed))
+            for key, _, stages in PIPELINES for seed in cfg["seeds"]]
+    done = rc.parallel([j for _, j in jobs], a.jobs)
+    runs = {key: [] for key, *_ in PIPELINES}
+    for (key, _), r in zip(jobs, done):
+        runs[key].append(r)
+    rows = test_rows(data)
+    results = {key: aggregate(key, runs[key], rows) for key, *_ in PIPELINES}
+    print_tables(results)
+    return results, {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}, check_claims(results)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(rc.main("zeus", __doc__, FULL, QUICK, run, validate, DATA_SEED))
