@@ -36,37 +36,39 @@ PAPER_TABLE2 = {"dnn": [0.807, 0.815, 0.768], "finn": [0.808, 0.818, 0.769],
 PAPER_TABLE3 = {"zeus_no_behaviours": [0.780, 0.812, 0.768], "zeus_query": [0.822, 0.825, 0.781],
                 "zeus_click": [0.818, 0.845, 0.782], "zeus": [0.826, 0.854, 0.785]}
 
-# Pipelines: (key, label, stages). A stage is (model file, model, data, start):
-# data "pretrain" | "groups" | "pooled" | "scenario" (one run per scenario, each
-# evaluated on its own test file); start None | "previous" (--init-from the
-# previous stage's checkpoint) | "resume" (--init: the same model continues).
+# Pipelines: (key, label, stages, behaviours). A stage is (model file, model,
+# data, start): data "pretrain" | "groups" | "pooled" | "scenario" (one run per
+# scenario, each evaluated on its own test file); start None | "previous"
+# (--init-from the previous stage's checkpoint) | "resume" (--init: the same
+# model continues). `behaviours` is which behaviour sequences the data keeps:
+# Table 3's ablation trains the same models on files whose other sequences are
+# emptied (an empty sequence is fully masked, so the model cannot read it).
 PIPELINES = [
     ("zeus", "ZEUS (S1 -> S2 -> S3)", [
         (ZEUS_FILE, "zeus_pretrain", "pretrain", None),
         (ZEUS_FILE, "zeus_finetune", "pooled", "previous"),
-        (ZEUS_FILE, "zeus_finetune", "scenario", "previous")]),
+        (ZEUS_FILE, "zeus_finetune", "scenario", "previous")], "query+click"),
     ("zeus_infonce", "ZEUS, InfoNCE pre-training", [
         (ZEUS_FILE, "zeus_pretrain_infonce", "groups", None),
         (ZEUS_FILE, "zeus_finetune", "pooled", "previous"),
-        (ZEUS_FILE, "zeus_finetune", "scenario", "previous")]),
+        (ZEUS_FILE, "zeus_finetune", "scenario", "previous")], "query+click"),
     ("dmt", "DMT (S2 -> S3, no pre-training)", [
         (ZEUS_FILE, "dmt", "pooled", None),
-        (ZEUS_FILE, "dmt", "scenario", "resume")]),
-    ("dnn", "DNN", [(ZEUS_FILE, "dnn", "pooled", None)]),
-    ("finn", "FINN", [(BASELINES_FILE, "finn", "pooled", None)]),
-    ("zeus_query", "ZEUS, query sequence only", [
-        (ZEUS_FILE, "zeus_pretrain_query", "pretrain", None),
-        (ZEUS_FILE, "zeus_finetune_query", "pooled", "previous"),
-        (ZEUS_FILE, "zeus_finetune_query", "scenario", "previous")]),
-    ("zeus_click", "ZEUS, click sequence only", [
-        (ZEUS_FILE, "zeus_pretrain_click", "pretrain", None),
-        (ZEUS_FILE, "zeus_finetune_click", "pooled", "previous"),
-        (ZEUS_FILE, "zeus_finetune_click", "scenario", "previous")]),
-    ("zeus_no_behaviours", "ZEUS, no behaviour sequences", [
-        (ZEUS_FILE, "zeus_pretrain_none", "pretrain", None),
-        (ZEUS_FILE, "zeus_finetune_none", "pooled", "previous"),
-        (ZEUS_FILE, "zeus_finetune_none", "scenario", "previous")]),
+        (ZEUS_FILE, "dmt", "scenario", "resume")], "query+click"),
+    ("dnn", "DNN", [(ZEUS_FILE, "dnn", "pooled", None)], "query+click"),
+    ("finn", "FINN", [(BASELINES_FILE, "finn", "pooled", None)], "query+click"),
 ]
+ZEUS_STAGES = PIPELINES[0][2]
+PIPELINES += [
+    ("zeus_query", "ZEUS, query sequence only", ZEUS_STAGES, "query"),
+    ("zeus_click", "ZEUS, click sequence only", ZEUS_STAGES, "click"),
+    ("zeus_no_behaviours", "ZEUS, no behaviour sequences", ZEUS_STAGES, "none"),
+]
+# The columns each behaviour sequence is read from.
+SEQUENCE_COLUMNS = {"query": ["sq_id", "sq_ws", "sq_cat"],
+                    "click": ["sc_id", "sc_ws", "sc_cat", "sc_brand"]}
+DATA_FILES = ["pretrain.csv", "pretrain_groups.csv", "train.csv", "test.csv"] + \
+    [f"{kind}_s{s}.csv" for kind in ("train", "test") for s in ("1", "2", "3")]
 
 # Data sizes and seeds. Full is sized to keep the run under 30 minutes on the
 # 2-core machine (see README's ZEUS section for the measured times); quick
@@ -98,6 +100,32 @@ def generate(build, out, cfg, quick):
                         pooled.write(header)
                     pooled.writelines(f)
         open(done, "w").close()
+    return d
+
+
+def with_behaviours(data, behaviours):
+    """The data folder whose files keep only `behaviours` ("query+click",
+    "query", "click" or "none"): a copy with the other sequences' cells
+    emptied, made once."""
+    if behaviours == "query+click":
+        return data
+    d = f"{data}-{behaviours}"
+    done = os.path.join(d, "done")
+    if os.path.exists(done) and os.path.getmtime(done) >= os.path.getmtime(os.path.join(data, "done")):
+        return d
+    os.makedirs(d, exist_ok=True)
+    drop = [c for kind, cols in SEQUENCE_COLUMNS.items() if kind not in behaviours for c in cols]
+    for name in DATA_FILES:
+        with open(os.path.join(data, name)) as src, open(os.path.join(d, name), "w") as dst:
+            header = src.readline()
+            at = [i for i, c in enumerate(header.rstrip("\n").split(",")) if c in drop]
+            dst.write(header)
+            for line in src:
+                cells = line.rstrip("\n").split(",")
+                for i in at:
+                    cells[i] = ""
+                dst.write(",".join(cells) + "\n")
+    open(done, "w").close()
     return d
 
 
@@ -216,7 +244,7 @@ def check_claims(results):
 
 def print_tables(results):
     rows = []
-    for key, label, _ in PIPELINES:
+    for key, label, *_ in PIPELINES:
         r = results[key]
         paper = r["paper"]["scenario_auc"] if r["paper"] else {}
         rows.append([label] + [f"{rc.fmt(paper.get(s), 3)} | "
@@ -261,7 +289,7 @@ def validate(path, seeds):
 
 def compile_all(recc, out, jobs):
     """One trainer per model of every pipeline, compiled once."""
-    models = sorted({(f, m) for _, _, stages in PIPELINES for f, m, _, _ in stages})
+    models = sorted({(f, m) for _, _, stages, _ in PIPELINES for f, m, _, _ in stages})
     bins = os.path.join(out, "bin")
     paths = rc.parallel([lambda f=f, m=m: recc.compile(f, m, os.path.join(bins, m))
                          for f, m in models], jobs)
@@ -276,9 +304,10 @@ def run(a, cfg, recc):
     trainers = compile_all(recc, a.out, a.jobs)
     runs_dir = os.path.join(a.out, "runs", os.path.basename(data))
     os.makedirs(runs_dir, exist_ok=True)
-    jobs = [(key, lambda key=key, stages=stages, seed=seed:
-             run_pipeline(trainers, data, runs_dir, key, stages, seed))
-            for key, _, stages in PIPELINES for seed in cfg["seeds"]]
+    folders = {b: with_behaviours(data, b) for *_, b in PIPELINES}
+    jobs = [(key, lambda key=key, stages=stages, seed=seed, b=b:
+             run_pipeline(trainers, folders[b], runs_dir, key, stages, seed))
+            for key, _, stages, b in PIPELINES for seed in cfg["seeds"]]
     done = rc.parallel([j for _, j in jobs], a.jobs)
     runs = {key: [] for key, *_ in PIPELINES}
     for (key, _), r in zip(jobs, done):
