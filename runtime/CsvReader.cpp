@@ -205,7 +205,7 @@ float Reader::parseFloat(const Line& line, int col, std::string_view field,
 
 /// Where in a bag-of-words cell a token sits, for messages: "" outside bags.
 std::string bagPlace(int64_t element, int64_t word) {
-  return element < 0 ? "" : fmt::format(" (element {}, word {})", element + 1, word + 1);
+  return element < 0 ? "" : fmt::format(" at element {}, word {}", element + 1, word + 1);
 }
 
 int64_t Reader::parseId(const Line& line, int col, std::string_view token, int f,

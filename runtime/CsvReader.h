@@ -6,6 +6,7 @@
 //   data.csv: missing column 'user_id' (model feature 'user_id'); header has: a, b
 //   data.csv:17:3: non-numeric value 'abc' in column 'price'
 //   data.csv:17:2: id 100000 out of range for 'item_id' (vocabulary 100000)
+//   data.csv:17:6: non-numeric value 'x' in column 'sq_ws' at element 2, word 2
 //   data.csv:17:5: NaN in dense column 'num_3'
 //   data.csv:17: expected 5 fields as in the header, found 4
 // Multi-valued ids are '|'-separated, truncated to the first maxLen and padded

@@ -251,29 +251,29 @@ TEST_F(CsvReaderTest, BagsOfWordsArePaddedAndTruncated) {
                                   1, -1, -1, 2, -1, -1}));
   // Blanks are trimmed around the cell only, not around each word.
   EXPECT_EQ(error(head + "1,1,0,1,1,0 ; 0\n"),
-            "data.csv:2:6: non-numeric value '0 ' in column 'ws' (element 1, word 1)");
+            "data.csv:2:6: non-numeric value '0 ' in column 'ws' at element 1, word 1");
 }
 
 TEST_F(CsvReaderTest, BadWordsNameTheirElementAndWord) {
   Plan = bagPlan();
   const std::string head = "click,user_id,price,hist,num_3,ws\n";
   EXPECT_EQ(error(head + "1,1,0,1,1,1;2|3;x\n"),
-            "data.csv:2:6: non-numeric value 'x' in column 'ws' (element 2, word 2)");
+            "data.csv:2:6: non-numeric value 'x' in column 'ws' at element 2, word 2");
   EXPECT_EQ(error(head + "1,1,0,1,1,1;2|3;20\n"),
-            "data.csv:2:6: id 20 out of range for 'ws' (vocabulary 20) (element 2, word 2)");
+            "data.csv:2:6: id 20 out of range for 'ws' (vocabulary 20) at element 2, word 2");
   EXPECT_EQ(error(head + "1,1,0,1,1,-1\n"),
-            "data.csv:2:6: id -1 out of range for 'ws' (vocabulary 20) (element 1, word 1)");
+            "data.csv:2:6: id -1 out of range for 'ws' (vocabulary 20) at element 1, word 1");
   EXPECT_EQ(error(head + "1,1,0,1,1,1;2.5\n"),
-            "data.csv:2:6: non-integer id '2.5' in column 'ws' (element 1, word 2)");
+            "data.csv:2:6: non-integer id '2.5' in column 'ws' at element 1, word 2");
   EXPECT_EQ(error(head + "1,1,0,1,1,1;;2\n"),
-            "data.csv:2:6: empty word id in column 'ws' (element 1, word 2)");
+            "data.csv:2:6: empty word id in column 'ws' at element 1, word 2");
   EXPECT_EQ(error(head + "1,1,0,1,1,1;\n"),
-            "data.csv:2:6: empty word id in column 'ws' (element 1, word 2)");
+            "data.csv:2:6: empty word id in column 'ws' at element 1, word 2");
   // Words past the bag size and elements past the length are checked too.
   EXPECT_EQ(error(head + "1,1,0,1,1,1;2;3;4;99\n"),
-            "data.csv:2:6: id 99 out of range for 'ws' (vocabulary 20) (element 1, word 5)");
+            "data.csv:2:6: id 99 out of range for 'ws' (vocabulary 20) at element 1, word 5");
   EXPECT_EQ(error(head + "1,1,0,1,1,1|2|3;abc\n"),
-            "data.csv:2:6: non-numeric value 'abc' in column 'ws' (element 3, word 2)");
+            "data.csv:2:6: non-numeric value 'abc' in column 'ws' at element 3, word 2");
   // A ';' in a plain id list is not a bag separator.
   EXPECT_EQ(error(head + "1,1,0,1;2,1,1\n"),
             "data.csv:2:4: non-numeric value '1;2' in column 'hist'");
