@@ -47,7 +47,7 @@ const std::vector<BuiltinRecord>& ownRows() {
       {"id", C::InputType, {{"vocab", true}}, false, "id(vocab)"},
       {"ids", C::InputType, {{"vocab", true}, {"len", true}, {"words", false}}, false,
        "ids(vocab, len = L, words = W)"},
-      {"dense", C::InputType, {{"transform", false}}, false, "dense or dense(tanh_zscore)"},
+      {"dense", C::InputType, {{"transform", false}}, false, "dense, dense(zscore) or dense(tanh_zscore)"},
   };
   return kRows;
 }

@@ -7,6 +7,8 @@
 #include "dsl/SemaChecker.h"
 #include "runtime/CheckedMath.h"
 
+#include <algorithm>
+
 namespace recc::sema {
 
 
@@ -94,11 +96,12 @@ void Sema::checkInput(const InputDecl& in, std::map<std::string, Symbol>& into,
         constInt(args[2], 1, 4096, "'words' of 'ids'", len);
     } else if (args[0]) {
       auto* t = dynCast<NameExpr>(args[0]);
-      if (!t || (t->name != "none" && t->name != "tanh_zscore"))
+      const std::vector<std::string> known = {"none", "zscore", "tanh_zscore"};
+      if (!t || std::find(known.begin(), known.end(), t->name) == known.end())
         error(args[0]->loc, "unknown dense transform" +
-                                (t ? " '" + t->name + "'" + didYouMean(t->name, {"none", "tanh_zscore"})
+                                (t ? " '" + t->name + "'" + didYouMean(t->name, known)
                                    : std::string()) +
-                                "; expected 'none' or 'tanh_zscore'");
+                                "; expected 'none', 'zscore' or 'tanh_zscore'");
     }
   }
   for (const auto& n : in.names) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <functional>
@@ -117,13 +118,16 @@ void addOptimizerSlots(ModelState& state, std::vector<Slot>& slots) {
 std::vector<Slot> loadSlots(const SafeTensorsReader& in, ModelState& state,
                             const LoadOptions& options) {
   std::vector<Slot> slots;
-  const bool required = !options.transfer;
+  // Parameters and tables are required by a transfer too: the earlier stage
+  // has the same statement names (the whole SIM transfers, zeus.md 3.1), so
+  // a missing one is a renamed statement, not something to start afresh.
   for (int i = 0; i < state.params.size(); ++i)
-    slots.push_back({state.params.name(i), state.params.value(i).shape(), required,
+    slots.push_back({state.params.name(i), state.params.value(i).shape(), true,
                      [&state, i] { return state.params.value(i).data(); }});
   for (EmbeddingTable& t : state.tables)
-    slots.push_back({t.name(), t.weights().shape(), required,
+    slots.push_back({t.name(), t.weights().shape(), true,
                      [&t] { return t.weights().data(); }});
+  const bool required = !options.transfer;
   const auto& features = state.plan().features;
   for (size_t f = 0; f < features.size(); ++f)
     if (needsStats(features[f]))
@@ -161,6 +165,25 @@ std::optional<std::pair<double, double>> readExactStats(const SafeTensorsReader&
   return std::pair{v[0].get<double>(), v[1].get<double>()};
 }
 
+/// A transfer names every parameter and table the checkpoint lacks at once.
+void checkTransferComplete(const SafeTensorsReader& in, const std::vector<Slot>& slots,
+                           const std::string& model) {
+  std::vector<std::string> missing;
+  for (const Slot& s : slots)
+    if (s.required && !in.has(s.name))
+      missing.push_back("'" + s.name + "'");
+  if (missing.empty())
+    return;
+  const size_t shown = std::min<size_t>(missing.size(), 8);
+  std::string more = missing.size() > shown
+                         ? fmt::format(" and {} more", missing.size() - shown)
+                         : "";
+  fail("{}: checkpoint of model '{}' lacks {} of model '{}' ({}{}); a stage starts from "
+       "every parameter and table of the earlier one, found by name",
+       in.path(), in.meta("model"), missing.size() == 1 ? "a tensor" : fmt::format("{} tensors", missing.size()),
+       model, fmt::join(missing.begin(), missing.begin() + shown, ", "), more);
+}
+
 } // namespace
 
 void saveCheckpoint(const std::string& path, const ModelState& state) {
@@ -188,6 +211,8 @@ void loadCheckpoint(const std::string& path, ModelState& state,
     fail("{}: checkpoint is for model '{}', not '{}'", path, in.meta("model"),
          state.plan().model);
   std::vector<Slot> slots = loadSlots(in, state, options);
+  if (options.transfer)
+    checkTransferComplete(in, slots, state.plan().model);
   for (const Slot& s : slots) {
     if (!in.has(s.name)) {
       if (s.required)

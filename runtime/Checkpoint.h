@@ -8,7 +8,7 @@
 //   state/<state>            model state (ModelPlan::states): running
 //                            statistics and EMA shadows (a table's shadow
 //                            written with every row caught up to `step`)
-//   feature_stats/<feature>  [mean, stddev] of a tanh_zscore feature, once
+//   feature_stats/<feature>  [mean, stddev] of a zscore/tanh_zscore feature, once
 //                            computed (training computes them before its first
 //                            step; evaluation refuses to run without them)
 // Metadata: format "recc-checkpoint", format_version, model, step, epoch,
@@ -34,9 +34,11 @@ inline constexpr const char* kCheckpointFormatVersion = "1";
 void saveCheckpoint(const std::string& path, const ModelState& state);
 
 struct LoadOptions {
-  /// Parameter transfer (pre-train -> fine-tune): load the tensors whose names
-  /// match, keep the others as initialized, skip the model-name check, and
-  /// leave optimizer state and step/epoch counters fresh.
+  /// Parameter transfer (pre-train -> fine-tune, `--init-from`): load every
+  /// parameter and table by name (each must be present, shapes checked; the
+  /// missing ones are listed together), model state and feature statistics
+  /// where present, skip the model-name check, ignore tensors the model does
+  /// not have, and leave optimizer state and step/epoch counters fresh.
   bool transfer = false;
   /// Load NaN or infinite values; by default a checkpoint holding any is
   /// refused, naming the tensor and the element.

@@ -95,6 +95,11 @@ private:
   void parseRows(const std::vector<Line>& lines, size_t first);
   void parseRow(const Line& line, int64_t row, std::vector<std::string_view>& fields);
   void parseIds(const Line& line, int col, std::string_view field, int f, int64_t row);
+  void parseBags(const Line& line, int col, std::string_view field, int f, int64_t row);
+  /// One id of feature `f`; `element`/`word` (0-based) place it in a bag for
+  /// messages (-1: not in a bag).
+  int64_t parseId(const Line& line, int col, std::string_view token, int f,
+                  int64_t element = -1, int64_t word = -1);
   float parseFloat(const Line& line, int col, std::string_view field, const char* what);
   void internGroups();
 
@@ -198,9 +203,39 @@ float Reader::parseFloat(const Line& line, int col, std::string_view field,
   return value;
 }
 
+/// Where in a bag-of-words cell a token sits, for messages: "" outside bags.
+std::string bagPlace(int64_t element, int64_t word) {
+  return element < 0 ? "" : fmt::format(" at element {}, word {}", element + 1, word + 1);
+}
+
+int64_t Reader::parseId(const Line& line, int col, std::string_view token, int f,
+                        int64_t element, int64_t word) {
+  const FeatureSpec& spec = Plan.features[f];
+  if (token.empty())
+    failAt(line, col, "empty {} in column '{}'{}", element < 0 ? "id" : "word id",
+           Header[col], bagPlace(element, word));
+  int64_t id = 0;
+  auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), id);
+  if (ec != std::errc() || p != token.data() + token.size()) {
+    double x;
+    auto [q, ec2] = std::from_chars(token.data(), token.data() + token.size(), x);
+    if (ec2 == std::errc() && q == token.data() + token.size())
+      failAt(line, col, "non-integer id '{}' in column '{}'{}", token, Header[col],
+             bagPlace(element, word));
+    failAt(line, col, "non-numeric value '{}' in column '{}'{}", token, Header[col],
+           bagPlace(element, word));
+  }
+  if (id < 0 || id >= spec.vocab)
+    failAt(line, col, "id {} out of range for '{}' (vocabulary {}){}", id, spec.name,
+           spec.vocab, bagPlace(element, word));
+  return id;
+}
+
 void Reader::parseIds(const Line& line, int col, std::string_view field, int f,
                       int64_t row) {
   const FeatureSpec& spec = Plan.features[f];
+  if (spec.words > 0)
+    return parseBags(line, col, field, f, row);
   const int64_t width = Data.width(f);
   int64_t* out = Data.ids(f).data() + row * width;
   const bool multi = spec.kind == FeatureSpec::Kind::MultiCategorical;
@@ -210,23 +245,42 @@ void Reader::parseIds(const Line& line, int col, std::string_view field, int f,
   size_t pos = 0;
   while (true) {
     size_t end = multi ? field.find('|', pos) : std::string_view::npos;
-    std::string_view token = field.substr(pos, end - pos);
-    int64_t id = 0;
-    auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), id);
-    if (token.empty())
-      failAt(line, col, "empty id in column '{}'", Header[col]);
-    if (ec != std::errc() || p != token.data() + token.size()) {
-      double x;
-      auto [q, ec2] = std::from_chars(token.data(), token.data() + token.size(), x);
-      if (ec2 == std::errc() && q == token.data() + token.size())
-        failAt(line, col, "non-integer id '{}' in column '{}'", token, Header[col]);
-      failAt(line, col, "non-numeric value '{}' in column '{}'", token, Header[col]);
-    }
-    if (id < 0 || id >= spec.vocab)
-      failAt(line, col, "id {} out of range for '{}' (vocabulary {})", id, spec.name,
-             spec.vocab);
+    int64_t id = parseId(line, col, field.substr(pos, end - pos), f);
     if (k < width)
       out[k++] = id;
+    if (end == std::string_view::npos)
+      return;
+    pos = end + 1;
+  }
+}
+
+/// A bag of words per element: elements '|'-separated, the words of one
+/// element ';'-separated ("12;7;3|5;9"). An empty element is an empty bag
+/// (it still takes its position); an empty cell has no elements. Elements past
+/// maxLen and words past `words` are checked, then dropped; the rest of the
+/// [maxLen, words] block stays -1.
+void Reader::parseBags(const Line& line, int col, std::string_view field, int f,
+                       int64_t row) {
+  const FeatureSpec& spec = Plan.features[f];
+  int64_t* out = Data.ids(f).data() + row * Data.width(f);
+  if (field.empty())
+    return;
+  int64_t element = 0;
+  size_t pos = 0;
+  while (true) {
+    size_t end = field.find('|', pos);
+    std::string_view bag = field.substr(pos, end - pos);
+    size_t at = 0;
+    for (int64_t word = 0; !bag.empty(); ++word) {
+      size_t stop = bag.find(';', at);
+      int64_t id = parseId(line, col, bag.substr(at, stop - at), f, element, word);
+      if (element < spec.maxLen && word < spec.words)
+        out[element * spec.words + word] = id;
+      if (stop == std::string_view::npos)
+        break;
+      at = stop + 1;
+    }
+    ++element;
     if (end == std::string_view::npos)
       return;
     pos = end + 1;

@@ -6,10 +6,12 @@
 //   data.csv: missing column 'user_id' (model feature 'user_id'); header has: a, b
 //   data.csv:17:3: non-numeric value 'abc' in column 'price'
 //   data.csv:17:2: id 100000 out of range for 'item_id' (vocabulary 100000)
+//   data.csv:17:6: non-numeric value 'x' in column 'sq_ws' at element 2, word 2
 //   data.csv:17:5: NaN in dense column 'num_3'
 //   data.csv:17: expected 5 fields as in the header, found 4
 // Multi-valued ids are '|'-separated, truncated to the first maxLen and padded
-// with -1. Values may be surrounded by spaces or one pair of double quotes;
+// with -1; a bag of words per element (words > 0) separates the words of one
+// element by ';' ("12;7;3|5;9|" is three elements, the last an empty bag). Values may be surrounded by spaces or one pair of double quotes;
 // quoted fields containing the delimiter are not supported. A dense value
 // below float's range (1e-50) rounds to zero or a denormal. The file is read
 // to its end (pipes work) and never mapped (see FileRead.h). docs/data.md

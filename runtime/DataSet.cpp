@@ -16,7 +16,7 @@ DataSet::DataSet(const ModelPlan& plan, int64_t rows, bool withLabels,
     if (f.kind == FeatureSpec::Kind::Dense) {
       c.Dense.assign(rows, 0.0f);
     } else {
-      c.Width = f.kind == FeatureSpec::Kind::Categorical ? 1 : f.maxLen;
+      c.Width = idsPerRow(f);
       auto ids = checkedMul(rows, c.Width);
       if (!ids || !checkedMul(*ids, sizeof(int64_t)))
         fail("data set: {} rows of {} ids of feature '{}' overflow 64-bit sizes", rows,

@@ -31,7 +31,8 @@ public:
   void setSource(std::string s) { Source = std::move(s); }
   int64_t rows() const { return Rows; }
 
-  /// Ids per row of feature `f`: 1 for Categorical, maxLen for Multi, 0 for Dense.
+  /// Ids per row of feature `f`: 1 for Categorical, maxLen for Multi (times
+  /// words for a bag of words per element, stored [maxLen, words]), 0 for Dense.
   int64_t width(int f) const { return Features[f].Width; }
   /// Raw (untransformed) values of dense feature `f`, one per row.
   std::span<const float> dense(int f) const { return Features[f].Dense; }

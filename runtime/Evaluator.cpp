@@ -45,8 +45,8 @@ void checkStats(const ModelState& state) {
   const auto& features = state.plan().features;
   for (size_t f = 0; f < features.size(); ++f)
     if (needsStats(features[f]) && !state.stats[f].ready)
-      fail("feature '{}' uses tanh_zscore but has no statistics: train the model or "
-           "load a checkpoint first", features[f].name);
+      fail("feature '{}' uses {} but has no statistics: train the model or "
+           "load a checkpoint first", features[f].name, features[f].transform);
 }
 
 /// A ranking metric's top_k output (an index into the step's outputs) and the

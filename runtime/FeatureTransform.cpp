@@ -7,16 +7,17 @@
 namespace recc::rt {
 
 bool needsStats(const FeatureSpec& feature) {
-  return feature.kind == FeatureSpec::Kind::Dense && feature.transform == "tanh_zscore";
+  return feature.kind == FeatureSpec::Kind::Dense &&
+         (feature.transform == "tanh_zscore" || feature.transform == "zscore");
 }
 
 void checkTransform(const FeatureSpec& feature) {
-  if (feature.transform != "none" && feature.transform != "tanh_zscore" &&
-      !feature.transform.empty())
-    fail("feature '{}': unknown transform '{}' (expected none or tanh_zscore)",
-         feature.name, feature.transform);
-  if (feature.kind != FeatureSpec::Kind::Dense && feature.transform == "tanh_zscore")
-    fail("feature '{}': transform tanh_zscore needs a dense feature", feature.name);
+  const std::string& t = feature.transform;
+  if (t != "none" && t != "tanh_zscore" && t != "zscore" && !t.empty())
+    fail("feature '{}': unknown transform '{}' (expected none, zscore or tanh_zscore)",
+         feature.name, t);
+  if (feature.kind != FeatureSpec::Kind::Dense && (t == "tanh_zscore" || t == "zscore"))
+    fail("feature '{}': transform {} needs a dense feature", feature.name, t);
 }
 
 std::vector<FeatureStats> computeFeatureStats(const ModelPlan& plan, const DataSet& data) {

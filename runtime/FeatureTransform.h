@@ -1,6 +1,7 @@
-// FeatureTransform: per-feature transforms of dense inputs. "tanh_zscore"
-// maps x to tanh((x - mu) / max(sigma, 1e-6)), squashing heavy-tailed counts
-// into (-1, 1); mu and sigma come from the training set only and are kept in
+// FeatureTransform: per-feature transforms of dense inputs. "zscore" maps x
+// to (x - mu) / max(sigma, 1e-6) (ZEUS's dense features, zeus.md D5);
+// "tanh_zscore" to tanh of that, squashing heavy-tailed counts into (-1, 1)
+// (ESM² Eq. 17). mu and sigma come from the training set only and are kept in
 // checkpoints, so evaluation and prediction transform exactly as training did.
 // Values are transformed per batch when the trainer fills input buffers; the
 // DataSet keeps raw values.
@@ -34,8 +35,8 @@ std::vector<FeatureStats> computeFeatureStats(const ModelPlan& plan, const DataS
 inline float transformValue(const FeatureSpec& feature, const FeatureStats& stats, float x) {
   if (!needsStats(feature))
     return x;
-  double sigma = std::max(stats.stddev, 1e-6);
-  return static_cast<float>(std::tanh((x - stats.mean) / sigma));
+  double z = (x - stats.mean) / std::max(stats.stddev, 1e-6);
+  return static_cast<float>(feature.transform == "zscore" ? z : std::tanh(z));
 }
 
 } // namespace recc::rt

@@ -78,9 +78,12 @@ std::optional<int64_t> addressSpaceAvailable() {
   return std::max<int64_t>(0, (int64_t)std::min<rlim_t>(lim.rlim_cur, INT64_MAX) - used);
 }
 
-/// Bytes of table `t` with its optimizer slots, EMA shadows and their row
-/// counters; nullopt when that overflows 64 bits.
+/// Bytes of table `t` with its optimizer slots (none when frozen: they are
+/// allocated on a first update), EMA shadows and their row counters; nullopt
+/// when that overflows 64 bits.
 std::optional<int64_t> tableBytes(const ModelPlan& plan, const TableSpec& t, int64_t slots) {
+  if (isFrozen(plan, t.name))
+    slots = 0;
   std::optional<int64_t> floats = checkedMul(t.rows, t.dim);
   std::optional<int64_t> bytes = checkedMulAdd(floats, 4 * (1 + slots), 0);
   for (const StateSpec& s : plan.states)  // an EMA shadow and its row counters
@@ -136,8 +139,10 @@ int64_t modelStateBytes(const ModelPlan& plan) {
     bytes = *total;
   }
   for (const ParamSpec& p : plan.params) {
-    // The value, its gradient and the optimizer slots.
-    auto total = checkedMulAdd(checkedProduct(p.shape), 4 * (2 + slots), bytes);
+    // The value, its gradient and the optimizer slots (none if frozen: they
+    // are allocated on a first update).
+    const int64_t copies = 2 + (isFrozen(plan, p.name) ? 0 : slots);
+    auto total = checkedMulAdd(checkedProduct(p.shape), 4 * copies, bytes);
     if (!total)
       fail("model '{}': parameter '{}' {} is too large: the bytes of the parameters overflow "
            "64 bits", plan.model, p.name, shapeString(p.shape));

@@ -154,6 +154,11 @@ private:
         ok = false, want = "a non-negative integer";
     } else if constexpr (std::is_floating_point_v<T>) {
       ok = v.is_number(), want = "a number";
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      ok = v.is_array(), want = "an array of strings";
+      if (ok)
+        for (const Json& e : v)
+          ok = ok && e.is_string();
     } else {
       ok = v.is_array(), want = "an array of integers";
       if (ok)
@@ -270,6 +275,14 @@ void readEntries(const Fields& root, ModelPlan& plan) {
 
 } // namespace
 
+bool isFrozen(const ModelPlan& plan, const std::string& name) {
+  for (const std::string& f : plan.frozen)
+    if (name == f || (name.size() > f.size() && name.compare(0, f.size(), f) == 0 &&
+                      name[f.size()] == '.'))
+      return true;
+  return false;
+}
+
 int targetFeature(const ModelPlan& plan, const MetricSpec& m) {
   for (size_t f = 0; f < plan.features.size(); ++f)
     if (plan.features[f].kind == FeatureSpec::Kind::Categorical &&
@@ -311,6 +324,10 @@ std::string toJson(const ModelPlan& plan) {
     j["states"].push_back({{"name", st.name}, {"kind", st.kind}, {"shape", st.shape},
                            {"of", st.of}, {"table", st.table}, {"decay", st.decay},
                            {"init", initJson(st.init)}});
+  if (!plan.initFrom.empty())
+    j["initFrom"] = plan.initFrom;
+  if (!plan.frozen.empty())
+    j["frozen"] = plan.frozen;
   j["trainStep"] = stepJson(plan.trainStep);
   j["evalStep"] = stepJson(plan.evalStep);
   return j.dump(2);
@@ -332,6 +349,8 @@ ModelPlan planFromJson(const std::string& json) {
   root.get("batchSize", plan.batchSize);
   root.get("epochs", plan.epochs);
   root.get("seed", plan.seed);
+  root.get("initFrom", plan.initFrom);
+  root.get("frozen", plan.frozen);
   if (root.has("trainStep"))
     plan.trainStep = readStep(root.child("trainStep"));
   if (root.has("evalStep"))

@@ -21,13 +21,22 @@ struct FeatureSpec {
   int64_t vocab = 0;    ///< Categorical/MultiCategorical: ids must be in [0, vocab)
   int64_t maxLen = 0;   ///< MultiCategorical: ids per row (padded/truncated), '|'-separated
   std::string table;    ///< Categorical/MultiCategorical: the embedding table it reads
-  /// Dense: "none" or "tanh_zscore" (tanh((x-mu)/sigma), mu/sigma from the
-  /// training data, kept in the checkpoint).
+  /// Dense: "none", "zscore" ((x-mu)/sigma) or "tanh_zscore" (tanh of it;
+  /// mu/sigma from the training data, kept in the checkpoint).
   std::string transform = "none";
   /// MultiCategorical with words > 0: each of the maxLen elements is a bag of
   /// up to `words` ids (ZEUS's word segments), read as [maxLen, words].
   int64_t words = 0;
 };
+
+/// Ids per data row of a categorical feature: 1 (Categorical), maxLen
+/// (MultiCategorical), maxLen * words (a bag of words per element); 0 for a
+/// dense feature.
+inline int64_t idsPerRow(const FeatureSpec& f) {
+  if (f.kind == FeatureSpec::Kind::Dense) return 0;
+  if (f.kind == FeatureSpec::Kind::Categorical) return 1;
+  return f.words > 0 ? f.maxLen * f.words : f.maxLen;
+}
 
 struct LabelSpec {
   std::string name;
@@ -127,9 +136,18 @@ struct ModelPlan {
   uint64_t seed = 42;
   std::vector<MetricSpec> metrics;
   std::vector<StateSpec> states;
+  /// Stage transfer (`train { init = m  freeze = [...] }`): the model whose
+  /// trained parameters and tables this one starts from (empty: none), and
+  /// the tables and values held fixed (they have no Gradient buffer).
+  std::string initFrom;
+  std::vector<std::string> frozen;
   StepSpec trainStep;
   StepSpec evalStep;
 };
+
+/// True if `freeze = [...]` holds parameter or table `name` fixed: a listed
+/// table, or a parameter of a listed value (`name` or `name.*`).
+bool isFrozen(const ModelPlan& plan, const std::string& name);
 
 /// Index of the Categorical feature read from ranking metric `m`'s
 /// targetColumn (its ids are the relevant items), or -1 if there is none.

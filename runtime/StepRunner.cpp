@@ -41,16 +41,23 @@ bool isInput(Role role) {
          role == Role::Progress;
 }
 
-/// Ids per data row of a categorical feature (1, or maxLen if multi-valued).
-int64_t idsPerRow(const FeatureSpec& f) {
-  return f.kind == FeatureSpec::Kind::MultiCategorical ? f.maxLen : 1;
-}
-
-/// The shape of the rows an embedded feature yields: [-1,dim] or [-1,L,dim].
+/// The shape of the rows an embedded feature yields: [-1,dim], [-1,L,dim],
+/// or [-1,L,W,dim] for a bag of W words per element (the step pools them).
 Shape rowsShape(const FeatureSpec& f, int64_t dim) {
+  if (f.kind == FeatureSpec::Kind::MultiCategorical && f.words > 0)
+    return {-1, f.maxLen, f.words, dim};
   if (f.kind == FeatureSpec::Kind::MultiCategorical)
     return {-1, f.maxLen, dim};
   return {-1, dim};
+}
+
+/// The shape of a feature's values (a dense one) or raw ids, as the step reads them.
+std::string idsShape(const FeatureSpec& f) {
+  if (f.kind != FeatureSpec::Kind::MultiCategorical)
+    return "[-1] or [-1,1]";
+  if (f.words > 0)
+    return fmt::format("[-1,{},{}]", f.maxLen, f.words);
+  return fmt::format("[-1,{}]", f.maxLen);
 }
 
 } // namespace
@@ -148,9 +155,7 @@ void StepRunner::bindInput(Binding& b) {
       Shape want = rowsShape(f, State.tables[b.table].dim());
       expect(b.shape == want, shapeString(want));
     } else {
-      int64_t width = idsPerRow(f);
-      expect(b.batched && b.perRow == width,
-             width == 1 ? "[-1] or [-1,1]" : fmt::format("[-1,{}]", width));
+      expect(b.batched && b.perRow == (dense ? 1 : idsPerRow(f)), idsShape(f));
     }
     if (!dense)
       BatchIds[b.feature].resize(Capacity * idsPerRow(f));

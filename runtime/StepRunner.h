@@ -3,10 +3,11 @@
 // checks every buffer against the model, so a plan/backend mismatch fails
 // before the first step with the buffer's index, name and both shapes.
 // Buffers by role:
-//   Feature        dense feature: [B] or [B,1], transformed (tanh_zscore);
-//                  categorical feature: its ids as floats, [B], [B,1] or [B,L]
-//   EmbeddingRows  rows of the feature's table for its ids: [B,dim] or
-//                  [B,L,dim] (padding id -1 gives zero rows)
+//   Feature        dense feature: [B] or [B,1], transformed (tanh_zscore,
+//                  zscore); categorical feature: its ids as floats, [B],
+//                  [B,1], [B,L] or [B,L,W] (a bag of W words per element)
+//   EmbeddingRows  rows of the feature's table for its ids: [B,dim],
+//                  [B,L,dim] or [B,L,W,dim] (padding id -1 gives zero rows)
 //   Label          [B] or [B,1]; zeros if the data set has no labels
 //   Param          the ParamStore buffer itself (no copy)
 //   Seed           one float holding an integer < 2^24 from (plan seed, step)

@@ -23,9 +23,13 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--eval-data", a.evalData, "evaluation data, scored after each epoch");
   cmd.add_option("--out", a.out, "checkpoint to write (safetensors), atomically each epoch");
   cmd.add_option("--init", a.init, "checkpoint to resume from");
+  cmd.add_option("--init-from", a.initFrom,
+                 "checkpoint of the earlier stage a model with 'init = m' starts from "
+                 "(parameters and tables by name; fresh optimizer state)");
   cmd.add_option("--metrics-json", a.metricsJson, "write the final metrics as JSON");
   cmd.add_flag("--allow-non-finite", a.allowNonFinite,
-               "load an --init checkpoint even if it holds NaN or infinite values");
+               "load an --init or --init-from checkpoint even if it holds NaN or infinite "
+               "values");
   cmd.add_option("--epochs", a.epochs, "epochs (default: the model's train setting)")
       ->check(intRange(1, kMaxEpochs));
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
@@ -103,6 +107,42 @@ std::optional<tbb::global_control> limitThreads(int threads) {
                                             (size_t)threads);
 }
 
+/// Checks --init / --init-from against the model's `init = m` setting before
+/// any work: a stage needs the earlier stage's checkpoint (or its own, to
+/// resume), and a model without `init` has no earlier stage.
+void checkStageFlags(const ModelPlan& plan, const TrainArgs& a) {
+  if (plan.initFrom.empty() && !a.initFrom.empty())
+    fail("--init-from: model '{}' declares no earlier stage (no 'init = ...' in its train "
+         "settings), so there is nothing to start from; --init resumes its own checkpoint",
+         plan.model);
+  if (!a.init.empty() && !a.initFrom.empty())
+    fail("--init and --init-from exclude each other: --init resumes a checkpoint of '{}', "
+         "--init-from starts it from one of '{}'", plan.model, plan.initFrom);
+  if (!plan.initFrom.empty() && a.initFrom.empty() && a.init.empty())
+    fail("--init-from: model '{}' starts from the trained parameters of model '{}' "
+         "(train {{ init = {} }}); give that model's checkpoint with --init-from FILE "
+         "(or resume this model's own with --init FILE)",
+         plan.model, plan.initFrom, plan.initFrom);
+}
+
+/// Loads the earlier stage's checkpoint by name and says what it did.
+void transferInto(const std::string& path, ModelState& state, bool allowNonFinite) {
+  const ModelPlan& plan = state.plan();
+  auto meta = readCheckpointMetadata(path);
+  const std::string from = meta.count("model") ? meta["model"] : "?";
+  naming(fmt::format("loading checkpoint '{}'", path), [&] {
+    loadCheckpoint(path, state, {.transfer = true, .allowNonFinite = allowNonFinite});
+  });
+  std::string frozen = plan.frozen.empty()
+                           ? "none"
+                           : fmt::format("{}", fmt::join(plan.frozen, ", "));
+  std::fprintf(stderr,
+               "--init-from %s: %d parameters and %zu tables of model '%s' loaded by name "
+               "(init = %s); frozen: %s; optimizer state starts fresh\n",
+               path.c_str(), state.params.size(), state.tables.size(), from.c_str(),
+               plan.initFrom.c_str(), frozen.c_str());
+}
+
 /// Prints the metrics line and the per-group tables of a result.
 void printResult(const std::string& data, const EvalResult& result) {
   std::printf("%s: %s\n%s", data.c_str(), formatMetrics(result).c_str(),
@@ -117,11 +157,14 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     // Outputs are checked first: a bad path must not cost an epoch of training.
     checkCanWrite("--out", a.out);
     checkCanWrite("--metrics-json", a.metricsJson);
+    checkStageFlags(plan, a);
     auto limit = limitThreads(a.threads);
     DataSet train = readData("--data", a.data, plan);
     std::optional<DataSet> eval;
     if (!a.evalData.empty()) eval = readData("--eval-data", a.evalData, plan, evalReadOptions(plan));
-    if (!a.init.empty()) readCheckpointMetadata(a.init);  // before allocating the tables
+    // Bad checkpoints are reported before the tables are allocated.
+    if (!a.init.empty()) readCheckpointMetadata(a.init);
+    if (!a.initFrom.empty()) readCheckpointMetadata(a.initFrom);
     // The steps are made first so that the memory check counts their
     // activations before anything large is allocated.
     auto trainFn = makeStep(steps, plan, true);
@@ -129,6 +172,7 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     checkMemory(plan, {usage(plan, plan.trainStep, *trainFn), usage(plan, plan.evalStep, *evalFn)});
     ModelState state(plan);
     if (!a.init.empty()) loadInto(a.init, state, a.allowNonFinite);
+    if (!a.initFrom.empty()) transferInto(a.initFrom, state, a.allowNonFinite);
     TrainOptions options;
     options.epochs = a.epochs;
     options.threads = a.threads;

@@ -23,8 +23,9 @@ struct TrainArgs {
   std::string evalData;      ///< evaluated after every epoch and at the end
   std::string out;           ///< checkpoint path (safetensors), written each epoch
   std::string init;          ///< checkpoint to resume from
+  std::string initFrom;      ///< checkpoint of the earlier stage (plan.initFrom)
   std::string metricsJson;   ///< final metrics as JSON
-  bool allowNonFinite = false;  ///< load NaN/Inf values from --init
+  bool allowNonFinite = false;  ///< load NaN/Inf values from --init / --init-from
   int64_t epochs = 0;        ///< 0: the model's setting
   int64_t seed = -1;         ///< < 0: the model's setting (initialization, shuffling, dropout)
   int threads = 0;           ///< 0: all cores

@@ -266,12 +266,13 @@ void GraphBuilder::readTrainSettings(const TrainStmt& t) {
     if (key == "epochs") plan_.epochs = intConst(st.value.get(), plan_.epochs);
     if (key == "seed") plan_.seed = (uint64_t)intConst(st.value.get(), (int64_t)plan_.seed);
     if (auto* n = dynCast<NameExpr>(st.value.get()); n && key == "init") {
-      stage_.initFrom = n->name;
+      stage_.initFrom = plan_.initFrom = n->name;
       stage_.initLoc = st.value->loc;
     }
     if (auto* l = dynCast<ListExpr>(st.value.get()); l && key == "freeze")
       for (const auto& item : l->items)
         if (auto* n = dynCast<NameExpr>(item.get())) stage_.frozen.push_back(n->name);
+    if (key == "freeze") plan_.frozen = stage_.frozen;
     if (key == "optimizer") readOptimizer(*st.value);
   }
 }

@@ -97,25 +97,6 @@ bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag) {
                             Shape::dimStr(n.shape[0]) +
                             "); the runtime feeds one stream per step yet");
     }
-  // The data reader reads one id list per row; bags of words per position
-  // (ids(V, len = L, words = W)) need a second level it does not parse yet.
-  for (const rt::FeatureSpec& f : model.plan.features) {
-    if (f.words <= 0) continue;
-    for (const Binding& b : model.trainGraph.inputs())
-      if (b.name == f.name && (b.role == ValueRole::Feature || b.role == ValueRole::EmbeddingRows)) {
-        diag.error(model.trainGraph.node(b.node).loc,
-                   "'" + f.name + "' holds a bag of " + std::to_string(f.words) +
-                       " ids per position (ids(..., words = " + std::to_string(f.words) +
-                       ")); the runtime does not read bags of ids yet");
-        break;
-      }
-    break;  // once per model, like the other program-level features
-  }
-  if (!model.stage.initFrom.empty())
-    diag.error(model.stage.initLoc,
-               "model '" + model.plan.model + "' starts from the parameters of '" +
-                   model.stage.initFrom +
-                   "'; the runtime cannot transfer parameters between stages yet");
   return diag.errorCount() == before;
 }
 

@@ -43,8 +43,7 @@ std::optional<CompiledModel> compileModelFile(const std::string& path,
                                               DiagnosticEngine& diag);
 
 /// Reports the first program-level feature the runtime does not support yet
-/// (model state, schedules, a second input stream, parameter transfer between
-/// stages). Returns true when the model can run. `recc check` and `recc graph`
+/// (a second input stream). Returns true when the model can run. `recc check` and `recc graph`
 /// do not call it; train/eval/predict/compile/bench must, before running.
 bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag);
 

@@ -51,6 +51,11 @@ void printSummary(const CompiledModel& m, std::ostream& os) {
              3 * fwd / 1e6);
   fmt::print(os, "  train: {} lr={} batch={} epochs={}\n", p.optimizer.kind, p.optimizer.lr,
              p.batchSize, p.epochs);
+  if (!p.initFrom.empty())
+    fmt::print(os, "  stage:   starts from model '{}' (train with --init-from its checkpoint)\n",
+               p.initFrom);
+  if (!p.frozen.empty())
+    fmt::print(os, "  frozen:  {}\n", fmt::join(p.frozen, ", "));
   std::vector<rt::StepMemory> steps = estimateStepMemory(m);
   // Each part is counted in checked arithmetic; their sums, only printed,
   // in doubles (the memory check refuses what overflows).

@@ -101,6 +101,9 @@ std::vector<double> lossCurve(const CompiledModel& model, std::unique_ptr<rt::St
   rt::ModelState state(model.plan);
   rt::DataSet data = planted ? plantedData(model.plan, kBatch * steps)
                              : randomData(model.plan, kBatch * steps);
+  // Standardized features (zscore, tanh_zscore) use the data's statistics,
+  // as training computes them before its first step.
+  state.stats = rt::computeFeatureStats(model.plan, data);
   rt::StepRunner runner(model.plan.trainStep, state, *fn, kBatch, "train step");
   std::vector<int64_t> rows(kBatch);
   std::vector<double> losses;

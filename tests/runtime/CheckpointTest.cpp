@@ -287,18 +287,46 @@ TEST_F(CheckpointTest, MismatchesAreNamedAndChangeNothing) {
             "ckpt.safetensors: checkpoint is for model 'tiny', not 'other'");
 }
 
-TEST_F(CheckpointTest, TransferLoadsMatchingNamesOnly) {
+TEST_F(CheckpointTest, TransferLoadsEveryParameterAndTableByName) {
   ModelState a = trainedState();
   saveCheckpoint(Path, a);
+  // The next stage: another model of the same names; its optimizer state,
+  // counters start fresh, the feature statistics come along.
   ModelPlan finetune = test::smallPlan();
   finetune.model = "tiny_finetune";
-  finetune.params.push_back({"head", {2, 1}, {"ones", 0}});
+  finetune.initFrom = "tiny";
+  finetune.params.pop_back();  // a tensor of the checkpoint the model lacks is ignored
   ModelState b(finetune);
   loadCheckpoint(Path, b, {.transfer = true});
   expectSame(a.params.value("w0"), b.params.value("w0"));
-  EXPECT_EQ(b.params.value("head")[1], 1.0f);
+  expectSame(a.tables[1].weights(), b.tables[1].weights());
   EXPECT_EQ(b.step, 0);
+  EXPECT_EQ(b.epoch, 0);
   EXPECT_EQ(b.denseOptimizer.slotIfAllocated(0, 0), nullptr);
+  EXPECT_EQ(b.tables[1].slotIfAllocated(0), nullptr);
+  EXPECT_DOUBLE_EQ(b.stats[3].mean, 4.5);
+
+  // Every parameter and table must be there: the missing ones are listed,
+  // and nothing is loaded.
+  finetune.params.push_back({"head.w", {2, 1}, {"ones", 0}});
+  finetune.params.push_back({"head.b", {1}, {"ones", 0}});
+  finetune.tables.push_back({"extra_emb", 5, 4, {"uniform", 0.05}});
+  ModelState c(finetune);
+  EXPECT_EQ(msg([&] { loadCheckpoint(Path, c, {.transfer = true}); }),
+            "ckpt.safetensors: checkpoint of model 'tiny' lacks 3 tensors of model "
+            "'tiny_finetune' ('head.w', 'head.b', 'extra_emb'); a stage starts from every "
+            "parameter and table of the earlier one, found by name");
+  EXPECT_EQ(c.params.value("head.w")[1], 1.0f);
+  EXPECT_FALSE(c.stats[3].ready);
+
+  // Shapes are checked by name: the message names the tensor and both shapes.
+  ModelPlan wide = test::smallPlan();
+  wide.model = "wide";
+  wide.tables[0].dim = 8;
+  ModelState w(wide);
+  EXPECT_EQ(msg([&] { loadCheckpoint(Path, w, {.transfer = true}); }),
+            "ckpt.safetensors: tensor 'user_emb' has shape [10,4] in checkpoint but [10,8] "
+            "in model");
 }
 
 TEST_F(CheckpointTest, FailedSaveKeepsThePreviousCheckpoint) {

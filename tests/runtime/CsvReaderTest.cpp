@@ -215,6 +215,68 @@ TEST_F(CsvReaderTest, ZscoreStatisticsAndTransform) {
   FeatureStats constant{2.0, 0.0, true};  // sigma clamps to 1e-6
   EXPECT_FLOAT_EQ(transformValue(Plan.features[3], constant, 2.0f), 0.0f);
   EXPECT_FLOAT_EQ(transformValue(Plan.features[3], constant, 3.0f), 1.0f);
+  // zscore (ZEUS's D5) is the same standardization without the tanh.
+  FeatureSpec plain = Plan.features[3];
+  plain.transform = "zscore";
+  EXPECT_TRUE(needsStats(plain));
+  EXPECT_FLOAT_EQ(transformValue(plain, stats[3], 7.0f),
+                  static_cast<float>(3.0 / std::sqrt(5.0)));
+  EXPECT_FLOAT_EQ(transformValue(plain, constant, 3.0f), 1e6f);
+}
+
+/// The small plan with a bag-of-words feature 'ws': 2 elements of up to 3
+/// words, vocabulary 20, read from column 'ws'.
+ModelPlan bagPlan() {
+  ModelPlan p = test::smallPlan();
+  p.features.push_back({"ws", "ws", FeatureSpec::Kind::MultiCategorical, 20, 2, "item_emb",
+                        "none", 3});
+  return p;
+}
+
+TEST_F(CsvReaderTest, BagsOfWordsArePaddedAndTruncated) {
+  Plan = bagPlan();
+  const std::string head = "click,user_id,price,hist,num_3,ws\n";
+  DataSet d = read("bags.csv", head +
+                                   "1,1,0,1,1,1;2;3|4\n"        // full first bag
+                                   "1,1,0,1,1,5;6;7;8;9|\n"     // words past 3 dropped; empty 2nd bag
+                                   "1,1,0,1,1,|10\n"            // empty first bag
+                                   "1,1,0,1,1,\n"               // no elements
+                                   "1,1,0,1,1,\"1|2|3;19\"\n");  // elements past 2 dropped (but checked)
+  ASSERT_EQ(d.width(4), 6);
+  EXPECT_EQ(std::vector<int64_t>(d.ids(4).begin(), d.ids(4).end()),
+            (std::vector<int64_t>{1, 2, 3, 4, -1, -1,     //
+                                  5, 6, 7, -1, -1, -1,    //
+                                  -1, -1, -1, 10, -1, -1, //
+                                  -1, -1, -1, -1, -1, -1, //
+                                  1, -1, -1, 2, -1, -1}));
+  // Blanks are trimmed around the cell only, not around each word.
+  EXPECT_EQ(error(head + "1,1,0,1,1,0 ; 0\n"),
+            "data.csv:2:6: non-numeric value '0 ' in column 'ws' at element 1, word 1");
+}
+
+TEST_F(CsvReaderTest, BadWordsNameTheirElementAndWord) {
+  Plan = bagPlan();
+  const std::string head = "click,user_id,price,hist,num_3,ws\n";
+  EXPECT_EQ(error(head + "1,1,0,1,1,1;2|3;x\n"),
+            "data.csv:2:6: non-numeric value 'x' in column 'ws' at element 2, word 2");
+  EXPECT_EQ(error(head + "1,1,0,1,1,1;2|3;20\n"),
+            "data.csv:2:6: id 20 out of range for 'ws' (vocabulary 20) at element 2, word 2");
+  EXPECT_EQ(error(head + "1,1,0,1,1,-1\n"),
+            "data.csv:2:6: id -1 out of range for 'ws' (vocabulary 20) at element 1, word 1");
+  EXPECT_EQ(error(head + "1,1,0,1,1,1;2.5\n"),
+            "data.csv:2:6: non-integer id '2.5' in column 'ws' at element 1, word 2");
+  EXPECT_EQ(error(head + "1,1,0,1,1,1;;2\n"),
+            "data.csv:2:6: empty word id in column 'ws' at element 1, word 2");
+  EXPECT_EQ(error(head + "1,1,0,1,1,1;\n"),
+            "data.csv:2:6: empty word id in column 'ws' at element 1, word 2");
+  // Words past the bag size and elements past the length are checked too.
+  EXPECT_EQ(error(head + "1,1,0,1,1,1;2;3;4;99\n"),
+            "data.csv:2:6: id 99 out of range for 'ws' (vocabulary 20) at element 1, word 5");
+  EXPECT_EQ(error(head + "1,1,0,1,1,1|2|3;abc\n"),
+            "data.csv:2:6: non-numeric value 'abc' in column 'ws' at element 3, word 2");
+  // A ';' in a plain id list is not a bag separator.
+  EXPECT_EQ(error(head + "1,1,0,1;2,1,1\n"),
+            "data.csv:2:4: non-numeric value '1;2' in column 'hist'");
 }
 
 } // namespace

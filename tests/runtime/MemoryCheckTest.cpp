@@ -35,6 +35,16 @@ TEST(MemoryCheck, StepBuffersCountBatchedBuffersAtTheBatch) {
   EXPECT_EQ(stepBufferBytes(plan, trainSpec(), 1000), 4 * (1000 * 26 + 1));
 }
 
+TEST(MemoryCheck, FrozenTablesAndParametersHoldNoOptimizerState) {
+  ModelPlan plan = test::smallPlan();
+  plan.optimizer.kind = "adam";
+  // Tables 10x4 and 20x4, parameters 3x2 and 2: value (+ gradient for
+  // parameters) + 2 Adam moments each.
+  EXPECT_EQ(modelStateBytes(plan), 4 * (3 * 120 + 4 * 8));
+  plan.frozen = {"item_emb", "w0"};
+  EXPECT_EQ(modelStateBytes(plan), 4 * (3 * 40 + 80 + 4 * 2 + 2 * 6));
+}
+
 TEST(MemoryCheck, StepBufferOverflowNamesTheBuffer) {
   ModelPlan plan = test::smallPlan();
   StepSpec spec{"eval_step", {{Role::Output, "wide", {-1, int64_t(1) << 40}}}};

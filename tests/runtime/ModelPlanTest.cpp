@@ -23,8 +23,11 @@ ModelPlan fullPlan() {
   p.metrics.push_back({"r10", "recall", "top", "", "click", "uid", "item", 10});
   p.states.push_back({"h.batch_norm0.var", "running_stat", {4}, "", false, 0.9, {"ones", 0}});
   p.states.push_back({"emb.ema", "ema", {10, 4}, "emb", true, 0.99, {"zeros", 0}});
-  p.features.back().words = 0;
+  p.features.push_back({"ws", "words", FeatureSpec::Kind::MultiCategorical, 20, 3, "item_emb",
+                        "none", 4});
   p.labels.push_back({"buy", "purchase"});
+  p.initFrom = "pretrain";
+  p.frozen = {"item_emb", "tower"};
   p.trainStep = {"train_step",
                  {{Role::Feature, "price", {-1, 1}},
                   {Role::EmbeddingRows, "hist", {-1, 3, 4}},
@@ -45,7 +48,15 @@ TEST(ModelPlanJson, RoundTripKeepsEveryField) {
   ModelPlan q = planFromJson(json);
   EXPECT_EQ(toJson(q), json);
   EXPECT_EQ(q.model, "tiny");
-  ASSERT_EQ(q.features.size(), 4u);
+  ASSERT_EQ(q.features.size(), 5u);
+  EXPECT_EQ(q.features[4].words, 4);
+  EXPECT_EQ(idsPerRow(q.features[4]), 12);
+  EXPECT_EQ(q.initFrom, "pretrain");
+  EXPECT_EQ(q.frozen, (std::vector<std::string>{"item_emb", "tower"}));
+  EXPECT_TRUE(isFrozen(q, "tower.dense0.w"));
+  EXPECT_TRUE(isFrozen(q, "item_emb"));
+  EXPECT_FALSE(isFrozen(q, "tower2.dense0.w"));
+  EXPECT_FALSE(isFrozen(q, "user_emb"));
   EXPECT_EQ(q.features[1].kind, FeatureSpec::Kind::MultiCategorical);
   EXPECT_EQ(q.features[1].maxLen, 3);
   EXPECT_EQ(q.features[3].transform, "tanh_zscore");
@@ -79,6 +90,10 @@ TEST(ModelPlanJson, OptionalFieldsKeepDefaults) {
   EXPECT_EQ(q.features[0].transform, "none");
   EXPECT_EQ(q.batchSize, 256);
   EXPECT_EQ(q.optimizer.kind, "adam");
+  EXPECT_TRUE(q.initFrom.empty());
+  EXPECT_TRUE(q.frozen.empty());
+  EXPECT_EQ(errorOf([] { planFromJson(R"({"model": "m", "frozen": ["a", 1]})"); }),
+            "model plan: field 'frozen': expected an array of strings, got [\"a\",1]");
 }
 
 TEST(ModelPlanJson, ErrorsNameTheField) {
