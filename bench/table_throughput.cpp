@@ -116,34 +116,44 @@ int main(int argc, char** argv) {
     for (int64_t k : denseIds[s])
       dynIds[s].push_back(spread(k));
   }
-  std::vector<double> gD, gY, uD, uY;
+  // Per round: each operation on both tables back to back, the order
+  // alternating between rounds; the ratio is taken within each round.
+  std::vector<double> gD, gY, uD, uY, gR, uR;
   int64_t t = 2;
   for (int r = 0; r < o.rounds; ++r) {
-    gD.push_back(seconds([&] { for (auto& ids : denseIds) dense.gather(ids, rows.data()); }));
-    gY.push_back(seconds([&] { for (auto& ids : dynIds) dynamic.gather(ids, rows.data()); }));
-    const int64_t t0 = t;
-    uD.push_back(seconds([&] {
-      for (int s = 0; s < o.steps; ++s) {
-        const EmbeddingTable::RowGradients src{denseIds[s], grads.data()};
-        dense.applyGradients({&src, 1}, adagrad, t0 + s);
-      }
-    }));
-    uY.push_back(seconds([&] {
-      for (int s = 0; s < o.steps; ++s) {
-        const EmbeddingTable::RowGradients src{dynIds[s], grads.data()};
-        dynamic.applyGradients({&src, 1}, adagrad, t0 + s);
-      }
-    }));
+    auto gatherDense = [&] { for (auto& ids : denseIds) dense.gather(ids, rows.data()); };
+    auto gatherDyn = [&] { for (auto& ids : dynIds) dynamic.gather(ids, rows.data()); };
+    auto update = [&](EmbeddingTable& table, std::vector<std::vector<int64_t>>& batches) {
+      return [&, t0 = t] {
+        for (int s = 0; s < o.steps; ++s) {
+          const EmbeddingTable::RowGradients src{batches[s], grads.data()};
+          table.applyGradients({&src, 1}, adagrad, t0 + s);
+        }
+      };
+    };
+    if (r % 2 == 0) {
+      gD.push_back(seconds(gatherDense));
+      gY.push_back(seconds(gatherDyn));
+      uD.push_back(seconds(update(dense, denseIds)));
+      uY.push_back(seconds(update(dynamic, dynIds)));
+    } else {
+      gY.push_back(seconds(gatherDyn));
+      gD.push_back(seconds(gatherDense));
+      uY.push_back(seconds(update(dynamic, dynIds)));
+      uD.push_back(seconds(update(dense, denseIds)));
+    }
+    gR.push_back(gY.back() / gD.back());
+    uR.push_back(uY.back() / uD.back());
     t += o.steps;
   }
   const double ids = double(n) * o.steps;
-  auto line = [&](const char* what, double d, double y) {
-    std::printf("%-7s dense %7.2f M ids/s  dynamic %7.2f M ids/s  dynamic/dense time %.2fx\n",
-                what, ids / d / 1e6, ids / y / 1e6, y / d);
+  auto line = [&](const char* what, double d, double y, double ratio) {
+    std::printf("%-7s dense %7.2f M ids/s  dynamic %7.2f M ids/s  dynamic/dense time %.2fx "
+                "(median of per-round ratios)\n", what, ids / d / 1e6, ids / y / 1e6, ratio);
   };
   std::printf("batch %lld x %lld ids, dim %lld, adagrad, %d rounds x %d steps (medians):\n",
               (long long)o.batch, (long long)o.idsPerRow, (long long)o.dim, o.rounds, o.steps);
-  line("gather", median(gD), median(gY));
-  line("update", median(uD), median(uY));
+  line("gather", median(gD), median(gY), median(gR));
+  line("update", median(uD), median(uY), median(uR));
   return 0;
 }

@@ -3,17 +3,44 @@
 
 #include <tbb/parallel_sort.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 
 namespace recc::rt {
 
+namespace {
+
+/// Records per page: as many whole records as fill 2 MiB, at least one.
+int64_t recordsPerPage(int64_t width) {
+  return std::max<int64_t>(1, DynamicRows::kPageBytes / (width * int64_t(sizeof(float))));
+}
+
+} // namespace
+
 DynamicRows::DynamicRows(int64_t dim, int slots)
-    : Dim(dim), Slots(slots), Width(dim * (1 + slots)) {}
+    : Dim(dim), Slots(slots), Width(dim * (1 + slots)), PageRows(recordsPerPage(Width)) {}
+
+int64_t DynamicRows::pageBytes(int64_t dim, int slots) {
+  const int64_t width = dim * (1 + slots);
+  const int64_t bytes = recordsPerPage(width) * width * int64_t(sizeof(float));
+  return (bytes + kPageBytes - 1) / kPageBytes * kPageBytes;
+}
+
+void DynamicRows::FreePage::operator()(float* p) const { std::free(p); }
 
 int64_t DynamicRows::insert(int64_t id) {
   const int64_t slot = size();
-  if (slot % kPageRows == 0)
-    Pages.push_back(std::make_unique_for_overwrite<float[]>(size_t(kPageRows * Width)));
+  if (slot % PageRows == 0) {
+    const size_t bytes = size_t(pageBytes(Dim, Slots));
+    void* page = std::aligned_alloc(size_t(kPageBytes), bytes);
+    if (!page)
+      throw std::bad_alloc();
+    ::madvise(page, bytes, MADV_HUGEPAGE);  // advice only: no error if refused
+    Pages.emplace_back(static_cast<float*>(page));
+  }
   Ids.push_back(id);
   Index.insert(id, slot);
   return slot;
@@ -36,7 +63,7 @@ void DynamicRows::clear() {
 }
 
 int64_t DynamicRows::bytes() const {
-  return int64_t(Pages.size()) * kPageRows * Width * int64_t(sizeof(float)) + Index.bytes() +
+  return int64_t(Pages.size()) * pageBytes(Dim, Slots) + Index.bytes() +
          int64_t(Ids.capacity() * sizeof(int64_t));
 }
 

@@ -11,6 +11,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_sort.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <vector>
@@ -73,23 +74,35 @@ void EmbeddingTable::gather(std::span<const int64_t> ids, float* out) const {
 void EmbeddingTable::gatherDynamic(std::span<const int64_t> ids, float* out) const {
   const int64_t d = dim();
   const DynamicRows& rows = *Dynamic;
+  // Ids are looked up in groups: first every index entry of the group is
+  // prefetched, then every record found, then rows are copied, so a group's
+  // cache misses overlap instead of following one another.
+  constexpr size_t kGroup = 16;
   tbb::parallel_for(tbb::blocked_range<size_t>(0, ids.size(), 512),
                     [&](const tbb::blocked_range<size_t>& r) {
-                      for (size_t i = r.begin(); i < r.end(); ++i) {
-                        const int64_t id = ids[i];
-                        assert(id >= -1 && id < Rows);
-                        float* dst = out + i * d;
-                        if (id < 0) {
-                          std::memset(dst, 0, d * sizeof(float));
-                          continue;
-                        }
-                        const int64_t slot = rows.find(id);
-                        if (slot >= 0)
-                          std::memcpy(dst, rows.record(slot), d * sizeof(float));
-                        else
-                          Init->row(id, d, dst);  // untouched: not inserted
-                      }
-                    });
+    int64_t slots[kGroup];
+    for (size_t g = r.begin(); g < r.end(); g += kGroup) {
+      const size_t n = std::min(kGroup, r.end() - g);
+      for (size_t j = 0; j < n; ++j)
+        if (ids[g + j] >= 0)
+          rows.prefetch(ids[g + j]);
+      for (size_t j = 0; j < n; ++j) {
+        assert(ids[g + j] >= -1 && ids[g + j] < Rows);
+        slots[j] = ids[g + j] >= 0 ? rows.find(ids[g + j]) : -1;
+        if (slots[j] >= 0)
+          __builtin_prefetch(rows.record(slots[j]));
+      }
+      for (size_t j = 0; j < n; ++j) {
+        float* dst = out + (g + j) * d;
+        if (slots[j] >= 0)
+          std::memcpy(dst, rows.record(slots[j]), d * sizeof(float));
+        else if (ids[g + j] < 0)
+          std::memset(dst, 0, d * sizeof(float));
+        else
+          Init->row(ids[g + j], d, dst);  // untouched: not inserted
+      }
+    }
+  });
 }
 
 bool EmbeddingTable::hasOptimizerState(OptimizerKind kind) const {

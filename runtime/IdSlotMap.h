@@ -7,7 +7,9 @@
 // never erased, so there are no tombstones, and a lookup is one mixed hash and
 // a short scan of one or two cache lines. find() is const and touches no
 // shared state, so any number of threads may look ids up at once while no
-// thread inserts; the table inserts only between its parallel phases.
+// thread inserts; the table inserts only between its parallel phases. An
+// array of 2 MiB or more is 2 MiB-aligned and advised as huge pages, as the
+// rows' pages are (DynamicRows.h): lookups land at random.
 // (std::unordered_map allocates a node per id and chases a pointer per
 // lookup; absl's flat_hash_map, the closest well-kept alternative, is not
 // installed on the build machines and would add a dependency for the same
@@ -16,8 +18,12 @@
 
 #include "runtime/Random.h"
 
+#include <sys/mman.h>
+
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <memory>
+#include <new>
 
 namespace recc::rt {
 
@@ -36,24 +42,27 @@ public:
     }
   }
 
+  /// Starts loading the entry where a lookup of `id` begins, so that a batch
+  /// of lookups overlaps its cache misses instead of taking them in turn.
+  void prefetch(int64_t id) const { __builtin_prefetch(&Entries[mix64(uint64_t(id)) & Mask]); }
+
   /// Adds `id` (absent, >= 0) with `slot`. Not safe alongside other calls.
   void insert(int64_t id, int64_t slot) {
-    if ((Count + 1) * 10 > int64_t(Entries.size()) * 7)
-      rehash(Entries.size() * 2);
+    if ((Count + 1) * 10 > int64_t(Capacity) * 7)
+      rehash(Capacity * 2);
     place(id, slot);
     ++Count;
   }
 
   int64_t size() const { return Count; }
   /// Bytes of the index array.
-  int64_t bytes() const { return int64_t(Entries.size() * sizeof(Entry)); }
+  int64_t bytes() const { return int64_t(Capacity * sizeof(Entry)); }
   /// Index bytes per row at the fullest a table can be (70%) and right after
   /// it doubles (35%): what the memory check charges per row.
   static constexpr int64_t kMaxBytesPerRow = 46;
 
   void clear() {
-    Entries.assign(1024, Entry{});
-    Mask = Entries.size() - 1;
+    allocate(1024);
     Count = 0;
   }
 
@@ -62,6 +71,24 @@ private:
     int64_t id = -1;
     int64_t slot = -1;
   };
+  struct Free {
+    void operator()(Entry* p) const { std::free(p); }
+  };
+
+  /// Replaces the array by `capacity` (a power of two) empty entries.
+  void allocate(size_t capacity) {
+    const size_t bytes = capacity * sizeof(Entry);
+    constexpr size_t kHuge = size_t(1) << 21;
+    void* p = bytes >= kHuge ? std::aligned_alloc(kHuge, bytes) : std::malloc(bytes);
+    if (!p)
+      throw std::bad_alloc();
+    if (bytes >= kHuge)
+      ::madvise(p, bytes, MADV_HUGEPAGE);  // advice only
+    Entries.reset(static_cast<Entry*>(p));
+    std::uninitialized_fill_n(Entries.get(), capacity, Entry{});
+    Capacity = capacity;
+    Mask = capacity - 1;
+  }
 
   void place(int64_t id, int64_t slot) {
     uint64_t i = mix64(uint64_t(id)) & Mask;
@@ -71,15 +98,16 @@ private:
   }
 
   void rehash(size_t capacity) {
-    std::vector<Entry> old(capacity);
-    old.swap(Entries);
-    Mask = capacity - 1;
-    for (const Entry& e : old)
-      if (e.id >= 0)
-        place(e.id, e.slot);
+    std::unique_ptr<Entry[], Free> old = std::move(Entries);
+    const size_t oldCapacity = Capacity;
+    allocate(capacity);
+    for (size_t i = 0; i < oldCapacity; ++i)
+      if (old[i].id >= 0)
+        place(old[i].id, old[i].slot);
   }
 
-  std::vector<Entry> Entries;
+  std::unique_ptr<Entry[], Free> Entries;
+  size_t Capacity = 0;
   uint64_t Mask = 0;
   int64_t Count = 0;
 };

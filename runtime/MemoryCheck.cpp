@@ -94,7 +94,7 @@ std::optional<int64_t> tableBytes(const ModelPlan& plan, const TableSpec& t, int
                                   const DynamicRowCounts& touched) {
   if (t.dynamic) {  // the rows held, and one page that may be partly used
     const int64_t perRow = DynamicRows::bytesPerRow(t.dim, int(slots));
-    return checkedMulAdd(checkedAdd(heldRows(t, touched), DynamicRows::kPageRows), perRow, 0);
+    return checkedMulAdd(heldRows(t, touched), perRow, DynamicRows::pageBytes(t.dim, int(slots)));
   }
   std::optional<int64_t> floats = checkedMul(t.rows, t.dim);
   std::optional<int64_t> bytes = checkedMulAdd(floats, 4 * (1 + slots), 0);
