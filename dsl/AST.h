@@ -141,13 +141,16 @@ struct LabelDecl : Stmt {
   std::vector<Ident> names;
 };
 
-/// `table NAME[ROWS, DIM] [init uniform(0.05) | normal(0.01) | zeros]`
+/// `table NAME[ROWS, DIM] [init uniform(0.05) | normal(0.01) | zeros] [dynamic | dense]`
 struct TableDecl : Stmt {
   static constexpr Kind kKind = Kind::Table;
   explicit TableDecl(SourceLoc l) : Stmt(kKind, std::move(l)) {}
   Ident name;
   ExprPtr rows, dim;
   ExprPtr init;  ///< Name or Call; null for the default uniform(0.05)
+  /// The storage the declaration asks for: "dynamic", "dense", or "" (chosen
+  /// by size, rt::dynamicByDefault).
+  std::string storage;
 };
 
 /// `block NAME(p, q) { stmt* return expr }`

@@ -62,6 +62,7 @@ void ASTPrinter::printStmt(const Stmt& s, int indent) {
       line(indent + 1) << "Init\n";
       printExpr(*t->init, indent + 2);
     }
+    if (!t->storage.empty()) line(indent + 1) << "Storage " << t->storage << "\n";
   } else if (auto* b = dynCast<BlockDecl>(&s)) {
     line(indent) << "Block '" << b->name.name << "'" << at(b->loc) << "\n";
     for (const auto& p : b->params) printIdent("Param", p, indent + 1);

@@ -268,6 +268,7 @@ StmtPtr Parser::parseLabel() {
 }
 
 // table := 'table' IDENT '[' expr ',' expr ']' ['init' IDENT ['(' args ')']]
+//          ['dynamic' | 'dense']
 StmtPtr Parser::parseTable() {
   auto t = std::make_unique<TableDecl>(consume().loc);
   if (!expectIdent(t->name, "a table name")) return nullptr;
@@ -284,6 +285,9 @@ StmtPtr Parser::parseTable() {
     }
     if (!(t->init = parsePrimary())) return nullptr;
   }
+  // Storage words are contextual: `dense = ...` on the next line assigns.
+  if ((atContextual("dynamic") || atContextual("dense")) && !peekTok().is(Tok::Equal))
+    t->storage = consume().text;
   return t;
 }
 

@@ -3,6 +3,7 @@
 // A bad checkpoint therefore never leaves a half-loaded model behind.
 #include "runtime/Checkpoint.h"
 
+#include "runtime/DynamicCheckpoint.h"
 #include "runtime/Error.h"
 #include "runtime/SafeTensors.h"
 
@@ -57,7 +58,9 @@ std::vector<TensorRef> collectTensors(const ModelState& state,
     out.push_back({state.params.name(i), state.params.value(i).shape(),
                    state.params.value(i).data()});
   for (const EmbeddingTable& t : state.tables)
-    out.push_back({t.name(), t.weights().shape(), t.weights().data()});
+    if (!t.isDynamic())
+      out.push_back({t.name(), t.weights().shape(), t.weights().data()});
+  collectDynamicTables(state, out);
   for (int s = 0; s < optimizerSlots(kind); ++s) {
     for (int i = 0; i < state.params.size(); ++i)
       if (const Tensor* m = state.denseOptimizer.slotIfAllocated(i, s))
@@ -99,7 +102,8 @@ void checkFormat(const SafeTensorsReader& in) {
 
 /// Optimizer state tensors `state` can take (all optional: state of a
 /// parameter that was never updated is not saved).
-void addOptimizerSlots(ModelState& state, std::vector<Slot>& slots) {
+void addOptimizerSlots(const SafeTensorsReader& in, ModelState& state,
+                       std::vector<Slot>& slots) {
   const OptimizerKind kind = state.denseOptimizer.kind();
   const OptimizerSpec& spec = state.plan().optimizer;
   for (int s = 0; s < optimizerSlots(kind); ++s) {
@@ -109,12 +113,19 @@ void addOptimizerSlots(ModelState& state, std::vector<Slot>& slots) {
                          return state.denseOptimizer.slot(state.params, i, s).data();
                        }});
     for (EmbeddingTable& t : state.tables)
-      slots.push_back({slotName(kind, s, t.name()), t.weights().shape(), false,
-                       [&t, &spec, s] { return t.slot(spec, s).data(); }});
+      if (!loadsByRows(in, t))  // else DynamicCheckpoint.h loads its state
+        slots.push_back({slotName(kind, s, t.name()), t.weights().shape(), false,
+                         [&t, &spec, s] { return t.slot(spec, s).data(); }});
   }
 }
 
-/// Every tensor `state` can take from `in`.
+/// True if the load takes optimizer state: not a transfer, same optimizer.
+bool withOptimizer(const SafeTensorsReader& in, const ModelState& state,
+                   const LoadOptions& options) {
+  return !options.transfer && in.meta("optimizer") == state.plan().optimizer.kind;
+}
+
+/// Every tensor `state` can take from `in`, but for tables loaded by rows.
 std::vector<Slot> loadSlots(const SafeTensorsReader& in, ModelState& state,
                             const LoadOptions& options) {
   std::vector<Slot> slots;
@@ -125,8 +136,9 @@ std::vector<Slot> loadSlots(const SafeTensorsReader& in, ModelState& state,
     slots.push_back({state.params.name(i), state.params.value(i).shape(), true,
                      [&state, i] { return state.params.value(i).data(); }});
   for (EmbeddingTable& t : state.tables)
-    slots.push_back({t.name(), t.weights().shape(), true,
-                     [&t] { return t.weights().data(); }});
+    if (!loadsByRows(in, t))  // else DynamicCheckpoint.h loads it
+      slots.push_back({t.name(), t.weights().shape(), true,
+                       [&t] { return t.weights().data(); }});
   const bool required = !options.transfer;
   const auto& features = state.plan().features;
   for (size_t f = 0; f < features.size(); ++f)
@@ -135,8 +147,8 @@ std::vector<Slot> loadSlots(const SafeTensorsReader& in, ModelState& state,
   for (int i = 0; i < state.states.size(); ++i)
     slots.push_back({stateName(state.states.spec(i)), state.states.value(i).shape(), required,
                      [&state, i] { return state.states.value(i).data(); }});
-  if (!options.transfer && in.meta("optimizer") == state.plan().optimizer.kind)
-    addOptimizerSlots(state, slots);
+  if (withOptimizer(in, state, options))
+    addOptimizerSlots(in, state, slots);
   return slots;
 }
 
@@ -224,11 +236,17 @@ void loadCheckpoint(const std::string& path, ModelState& state,
     if (in.shape(s.name) != s.shape)
       fail("{}: tensor '{}' has shape {} in checkpoint but {} in model", path, s.name,
            shapeString(in.shape(s.name)), shapeString(s.shape));
+    if (in.dtype(s.name) != DType::F32)
+      fail("{}: tensor '{}' has dtype I64 in checkpoint; expected F32", path, s.name);
     // Read once here to check it (CRC-32, finite values) before anything changes.
     if (int64_t i = in.verify(s.name); i >= 0 && !options.allowNonFinite)
       fail("{}: tensor '{}' has a non-finite value at element {}; nothing was loaded "
            "(--allow-non-finite loads it anyway)", path, s.name, i);
   }
+  // Dynamic tables are required by a transfer too, as dense ones are.
+  const std::vector<RowsLoad> byRows = checkRowsLoads(
+      in, state, true, withOptimizer(in, state, options), options.allowNonFinite);
+  loadRows(in, state, byRows);
   for (const Slot& s : slots) {
     if (!in.has(s.name))
       continue;

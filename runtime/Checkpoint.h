@@ -1,7 +1,9 @@
 // Checkpoint: saves and restores a ModelState as one safetensors file.
 // Tensors (all F32):
 //   <param>                  dense parameters, by plan name
-//   <table>                  embedding tables [rows, dim]
+//   <table>                  embedding tables [rows, dim]; a dynamic table:
+//                            its touched rows [n, dim] with their ids in
+//                            ids/<table> (I64 [n]), DynamicCheckpoint.h
 //   adam_m/<name>, adam_v/<name>, adagrad_acc/<name>
 //                            optimizer state of a parameter or table, present
 //                            once it has been updated

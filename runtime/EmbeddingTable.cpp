@@ -11,6 +11,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_sort.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <vector>
@@ -18,13 +19,42 @@
 namespace recc::rt {
 
 EmbeddingTable::EmbeddingTable(std::string name, int64_t rows, int64_t dim)
-    : Name(std::move(name)) {
+    : Name(std::move(name)), Rows(rows), Dim(dim) {
   if (rows <= 0 || dim <= 0)
     fail("embedding table '{}' has invalid size {} x {}", Name, rows, dim);
   Weights = Tensor({rows, dim});
 }
 
+EmbeddingTable EmbeddingTable::dynamic(std::string name, int64_t rows, int64_t dim,
+                                       const InitSpec& init, uint64_t seed,
+                                       const OptimizerSpec& optimizer) {
+  const OptimizerKind kind = optimizerKind(optimizer.kind);
+  if (rows <= 0 || dim <= 0)
+    fail("embedding table '{}' has invalid size {} x {}", name, rows, dim);
+  EmbeddingTable t("", 1, 1);
+  t.Weights = Tensor();
+  t.Name = std::move(name);
+  t.Rows = rows;
+  t.Dim = dim;
+  t.Dynamic = std::make_unique<DynamicRows>(dim, optimizerSlots(kind));
+  t.Init = std::make_shared<const ElementInit>(init, t.Name, seed, Shape{rows, dim});
+  t.InitialSlot = recc::rt::initialSlotValue(optimizer, kind);
+  return t;
+}
+
+Tensor& EmbeddingTable::weights() {
+  if (Dynamic)
+    fail("table '{}' is dynamic: it has no dense [{}, {}] weights", Name, Rows, Dim);
+  return Weights;
+}
+
+const Tensor& EmbeddingTable::weights() const {
+  return const_cast<EmbeddingTable*>(this)->weights();
+}
+
 void EmbeddingTable::gather(std::span<const int64_t> ids, float* out) const {
+  if (Dynamic)
+    return gatherDynamic(ids, out);
   const int64_t d = dim();
   const float* w = Weights.data();
   tbb::parallel_for(tbb::blocked_range<size_t>(0, ids.size(), 512),
@@ -41,16 +71,85 @@ void EmbeddingTable::gather(std::span<const int64_t> ids, float* out) const {
                     });
 }
 
+void EmbeddingTable::gatherDynamic(std::span<const int64_t> ids, float* out) const {
+  const int64_t d = dim();
+  const DynamicRows& rows = *Dynamic;
+  // Ids are looked up in groups: first every index entry of the group is
+  // prefetched, then every record found, then rows are copied, so a group's
+  // cache misses overlap instead of following one another.
+  constexpr size_t kGroup = 16;
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, ids.size(), 512),
+                    [&](const tbb::blocked_range<size_t>& r) {
+    int64_t slots[kGroup];
+    for (size_t g = r.begin(); g < r.end(); g += kGroup) {
+      const size_t n = std::min(kGroup, r.end() - g);
+      for (size_t j = 0; j < n; ++j)
+        if (ids[g + j] >= 0)
+          rows.prefetch(ids[g + j]);
+      for (size_t j = 0; j < n; ++j) {
+        assert(ids[g + j] >= -1 && ids[g + j] < Rows);
+        slots[j] = ids[g + j] >= 0 ? rows.find(ids[g + j]) : -1;
+        if (slots[j] >= 0)
+          __builtin_prefetch(rows.record(slots[j]));
+      }
+      for (size_t j = 0; j < n; ++j) {
+        float* dst = out + (g + j) * d;
+        if (slots[j] >= 0)
+          std::memcpy(dst, rows.record(slots[j]), d * sizeof(float));
+        else if (ids[g + j] < 0)
+          std::memset(dst, 0, d * sizeof(float));
+        else
+          Init->row(ids[g + j], d, dst);  // untouched: not inserted
+      }
+    }
+  });
+}
+
 bool EmbeddingTable::hasOptimizerState(OptimizerKind kind) const {
+  if (Dynamic)
+    return true;  // every row held has its state
   return optimizerSlots(kind) == 0 || !Slots[0].empty();
 }
 
 Tensor& EmbeddingTable::slot(const OptimizerSpec& spec, int s) {
+  if (Dynamic)
+    fail("table '{}' is dynamic: its optimizer state is kept per row", Name);
   if (Slots[s].empty()) {
     Slots[s] = Tensor(Weights.shape());
-    Slots[s].fill(initialSlotValue(spec, optimizerKind(spec.kind)));
+    Slots[s].fill(recc::rt::initialSlotValue(spec, optimizerKind(spec.kind)));
   }
   return Slots[s];
+}
+
+std::vector<float*> EmbeddingTable::touchRows(std::span<const int64_t> ids) {
+  DynamicRows& rows = *Dynamic;
+  std::vector<int64_t> slots(ids.size());
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, ids.size(), 256),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      for (size_t k = r.begin(); k < r.end(); ++k)
+                        slots[k] = rows.find(ids[k]);
+                    });
+  // New rows get slots in increasing id order; only the order of slots, which
+  // nothing observes, depends on it.
+  std::vector<size_t> fresh;
+  for (size_t k = 0; k < ids.size(); ++k)
+    if (slots[k] < 0) {
+      slots[k] = rows.insert(ids[k]);
+      fresh.push_back(k);
+    }
+  std::vector<float*> records(ids.size());
+  for (size_t k = 0; k < ids.size(); ++k)
+    records[k] = rows.record(slots[k]);
+  const int64_t d = Dim, state = d * rows.optimizerSlots();
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, fresh.size(), 64),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      for (size_t j = r.begin(); j < r.end(); ++j) {
+                        float* rec = records[fresh[j]];
+                        Init->row(ids[fresh[j]], d, rec);
+                        std::fill_n(rec + d, state, InitialSlot);
+                      }
+                    });
+  return records;
 }
 
 namespace {
@@ -97,15 +196,30 @@ void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
     return;
   sortByIdThenSeq(refs, rows());
   std::vector<size_t> runStart;
+  std::vector<int64_t> runIds;
   for (size_t i = 0; i < refs.size(); ++i)
-    if (i == 0 || refs[i].id != refs[i - 1].id)
+    if (i == 0 || refs[i].id != refs[i - 1].id) {
       runStart.push_back(i);
+      runIds.push_back(refs[i].id);
+    }
   runStart.push_back(refs.size());
 
   const StepCoefficients c = StepCoefficients::at(spec, t);
-  float* s0 = optimizerSlots(c.kind) > 0 ? slot(spec, 0).data() : nullptr;
-  float* s1 = optimizerSlots(c.kind) > 1 ? slot(spec, 1).data() : nullptr;
-  float* w = Weights.data();
+  const int nslots = optimizerSlots(c.kind);
+  // Where each run's row lives: its record (weights, then state), or its
+  // place in the dense weights and slots.
+  std::vector<float*> records;
+  float *w = nullptr, *s0 = nullptr, *s1 = nullptr;
+  if (Dynamic) {
+    if (Dynamic->optimizerSlots() != nslots)
+      fail("table '{}' keeps {} optimizer state vectors per row, but the optimizer '{}' needs {}",
+           Name, Dynamic->optimizerSlots(), spec.kind, nslots);
+    records = touchRows(runIds);
+  } else {
+    s0 = nslots > 0 ? slot(spec, 0).data() : nullptr;
+    s1 = nslots > 1 ? slot(spec, 1).data() : nullptr;
+    w = Weights.data();
+  }
   tbb::enumerable_thread_specific<std::vector<float>> scratch(d);
   tbb::parallel_for(tbb::blocked_range<size_t>(0, runStart.size() - 1, 64),
                     [&](const tbb::blocked_range<size_t>& r) {
@@ -117,7 +231,13 @@ void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
         for (int64_t e = 0; e < d; ++e)
           sum[e] += g[e];
       }
-      int64_t o = refs[runStart[k]].id * d;
+      if (!records.empty()) {
+        float* rec = records[k];
+        updateElements(c, rec, sum.data(), nslots > 0 ? rec + d : nullptr,
+                       nslots > 1 ? rec + 2 * d : nullptr, d);
+        continue;
+      }
+      int64_t o = runIds[k] * d;
       updateElements(c, w + o, sum.data(), s0 ? s0 + o : nullptr,
                      s1 ? s1 + o : nullptr, d);
     }

@@ -9,11 +9,27 @@
 //   - Adam is lazy (TF LazyAdam / torch SparseAdam): only touched rows' moments
 //     decay, with bias correction from the global step; Adagrad and SGD update
 //     touched rows only, which is exact for them.
+//
+// A table is dense (one [rows, dim] buffer) or dynamic (TableSpec::dynamic,
+// DynamicRows.h): a dynamic table holds only the rows an update has touched,
+// each with its optimizer state, so 10^8-row tables cost memory in proportion
+// to the rows the data uses. Both kinds compute the same values:
+//   - a row never touched reads as its initial value, which depends only on
+//     (seed, table name, id) and equals the dense table's (Init.h); gather
+//     computes it without inserting the row, so evaluation and prediction of
+//     unseen ids never grow the table;
+//   - an update inserts the rows it touches (in increasing id order, after
+//     looking every distinct id up in parallel), initializes the new ones and
+//     their optimizer state, then applies the same per-row rule as a dense
+//     table (OptimizerMath.h).
 #pragma once
 
+#include "runtime/DynamicRows.h"
+#include "runtime/Init.h"
 #include "runtime/OptimizerMath.h"
 #include "runtime/Tensor.h"
 
+#include <memory>
 #include <span>
 #include <string>
 
@@ -21,13 +37,28 @@ namespace recc::rt {
 
 class EmbeddingTable {
 public:
+  /// A dense table, zero-filled.
   EmbeddingTable(std::string name, int64_t rows, int64_t dim);
+  /// A dynamic table whose rows start at `init` (seeded by `seed` and the
+  /// table's name) with the state of `optimizer`. Holds no row yet.
+  static EmbeddingTable dynamic(std::string name, int64_t rows, int64_t dim,
+                                const InitSpec& init, uint64_t seed,
+                                const OptimizerSpec& optimizer);
 
   const std::string& name() const { return Name; }
-  int64_t rows() const { return Weights.dim(0); }
-  int64_t dim() const { return Weights.dim(1); }
-  Tensor& weights() { return Weights; }
-  const Tensor& weights() const { return Weights; }
+  int64_t rows() const { return Rows; }
+  int64_t dim() const { return Dim; }
+  bool isDynamic() const { return Dynamic != nullptr; }
+  /// The dense weights [rows, dim]; a dynamic table has none (RuntimeError).
+  Tensor& weights();
+  const Tensor& weights() const;
+  /// The rows of a dynamic table (null for a dense one).
+  DynamicRows* dynamicRows() { return Dynamic.get(); }
+  const DynamicRows* dynamicRows() const { return Dynamic.get(); }
+  /// A dynamic table's row `id` as it starts, before any update.
+  void initialRow(int64_t id, float* out) const { Init->row(id, Dim, out); }
+  /// The optimizer state of a row not yet updated (dynamic tables).
+  float initialSlotValue() const { return InitialSlot; }
 
   /// Writes row ids[i] to out[i*dim .. (i+1)*dim) for every i; id -1 gives
   /// zeros. A [B,L] id matrix is passed flattened and yields [B,L,dim].
@@ -46,17 +77,27 @@ public:
 
   /// True if optimizer state exists (after the first update or a load).
   bool hasOptimizerState(OptimizerKind kind) const;
-  /// State slot `s`, allocated at its initial value if needed ([rows, dim]).
+  /// State slot `s` of a dense table, allocated at its initial value if
+  /// needed ([rows, dim]).
   Tensor& slot(const OptimizerSpec& spec, int s);
-  /// State slot `s` if allocated, else null.
+  /// State slot `s` if allocated, else null (always null when dynamic).
   const Tensor* slotIfAllocated(int s) const {
     return Slots[s].empty() ? nullptr : &Slots[s];
   }
 
 private:
+  void gatherDynamic(std::span<const int64_t> ids, float* out) const;
+  /// The records of `ids` (distinct, increasing) in a dynamic table,
+  /// inserting and initializing the rows not held yet.
+  std::vector<float*> touchRows(std::span<const int64_t> ids);
+
   std::string Name;
+  int64_t Rows = 0, Dim = 0;
   Tensor Weights;
   Tensor Slots[2];
+  std::unique_ptr<DynamicRows> Dynamic;
+  std::shared_ptr<const ElementInit> Init;  // dynamic: a row's initial value
+  float InitialSlot = 0;
 };
 
 } // namespace recc::rt

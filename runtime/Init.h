@@ -8,6 +8,10 @@
 //   uniform         U(-scale, scale)
 //   normal          N(0, scale^2)
 //   zeros, ones
+// A dynamic table's row is initialized when first touched by initializeRow,
+// which computes the elements [id*dim, (id+1)*dim) of the same function: a
+// row of a dynamic table starts exactly where the same row of a dense table
+// of the same spec (name, shape, initializer, seed) starts.
 #pragma once
 
 #include "runtime/ModelPlan.h"
@@ -28,5 +32,24 @@ inline void initialize(const InitSpec& spec, const std::string& name,
                        uint64_t seed, Tensor& t) {
   initialize(spec, name, seed, t.shape(), t.data());
 }
+
+/// One initializer bound to a parameter: element i's value is at(i).
+class ElementInit {
+public:
+  /// Throws like initialize() for an unknown kind.
+  ElementInit(const InitSpec& spec, const std::string& name, uint64_t seed, const Shape& shape);
+  float at(int64_t i) const;
+  /// Writes row `row` of a [rows, dim] table (elements row*dim ..) to out.
+  void row(int64_t row, int64_t dim, float* out) const {
+    for (int64_t k = 0; k < dim; ++k)
+      out[k] = at(row * dim + k);
+  }
+
+private:
+  enum class Kind { Zeros, Ones, Uniform, Normal, Identity } K;
+  uint64_t Key;
+  double Scale = 0;  // uniform: the limit; normal: the stddev
+  int64_t Dim = 1;   // identity: the matrix size
+};
 
 } // namespace recc::rt

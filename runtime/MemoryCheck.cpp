@@ -2,6 +2,7 @@
 #include "runtime/MemoryCheck.h"
 
 #include "runtime/CheckedMath.h"
+#include "runtime/DynamicRows.h"
 #include "runtime/Error.h"
 #include "runtime/OptimizerMath.h"
 #include "runtime/Tensor.h"
@@ -78,10 +79,25 @@ std::optional<int64_t> addressSpaceAvailable() {
   return std::max<int64_t>(0, (int64_t)std::min<rlim_t>(lim.rlim_cur, INT64_MAX) - used);
 }
 
-/// Bytes of table `t` with its optimizer slots (none when frozen: they are
-/// allocated on a first update), EMA shadows and their row counters; nullopt
-/// when that overflows 64 bits.
-std::optional<int64_t> tableBytes(const ModelPlan& plan, const TableSpec& t, int64_t slots) {
+/// Rows table `t` will hold: all of a dense table's, the estimate for a
+/// dynamic one.
+int64_t heldRows(const TableSpec& t, const DynamicRowCounts& touched) {
+  if (!t.dynamic)
+    return t.rows;
+  auto it = touched.find(t.name);
+  return it == touched.end() ? 0 : std::min(t.rows, std::max<int64_t>(0, it->second));
+}
+
+/// Bytes of table `t` with its optimizer slots (a dense table allocates none
+/// when frozen, on a first update; a dynamic one keeps them in each row's
+/// record), EMA shadows and their row counters; nullopt when that overflows
+/// 64 bits.
+std::optional<int64_t> tableBytes(const ModelPlan& plan, const TableSpec& t, int64_t slots,
+                                  const DynamicRowCounts& touched) {
+  if (t.dynamic) {  // the rows held, and one page that may be partly used
+    const int64_t perRow = DynamicRows::bytesPerRow(t.dim, int(slots));
+    return checkedMulAdd(heldRows(t, touched), perRow, DynamicRows::pageBytes(t.dim, int(slots)));
+  }
   if (isFrozen(plan, t.name))
     slots = 0;
   std::optional<int64_t> floats = checkedMul(t.rows, t.dim);
@@ -93,15 +109,19 @@ std::optional<int64_t> tableBytes(const ModelPlan& plan, const TableSpec& t, int
 }
 
 /// The largest table and its bytes with state, for a message.
-std::string largestTable(const ModelPlan& plan) {
+std::string largestTable(const ModelPlan& plan, const DynamicRowCounts& touched) {
   const int64_t slots = optimizerSlots(optimizerKind(plan.optimizer.kind));
   const TableSpec* big = nullptr;
   int64_t largest = 0;
   for (const TableSpec& t : plan.tables)
-    if (int64_t b = tableBytes(plan, t, slots).value_or(0); b > largest)
+    if (int64_t b = tableBytes(plan, t, slots, touched).value_or(0); b > largest)
       largest = b, big = &t;
   if (!big)
     return "";
+  if (big->dynamic)
+    return fmt::format("; largest table '{}' [{}, {}], dynamic, {} for the {} rows the data "
+                       "touches", big->name, big->rows, big->dim, formatBytes(largest),
+                       heldRows(*big, touched));
   return fmt::format("; largest table '{}' [{}, {}], {}", big->name, big->rows, big->dim,
                      formatBytes(largest));
 }
@@ -127,11 +147,11 @@ MemoryLimit availableMemory() {
   return best;
 }
 
-int64_t modelStateBytes(const ModelPlan& plan) {
+int64_t modelStateBytes(const ModelPlan& plan, const DynamicRowCounts& touched) {
   const int64_t slots = optimizerSlots(optimizerKind(plan.optimizer.kind));
   int64_t bytes = 0;
   for (const TableSpec& t : plan.tables) {
-    std::optional<int64_t> b = tableBytes(plan, t, slots);
+    std::optional<int64_t> b = tableBytes(plan, t, slots, touched);
     std::optional<int64_t> total = b ? checkedAdd(bytes, *b) : std::nullopt;
     if (!total)
       fail("model '{}': table '{}' [{}, {}] is too large: the bytes of its tables and their "
@@ -175,9 +195,10 @@ int64_t stepBufferBytes(const ModelPlan& plan, const StepSpec& spec, int64_t bat
   return bytes;
 }
 
-void checkMemory(const ModelPlan& plan, const std::vector<StepMemory>& steps) {
+void checkMemory(const ModelPlan& plan, const std::vector<StepMemory>& steps,
+                 const DynamicRowCounts& touched) {
   const std::string what = fmt::format("model '{}'", plan.model);
-  int64_t state = modelStateBytes(plan), buffers = 0, working = 0, batch = 0;
+  int64_t state = modelStateBytes(plan, touched), buffers = 0, working = 0, batch = 0;
   for (const StepMemory& s : steps) {
     buffers = add(buffers, stepBufferBytes(plan, *s.spec, s.batch), what);
     working = add(working, s.workingBytes, what);
@@ -195,7 +216,7 @@ void checkMemory(const ModelPlan& plan, const std::vector<StepMemory>& steps) {
   fail("{}{} needs about {} (tables and parameters with their {} state {}{}{}), but only {} "
        "of memory is available ({}){}",
        what, batch ? fmt::format(" at batch size {}", batch) : "", formatBytes(total),
-       plan.optimizer.kind, formatBytes(state), steps_, batchBound ? "" : largestTable(plan),
+       plan.optimizer.kind, formatBytes(state), steps_, batchBound ? "" : largestTable(plan, touched),
        formatBytes(avail.bytes), avail.source, batchBound ? "; try a smaller --batch" : "");
 }
 

@@ -13,6 +13,7 @@
 #include "runtime/ModelPlan.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace recc::rt {
@@ -28,10 +29,17 @@ struct MemoryLimit {
 /// process's current virtual size.
 MemoryLimit availableMemory();
 
+/// Rows each dynamic table will hold, by table name: an upper bound from the
+/// ids of the training data and the rows a loaded checkpoint stores
+/// (TouchedRows.h). A dynamic table not listed is counted with no rows.
+using DynamicRowCounts = std::map<std::string, int64_t>;
+
 /// Bytes of the tables and dense parameters with their gradients, optimizer
-/// slots and EMA shadows. Throws a RuntimeError naming the table or parameter
-/// whose size overflows 64 bits.
-int64_t modelStateBytes(const ModelPlan& plan);
+/// slots and EMA shadows. A dynamic table counts the rows `touched` gives it
+/// (at most its declared rows), each at DynamicRows::bytesPerRow, plus one
+/// page. Throws a RuntimeError naming the table or parameter whose size
+/// overflows 64 bits.
+int64_t modelStateBytes(const ModelPlan& plan, const DynamicRowCounts& touched = {});
 
 /// Bytes the StepRunner allocates for `spec`'s buffers at `batch` rows
 /// (parameters, their gradients and whole states are bound in place and
@@ -49,7 +57,8 @@ struct StepMemory {
 /// Throws a RuntimeError when the model state plus `steps` exceed
 /// availableMemory(), naming the model, batch size, each part of the
 /// estimate, the available bytes and their source.
-void checkMemory(const ModelPlan& plan, const std::vector<StepMemory>& steps = {});
+void checkMemory(const ModelPlan& plan, const std::vector<StepMemory>& steps = {},
+                 const DynamicRowCounts& touched = {});
 
 /// Throws a RuntimeError when one step's working memory alone, `bytes`,
 /// exceeds availableMemory(): called by a backend before it allocates it

@@ -234,6 +234,7 @@ void readEntries(const Fields& root, ModelPlan& plan) {
     f.get("dim", t.dim, true);
     if (f.has("init"))
       t.init = readInit(f.child("init"), t.init);
+    f.get("dynamic", t.dynamic);
     plan.tables.push_back(std::move(t));
   });
   root.forEach("params", [&](const Fields& f) {
@@ -303,7 +304,7 @@ std::string toJson(const ModelPlan& plan) {
   j["tables"] = Json::array();
   for (const TableSpec& t : plan.tables)
     j["tables"].push_back({{"name", t.name}, {"rows", t.rows}, {"dim", t.dim},
-                           {"init", initJson(t.init)}});
+                           {"init", initJson(t.init)}, {"dynamic", t.dynamic}});
   j["params"] = Json::array();
   for (const ParamSpec& p : plan.params)
     j["params"].push_back({{"name", p.name}, {"shape", p.shape},

@@ -48,11 +48,25 @@ struct InitSpec {
   double scale = 0.05;                 ///< bound for uniform, stddev for normal
 };
 
+/// A table's weights above this many bytes (rows x dim x 4) make it dynamic
+/// unless it is declared `dense`: ZEUS's 10^8 x 32 tables (12 GiB of weights,
+/// twice that with Adagrad) would not fit densely, and no data set touches
+/// more than a small part of them.
+inline constexpr int64_t kDynamicTableBytes = int64_t(1) << 30;
+
+/// The storage a table gets when its declaration does not choose one.
+inline bool dynamicByDefault(int64_t rows, int64_t dim) {
+  return rows > kDynamicTableBytes / 4 / dim;  // rows * dim * 4 > 2^30, without overflow
+}
+
 struct TableSpec {
   std::string name;
   int64_t rows = 0;
   int64_t dim = 0;
   InitSpec init{"uniform", 0.05};
+  /// Rows allocated when first touched (a hash map from id to paged row
+  /// storage, runtime/DynamicRows.h) instead of one dense [rows, dim] buffer.
+  bool dynamic = false;
 };
 
 struct ParamSpec {

@@ -111,6 +111,10 @@ void validatePlan(const ModelPlan& plan) {
   for (const StateSpec& s : plan.states) {
     checkUnique(states, s.name, "state");
     validateState(s);
+    const TableSpec* source = s.table ? findTable(plan, s.of) : nullptr;
+    if (source && source->dynamic)
+      fail("model plan: state '{}' is an EMA shadow of table '{}', which is dynamic; a dynamic "
+           "table has no shadow (declare the table 'dense')", s.name, s.of);
   }
   for (const MetricSpec& m : plan.metrics) {
     checkUnique(metrics, m.name, "metric");
@@ -134,6 +138,11 @@ ModelState::ModelState(ModelPlan plan)
     : denseOptimizer(validated(plan).optimizer), Plan(std::move(plan)) {
   params.addAll(Plan.params, Plan.seed);
   for (const TableSpec& t : Plan.tables) {
+    if (t.dynamic) {  // no row yet: each starts at its initial value when touched
+      tables.push_back(EmbeddingTable::dynamic(t.name, t.rows, t.dim, t.init, Plan.seed,
+                                               Plan.optimizer));
+      continue;
+    }
     try {
       tables.emplace_back(t.name, t.rows, t.dim);
     } catch (const std::bad_alloc&) {

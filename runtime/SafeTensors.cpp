@@ -33,24 +33,50 @@ uint32_t crc32Of(const void* data, size_t size, uint32_t crc = 0) {
 }
 } // namespace
 
+namespace {
+
+size_t elementBytes(DType t) { return t == DType::I64 ? 8 : 4; }
+const char* dtypeName(DType t) { return t == DType::I64 ? "I64" : "F32"; }
+
+/// Calls `chunk(bytes, size)` over the bytes of `t` in order: its data, or
+/// what its `fill` produces, 64 Ki elements at a time.
+template <typename F> void forEachChunk(const TensorRef& t, F chunk) {
+  const int64_t n = numElements(t.shape);
+  const size_t width = elementBytes(t.dtype);
+  if (!t.fill) {
+    chunk(static_cast<const void*>(t.data), static_cast<size_t>(n) * width);
+    return;
+  }
+  std::vector<char> buffer(static_cast<size_t>(std::min<int64_t>(n, 1 << 16)) * width);
+  for (int64_t at = 0; at < n; at += 1 << 16) {
+    const int64_t count = std::min<int64_t>(n - at, 1 << 16);
+    t.fill(at, count, buffer.data());
+    chunk(static_cast<const void*>(buffer.data()), static_cast<size_t>(count) * width);
+  }
+}
+
+} // namespace
+
 void writeSafeTensors(const std::string& path, const std::vector<TensorRef>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
   Json sums = Json::object();
-  for (const TensorRef& t : tensors)
-    sums[t.name] = fmt::format(
-        "{:08x}", crc32Of(t.data, static_cast<size_t>(numElements(t.shape)) * sizeof(float),
-                          crc32Of(nullptr, 0)));
+  for (const TensorRef& t : tensors) {
+    uint32_t crc = crc32Of(nullptr, 0);
+    forEachChunk(t, [&](const void* p, size_t size) { crc = crc32Of(p, size, crc); });
+    sums[t.name] = fmt::format("{:08x}", crc);
+  }
   std::map<std::string, std::string> meta = metadata;
   meta["crc32"] = sums.dump();
   header["__metadata__"] = meta;
   int64_t offset = 0;
   for (const TensorRef& t : tensors) {
-    auto end = checkedMulAdd(numElements(t.shape), sizeof(float), offset);
+    auto end = checkedMulAdd(numElements(t.shape), elementBytes(t.dtype), offset);
     if (!end)
       fail("{}: tensor '{}' {} ends past 64-bit file offsets", path, t.name,
            shapeString(t.shape));
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, *end}}};
+    header[t.name] = {{"dtype", dtypeName(t.dtype)}, {"shape", t.shape},
+                      {"data_offsets", {offset, *end}}};
     offset = *end;
   }
   std::string text = header.dump();
@@ -63,7 +89,7 @@ void writeSafeTensors(const std::string& path, const std::vector<TensorRef>& ten
   out.write(length, sizeof(length));
   out.write(text);
   for (const TensorRef& t : tensors)
-    out.write(t.data, static_cast<size_t>(numElements(t.shape)) * sizeof(float));
+    forEachChunk(t, [&](const void* p, size_t size) { out.write(p, size); });
   out.commit();
 }
 
@@ -175,10 +201,11 @@ void SafeTensorsReader::parseEntry(const std::string& name, const void* json) {
     bad("needs dtype, shape and data_offsets");
   if (!v["dtype"].is_string())
     bad("has a non-string dtype");
-  if (v["dtype"] != "F32")
-    fail("{}: tensor '{}' has dtype {}; only F32 is supported", Path, name,
+  if (v["dtype"] != "F32" && v["dtype"] != "I64")
+    fail("{}: tensor '{}' has dtype {}; only F32 and I64 are supported", Path, name,
          v["dtype"].get<std::string>());
   Entry e{};
+  e.dtype = v["dtype"] == "I64" ? DType::I64 : DType::F32;
   if (!v["shape"].is_array())
     bad("has a shape that is not an array");
   for (const Json& d : v["shape"]) {
@@ -194,7 +221,7 @@ void SafeTensorsReader::parseEntry(const std::string& name, const void* json) {
     bad("has data_offsets that are not two non-negative integers");
   e.begin = off[0].get<uint64_t>();
   e.end = off[1].get<uint64_t>();
-  auto size = checkedMulAdd(checkedProduct(e.shape), sizeof(float), 0);
+  auto size = checkedMulAdd(checkedProduct(e.shape), elementBytes(e.dtype), 0);
   if (!size)
     fail("{}: malformed header: tensor '{}' has shape {} whose size overflows 64 bits", Path,
          name, shapeString(e.shape));
@@ -256,12 +283,25 @@ std::vector<std::string> SafeTensorsReader::names() const {
 
 void SafeTensorsReader::read(const std::string& name, float* out) const {
   const Entry& e = Entries.at(name);
+  if (e.dtype != DType::F32)
+    fail("{}: tensor '{}' has dtype {}, not F32", Path, name, dtypeName(e.dtype));
   if (!readAt(Fd, out, e.end - e.begin, DataStart + e.begin))
+    fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
+}
+
+void SafeTensorsReader::readRange(const std::string& name, int64_t first, int64_t count,
+                                  void* out) const {
+  const Entry& e = Entries.at(name);
+  const uint64_t width = elementBytes(e.dtype);
+  if (first < 0 || count < 0 || (uint64_t(first) + uint64_t(count)) * width > e.end - e.begin)
+    fail("{}: elements [{}, {}) are outside tensor '{}'", Path, first, first + count, name);
+  if (!readAt(Fd, out, uint64_t(count) * width, DataStart + e.begin + uint64_t(first) * width))
     fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
 }
 
 int64_t SafeTensorsReader::verify(const std::string& name) const {
   const Entry& e = Entries.at(name);
+  const bool floats = e.dtype == DType::F32;  // I64: the CRC only, as 4-byte words
   const uint64_t count = (e.end - e.begin) / sizeof(float);
   // Chunks of at most 256 KiB, no larger than the tensor: a model has many
   // small tensors, and zero-filling 256 KiB for each was most of a load.
@@ -273,7 +313,7 @@ int64_t SafeTensorsReader::verify(const std::string& name) const {
     if (!readAt(Fd, chunk.data(), n * sizeof(float), DataStart + e.begin + at * sizeof(float)))
       fail("{}: cannot read tensor '{}': {}", Path, name, std::strerror(errno));
     crc = crc32Of(chunk.data(), n * sizeof(float), crc);
-    for (uint64_t i = 0; i < n && firstBad < 0; ++i)
+    for (uint64_t i = 0; floats && i < n && firstBad < 0; ++i)
       if (!std::isfinite(chunk[i]))
         firstBad = static_cast<int64_t>(at + i);
   }

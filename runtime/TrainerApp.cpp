@@ -8,6 +8,7 @@
 #include "runtime/Error.h"
 #include "runtime/Evaluator.h"
 #include "runtime/MemoryCheck.h"
+#include "runtime/TouchedRows.h"
 #include "runtime/Trainer.h"
 
 #include <oneapi/tbb/global_control.h>
@@ -169,7 +170,11 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     // activations before anything large is allocated.
     auto trainFn = makeStep(steps, plan, true);
     auto evalFn = makeStep(steps, plan, false);
-    checkMemory(plan, {usage(plan, plan.trainStep, *trainFn), usage(plan, plan.evalStep, *evalFn)});
+    // Dynamic tables are counted at the rows training will insert.
+    DynamicRowCounts touched = touchedRows(plan, train);
+    if (!a.init.empty()) addStoredRows(touched, a.init, plan);
+    checkMemory(plan, {usage(plan, plan.trainStep, *trainFn), usage(plan, plan.evalStep, *evalFn)},
+                touched);
     ModelState state(plan);
     if (!a.init.empty()) loadInto(a.init, state, a.allowNonFinite);
     if (!a.initFrom.empty()) transferInto(a.initFrom, state, a.allowNonFinite);
@@ -194,7 +199,9 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) 
     readCheckpointMetadata(a.checkpoint);
     DataSet data = readData("--data", a.data, plan, evalReadOptions(plan));
     auto evalFn = makeStep(steps, plan, false);
-    checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)});
+    DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
+    addStoredRows(stored, a.checkpoint, plan);
+    checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)}, stored);
     ModelState state(plan);
     loadInto(a.checkpoint, state, a.allowNonFinite);
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
@@ -215,7 +222,9 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     read.requireGroups = false;
     DataSet data = readData("--data", a.data, plan, read);
     auto evalFn = makeStep(steps, plan, false);
-    checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)});
+    DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
+    addStoredRows(stored, a.checkpoint, plan);
+    checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)}, stored);
     ModelState state(plan);
     loadInto(a.checkpoint, state, a.allowNonFinite);
     predict(state, *evalFn, data, a.out, a.threads);

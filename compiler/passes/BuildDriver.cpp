@@ -110,6 +110,8 @@ void GraphBuilder::indexDeclarations() {
     if (auto* n = dynCast<NameExpr>(t.init.get())) info.init = {n->name, 0.0};
     if (auto* c = dynCast<CallExpr>(t.init.get()))
       info.init = {c->callee, c->args.empty() ? 0.0 : numConst(c->args[0].value.get())};
+    info.dynamic = t.storage.empty() ? rt::dynamicByDefault(info.rows, info.dim)
+                                     : t.storage == "dynamic";
     tables_.emplace(t.name.name, info);
     tableOrder_.push_back(t.name.name);
   };
@@ -181,7 +183,7 @@ void GraphBuilder::fillPlan() {
   }
   for (const auto& name : tableOrder_) {
     const TableInfo& t = tables_.at(name);
-    if (t.used) plan_.tables.push_back({name, t.rows, t.dim, t.init});
+    if (t.used) plan_.tables.push_back({name, t.rows, t.dim, t.init, t.dynamic});
   }
   for (const auto& s : model_.body) {
     if (auto* m = dynCast<MetricStmt>(s.get())) addMetric(*m);

@@ -70,6 +70,12 @@ NodeId GraphBuilder::poolWords(NodeId rows, InputInfo& in, const SourceLoc& loc)
 NodeId GraphBuilder::emaRows(const CallExpr& c, InputInfo& in, TableInfo& tb,
                              const std::vector<int64_t>& shape, double decay) {
   const std::string& tname = tb.decl->name.name;
+  if (tb.dynamic) {
+    report(c.loc, "table '" + tname + "' is dynamic (its rows are allocated when first "
+                  "touched), and a dynamic table has no EMA shadow; declare it 'dense' to "
+                  "shadow it", {{tb.decl->loc, "declared here"}});
+    return kNoNode;
+  }
   if (tb.emaDecay >= 0 && tb.emaDecay != decay) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%g, but this call asks for %g", tb.emaDecay, decay);

@@ -59,6 +59,7 @@ struct TableInfo {
   const TableDecl* decl = nullptr;
   int64_t rows = 0, dim = 0;
   rt::InitSpec init{"uniform", 0.05};
+  bool dynamic = false;  ///< rows allocated when first touched (rt::TableSpec::dynamic)
   bool used = false;
   double emaDecay = -1;  ///< the decay of its EMA shadow; < 0: none
   SourceLoc emaLoc;

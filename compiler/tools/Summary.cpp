@@ -3,6 +3,8 @@
 
 #include "compiler/ir/GraphStats.h"
 #include "runtime/CheckedMath.h"
+#include "runtime/DynamicRows.h"
+#include "runtime/OptimizerMath.h"
 #include "runtime/Error.h"
 
 #include <fmt/format.h>
@@ -30,7 +32,14 @@ void printSummary(const CompiledModel& m, std::ostream& os) {
   fmt::print(os, "model '{}': ok\n", p.model);
   fmt::print(os, "  inputs:  {} features, {} labels\n", p.features.size(), p.labels.size());
   fmt::print(os, "  tables:  {} ({} parameters)\n", p.tables.size(), tableParams);
-  for (const auto& t : p.tables) fmt::print(os, "    {} [{}, {}]\n", t.name, t.rows, t.dim);
+  const int slots = rt::optimizerSlots(rt::optimizerKind(p.optimizer.kind));
+  for (const auto& t : p.tables) {
+    fmt::print(os, "    {} [{}, {}]", t.name, t.rows, t.dim);
+    if (t.dynamic)
+      fmt::print(os, " dynamic: rows allocated when first touched, {} bytes each",
+                 rt::DynamicRows::bytesPerRow(t.dim, slots));
+    fmt::print(os, "\n");
+  }
   fmt::print(os, "  dense:   {} tensors ({} parameters)\n", p.params.size(), denseParams);
   fmt::print(os, "  graph:   {} forward nodes, {} backward nodes\n", m.trainGraph.forwardSize(),
              m.trainGraph.size() - m.trainGraph.forwardSize());
@@ -67,6 +76,12 @@ void printSummary(const CompiledModel& m, std::ostream& os) {
   fmt::print(os, "  memory:  tables and parameters with their {} state {}, step buffers {}, "
              "step activations about {} at batch {}\n", p.optimizer.kind, rt::formatBytes(state),
              rt::formatBytes(buffers), rt::formatBytes(working), p.batchSize);
+  for (const auto& t : p.tables)
+    if (t.dynamic) {
+      fmt::print(os, "           (dynamic tables are counted without rows here; training "
+                     "counts the distinct ids of its data)\n");
+      break;
+    }
 }
 
 std::vector<rt::StepMemory> estimateStepMemory(const CompiledModel& m) {

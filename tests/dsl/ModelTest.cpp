@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 namespace recc::test {
 namespace {
@@ -183,6 +184,32 @@ model b { input v : id(50)   label y  loss l = bce(sigmoid(dense(embed(ids_emb, 
   EXPECT_EQ(b->plan.features[0].table, "ids_emb");
   EXPECT_FALSE(buildGraph(*prog, "c", GraphMode::Train, diag));
   EXPECT_NE(diag.render().find("no model named 'c' in this file (models: a, b)"), std::string::npos);
+}
+
+TEST(Tables, StorageIsDynamicAboveOneGibOrAsDeclared) {
+  const char* src = R"(
+table big[100000000, 32]
+table forced_dense[100000000, 32] dense
+table small[1000, 4] init normal(0.1) dynamic
+table plain[1000, 4]
+model m {
+  input a : id(100000000)  input b from "a" : id(100000000)
+  input c : id(1000)  input d from "c" : id(1000)
+  label y
+  z = concat(embed(big, a), embed(forced_dense, b), embed(small, c), embed(plain, d))
+  loss l = bce(sigmoid(dense(z, 1)), y)
+}
+)";
+  DiagnosticEngine diag;
+  auto prog = parseProgram("storage.rec", src, diag);
+  ASSERT_TRUE(prog && checkProgram(*prog, diag)) << diag.render();
+  auto m = buildGraph(*prog, "m", GraphMode::Train, diag);
+  ASSERT_TRUE(m) << diag.render();
+  std::map<std::string, bool> dynamic;
+  for (const auto& t : m->plan.tables) dynamic[t.name] = t.dynamic;
+  EXPECT_EQ(dynamic, (std::map<std::string, bool>{
+                         {"big", true}, {"forced_dense", false}, {"small", true}, {"plain", false}}));
+  EXPECT_EQ(m->plan.tables[2].init.kind, "normal");  // `dynamic` follows the initializer
 }
 
 /// Builds `src` in Eval mode and runs it on one batch with the reference

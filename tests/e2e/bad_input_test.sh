@@ -169,6 +169,18 @@ expect_fail eval-table-too-big "needs about 2.2 GiB .*largest table 'user_emb' \
   limited "$recc" eval "$work/wide.rec" --backend reference --ckpt "$ckpt" --data "$good"
 expect_fail train-table-too-big "largest table 'user_emb' \[50000000, 4\]" \
   limited "$recc" train "$work/wide.rec" --data "$good"
+# The same table declared dynamic: the memory check counts the rows the data
+# touches (its 50 user ids), so training and evaluation run under the same
+# limit, and the checkpoint stores those rows only.
+sed 's/user_emb\[50, 4\]/user_emb[50000000, 4] dynamic/' "$inputs/tiny.rec" >"$work/wide_dynamic.rec"
+dynck="$work/dynamic.safetensors"
+if limited "$recc" train "$work/wide_dynamic.rec" --backend reference --data "$good" --out "$dynck" >/dev/null 2>"$work/dyn.err" &&
+   limited "$recc" eval "$work/wide_dynamic.rec" --backend reference --ckpt "$dynck" --data "$good" >/dev/null 2>>"$work/dyn.err" &&
+   grep -aq '"ids/user_emb":{"data_offsets":\[[0-9]*,[0-9]*\],"dtype":"I64","shape":\[50\]' "$dynck"; then
+  echo "ok   dynamic-table-fits: trained and evaluated under the limit, 50 rows stored"; passed=$((passed + 1))
+else
+  echo "FAIL dynamic-table-fits: $(head -c 400 "$work/dyn.err")"; failures=$((failures + 1))
+fi
 
 # --- a NaN loss stops training and keeps the last good checkpoint -------------
 {

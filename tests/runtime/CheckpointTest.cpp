@@ -252,7 +252,7 @@ TEST_F(CheckpointTest, MalformedHeader) {
   len[0] = static_cast<char>(header.size());
   test::writeText(Path, len + header + "xx");
   EXPECT_EQ(msg([&] { SafeTensorsReader r(Path); }),
-            "ckpt.safetensors: tensor 'w0' has dtype F16; only F32 is supported");
+            "ckpt.safetensors: tensor 'w0' has dtype F16; only F32 and I64 are supported");
   header = R"({"w0": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})";
   len[0] = static_cast<char>(header.size());
   test::writeText(Path, len + header + "12345678");
