@@ -8,8 +8,12 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 namespace recc::rt {
 namespace {
@@ -20,9 +24,13 @@ struct Cand {
 };
 
 /// The total order of every list: higher score first, then smaller index.
-inline bool better(const Cand& a, const Cand& b) {
-  return a.score > b.score || (a.score == b.score && a.index < b.index);
-}
+/// (A function object, so that sort and nth_element inline it.)
+struct Better {
+  bool operator()(const Cand& a, const Cand& b) const {
+    return a.score > b.score || (a.score == b.score && a.index < b.index);
+  }
+};
+constexpr Better better;
 
 /// One query's candidates over one task's items, seen in increasing index
 /// order: a score enters only if it beats the K-th best kept so far.
@@ -58,22 +66,41 @@ private:
   float Threshold = 0;
 };
 
+/// Bit g set where s[g] > t, for the 32 scores at s (a NaN never sets one).
+inline uint32_t above(const float* s, float t) {
+#ifdef __AVX2__
+  const __m256 tv = _mm256_set1_ps(t);
+  uint32_t m = 0;
+  for (int v = 0; v < 4; ++v)
+    m |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + 8 * v), tv, _CMP_GT_OQ)))
+         << (8 * v);
+  return m;
+#else
+  uint32_t m = 0;
+  for (int g = 0; g < 32; ++g) m |= uint32_t(s[g] > t) << g;
+  return m;
+#endif
+}
+
 /// Offers one query's scores of items base..base+len to its selector. The
 /// common case, a group of 32 scores none of which beats the threshold, is
-/// one vectorized compare-and-or.
+/// four vector compares; otherwise only the set bits are visited.
 void scanRow(const float* s, int64_t len, int32_t base, Selector& sel) {
-  constexpr int64_t G = 32;
+  float t = sel.threshold();
   int64_t j = 0;
-  for (; j + G <= len; j += G) {
-    const float t = sel.threshold();
-    int any = 0;
-    for (int64_t g = 0; g < G; ++g) any |= s[j + g] > t;
-    if (!any) continue;
-    for (int64_t g = j; g < j + G; ++g)
-      if (s[g] > sel.threshold()) sel.push(s[g], base + int32_t(g));
-  }
+  for (; j + 32 <= len; j += 32)
+    for (uint32_t m = above(s + j, t); m; m &= m - 1) {
+      const int64_t g = j + std::countr_zero(m);
+      if (s[g] > t) {  // the threshold may have risen within the group
+        sel.push(s[g], base + int32_t(g));
+        t = sel.threshold();
+      }
+    }
   for (; j < len; ++j)
-    if (s[j] > sel.threshold()) sel.push(s[j], base + int32_t(j));
+    if (s[j] > t) {
+      sel.push(s[j], base + int32_t(j));
+      t = sel.threshold();
+    }
 }
 
 /// Marks the excluded items of one chunk row as not-a-number, which never

@@ -2,16 +2,18 @@
 // product, the scoring half of retrieval (Retrieval.h). A blocked GEMM
 // (query blocks × item chunks, each score block small enough for the core's
 // cache) feeds a per-query selection that keeps a bounded candidate buffer:
-// a score enters only if it beats the current K-th best (checked 16 scores at
-// a time, so after the first chunks almost every score is rejected by a
-// vectorized max), and a full buffer is cut back to K with nth_element.
+// a score enters only if it beats the K-th best at the last cut (checked 32
+// scores at a time by four vector compares and a bit mask, so after the first
+// chunks almost every score is rejected without a branch per score), and a
+// full buffer is cut back to K with nth_element. The GEMM is a parameter:
+// Eigen's, or OpenBLAS's where it loads (BlasGemm.h), which is faster here.
 //
 // The order is total and deterministic: score descending, ties broken by the
 // smaller item index. Each task scans its items in increasing index order, so
 // a later item that ties the K-th best loses and the strict `>` test is exact;
 // tasks (query blocks × item ranges, run over TBB) are merged in that order,
 // so the lists do not depend on the thread count. Items whose score is not a
-// number never enter a list, nor do excluded items; a list is shorter than K
+// number (or -inf) never enter a list, nor do excluded items; a list is shorter than K
 // when fewer items are left.
 #pragma once
 
@@ -31,7 +33,7 @@ struct TopKOptions {
   int64_t k = 100;
   ScoreGemm gemm = eigenScoreGemm;
   int64_t queryBlock = 128;  ///< queries per GEMM block
-  int64_t itemChunk = 2048;  ///< items per GEMM block
+  int64_t itemChunk = 1024;  ///< items per GEMM block
 };
 
 /// The lists of `queries` rows: row u holds count[u] <= k entries, best first.

@@ -5,12 +5,14 @@
 //   emit-mlir  prints the MLIR after a lowering stage,
 //   train/eval/predict run the shared TrainerApp commands on a backend,
 //   compile    writes a standalone native trainer (Aot.cpp),
-//   bench      measures training throughput per backend (Bench.cpp).
+//   bench      measures training throughput per backend (Bench.cpp),
+//   bench-retrieval  times the exact top-K of retrieval (BenchRetrieval.cpp).
 // Compile errors print clang-style with a caret and exit 1.
 #include "compiler/ir/GraphPrinter.h"
 #include "compiler/tools/Aot.h"
 #include "compiler/tools/Backends.h"
 #include "compiler/tools/Bench.h"
+#include "compiler/tools/BenchRetrieval.h"
 #include "compiler/tools/Summary.h"
 #include "dsl/ASTPrinter.h"
 #include "dsl/Parser.h"
@@ -153,6 +155,7 @@ int main(int argc, char** argv) {
   rt::TrainArgs trainArgs;
   rt::EvalArgs evalArgs;
   BenchArgs benchArgs;
+  BenchRetrievalArgs benchRetrievalArgs;
 
   const CLI::IsMember backendNames(std::vector<std::string>{"mlir", "reference"});
 
@@ -203,6 +206,10 @@ int main(int argc, char** argv) {
   addBenchFlags(*bench, benchArgs);
   addBatchFlag(*bench, m, "batch size (default: the model's)");
 
+  auto* benchRetrieval = app.add_subcommand(
+      "bench-retrieval", "exact top-K over a random corpus: time, GFLOP/s, the same run's SGEMM");
+  addBenchRetrievalFlags(*benchRetrieval, benchRetrievalArgs);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -210,6 +217,10 @@ int main(int argc, char** argv) {
     if (*graph) return cmdGraph(m, dot, eval, forwardOnly, locations);
     if (*emit) return cmdEmitMlir(m, stage, eval, threads <= 0 ? 1 : threads, lanes);
     // Output paths are checked before any compiling or training.
+    if (*benchRetrieval) {
+      rt::checkCanWrite("--json", benchRetrievalArgs.json);
+      return runBenchRetrieval(benchRetrievalArgs);
+    }
     if (*compile) rt::checkCanWrite("-o", output);
     if (*bench) rt::checkCanWrite("--json", benchArgs.json);
     BackendKind kind = parseBackend(backend);
