@@ -55,7 +55,7 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
 }
 
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
-  cmd.add_option("--ckpt", a.checkpoint, "checkpoint to load")->required();
+  cmd.add_option("--ckpt,--init", a.checkpoint, "checkpoint to load")->required();
   cmd.add_option("--data", a.data, "data to score (CSV/TSV with a header row)")->required();
   if (predict)
     cmd.add_option("--out", a.out, "scores CSV to write")->required();
