@@ -5,12 +5,14 @@
 //   emit-mlir  prints the MLIR after a lowering stage,
 //   train/eval/predict run the shared TrainerApp commands on a backend,
 //   compile    writes a standalone native trainer (Aot.cpp),
-//   bench      measures training throughput per backend (Bench.cpp).
+//   bench      measures training throughput per backend (Bench.cpp),
+//   bench-retrieval  times the exact top-K of retrieval (BenchRetrieval.cpp).
 // Compile errors print clang-style with a caret and exit 1.
 #include "compiler/ir/GraphPrinter.h"
 #include "compiler/tools/Aot.h"
 #include "compiler/tools/Backends.h"
 #include "compiler/tools/Bench.h"
+#include "compiler/tools/BenchRetrieval.h"
 #include "compiler/tools/Summary.h"
 #include "dsl/ASTPrinter.h"
 #include "dsl/Parser.h"
@@ -24,6 +26,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <optional>
 
 using namespace recc;
 
@@ -76,6 +79,20 @@ CompiledModel compileRunnableOrExit(const ModelArgs& m) {
     std::exit(1);
   }
   return model;
+}
+
+/// The towers of a model's top_k outputs for --corpus, or exit 1 with the
+/// diagnostics printed.
+Towers towersOrExit(const CompiledModel& model, const std::string& file) {
+  DiagnosticEngine diag(&std::cerr);
+  diag.addSource(file, rt::readWholeFile(file, "model file"));
+  auto towers = deriveTowers(model, file, diag);
+  if (!towers) {
+    std::cerr << diag.errorCount() << " error" << (diag.errorCount() == 1 ? "" : "s")
+              << " generated.\n";
+    std::exit(1);
+  }
+  return std::move(*towers);
 }
 
 int cmdCheck(const ModelArgs& m, bool ast) {
@@ -138,6 +155,7 @@ int main(int argc, char** argv) {
   rt::TrainArgs trainArgs;
   rt::EvalArgs evalArgs;
   BenchArgs benchArgs;
+  BenchRetrievalArgs benchRetrievalArgs;
 
   const CLI::IsMember backendNames(std::vector<std::string>{"mlir", "reference"});
 
@@ -169,12 +187,12 @@ int main(int argc, char** argv) {
 
   auto* evalCmd = app.add_subcommand("eval", "metrics of a checkpoint on a data file");
   addModelArgs(*evalCmd, m);
-  rt::addEvalFlags(*evalCmd, evalArgs, false);
+  rt::addEvalFlags(*evalCmd, evalArgs, false, /*retrieval=*/true);
   evalCmd->add_option("--backend", backend, "mlir | reference")->check(backendNames);
 
   auto* predict = app.add_subcommand("predict", "scores of a checkpoint on a data file");
   addModelArgs(*predict, m);
-  rt::addEvalFlags(*predict, evalArgs, true);
+  rt::addEvalFlags(*predict, evalArgs, true, /*retrieval=*/true);
   predict->add_option("--backend", backend, "mlir | reference")->check(backendNames);
 
   auto* compile = app.add_subcommand("compile", "write a standalone native trainer");
@@ -188,6 +206,10 @@ int main(int argc, char** argv) {
   addBenchFlags(*bench, benchArgs);
   addBatchFlag(*bench, m, "batch size (default: the model's)");
 
+  auto* benchRetrieval = app.add_subcommand(
+      "bench-retrieval", "exact top-K over a random corpus: time, GFLOP/s, the same run's SGEMM");
+  addBenchRetrievalFlags(*benchRetrieval, benchRetrievalArgs);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -195,6 +217,10 @@ int main(int argc, char** argv) {
     if (*graph) return cmdGraph(m, dot, eval, forwardOnly, locations);
     if (*emit) return cmdEmitMlir(m, stage, eval, threads <= 0 ? 1 : threads, lanes);
     // Output paths are checked before any compiling or training.
+    if (*benchRetrieval) {
+      rt::checkCanWrite("--json", benchRetrievalArgs.json);
+      return runBenchRetrieval(benchRetrievalArgs);
+    }
     if (*compile) rt::checkCanWrite("-o", output);
     if (*bench) rt::checkCanWrite("--json", benchArgs.json);
     BackendKind kind = parseBackend(backend);
@@ -203,8 +229,16 @@ int main(int argc, char** argv) {
       int t = *train ? trainArgs.threads : evalArgs.threads;
       auto steps = makeStepFactory(model, kind, t);
       if (*train) return rt::runTrain(model.plan, steps, trainArgs);
-      if (*evalCmd) return rt::runEval(model.plan, steps, evalArgs);
-      return rt::runPredict(model.plan, steps, evalArgs);
+      std::optional<Towers> towers;
+      std::optional<rt::RetrievalSteps> retrieval;
+      if (!evalArgs.retrieval.corpus.empty()) {
+        towers = towersOrExit(model, m.file);
+        retrieval = rt::RetrievalSteps{towers->spec,
+                                       makeTowerFactory(*towers, kind, t, model.plan.batchSize)};
+      }
+      const rt::RetrievalSteps* r = retrieval ? &*retrieval : nullptr;
+      if (*evalCmd) return rt::runEval(model.plan, steps, evalArgs, r);
+      return rt::runPredict(model.plan, steps, evalArgs, r);
     }
     if (*compile) return compileTrainer(compileRunnableOrExit(m), output, threads <= 0 ? 2 : threads);
     if (*bench) return runBench(compileRunnableOrExit(m), benchArgs);

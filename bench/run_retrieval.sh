@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Corpus retrieval side by side: `recc bench-retrieval` (the exact top-K that
+# `recc eval/predict --corpus` run: blocked SGEMM + bounded selection) and the
+# PyTorch peer (bench/torch_retrieval.py: torch.matmul + torch.topk per block
+# of users), on random vectors of the same sizes, interleaved (recc, peer,
+# recc, peer, ...) so that a change in the machine's load hits both. Each side
+# also measures the machine's SGEMM (OpenBLAS, 1024^3) in the same run. Prints
+# the median and range of every figure and the ratio of the medians; writes
+# the raw JSON under out/bench/retrieval/.
+#
+# Usage: bench/run_retrieval.sh [--repeats N] [--threads T] [--items N] [--users U]
+#                               [--dim D] [--k K]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+repeats=3 threads=2 items=300000 users=10000 dim=64 k=200
+while (($#)); do
+  case "$1" in
+    --repeats) repeats=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --items) items=$2; shift 2 ;;
+    --users) users=$2; shift 2 ;;
+    --dim) dim=$2; shift 2 ;;
+    --k) k=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "run_retrieval.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+for v in repeats threads items users dim k; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "run_retrieval.sh: --$v must be a positive integer, got '${!v}'" >&2; exit 2; }
+done
+
+out=out/bench/retrieval
+mkdir -p "$out"
+recc=build/compiler/tools/recc
+scripts/install-deps.sh --bench >/dev/null
+[[ -x $recc ]] || scripts/build.sh
+sizes=(--items "$items" --users "$users" --dim "$dim" --k "$k" --threads "$threads")
+
+echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for ((r = 1; r <= repeats; ++r)); do
+  echo "repeat $r/$repeats: recc bench-retrieval" >&2
+  "$recc" bench-retrieval "${sizes[@]}" --gemm openblas --reps 1 --json "$out/recc_$r.json" \
+    >"$out/recc_$r.log"
+  echo "repeat $r/$repeats: pytorch peer" >&2
+  /usr/bin/python3 bench/torch_retrieval.py "${sizes[@]}" --reps 1 --json "$out/torch_$r.json" \
+    >/dev/null 2>"$out/torch_$r.log"
+done
+echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+/usr/bin/python3 - "$out" "$repeats" <<'PY'
+import json, statistics, sys
+out, n = sys.argv[1], int(sys.argv[2])
+recc = [json.load(open(f"{out}/recc_{r}.json")) for r in range(1, n + 1)]
+peer = [json.load(open(f"{out}/torch_{r}.json")) for r in range(1, n + 1)]
+def row(name, xs, unit):
+    return f"{name:<34}{statistics.median(xs):>10.3f}{min(xs):>10.3f}{max(xs):>10.3f}  {unit}"
+r0 = recc[0]
+print(f"\ntop-{r0['k']} of {r0['items']} items for {r0['users']} users, d = {r0['dim']}, "
+      f"{r0['threads']} threads; {r0['openblas']}; {n} interleaved runs each")
+print(f"{'':<34}{'median':>10}{'min':>10}{'max':>10}")
+rs = [x["topk"]["openblas"]["median_seconds"] for x in recc]
+ps = [x["median_seconds"] for x in peer]
+print(row("recc top-k", rs, "s"))
+print(row("recc top-k", [x["topk"]["openblas"]["gflops"] for x in recc], "GFLOP/s"))
+print(row("recc GEMMs alone (same blocks)", [x["gemm_only"]["openblas"]["gflops"] for x in recc], "GFLOP/s"))
+print(row("pytorch matmul + topk", ps, "s"))
+print(row("pytorch matmul + topk", [x["gflops"] for x in peer], "GFLOP/s"))
+print(row("SGEMM 1024^3 (recc run)", [x["sgemm_gflops"] for x in recc], "GFLOP/s"))
+print(row("SGEMM 1024^3 (torch run)", [x["sgemm_gflops"] for x in peer], "GFLOP/s"))
+print(f"\nrecc / pytorch speed (ratio of medians): {statistics.median(ps) / statistics.median(rs):.2f}x")
+loads = [x["other_load"] for x in peer]
+if max(loads) > 0.05:
+    print(f"warning: other processes used up to {max(loads):.0%} of the CPU during the torch runs")
+PY
