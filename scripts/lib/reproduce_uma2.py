@@ -82,12 +82,13 @@ PAPER = {
 
 # The generated world (gen_uma2 --users/--items/--cates) and the vocabularies
 # the model variants declare; requests per day set the rows. Full: sized for
-# the 30-minute budget on a 2-core machine with two one-thread jobs (6000
-# training requests give about 145k rows per training set; one seed of uma2 at
-# 194k rows took 43 s of CPU, 2026-12-06). Quick: only checks that every model
-# trains and evaluates and that the JSON is complete.
+# the 30-minute budget on a 2-core machine with two one-thread jobs (5000
+# training requests give about 120k rows per training set; one seed of uma2 at
+# 144k rows took 63 s and of youtube_dnn 25 s while other jobs shared the
+# cores, 2026-12-06). Quick: only checks that every model trains and evaluates
+# and that the JSON is complete.
 WORLD = {"users": 8000, "items": 10000, "cates": 100}
-FULL = {"train_requests": 6000, "test_requests": 3000, "seeds": [1, 2, 3]}
+FULL = {"train_requests": 5000, "test_requests": 3000, "seeds": [1, 2, 3]}
 QUICK = {"train_requests": 300, "test_requests": 200, "seeds": [1]}
 DATA_SEED = 11
 K = [50, 100, 200]
@@ -144,6 +145,21 @@ def retrieval_metrics(metrics):
     return out
 
 
+def trained(stem, trainer, *inputs):
+    """The metrics of an earlier training of this (row, seed) whose checkpoint is
+    newer than the trainer and the data, else None (so that a rerun, e.g. after
+    a failed evaluation, only evaluates)."""
+    files = [stem + ".ckpt", stem + ".train.json"]
+    if not all(os.path.exists(f) for f in files):
+        return None
+    oldest = min(os.path.getmtime(f) for f in files)
+    if any(os.path.getmtime(i) > oldest for i in (trainer,) + inputs):
+        return None
+    with open(stem + ".train.json") as fh:
+        result = json.load(fh)
+    return result if "train_seconds" in result else None
+
+
 def run_all(recc, out, cfg, data, jobs):
     """Compiles every model once, then trains and evaluates every (row, seed),
     `jobs` at a time with one thread each; returns {row: [result per seed]}."""
@@ -161,8 +177,13 @@ def run_all(recc, out, cfg, data, jobs):
     def job(key, f, m, strategy, seed):
         def go():
             stem = os.path.join(runs_dir, f"{key}.seed{seed}")
-            result = rc.train(trainers[(f, m)], os.path.join(data, STRATEGY_FILE[strategy]),
-                              valid, seed, stem + ".train.json", checkpoint=stem + ".ckpt")
+            train_csv = os.path.join(data, STRATEGY_FILE[strategy])
+            result = trained(stem, trainers[(f, m)], train_csv, valid)
+            if result is None:
+                result = rc.train(trainers[(f, m)], train_csv, valid, seed, stem + ".train.json",
+                                  checkpoint=stem + ".ckpt")
+                with open(stem + ".train.json", "w") as fh:
+                    json.dump(result, fh)
             rc.run([recc.binary, "eval", files[f], "--model", m, "--ckpt", stem + ".ckpt",
                     "--data", test, "--corpus", corpus, "--k", ",".join(map(str, K)),
                     "--threads", "1", "--metrics-json", stem + ".eval.json"],
