@@ -153,10 +153,14 @@ void Reader::bindHeader(const Line& header) {
     Header.push_back(std::move(name));
   }
   Targets.assign(Header.size(), {});
-  for (size_t f = 0; f < Plan.features.size(); ++f)
-    bind(Plan.features[f].column,
-         {Target::Feature, int(f), fmt::format("model feature '{}'", Plan.features[f].name)},
-         !Options.requiredBy || stepReads(*Options.requiredBy, Plan.features[f].name));
+  for (size_t f = 0; f < Plan.features.size(); ++f) {
+    const bool required =
+        !Options.requiredBy || stepReads(*Options.requiredBy, Plan.features[f].name);
+    if (required || !Options.onlyRequired)
+      bind(Plan.features[f].column,
+           {Target::Feature, int(f), fmt::format("model feature '{}'", Plan.features[f].name)},
+           required);
+  }
   for (size_t l = 0; l < Plan.labels.size(); ++l)
     bind(Plan.labels[l].column,
          {Target::Label, int(l), fmt::format("model label '{}'", Plan.labels[l].name)},

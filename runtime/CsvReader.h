@@ -32,6 +32,10 @@ struct ReadOptions {
   /// the eval step, so data need not carry what only the training graph reads
   /// (SAR-Net's Fairness Coefficient, under train_only).
   const StepSpec* requiredBy = nullptr;
+  /// With requiredBy: features it does not read are not read at all, even
+  /// when the header has them (retrieval reads a corpus or a training file
+  /// for a few columns only).
+  bool onlyRequired = false;
 };
 
 /// The read options for data that only `plan`'s eval step runs on.

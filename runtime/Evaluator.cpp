@@ -273,7 +273,8 @@ void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
 }
 
 void writeMetricsJson(const std::string& path, const ModelState& state,
-                      const EvalResult& result, const std::string& dataName) {
+                      const EvalResult& result, const std::string& dataName,
+                      const RetrievalResult* retrieval) {
   auto number = [](double v) {
     return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
   };
@@ -306,6 +307,8 @@ void writeMetricsJson(const std::string& path, const ModelState& state,
       }
     }
   }
+  if (retrieval)
+    j["retrieval"] = retrievalJson(*retrieval);
   writeFileAtomically(path, j.dump(2) + "\n");
 }
 

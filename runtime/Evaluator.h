@@ -13,6 +13,7 @@
 
 #include "runtime/DataSet.h"
 #include "runtime/ModelState.h"
+#include "runtime/Retrieval.h"
 #include "runtime/StepFunction.h"
 
 #include <map>
@@ -58,9 +59,11 @@ void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
 /// Writes `result` as JSON, atomically: {"model", "step", "epoch", "data",
 /// "rows", "loss", "metrics": {...}, "notes": {...}, "by_group": {metric:
 /// {"column", "mean", "by": {group: {"auc", "rows", "positives"[, "note"]}}}}};
-/// NaN becomes null (a one-class group's auc is null with a note).
+/// NaN becomes null (a one-class group's auc is null with a note). With
+/// `retrieval`, also {"retrieval": retrievalJson(*retrieval)}.
 void writeMetricsJson(const std::string& path, const ModelState& state,
-                      const EvalResult& result, const std::string& dataName = "");
+                      const EvalResult& result, const std::string& dataName = "",
+                      const RetrievalResult* retrieval = nullptr);
 
 /// One line for logs: "auc 0.7312  gauc 0.6521  loss 0.4410".
 std::string formatMetrics(const EvalResult& result);

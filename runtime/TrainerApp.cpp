@@ -12,11 +12,31 @@
 
 #include <oneapi/tbb/global_control.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <new>
 #include <optional>
 
 namespace recc::rt {
+namespace {
+void addRetrievalFlags(CLI::App& cmd, RetrievalArgs& r, bool predict) {
+  cmd.add_option("--corpus", r.corpus,
+                 predict ? "item-side columns of every item: write each user's top-K items of it"
+                         : "item-side columns of every item: retrieve from it (HitRate, "
+                           "Precision, Recall, NDCG @K)");
+  cmd.add_option("--exclude-seen", r.excludeSeen,
+                 "training data: items a user clicked there (label 1) are not retrieved for them");
+  cmd.add_option("--k", r.ks, predict ? "list length: the largest of these (default 50,100,200)"
+                                      : "cut-offs K (default 50,100,200)")
+      ->delimiter(',')
+      ->check(intRange(1, 1 << 20));
+  cmd.add_option("--user-key", r.userKey,
+                 "id input grouping the test rows into users (default: the user tower's first)");
+  cmd.add_option("--item-key", r.itemKey,
+                 "id input naming the items (default: the item tower's first)");
+}
+} // namespace
 
 void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--data", a.data, "training data (CSV/TSV with a header row)")->required();
@@ -34,7 +54,7 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
       ->check(intRange(0, kMaxSeed));
 }
 
-void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict) {
+void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
   cmd.add_option("--ckpt", a.checkpoint, "checkpoint to load")->required();
   cmd.add_option("--data", a.data, "data to score (CSV/TSV with a header row)")->required();
   if (predict)
@@ -45,6 +65,7 @@ void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict) {
                "load the checkpoint even if it holds NaN or infinite values");
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
       ->check(intRange(1, kMaxThreads));
+  if (retrieval) addRetrievalFlags(cmd, a.retrieval, predict);
 }
 
 namespace {
@@ -110,6 +131,85 @@ void printResult(const std::string& data, const EvalResult& result) {
 }
 } // namespace
 
+namespace {
+/// The retrieval flags that mean nothing without --corpus.
+void checkRetrievalFlags(const RetrievalArgs& r) {
+  for (const auto& [flag, value] : {std::pair{"--exclude-seen", &r.excludeSeen},
+                                    {"--user-key", &r.userKey}, {"--item-key", &r.itemKey}})
+    if (!value->empty()) fail("{} is a retrieval flag: it needs --corpus", flag);
+}
+
+const RetrievalSteps& needTowers(const RetrievalSteps* retrieval) {
+  if (!retrieval)
+    fail("--corpus: this trainer cannot retrieve from a corpus; use 'recc eval' or "
+         "'recc predict' on the model file");
+  return *retrieval;
+}
+
+/// The eval step's data, or nullopt (with the reason in `why`) when the
+/// file lacks a column it needs: a retrieval test file need not carry every
+/// label. Every other problem with the file is an error.
+std::optional<DataSet> readIfComplete(const std::string& path, const ModelPlan& plan,
+                                      std::string& why) {
+  try {
+    return readData("--data", path, plan, evalReadOptions(plan));
+  } catch (const RuntimeError& e) {
+    if (std::string(e.what()).find(": missing column '") == std::string::npos) throw;
+    why = fmt::format("eval step skipped: {}", e.what());
+    return std::nullopt;
+  }
+}
+
+int runRetrievalEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
+                     const RetrievalSteps* retrieval) {
+  return guarded([&] {
+    const RetrievalSteps& r = needTowers(retrieval);
+    checkCanWrite("--metrics-json", a.metricsJson);
+    auto limit = limitThreads(a.threads);
+    readCheckpointMetadata(a.checkpoint);
+    std::string why;
+    std::optional<DataSet> data = readIfComplete(a.data, plan, why);
+    std::unique_ptr<StepFunction> evalFn;
+    if (data) {
+      evalFn = makeStep(steps, plan, false);
+      checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)});
+    }
+    ModelState state(plan);
+    loadInto(a.checkpoint, state, a.allowNonFinite);
+    EvalResult result;
+    if (data) {
+      result = evaluate(state, *evalFn, *data, a.threads);
+      printResult(a.data, result);
+    } else {
+      result.loss = NAN;
+      result.notes["eval_step"] = why;
+      std::printf("%s\n", why.c_str());
+    }
+    RetrievalResult rr = evaluateRetrieval(state, r.towers, r.make, a.retrieval, a.data);
+    std::printf("%s", formatRetrieval(rr).c_str());
+    if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result, "", &rr);
+    return 0;
+  });
+}
+
+int runRetrievalPredict(const ModelPlan& plan, const EvalArgs& a,
+                        const RetrievalSteps* retrieval) {
+  return guarded([&] {
+    const RetrievalSteps& r = needTowers(retrieval);
+    checkCanWrite("--out", a.out);
+    auto limit = limitThreads(a.threads);
+    readCheckpointMetadata(a.checkpoint);
+    ModelState state(plan);
+    loadInto(a.checkpoint, state, a.allowNonFinite);
+    RetrievalResult rr = predictRetrieval(state, r.towers, r.make, a.retrieval, a.data, a.out);
+    std::fprintf(stderr, "wrote the top %lld items of %lld users to %s\n",
+                 (long long)*std::max_element(a.retrieval.ks.begin(), a.retrieval.ks.end()),
+                 (long long)rr.requests, a.out.c_str());
+    return 0;
+  });
+}
+} // namespace
+
 int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainArgs& a) {
   return guarded([&] {
     ModelPlan plan = modelPlan;
@@ -142,8 +242,11 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
   });
 }
 
-int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) {
+int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
+            const RetrievalSteps* retrieval) {
+  if (!a.retrieval.corpus.empty()) return runRetrievalEval(plan, steps, a, retrieval);
   return guarded([&] {
+    checkRetrievalFlags(a.retrieval);
     checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
@@ -160,8 +263,11 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) 
   });
 }
 
-int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a) {
+int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
+               const RetrievalSteps* retrieval) {
+  if (!a.retrieval.corpus.empty()) return runRetrievalPredict(plan, a, retrieval);
   return guarded([&] {
+    checkRetrievalFlags(a.retrieval);
     checkCanWrite("--out", a.out);
     auto limit = limitThreads(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "runtime/ModelPlan.h"
+#include "runtime/Retrieval.h"
 #include "runtime/StepFunction.h"
 
 #include <CLI/CLI.hpp>
@@ -37,15 +38,28 @@ struct EvalArgs {
   std::string out;           ///< predict: scores CSV
   bool allowNonFinite = false;  ///< load NaN/Inf values from the checkpoint
   int threads = 0;
+  RetrievalArgs retrieval;   ///< with a corpus: retrieval over it (Retrieval.h)
+};
+
+/// What retrieval needs besides the plan: the towers and their step functions.
+struct RetrievalSteps {
+  TowerSpec towers;
+  TowerFactory make;
 };
 
 /// Registers the flags of each command on a CLI11 subcommand.
 void addTrainFlags(CLI::App& cmd, TrainArgs& args);
-void addEvalFlags(CLI::App& cmd, EvalArgs& args, bool predict);
+/// `retrieval`: also --corpus, --exclude-seen, --k, --user-key, --item-key.
+void addEvalFlags(CLI::App& cmd, EvalArgs& args, bool predict, bool retrieval = false);
 
 /// Each returns the process exit code; errors are printed as "error: ...".
 int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& args);
-int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& args);
-int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& args);
+/// With args.retrieval.corpus set, `retrieval` must be given: eval adds the
+/// retrieval metrics (and still runs the eval step when the data has all its
+/// columns); predict writes the top-K lists instead of the eval step's outputs.
+int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& args,
+            const RetrievalSteps* retrieval = nullptr);
+int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& args,
+               const RetrievalSteps* retrieval = nullptr);
 
 } // namespace recc::rt

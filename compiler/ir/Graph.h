@@ -93,6 +93,9 @@ public:
   void addOutput(NodeId node, ValueRole role, std::string name);
   const std::vector<Binding>& inputs() const { return inputs_; }
   const std::vector<Binding>& outputs() const { return outputs_; }
+  /// Drops every output binding (a copy of a graph then gets new outputs:
+  /// the towers of retrieval, compiler/passes/Towers.h).
+  void clearOutputs() { outputs_.clear(); }
   /// Unbinds the inputs of `role` that no output depends on. Their nodes stay,
   /// dead (no backend lowers a node no output needs), so node ids do not move.
   /// An eval graph then does not ask for data only its training twin reads.

@@ -10,6 +10,21 @@
 
 namespace recc {
 
+/// One step function of `graph` on `kind`.
+static std::unique_ptr<rt::StepFunction> makeStep(const Graph& graph, BackendKind kind,
+                                                  int threads, int64_t batch) {
+  if (kind == BackendKind::Reference) return makeReferenceStep(graph, batch);
+#ifdef RECC_HAVE_MLIR
+  CodegenOptions options;
+  options.threads = threads <= 0 ? 2 : threads;
+  return compileJit(graph, batch, options);
+#else
+  (void)threads;
+  throw std::runtime_error("this recc was built without the MLIR backend; use "
+                           "--backend reference");
+#endif
+}
+
 BackendKind parseBackend(const std::string& name) {
   if (name == "mlir") return BackendKind::Mlir;
   if (name == "reference") return BackendKind::Reference;
@@ -31,18 +46,14 @@ bool haveMlirBackend() {
 rt::StepFactory makeStepFactory(const CompiledModel& model, BackendKind kind, int threads) {
   return [&model, kind, threads](const rt::ModelPlan& plan,
                                  bool train) -> std::unique_ptr<rt::StepFunction> {
-    const Graph& graph = train ? model.trainGraph : model.evalGraph;
-    if (kind == BackendKind::Reference) return makeReferenceStep(graph, plan.batchSize);
-#ifdef RECC_HAVE_MLIR
-    CodegenOptions options;
-    options.threads = threads <= 0 ? 2 : threads;
-    return compileJit(graph, plan.batchSize, options);
-#else
-    (void)plan;
-    (void)threads;
-    throw std::runtime_error("this recc was built without the MLIR backend; use "
-                             "--backend reference");
-#endif
+    return makeStep(train ? model.trainGraph : model.evalGraph, kind, threads, plan.batchSize);
+  };
+}
+
+rt::TowerFactory makeTowerFactory(const Towers& towers, BackendKind kind, int threads,
+                                  int64_t batch) {
+  return [&towers, kind, threads, batch](bool user) {
+    return makeStep(user ? towers.user : towers.item, kind, threads, batch);
   };
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "compiler/passes/CompileModel.h"
+#include "compiler/passes/Towers.h"
 #include "runtime/TrainerApp.h"
 
 #include <string>
@@ -19,5 +20,10 @@ bool haveMlirBackend();
 
 /// Step functions of `model` on `kind`; `model` must outlive the factory.
 rt::StepFactory makeStepFactory(const CompiledModel& model, BackendKind kind, int threads);
+
+/// The tower step functions of retrieval on `kind`, compiled for `batch`
+/// rows; `towers` must outlive the factory.
+rt::TowerFactory makeTowerFactory(const Towers& towers, BackendKind kind, int threads,
+                                  int64_t batch);
 
 } // namespace recc

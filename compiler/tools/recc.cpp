@@ -24,6 +24,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <optional>
 
 using namespace recc;
 
@@ -76,6 +77,20 @@ CompiledModel compileRunnableOrExit(const ModelArgs& m) {
     std::exit(1);
   }
   return model;
+}
+
+/// The towers of a model's top_k outputs for --corpus, or exit 1 with the
+/// diagnostics printed.
+Towers towersOrExit(const CompiledModel& model, const std::string& file) {
+  DiagnosticEngine diag(&std::cerr);
+  diag.addSource(file, rt::readWholeFile(file, "model file"));
+  auto towers = deriveTowers(model, file, diag);
+  if (!towers) {
+    std::cerr << diag.errorCount() << " error" << (diag.errorCount() == 1 ? "" : "s")
+              << " generated.\n";
+    std::exit(1);
+  }
+  return std::move(*towers);
 }
 
 int cmdCheck(const ModelArgs& m, bool ast) {
@@ -169,12 +184,12 @@ int main(int argc, char** argv) {
 
   auto* evalCmd = app.add_subcommand("eval", "metrics of a checkpoint on a data file");
   addModelArgs(*evalCmd, m);
-  rt::addEvalFlags(*evalCmd, evalArgs, false);
+  rt::addEvalFlags(*evalCmd, evalArgs, false, /*retrieval=*/true);
   evalCmd->add_option("--backend", backend, "mlir | reference")->check(backendNames);
 
   auto* predict = app.add_subcommand("predict", "scores of a checkpoint on a data file");
   addModelArgs(*predict, m);
-  rt::addEvalFlags(*predict, evalArgs, true);
+  rt::addEvalFlags(*predict, evalArgs, true, /*retrieval=*/true);
   predict->add_option("--backend", backend, "mlir | reference")->check(backendNames);
 
   auto* compile = app.add_subcommand("compile", "write a standalone native trainer");
@@ -203,8 +218,16 @@ int main(int argc, char** argv) {
       int t = *train ? trainArgs.threads : evalArgs.threads;
       auto steps = makeStepFactory(model, kind, t);
       if (*train) return rt::runTrain(model.plan, steps, trainArgs);
-      if (*evalCmd) return rt::runEval(model.plan, steps, evalArgs);
-      return rt::runPredict(model.plan, steps, evalArgs);
+      std::optional<Towers> towers;
+      std::optional<rt::RetrievalSteps> retrieval;
+      if (!evalArgs.retrieval.corpus.empty()) {
+        towers = towersOrExit(model, m.file);
+        retrieval = rt::RetrievalSteps{towers->spec,
+                                       makeTowerFactory(*towers, kind, t, model.plan.batchSize)};
+      }
+      const rt::RetrievalSteps* r = retrieval ? &*retrieval : nullptr;
+      if (*evalCmd) return rt::runEval(model.plan, steps, evalArgs, r);
+      return rt::runPredict(model.plan, steps, evalArgs, r);
     }
     if (*compile) return compileTrainer(compileRunnableOrExit(m), output, threads <= 0 ? 2 : threads);
     if (*bench) return runBench(compileRunnableOrExit(m), benchArgs);
