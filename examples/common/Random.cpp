@@ -1,6 +1,7 @@
 // examples/common/Random.cpp: building alias tables and Zipf id maps.
 #include "examples/common/Random.h"
 
+#include <algorithm>
 #include <numeric>
 #include <utility>
 
@@ -36,6 +37,21 @@ std::vector<double> zipfWeights(int n, double s) {
 ZipfIds::ZipfIds(int n, double s, Rng &world) : ranks_(zipfWeights(n, s)), ids_(n) {
   std::iota(ids_.begin(), ids_.end(), 0);
   for (int i = n - 1; i > 0; --i) std::swap(ids_[i], ids_[world.below(i + 1)]);
+}
+
+std::vector<int> gumbelTopK(std::span<const double> logits, int k, Rng &rng) {
+  const int n = int(logits.size());
+  k = std::min(k, n);
+  std::vector<std::pair<double, int>> keyed(n);
+  for (int j = 0; j < n; ++j) {
+    double u = (double(rng.next() >> 11) + 0.5) * 0x1.0p-53;  // (0, 1): a finite Gumbel
+    keyed[j] = {logits[j] - std::log(-std::log(u)), j};
+  }
+  std::partial_sort(keyed.begin(), keyed.begin() + k, keyed.end(),
+                    [](const auto &a, const auto &b) { return a.first > b.first; });
+  std::vector<int> out(k);
+  for (int j = 0; j < k; ++j) out[j] = keyed[j].second;
+  return out;
 }
 
 } // namespace recc::gen

@@ -93,6 +93,11 @@ private:
   std::vector<int> ids_;
 };
 
+/// k distinct indices drawn without replacement with probabilities proportional to
+/// exp(logits[j]) at each draw (Plackett-Luce), by the Gumbel-top-k trick: the k largest
+/// logits[j] + Gumbel noise. Order: best first. k is capped at logits.size().
+std::vector<int> gumbelTopK(std::span<const double> logits, int k, Rng &rng);
+
 /// The x in [-40, 40] with f(x) = target, for f increasing (48 bisection steps).
 template <class F> double bisect(F f, double target) {
   double lo = -40, hi = 40;

@@ -30,12 +30,16 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def run(cmd, what, cwd=None):
+def run(cmd, what, cwd=None, output_to=None):
     """Runs `cmd` (a list); returns its stdout. Raises Failure with the tail of
-    its output when it exits non-zero."""
+    its output when it exits non-zero. `output_to`: a file that keeps its
+    stdout and stderr (a generator's summary)."""
     started = time.monotonic()
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
+    if output_to:
+        with open(output_to, "w") as f:
+            f.write(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         raise Failure(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
@@ -77,12 +81,16 @@ class Recc:
         return out
 
 
-def train(trainer, train_csv, test_csv, seed, metrics_json, threads=1, epochs=None):
-    """Trains one seed with a compiled trainer and returns its metrics JSON."""
+def train(trainer, train_csv, test_csv, seed, metrics_json, threads=1, epochs=None,
+          checkpoint=None):
+    """Trains one seed with a compiled trainer and returns its metrics JSON;
+    `checkpoint`: where to write the trained weights."""
     cmd = [trainer, "train", "--data", train_csv, "--eval-data", test_csv, "--seed", str(seed),
            "--threads", str(threads), "--metrics-json", metrics_json]
     if epochs:
         cmd += ["--epochs", str(epochs)]
+    if checkpoint:
+        cmd += ["--out", checkpoint]
     started = time.monotonic()
     run(cmd, f"train {os.path.basename(trainer)} seed {seed}")
     with open(metrics_json) as f:
@@ -165,13 +173,13 @@ class Claims:
             print(f"  [{mark:3}] {c['claim']}: {c['detail']}")
 
 
-def difference_within_noise(a, b):
-    """Whether two results' means (each {"auc", "auc_spread", "seeds"}) differ
-    by less than two standard errors of their difference, the standard error
-    taken from the sample standard deviations over seeds."""
+def difference_within_noise(a, b, key="auc"):
+    """Whether two results' means (each {key, key + "_spread", "seeds"})
+    differ by less than two standard errors of their difference, the standard
+    error taken from the sample standard deviations over seeds."""
     n = max(1, len(a.get("seeds") or [None]))
-    se = math.sqrt(((a.get("auc_spread") or 0.0) ** 2 + (b.get("auc_spread") or 0.0) ** 2) / n)
-    return abs(a["auc"] - b["auc"]) < 2 * se
+    sa, sb = a.get(key + "_spread") or 0.0, b.get(key + "_spread") or 0.0
+    return abs(a[key] - b[key]) < 2 * math.sqrt((sa ** 2 + sb ** 2) / n)
 
 
 def write_json(path, value):
