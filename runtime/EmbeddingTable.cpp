@@ -31,8 +31,7 @@ EmbeddingTable EmbeddingTable::dynamic(std::string name, int64_t rows, int64_t d
   const OptimizerKind kind = optimizerKind(optimizer.kind);
   if (rows <= 0 || dim <= 0)
     fail("embedding table '{}' has invalid size {} x {}", name, rows, dim);
-  EmbeddingTable t("", 1, 1);
-  t.Weights = Tensor();
+  EmbeddingTable t;
   t.Name = std::move(name);
   t.Rows = rows;
   t.Dim = dim;
@@ -49,7 +48,9 @@ Tensor& EmbeddingTable::weights() {
 }
 
 const Tensor& EmbeddingTable::weights() const {
-  return const_cast<EmbeddingTable*>(this)->weights();
+  if (Dynamic)
+    fail("table '{}' is dynamic: it has no dense [{}, {}] weights", Name, Rows, Dim);
+  return Weights;
 }
 
 void EmbeddingTable::gather(std::span<const int64_t> ids, float* out) const {

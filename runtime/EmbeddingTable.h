@@ -86,6 +86,7 @@ public:
   }
 
 private:
+  EmbeddingTable() = default;
   void gatherDynamic(std::span<const int64_t> ids, float* out) const;
   /// The records of `ids` (distinct, increasing) in a dynamic table,
   /// inserting and initializing the rows not held yet.
