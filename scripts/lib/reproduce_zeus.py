@@ -173,7 +173,7 @@ def run_pipeline(trainers, data, runs, key, stages, seed, threads=1):
                                os.path.join(data, f"test_s{s}.csv"), "--metrics-json", m],
                        f"{key} {model} scenario {s} seed {seed}")
                 with open(m) as f:
-                    result["zoo"][s] = json.load(f).get("auc")
+                    result["zoo"][s] = json.load(f)["metrics"].get("auc")
         seconds[f"{index}:{model}:{which}"] = round(time.monotonic() - began, 1)
     return {"seed": seed, **result, "seconds": seconds}
 
