@@ -44,7 +44,7 @@ def main():
     p.add_argument("--repeats", type=int, required=True)
     p.add_argument("--title", required=True)
     p.add_argument("--train-target", type=float, default=3.0)
-    p.add_argument("--infer-target", type=float, default=3.0)
+    p.add_argument("--infer-target", type=float, help="inference ratio target (none when absent)")
     p.add_argument("--train-log")
     a = p.parse_args()
     recc = [next(iter(json.load(open(f"{a.out}/recc_{i}.json"))["results"]))
@@ -80,8 +80,8 @@ def main():
     print(f"  training   recc / peer            {r_train / p_train:6.2f}x   "
           f"(target >= {a.train_target:g})")
     if r_infer is not None:
-        print(f"  inference  recc / peer            {r_infer / p_infer:6.2f}x   "
-              f"(target >= {a.infer_target:g})")
+        target = f"(target >= {a.infer_target:g})" if a.infer_target else ""
+        print(f"  inference  recc / peer            {r_infer / p_infer:6.2f}x   {target}")
     print(f"  peak RSS   recc / peer            {r_rss / p_rss:6.2f}    (target <= 1)")
     print(f"  recc dense GFLOP/s / SGEMM        {r_gflops / sgemm:6.2f}    ({r_gflops:.1f} GFLOP/s at "
           f"{mflop:.2f} MFLOP/sample)")

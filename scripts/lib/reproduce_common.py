@@ -193,15 +193,15 @@ def write_json(path, value):
 
 
 
-def main(paper, doc, full, quick, run, validate, data_seed):
+def main(paper, doc, full, quick, run, validate, data_seed, config=None):
     """The command line every reproduction shares:
       reproduce_PAPER.py --build DIR [--quick] [--out DIR] [--jobs N]
       reproduce_PAPER.py --validate FILE [--seeds N]
     `run(args, cfg, recc)` generates the data, trains and measures, prints the
     paper's tables beside recc's and returns (results, the paper's numbers,
     Claims); this prints the claims, writes OUT/PAPER.json with the config and
-    the time taken, and checks it with `validate(path, seeds)`. Returns the
-    process's exit status."""
+    the time taken (plus `config`, what else describes the run), and checks it
+    with `validate(path, seeds)`. Returns the process's exit status."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--quick", action="store_true")
@@ -222,8 +222,8 @@ def main(paper, doc, full, quick, run, validate, data_seed):
         out = dict(results)
         out["paper"] = paper_numbers
         out["claims"] = claims.items
-        out["config"] = dict(cfg, quick=a.quick, data_seed=data_seed, backend="mlir",
-                             minutes=round(minutes, 1))
+        out["config"] = dict(cfg, **(config or {}), quick=a.quick, data_seed=data_seed,
+                             backend="mlir", minutes=round(minutes, 1))
         path = os.path.join(a.out, f"{paper}.json")
         write_json(path, out)
         print(f"\nwrote {path} ({minutes:.1f} minutes)")

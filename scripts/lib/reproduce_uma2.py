@@ -286,46 +286,18 @@ def validate(path, seeds):
     print(f"{path}: complete ({len(ROWS)} rows, {seeds} seeds, {len(claims)} claims)")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--out", default="out/reproduce")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--validate", metavar="FILE")
-    ap.add_argument("--seeds", type=int, default=len(FULL["seeds"]))
-    a = ap.parse_args()
-    try:
-        if a.validate:
-            validate(a.validate, a.seeds)
-            return 0
-        cfg = QUICK if a.quick else FULL
-        started = time.monotonic()
-        recc = rc.Recc(a.build)
-        rc.log(f"UMA² reproduction ({'quick' if a.quick else 'full'}): "
-               f"{cfg['train_requests']} training and {cfg['test_requests']} test requests, "
-               f"seeds {cfg['seeds']}, {a.jobs} jobs")
-        data = generate(a.build, a.out, cfg)
-        runs = run_all(recc, a.out, cfg, data, a.jobs)
-        results = {key: aggregate(key, runs[key]) for key, *_ in ROWS}
-        print_table(results)
-        claims = check_claims(results)
-        claims.print()
-        minutes = (time.monotonic() - started) / 60
-        out = dict(results)
-        out["paper"] = {"table1": {k: dict(zip(METRICS, v)) for k, v in PAPER.items()}}
-        out["claims"] = claims.items
-        out["config"] = dict(cfg, quick=a.quick, world=WORLD, data_seed=DATA_SEED, k=K,
-                             exclude_seen=False, backend="mlir", minutes=round(minutes, 1))
-        path = os.path.join(a.out, "uma2.json")
-        rc.write_json(path, out)
-        print(f"\nwrote {path} ({minutes:.1f} minutes)")
-        validate(path, len(cfg["seeds"]))
-        return 0
-    except rc.Failure as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+def run(a, cfg, recc):
+    rc.log(f"UMA² reproduction ({'quick' if a.quick else 'full'}): "
+           f"{cfg['train_requests']} training and {cfg['test_requests']} test requests, "
+           f"seeds {cfg['seeds']}, {a.jobs} jobs")
+    data = generate(a.build, a.out, cfg)
+    runs = run_all(recc, a.out, cfg, data, a.jobs)
+    results = {key: aggregate(key, runs[key]) for key, *_ in ROWS}
+    print_table(results)
+    paper = {"table1": {k: dict(zip(METRICS, v)) for k, v in PAPER.items()}}
+    return results, paper, check_claims(results)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(rc.main("uma2", __doc__, FULL, QUICK, run, validate, DATA_SEED,
+                     config={"world": WORLD, "k": K, "exclude_seen": False}))
