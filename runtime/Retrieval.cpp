@@ -73,14 +73,10 @@ std::vector<int64_t> allRows(int64_t n) {
   return rows;
 }
 
-/// Everything retrieval reads, then the top-K lists chunk by chunk:
-/// `onChunk(first request, lists)` sees each chunk's merged lists.
-template <typename OnChunk>
-RetrievalResult retrieve(ModelState& state, const TowerSpec& towers, const TowerFactory& make,
-                         const RetrievalArgs& args, const std::string& path, OnChunk&& onChunk,
-                         Corpus& corpus, Requests& requests) {
-  const ModelPlan& plan = state.plan();
-  RetrievalResult r;
+/// Reads the corpus, the requests and the seen items; fills what `r` says about them.
+void readInputs(const ModelPlan& plan, const TowerSpec& towers, const RetrievalArgs& args,
+                const std::string& path, Corpus& corpus, Requests& requests,
+                std::vector<std::vector<int32_t>>& seen, RetrievalResult& r) {
   const int itemKey = keyFeature(plan, towers.item, args.itemKey, "--item-key", "item");
   const int userKey = keyFeature(plan, towers.user, args.userKey, "--user-key", "user");
   r.corpus = args.corpus;
@@ -88,16 +84,43 @@ RetrievalResult retrieve(ModelState& state, const TowerSpec& towers, const Tower
   r.itemKey = plan.features[size_t(itemKey)].name;
   r.userKey = plan.features[size_t(userKey)].name;
   r.queries = int64_t(towers.topK.size());
-  checkStats(state, towers);
-
   corpus = readCorpus(args.corpus, plan, towers.item, itemKey);
   requests = readRequests(path, plan, towers.user, userKey, itemKey, corpus);
-  std::vector<std::vector<int32_t>> seen;
   if (!args.excludeSeen.empty())
     seen = readSeen(args.excludeSeen, plan, userKey, itemKey, requests, corpus);
   for (const auto& s : seen) r.excluded += int64_t(s.size());
   r.items = corpus.data.rows();
   r.requests = requests.size();
+}
+
+/// The lists of requests [c0, c1), whose query vectors (one set per top_k) are
+/// `users`; several queries are merged by their max score.
+TopKLists scoreChunk(const TowerOut& users, const TowerOut& items, int64_t nItems, int64_t c0,
+                     int64_t c1, const std::vector<std::vector<int32_t>>& seen,
+                     const TopKOptions& options) {
+  if (users.dim != items.dim)
+    fail("the user tower gives vectors of {} values, the item tower of {}", users.dim,
+         items.dim);
+  Exclusions excl;
+  if (!seen.empty())
+    for (int64_t i = c0; i < c1; ++i) excl.push_back(seen[size_t(i)]);
+  std::vector<TopKLists> lists;
+  for (const std::vector<float>& q : users.values)
+    lists.push_back(topKByDot(q.data(), c1 - c0, items.values[0].data(), nItems, items.dim,
+                              options, excl));
+  return lists.size() == 1 ? std::move(lists[0]) : mergeByMax(lists, options.k);
+}
+
+/// Everything retrieval reads, then the top-K lists chunk by chunk:
+/// `onChunk(first request, lists)` sees each chunk's merged lists.
+template <typename OnChunk>
+RetrievalResult retrieve(ModelState& state, const TowerSpec& towers, const TowerFactory& make,
+                         const RetrievalArgs& args, const std::string& path, OnChunk&& onChunk,
+                         Corpus& corpus, Requests& requests) {
+  RetrievalResult r;
+  checkStats(state, towers);
+  std::vector<std::vector<int32_t>> seen;
+  readInputs(state.plan(), towers, args, path, corpus, requests, seen, r);
 
   auto t = Clock::now();
   auto itemFn = make(false);
@@ -118,20 +141,10 @@ RetrievalResult retrieve(ModelState& state, const TowerSpec& towers, const Tower
                               std::span(requests.first).subspan(size_t(c0), size_t(c1 - c0)),
                               "user tower");
     r.userSeconds += since(t);
-    if (users.dim != items.dim)
-      fail("the user tower gives vectors of {} values, the item tower of {}", users.dim,
-           items.dim);
     t = Clock::now();
-    Exclusions excl;
-    if (!seen.empty())
-      for (int64_t i = c0; i < c1; ++i) excl.push_back(seen[size_t(i)]);
-    std::vector<TopKLists> lists;
-    for (const std::vector<float>& q : users.values)
-      lists.push_back(topKByDot(q.data(), c1 - c0, items.values[0].data(), r.items, r.dim,
-                                options, excl));
-    TopKLists merged = lists.size() == 1 ? std::move(lists[0]) : mergeByMax(lists, options.k);
+    TopKLists lists = scoreChunk(users, items, r.items, c0, c1, seen, options);
     r.scoringSeconds += since(t);
-    onChunk(c0, merged);
+    onChunk(c0, lists);
   }
   return r;
 }

@@ -63,6 +63,20 @@ for name, v in want.items():
 PY
 echo "ok   --exclude-seen"
 
+# A positive whose item is not in the corpus counts in Recall's denominator:
+# user 11 also clicked item 9, so its Recall@7 is 1/2.
+{ cat "$dir/test.csv"; echo "11,0,1,9,1"; } >"$work/test_outside.csv"
+run eval "$model" --ckpt "$work/ret.st" --data "$work/test_outside.csv" --corpus "$dir/corpus.csv" \
+  --k 7 --metrics-json "$work/outside.json" >"$work/outside.txt"
+/usr/bin/python3 - "$work/outside.json" <<'PY' || fail "a positive outside the corpus"
+import json, sys
+r = json.load(open(sys.argv[1]))["retrieval"]
+assert (r["positives"], r["positives_outside_corpus"]) == (5, 1), r
+assert abs(r["k"]["7"]["recall"] - (1 + 0.5 + 1) / 3) < 1e-9, r["k"]["7"]
+PY
+grep -q "1 of 5 positives name items not in the corpus" "$work/outside.txt" || fail "no note on it"
+echo "ok   a positive outside the corpus"
+
 # predict: the lists themselves, ties broken by the smaller item index.
 run predict "$model" --ckpt "$work/ret.st" --data "$dir/test.csv" --corpus "$dir/corpus.csv" \
   --k 3 --out "$work/p.csv" 2>/dev/null
