@@ -1,10 +1,20 @@
 // examples/common/CsvOutput.cpp: atomic output files and terminal progress.
 #include "examples/common/CsvOutput.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <unistd.h>
 
 namespace recc::gen {
+
+bool makeOutputDir(const std::string &program, const std::string &dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    std::fprintf(stderr, "%s: cannot create '%s': %s\n", program.c_str(), dir.c_str(),
+                 ec.message().c_str());
+  return !ec;
+}
 
 OutputFile::OutputFile(std::string program, std::string path)
     : program_(std::move(program)), path_(std::move(path)) {

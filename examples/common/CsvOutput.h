@@ -64,6 +64,10 @@ private:
   bool viaTmp_ = false, done_ = false;
 };
 
+/// Creates folder `dir` (and its parents) if missing; on failure prints a message naming
+/// `program` and the folder and returns false.
+bool makeOutputDir(const std::string &program, const std::string &dir);
+
 /// "name: k / n rows" on stderr, redrawn at most twice a second, only on a terminal.
 class Progress {
 public:

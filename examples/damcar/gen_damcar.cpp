@@ -17,7 +17,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <set>
 #include <span>
 #include <string>
@@ -183,12 +182,7 @@ void summarize(const DamcarWorld &w, const std::vector<Exposure> &train, const s
 int main(int argc, char **argv) {
   Options o = parseArgs(std::span(argv + 1, argc - 1));
   auto start = std::chrono::steady_clock::now();
-  std::error_code ec;
-  std::filesystem::create_directories(o.out, ec);
-  if (ec) {
-    std::fprintf(stderr, "gen_damcar: cannot create '%s': %s\n", o.out.c_str(), ec.message().c_str());
-    return 1;
-  }
+  if (!recc::gen::makeOutputDir("gen_damcar", o.out)) return 1;
   DamcarWorld world(o.seed, o.sizes);
   std::vector<Exposure> all = world.simulate(), split[3];
   for (const Exposure &e : all) split[e.time < 0.6 ? 0 : e.time < 0.8 ? 1 : 2].push_back(e);

@@ -140,12 +140,7 @@ void writeTestDay(const World &w, const Funnel &funnel, const Options &o, Out &t
 int main(int argc, char **argv) {
   Options o = parseArgs(std::span(argv + 1, argc - 1));
   auto start = std::chrono::steady_clock::now();
-  std::error_code ec;
-  std::filesystem::create_directories(o.out, ec);
-  if (ec) {
-    std::fprintf(stderr, "gen_uma2: cannot create '%s': %s\n", o.out.c_str(), ec.message().c_str());
-    return 1;
-  }
+  if (!recc::gen::makeOutputDir("gen_uma2", o.out)) return 1;
   auto path = [&](std::string_view name) { return (std::filesystem::path(o.out) / name).string(); };
   std::unique_ptr<Out> sets[kStrategies];
   for (int s = 0; s < kStrategies; ++s) sets[s] = std::make_unique<Out>(path(kStrategyFile[s]));

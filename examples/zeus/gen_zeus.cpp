@@ -15,7 +15,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -169,12 +168,7 @@ bool writeTest(Simulator &sim, const Options &o, Sinks &out, Summary &summary, R
 int main(int argc, char **argv) {
   Options o = parseArgs(std::span(argv + 1, argc - 1));
   auto start = std::chrono::steady_clock::now();
-  std::error_code ec;
-  std::filesystem::create_directories(o.out, ec);
-  if (ec) {
-    std::fprintf(stderr, "gen_zeus: cannot create '%s': %s\n", o.out.c_str(), ec.message().c_str());
-    return 1;
-  }
+  if (!recc::gen::makeOutputDir("gen_zeus", o.out)) return 1;
   Sinks out(o.out);  // every output opened before any work, so a bad path fails fast
   if (!out.opened()) return 1;
   World world(o.seed, o.sizes);

@@ -2,6 +2,8 @@
 // running a generator with its stderr kept.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -26,11 +28,19 @@ inline std::vector<std::string> split(const std::string &s, char sep) {
 struct Csv {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
+  /// The index of column `name`, or -1.
   int col(const std::string &name) const {
     for (size_t k = 0; k < header.size(); ++k)
       if (header[k] == name) return int(k);
     return -1;
   }
+  /// The index of a column the test needs: a missing one fails the test (and reads column 0).
+  int need(const std::string &name) const {
+    int k = col(name);
+    if (k < 0) ADD_FAILURE() << "no column " << name;
+    return k < 0 ? 0 : k;
+  }
+  double num(size_t r, const std::string &name) const { return std::stod(rows[r][need(name)]); }
 };
 
 inline Csv readCsv(const fs::path &p) {

@@ -2,6 +2,7 @@
 // the 1:4:20 mix of SS-ABC(fixed) and the single space of SS-A, tags that agree with each
 // other (click, is_*, recalled, exposed), w_sos, the planted popularity/CTR bias of the
 // logged spaces, the test day and the corpus, and flag errors that name the flag.
+#include "GenCsv.h"
 #include "examples/common/Random.h"
 
 #include <gtest/gtest.h>
@@ -21,48 +22,13 @@
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> split(const std::string &s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string f; std::getline(in, f, sep);) out.push_back(f);
-  if (!s.empty() && s.back() == sep) out.push_back("");
-  return out;
-}
-
-struct Csv {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  int col(const std::string &name) const {
-    for (size_t k = 0; k < header.size(); ++k)
-      if (header[k] == name) return int(k);
-    ADD_FAILURE() << "no column " << name;
-    return 0;
-  }
-  double num(size_t r, const std::string &name) const { return std::stod(rows[r][col(name)]); }
-};
-
-Csv readCsv(const fs::path &p) {
-  std::ifstream in(p);
-  Csv csv;
-  std::string line;
-  std::getline(in, line);
-  csv.header = split(line, ',');
-  while (std::getline(in, line)) csv.rows.push_back(split(line, ','));
-  return csv;
-}
-
-std::string slurp(const fs::path &p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using namespace recc::gentest;
 
 int gen(const fs::path &dir, const std::string &extra = "") {
   std::string cmd = std::string(GEN_UMA2) + " --out " + dir.string() +
                     " --users 500 --items 1000 --cates 20 --train-requests 300"
                     " --test-requests 100 --seed 5 " + extra + " 2>/dev/null";
-  int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return runStatus(cmd);
 }
 
 class GenUma2Test : public ::testing::Test {
@@ -100,7 +66,7 @@ TEST_F(GenUma2Test, TagsAgreeAndIdsFitTheVocabularies) {
       ASSERT_LT(c.num(r, "user_id"), 500);
       ASSERT_LT(c.num(r, "item_id"), 1000);
       ASSERT_LT(c.num(r, "cate_id"), 20);
-      for (const std::string &h : split(c.rows[r][c.col("hist")], '|')) ASSERT_LT(std::stoi(h), 1000);
+      for (const std::string &h : split(c.rows[r][c.need("hist")], '|')) ASSERT_LT(std::stoi(h), 1000);
     }
   }
 }
@@ -157,7 +123,7 @@ TEST_F(GenUma2Test, SosWeightsAreSpaceLevelAndAverageOne) {
     for (size_t r = g + 1; r < g + 26; ++r) {
       total += c.num(r, "w_sos");
       int space = c.num(r, "is_a") ? 1 : c.num(r, "is_b") ? 2 : 3;
-      bySpace[space].insert(c.rows[r][c.col("w_sos")]);
+      bySpace[space].insert(c.rows[r][c.need("w_sos")]);
     }
     EXPECT_NEAR(total / 25, 1, 1e-4);
     for (auto &[space, ws] : bySpace) EXPECT_EQ(ws.size(), 1u) << "space " << space;
