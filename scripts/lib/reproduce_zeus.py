@@ -70,12 +70,15 @@ SEQUENCE_COLUMNS = {"query": ["sq_id", "sq_ws", "sq_cat"],
 DATA_FILES = ["pretrain.csv", "pretrain_groups.csv", "train.csv", "test.csv"] + \
     [f"{kind}_s{s}.csv" for kind in ("train", "test") for s in ("1", "2", "3")]
 
-# Data sizes and seeds. Full is sized to keep the run under 30 minutes on the
-# 2-core machine (see README's ZEUS section for the measured times); quick
-# only checks that every stage trains and that the JSON is complete.
+# Data sizes and seeds. Full is sized to keep the run near 30 minutes on the
+# 2-core machine: zeus_pretrain trains at about 2,700 samples/s on two threads
+# (bench/run_zeus.sh, 2026-12-06), so a ZEUS pipeline's 150k + 50k + 50k rows
+# take about 3 minutes on one thread, and the eight pipelines run three seeds
+# as two one-thread jobs. Quick only checks that every stage trains and that
+# the JSON is complete.
 # The batch is 256 rather than the paper's 1024 so that the small scenario 2
 # (6% of the clicks) still gets tens of steps in its own fine-tuning stage.
-FULL = {"searches": 30000, "clicks": 100000, "test_rows": 10000, "seeds": [1, 2, 3], "batch": 256}
+FULL = {"searches": 15000, "clicks": 50000, "test_rows": 5000, "seeds": [1, 2, 3], "batch": 256}
 QUICK = {"searches": 300, "clicks": 3000, "test_rows": 500, "seeds": [1], "batch": 128}
 WORLD = ["--users", "50000", "--queries", "100000", "--products", "100000"]
 QUICK_WORLD = ["--users", "3000", "--queries", "8000", "--products", "8000"]
