@@ -8,6 +8,7 @@
 //  - the training progress reaches a graph that reads it, on both backends;
 //  - the eval loss over a data set whose size is not a multiple of the batch
 //    is the mean over real rows on both backends (MLIR pads the last batch).
+#include "CompileHelpers.h"
 #include "compiler/exec/ReferenceExecutor.h"
 #include "compiler/mlir/Backend.h"
 #include "compiler/passes/CompileModel.h"
@@ -32,19 +33,9 @@ using namespace recc;
 
 namespace {
 
-enum class Backend { Reference, Mlir };
-
-std::unique_ptr<rt::StepFunction> stepFor(const Graph& g, int64_t batch, Backend b) {
-  if (b == Backend::Reference) return makeReferenceStep(g);
-  return compileJit(g, batch, {});
-}
-
-CompiledModel compile(const std::string& src) {
-  DiagnosticEngine diag(&std::cerr);
-  auto m = compileModelSource("t.rec", src, "", diag);
-  if (!m || !checkExecutable(*m, diag)) throw std::runtime_error(diag.render());
-  return std::move(*m);
-}
+using e2etest::Backend;
+using e2etest::compile;
+using e2etest::stepFor;
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path);

@@ -9,6 +9,7 @@
 //    summed over bags, so dropped (truncated) words get no update;
 //  - a small words model learns a signal planted in its word bags, and both
 //    backends train it to the same losses.
+#include "CompileHelpers.h"
 #include "compiler/exec/ReferenceExecutor.h"
 #include "compiler/mlir/Backend.h"
 #include "compiler/passes/CompileModel.h"
@@ -29,19 +30,9 @@ using namespace recc;
 
 namespace {
 
-enum class Backend { Reference, Mlir };
-
-std::unique_ptr<rt::StepFunction> stepFor(const Graph& g, int64_t batch, Backend b) {
-  if (b == Backend::Reference) return makeReferenceStep(g);
-  return compileJit(g, batch, {});
-}
-
-CompiledModel compile(const std::string& src) {
-  DiagnosticEngine diag(&std::cerr);
-  auto m = compileModelSource("t.rec", src, "", diag);
-  if (!m || !checkExecutable(*m, diag)) throw std::runtime_error(diag.render());
-  return std::move(*m);
-}
+using e2etest::Backend;
+using e2etest::compile;
+using e2etest::stepFor;
 
 /// A data file in a fresh directory, removed with it.
 class TempCsv {
