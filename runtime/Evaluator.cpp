@@ -307,6 +307,10 @@ void writeMetricsJson(const std::string& path, const ModelState& state,
       }
     }
   }
+  if (!result.unseenPolicy.empty())
+    j["unseen"] = {{"policy", result.unseenPolicy},
+                   {"skipped_rows", result.unseen.skippedRows},
+                   {"oov_ids", result.unseen.oovIds}};
   if (retrieval)
     j["retrieval"] = retrievalJson(*retrieval);
   writeFileAtomically(path, j.dump(2) + "\n");

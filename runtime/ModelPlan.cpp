@@ -47,10 +47,16 @@ const char* enumName(const std::array<std::pair<E, const char*>, N>& table, E e)
 Json initJson(const InitSpec& s) { return {{"kind", s.kind}, {"scale", s.scale}}; }
 
 Json featureJson(const FeatureSpec& f) {
-  return {{"name", f.name},   {"column", f.column},
-          {"kind", enumName(kKinds, f.kind)},
-          {"vocab", f.vocab}, {"maxLen", f.maxLen}, {"words", f.words},
-          {"table", f.table}, {"transform", f.transform}};
+  Json j{{"name", f.name},   {"column", f.column},
+         {"kind", enumName(kKinds, f.kind)},
+         {"vocab", f.vocab}, {"maxLen", f.maxLen}, {"words", f.words},
+         {"table", f.table}, {"transform", f.transform}};
+  // Written only when used, so plans of integer-id models read as before.
+  if (!f.lookup.empty()) j["lookup"] = f.lookup;
+  if (!f.vocabFile.empty()) j["vocabFile"] = f.vocabFile;
+  if (!f.boundaries.empty()) j["boundaries"] = f.boundaries;
+  if (f.hasNa) j["na"] = f.na;
+  return j;
 }
 
 Json stepJson(const StepSpec& s) {
@@ -154,6 +160,11 @@ private:
         ok = false, want = "a non-negative integer";
     } else if constexpr (std::is_floating_point_v<T>) {
       ok = v.is_number(), want = "a number";
+    } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+      ok = v.is_array(), want = "an array of numbers";
+      if (ok)
+        for (const Json& e : v)
+          ok = ok && e.is_number();
     } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
       ok = v.is_array(), want = "an array of strings";
       if (ok)
@@ -191,6 +202,11 @@ FeatureSpec readFeature(const Fields& f) {
   f.get("words", s.words);
   f.get("table", s.table);
   f.get("transform", s.transform);
+  f.get("lookup", s.lookup);
+  f.get("vocabFile", s.vocabFile);
+  f.get("boundaries", s.boundaries);
+  s.hasNa = f.has("na");
+  f.get("na", s.na);
   return s;
 }
 

@@ -70,6 +70,10 @@ void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
                "load the checkpoint even if it holds NaN or infinite values");
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
       ->check(intRange(1, kMaxThreads));
+  cmd.add_option("--unseen", a.unseen,
+                 "an integer id outside its input's vocabulary: error (default), oov (read "
+                 "as id 0) or skip (drop its row); counts go to stderr and the metrics JSON")
+      ->check(CLI::IsMember({"error", "oov", "skip"}));
   if (retrieval) addRetrievalFlags(cmd, a.retrieval, predict);
 }
 
@@ -163,6 +167,27 @@ void transferInto(const std::string& path, ModelState& state, bool allowNonFinit
                "(init = %s); frozen: %s; optimizer state starts fresh\n",
                path.c_str(), state.params.size(), state.tables.size(), from.c_str(),
                plan.initFrom.c_str(), frozen.c_str());
+}
+
+/// The read options of `recc eval` / `predict` data under --unseen.
+ReadOptions unseenReadOptions(const ModelPlan& plan, const EvalArgs& a) {
+  ReadOptions read = evalReadOptions(plan);
+  read.unseen = unseenPolicy(a.unseen);
+  read.unseenHint = true;
+  return read;
+}
+
+/// Says on stderr what reading `path` did with unseen ids, when it did
+/// anything.
+void reportUnseen(const std::string& path, const std::string& policy, const DataSet& data) {
+  const DataSet::Unseen& u = data.unseen();
+  if (u.skippedRows > 0)
+    std::fprintf(stderr, "%s: --unseen %s: skipped %lld rows with an id outside its "
+                 "input's vocabulary\n", path.c_str(), policy.c_str(), (long long)u.skippedRows);
+  if (u.oovIds > 0)
+    std::fprintf(stderr, "%s: %lld ids read as the out-of-vocabulary id 0 (--unseen %s, "
+                 "or values missing from a vocabulary file)\n",
+                 path.c_str(), (long long)u.oovIds, policy.c_str());
 }
 
 /// Prints the metrics line and the per-group tables of a result.
@@ -300,7 +325,8 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
     auto limit = limitThreads(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
-    DataSet data = readData("--data", a.data, plan, evalReadOptions(plan));
+    DataSet data = readData("--data", a.data, plan, unseenReadOptions(plan, a));
+    reportUnseen(a.data, a.unseen, data);
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);
@@ -308,6 +334,8 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
     ModelState state(plan);
     loadInto(a.checkpoint, state, a.allowNonFinite);
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
+    result.unseenPolicy = a.unseen;
+    result.unseen = data.unseen();
     printResult(a.data, result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;
@@ -323,10 +351,11 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     auto limit = limitThreads(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
-    ReadOptions read = evalReadOptions(plan);
+    ReadOptions read = unseenReadOptions(plan, a);
     read.requireLabels = false;
     read.requireGroups = false;
     DataSet data = readData("--data", a.data, plan, read);
+    reportUnseen(a.data, a.unseen, data);
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);

@@ -39,6 +39,9 @@ struct EvalArgs {
   std::string out;           ///< predict: scores CSV
   bool allowNonFinite = false;  ///< load NaN/Inf values from the checkpoint
   int threads = 0;
+  /// Integer ids outside their vocabulary: "error", "oov" (id 0) or "skip"
+  /// the row (CsvReader.h, UnseenPolicy).
+  std::string unseen = "error";
   RetrievalArgs retrieval;   ///< with a corpus: retrieval over it (Retrieval.h)
 };
 
