@@ -50,7 +50,7 @@ void GraphBuilder::readInputType(const InputDecl& in, InputInfo& info) {
       try {
         info.vocab = rt::Vocabulary(info.vocabFile).size();
       } catch (const rt::RuntimeError& e) {
-        report(file->loc, std::string("vocabulary file: ") + e.what());
+        report(file->loc, e.what());
       }
     } else {
       info.vocab = intConst(args[0]);
