@@ -84,7 +84,7 @@ constexpr const char* kNoNa = " (no default: declare 'na = ...' on the input)";
 
 /// What one header column feeds.
 struct Target {
-  enum Kind { Feature, Label, Group } kind;
+  enum Kind { Feature, Label, Group, Keep } kind;
   int index;             // plan feature / label index, or group slot
   std::string describe;  // "model feature 'user_id'", for messages
 };
@@ -142,6 +142,7 @@ private:
   std::vector<std::vector<Target>> Targets;  // per header column
   std::vector<std::string> GroupColumns;
   std::vector<std::vector<std::string_view>> GroupText;  // per group slot
+  std::vector<std::vector<std::string_view>> KeepText;   // per Options.keep column
   std::vector<std::unique_ptr<Vocabulary>> Vocabs;       // per feature (lookup "vocab")
   std::vector<char> Skipped;                             // per row (--unseen skip)
   std::atomic<int64_t> OovIds{0};
@@ -206,6 +207,8 @@ void Reader::bindHeader(const Line& header) {
            {Target::Feature, int(f), fmt::format("model feature '{}'", Plan.features[f].name)},
            required);
   }
+  for (size_t k = 0; k < Options.keep.size(); ++k)
+    bind(Options.keep[k], {Target::Keep, int(k), "--keep column"}, /*required=*/true);
   for (size_t l = 0; l < Plan.labels.size(); ++l)
     bind(Plan.labels[l].column,
          {Target::Label, int(l), fmt::format("model label '{}'", Plan.labels[l].name)},
@@ -387,7 +390,9 @@ void Reader::parseRow(const Line& line, int64_t row, std::vector<std::string_vie
   for (size_t c = 0; c < Targets.size(); ++c)
     for (const Target& t : Targets[c]) {
       int col = static_cast<int>(c);
-      if (t.kind == Target::Group) {
+      if (t.kind == Target::Keep) {
+        KeepText[t.index][row] = fields[c];
+      } else if (t.kind == Target::Group) {
         GroupText[t.index][row] = fields[c];
       } else if (t.kind == Target::Label) {
         float y = parseFloat(line, col, fields[c], "label");
@@ -471,10 +476,13 @@ DataSet Reader::read() {
       if (t.kind == Target::Group)
         GroupText[t.index].resize(rows);
     }
+  KeepText.assign(Options.keep.size(), std::vector<std::string_view>(rows));
   Skipped.assign(rows, 0);
   parseRows(lines, 1);
   dropSkippedRows();
   internGroups();
+  for (size_t k = 0; k < Options.keep.size(); ++k)
+    Data.keptMut(Options.keep[k]).assign(KeepText[k].begin(), KeepText[k].end());
   return std::move(Data);
 }
 
@@ -488,15 +496,16 @@ void Reader::dropSkippedRows() {
   if (skipped == Data.rows())
     fail("{}: all {} rows were skipped (--unseen skip): each has an id outside its "
          "input's vocabulary", Path, skipped);
-  for (auto& text : GroupText) {
-    if (text.empty())
-      continue;
-    size_t to = 0;
-    for (size_t from = 0; from < text.size(); ++from)
-      if (!Skipped[from])
-        text[to++] = text[from];
-    text.resize(to);
-  }
+  for (auto* columns : {&GroupText, &KeepText})
+    for (auto& text : *columns) {
+      if (text.empty())
+        continue;
+      size_t to = 0;
+      for (size_t from = 0; from < text.size(); ++from)
+        if (!Skipped[from])
+          text[to++] = text[from];
+      text.resize(to);
+    }
   for (char& k : Skipped)
     k = !k;  // now: keep
   Data = keepRows(Plan, Data, Skipped);

@@ -47,6 +47,9 @@ struct ReadOptions {
   /// for a few columns only).
   bool onlyRequired = false;
   UnseenPolicy unseen = UnseenPolicy::Refuse;
+  /// Data columns to carry as text (DataSet::kept), e.g. ids to join scores
+  /// back to (`recc predict --keep`); each must be in the header.
+  std::vector<std::string> keep;
   /// Refusals name --unseen (evaluation and prediction, which have the flag).
   bool unseenHint = false;
 };

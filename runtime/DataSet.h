@@ -72,6 +72,12 @@ public:
   const Unseen& unseen() const { return UnseenCounts; }
   void setUnseen(Unseen u) { UnseenCounts = u; }
 
+  /// Data columns carried as text, one value per row, to be written beside
+  /// the scores (`recc predict --keep`); in the order they were added.
+  const std::vector<std::string>& keptNames() const { return KeptNames; }
+  std::span<const std::string> kept(const std::string& column) const;
+  std::vector<std::string>& keptMut(const std::string& column);
+
 private:
   struct FeatureColumn {
     int64_t Width = 0;
@@ -86,6 +92,8 @@ private:
   std::map<std::string, std::vector<int64_t>> Groups;
   std::map<std::string, std::vector<std::string>> GroupNames;
   Unseen UnseenCounts;
+  std::vector<std::string> KeptNames;
+  std::map<std::string, std::vector<std::string>> Kept;
 };
 
 /// The data columns GAUC metrics of `plan` group by (deduplicated, in order).

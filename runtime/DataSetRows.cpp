@@ -23,6 +23,13 @@ DataSet keepRows(const ModelPlan& plan, const DataSet& data, std::span<const cha
       auto names = data.groupNames(column);
       out.groupNamesMut(column).assign(names.begin(), names.end());
     }
+  for (const std::string& column : data.keptNames()) {
+    auto text = data.kept(column);
+    std::vector<std::string>& into = out.keptMut(column);
+    for (int64_t r = 0; r < data.rows(); ++r)
+      if (keep[r])
+        into.push_back(text[r]);
+  }
   int64_t to = 0;
   for (int64_t from = 0; from < data.rows(); ++from) {
     if (!keep[from])

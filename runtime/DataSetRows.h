@@ -9,8 +9,8 @@
 namespace recc::rt {
 
 /// The rows of `data` whose `keep` flag is set (keep.size() == data.rows()),
-/// with every feature, label and group column; source and unseen counts are
-/// carried over.
+/// with every feature, label, group and kept text column; source and unseen
+/// counts are carried over.
 DataSet keepRows(const ModelPlan& plan, const DataSet& data, std::span<const char> keep);
 
 } // namespace recc::rt

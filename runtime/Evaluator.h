@@ -56,7 +56,8 @@ EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& da
                     int threads = 0);
 
 /// Writes every Output of the eval step for each row of `data` as CSV (one
-/// column per output, name_k for outputs with k > 1 values per row), atomically.
+/// column per output, name_k for outputs with k > 1 values per row), atomically,
+/// after the data's kept text columns (DataSet::kept, `--keep`), if any.
 void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
              const std::string& csvPath, int threads = 0);
 

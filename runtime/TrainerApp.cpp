@@ -62,8 +62,13 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
   cmd.add_option("--ckpt,--init", a.checkpoint, "checkpoint to load")->required();
   cmd.add_option("--data", a.data, "data to score (CSV/TSV with a header row)")->required();
-  if (predict)
+  if (predict) {
     cmd.add_option("--out", a.out, "scores CSV to write")->required();
+    cmd.add_option("--keep", a.keep,
+                   "data columns (comma-separated) copied beside the scores, e.g. the ids "
+                   "to join them back by")
+        ->delimiter(',');
+  }
   else
     cmd.add_option("--metrics-json", a.metricsJson, "write the metrics as JSON");
   cmd.add_flag("--allow-non-finite", a.allowNonFinite,
@@ -205,6 +210,20 @@ void checkRetrievalFlags(const RetrievalArgs& r) {
     if (!value->empty()) fail("{} is a retrieval flag: it needs --corpus", flag);
 }
 
+/// --keep names each column once, and has no meaning for retrieval lists.
+void checkKeepFlag(const EvalArgs& a) {
+  if (!a.keep.empty() && !a.retrieval.corpus.empty())
+    fail("--keep: retrieval lists (--corpus) are written per user; --keep applies to "
+         "the scores of the eval step");
+  for (size_t i = 0; i < a.keep.size(); ++i) {
+    if (a.keep[i].empty())
+      fail("--keep: empty column name in '{}'", fmt::join(a.keep, ","));
+    for (size_t j = 0; j < i; ++j)
+      if (a.keep[i] == a.keep[j])
+        fail("--keep: column '{}' is named twice", a.keep[i]);
+  }
+}
+
 const RetrievalSteps& needTowers(const RetrievalSteps* retrieval) {
   if (!retrieval)
     fail("--corpus: this trainer cannot retrieve from a corpus; use 'recc eval' or "
@@ -344,8 +363,9 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
 
 int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
                const RetrievalSteps* retrieval) {
-  if (!a.retrieval.corpus.empty()) return runRetrievalPredict(plan, a, retrieval);
   return guarded([&] {
+    checkKeepFlag(a);
+    if (!a.retrieval.corpus.empty()) return runRetrievalPredict(plan, a, retrieval);
     checkRetrievalFlags(a.retrieval);
     checkCanWrite("--out", a.out);
     auto limit = limitThreads(a.threads);
@@ -354,6 +374,7 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     ReadOptions read = unseenReadOptions(plan, a);
     read.requireLabels = false;
     read.requireGroups = false;
+    read.keep = a.keep;
     DataSet data = readData("--data", a.data, plan, read);
     reportUnseen(a.data, a.unseen, data);
     auto evalFn = makeStep(steps, plan, false);

@@ -42,6 +42,8 @@ struct EvalArgs {
   /// Integer ids outside their vocabulary: "error", "oov" (id 0) or "skip"
   /// the row (CsvReader.h, UnseenPolicy).
   std::string unseen = "error";
+  /// predict: data columns written beside the scores (to join them back).
+  std::vector<std::string> keep;
   RetrievalArgs retrieval;   ///< with a corpus: retrieval over it (Retrieval.h)
 };
 

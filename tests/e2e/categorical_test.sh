@@ -83,9 +83,16 @@ for backend in reference ${aot:+mlir}; do
   check_json "$work/skip.json" 6 2 1 skip || fail "--unseen skip counts ($backend)"
   grep -q "eval.csv: --unseen skip: skipped 2 rows" "$work/skip.log" || fail "skip not reported: $(cat "$work/skip.log")"
 done
+# predict --keep: the id columns beside the scores, for the rows kept.
 "$recc" predict "$model" --ckpt "$work/m.st" --data "$work/eval.csv" --backend reference \
-  --unseen skip --out "$work/scores.csv" 2>/dev/null || fail "predict --unseen skip"
+  --unseen skip --keep user,slot --out "$work/scores.csv" 2>/dev/null || fail "predict --unseen skip"
 [[ $(($(wc -l <"$work/scores.csv") - 1)) -eq 6 ]] || fail "predict --unseen skip wrote $(wc -l <"$work/scores.csv") lines"
+[[ $(cut -d, -f1,2 "$work/scores.csv" | tr '\n' ' ') == "user,slot fan-3,1 u-7,2 u-2,3 fan-9,4 fan-1,5 u-5,6 " ]] \
+  || fail "predict --keep columns: $(cat "$work/scores.csv")"
+[[ $(head -1 "$work/scores.csv") == "user,slot,p" ]] || fail "predict --keep header: $(head -1 "$work/scores.csv")"
+out=$("$recc" predict "$model" --ckpt "$work/m.st" --data "$work/eval.csv" --backend reference \
+  --keep user,p --unseen oov --out "$work/x.csv" 2>&1)
+grep -q "missing column 'p' (--keep column)" <<<"$out" || fail "predict --keep of a missing column: $out"
 
 if [[ -n $aot ]]; then
   "$recc" compile "$model" -o "$work/trainer" >/dev/null 2>&1 || fail "compile"

@@ -136,6 +136,27 @@ TEST_F(CsvLookupTest, UnseenIdsAreRefusedByDefaultMappedOrSkipped) {
             "--unseen: expected error, oov or skip, got 'drop'");
 }
 
+TEST_F(CsvLookupTest, KeptColumnsFollowTheRowsRead) {
+  ReadOptions options;
+  options.unseen = UnseenPolicy::Skip;
+  options.keep = {"u", "extra"};
+  DataSet d = read("click,u,cat,price,cnt,plain,tags,g,extra\n"
+                   "1,a,hats,1,1,3,a,x,k1\n"
+                   "0,b,hats,1,1,11,a,x,k2\n"
+                   "1,c,hats,1,1,4,a,x,\"k 3\"\n",
+                   options);
+  EXPECT_EQ(d.keptNames(), (std::vector<std::string>{"u", "extra"}));
+  auto u = d.kept("u");
+  auto extra = d.kept("extra");
+  EXPECT_EQ(std::vector<std::string>(u.begin(), u.end()), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(std::vector<std::string>(extra.begin(), extra.end()),
+            (std::vector<std::string>{"k1", "k 3"}));
+  options.keep = {"user_key"};
+  EXPECT_EQ(error(Header + "1,a,hats,1,1,3,a,x\n", options),
+            "data.csv: missing column 'user_key' (--keep column); header has: click, u, cat, "
+            "price, cnt, plain, tags, g");
+}
+
 TEST_F(CsvLookupTest, KeepRowsCopiesEveryColumn) {
   DataSet d = read(Header + "1,a,hats,1,1,3,a|b,x\n0,b,bags,50,2,4,c,y\n1,c,shoes,5,3,5,,x\n");
   const std::vector<char> keep = {1, 0, 1};
