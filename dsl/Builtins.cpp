@@ -44,10 +44,14 @@ const std::vector<BuiltinRecord>& ownRows() {
       {"zeros", C::Init, {}, false, "zeros"},
       {"ones", C::Init, {}, false, "ones"},
       {"identity", C::Init, {}, false, "identity"},
-      {"id", C::InputType, {{"vocab", true}}, false, "id(vocab)"},
-      {"ids", C::InputType, {{"vocab", true}, {"len", true}, {"words", false}}, false,
-       "ids(vocab, len = L, words = W)"},
-      {"dense", C::InputType, {{"transform", false}}, false, "dense, dense(zscore) or dense(tanh_zscore)"},
+      {"id", C::InputType, {{"vocab", false}, {"hash", false}, {"na", false}}, false,
+       "id(V), id(vocab = \"file.txt\") or id(hash = N), each with na = id"},
+      {"ids", C::InputType, {{"vocab", false}, {"len", true}, {"words", false}, {"hash", false}},
+       false, "ids(V, len = L, words = W), with vocab = \"file.txt\" or hash = N for V"},
+      {"dense", C::InputType, {{"transform", false}, {"na", false}}, false,
+       "dense, dense(zscore), dense(tanh_zscore) or dense(log1p), with na = x"},
+      {"bucketize", C::InputType, {{"boundaries", true}, {"na", false}}, false,
+       "bucketize([b1, b2, ...], na = id)"},
   };
   return kRows;
 }

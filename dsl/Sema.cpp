@@ -81,37 +81,6 @@ void Sema::checkTable(const TableDecl& t, Symbol& sym) {
   }
 }
 
-void Sema::checkInput(const InputDecl& in, std::map<std::string, Symbol>& into,
-                      const Scope* scope) {
-  std::vector<const Expr*> args;
-  Symbol sym{Symbol::Kind::DenseInput, in.loc};
-  if (const BuiltinRecord* sig = contextCall(*in.type, BuiltinContext::InputType, "input type", args)) {
-    bool ids = isBuiltin(sig, "ids");
-    if (isBuiltin(sig, "id") || ids) {
-      sym.kind = ids ? Symbol::Kind::IdsInput : Symbol::Kind::IdInput;
-      constInt(args[0], 1, kMaxRows, "the vocabulary size", sym.vocab);
-      int64_t len;
-      if (ids) constInt(args[1], 1, 1 << 16, "'len' of 'ids'", len);
-      if (ids && args[2])
-        constInt(args[2], 1, 4096, "'words' of 'ids'", len);
-    } else if (args[0]) {
-      auto* t = dynCast<NameExpr>(args[0]);
-      const std::vector<std::string> known = {"none", "zscore", "tanh_zscore"};
-      if (!t || std::find(known.begin(), known.end(), t->name) == known.end())
-        error(args[0]->loc, "unknown dense transform" +
-                                (t ? " '" + t->name + "'" + didYouMean(t->name, known)
-                                   : std::string()) +
-                                "; expected 'none', 'zscore' or 'tanh_zscore'");
-    }
-  }
-  for (const auto& n : in.names) {
-    if (!n.column.empty() || n.columnLoc.known()) {
-      if (n.column.empty()) error(n.columnLoc, "column name must not be empty");
-    }
-    declare(into, n, sym, scope);
-  }
-}
-
 void Sema::collectAssigns(const std::vector<StmtPtr>& body, Scope& scope) {
   for (const auto& s : body) {
     auto* a = dynCast<AssignStmt>(s.get());

@@ -121,7 +121,13 @@ private:
                const Scope* scope);
   std::optional<SourceLoc> previousDefinition(const std::string& name, const Scope* scope) const;
   void checkTable(const TableDecl& t, Symbol& sym);
+  // Inputs (SemaInput.cpp).
   void checkInput(const InputDecl& in, std::map<std::string, Symbol>& into, const Scope* scope);
+  void checkIdType(const BuiltinRecord& sig, const std::vector<const Expr*>& args,
+                   const SourceLoc& typeLoc, Symbol& sym);
+  void checkDenseType(const std::vector<const Expr*>& args);
+  void checkBucketize(const std::vector<const Expr*>& args, Symbol& sym);
+  void checkIdNa(const Expr* na, const Symbol& sym);
   void checkBlock(const BlockDecl& b, const Scope* outer);
   void checkModel(const ModelDecl& m);
   void collectAssigns(const std::vector<StmtPtr>& body, Scope& scope);

@@ -6,8 +6,10 @@
 // line, so the message does not depend on the thread count.
 #include "runtime/CsvReader.h"
 
+#include "runtime/DataSetRows.h"
 #include "runtime/Error.h"
 #include "runtime/FileRead.h"
+#include "runtime/IdLookup.h"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -20,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -75,17 +78,30 @@ void splitFields(std::string_view line, char delim, std::vector<std::string_view
   }
 }
 
+/// Appended to the error for an empty cell of an input that could declare a
+/// default.
+constexpr const char* kNoNa = " (no default: declare 'na = ...' on the input)";
+
 /// What one header column feeds.
 struct Target {
-  enum Kind { Feature, Label, Group } kind;
+  enum Kind { Feature, Label, Group, Keep } kind;
   int index;             // plan feature / label index, or group slot
   std::string describe;  // "model feature 'user_id'", for messages
 };
 
+/// Thrown by a row that --unseen skip drops; caught per row.
+struct SkipRow {};
+
+/// Out-of-vocabulary ids of the row being parsed on this thread, added to the
+/// file's count only when the row is kept.
+thread_local int64_t rowOovIds = 0;
+
 class Reader {
 public:
   Reader(const std::string& path, const ModelPlan& plan, const ReadOptions& options)
-      : Path(path), Plan(plan), Options(options), Text(readWholeFile(path, "data file")) {}
+      : Path(path), Plan(plan), Options(options), Text(readWholeFile(path, "data file")) {
+    loadVocabularies();
+  }
 
   DataSet read();
 
@@ -100,7 +116,14 @@ private:
   /// messages (-1: not in a bag).
   int64_t parseId(const Line& line, int col, std::string_view token, int f,
                   int64_t element = -1, int64_t word = -1);
+  /// An integer id outside feature `f`'s vocabulary, under Options.unseen.
+  int64_t unseenId(const Line& line, int col, int64_t id, int f, int64_t element,
+                   int64_t word);
   float parseFloat(const Line& line, int col, std::string_view field, const char* what);
+  float parseDense(const Line& line, int col, std::string_view field, int f);
+  void fillNa(int f, int64_t row);
+  void loadVocabularies();
+  void dropSkippedRows();
   void internGroups();
 
   template <typename... Args>
@@ -119,8 +142,26 @@ private:
   std::vector<std::vector<Target>> Targets;  // per header column
   std::vector<std::string> GroupColumns;
   std::vector<std::vector<std::string_view>> GroupText;  // per group slot
+  std::vector<std::vector<std::string_view>> KeepText;   // per Options.keep column
+  std::vector<std::unique_ptr<Vocabulary>> Vocabs;       // per feature (lookup "vocab")
+  std::vector<char> Skipped;                             // per row (--unseen skip)
+  std::atomic<int64_t> OovIds{0};
   DataSet Data;
 };
+
+void Reader::loadVocabularies() {
+  Vocabs.resize(Plan.features.size());
+  for (size_t f = 0; f < Plan.features.size(); ++f) {
+    const FeatureSpec& spec = Plan.features[f];
+    if (spec.lookup != "vocab")
+      continue;
+    Vocabs[f] = std::make_unique<Vocabulary>(spec.vocabFile);
+    if (Vocabs[f]->size() != spec.vocab)
+      fail("{}: vocabulary file of '{}' now has {} values, but the model was built with "
+           "{} (ids 1..{}, 0 out of vocabulary); rebuild the model from its .rec file",
+           spec.vocabFile, spec.name, Vocabs[f]->size() - 1, spec.vocab - 1, spec.vocab - 1);
+  }
+}
 
 void Reader::bind(const std::string& column, Target target, bool required) {
   for (size_t c = 0; c < Header.size(); ++c)
@@ -171,6 +212,8 @@ void Reader::bindHeader(const Line& header) {
            {Target::Feature, int(f), fmt::format("model feature '{}'", Plan.features[f].name)},
            required);
   }
+  for (size_t k = 0; k < Options.keep.size(); ++k)
+    bind(Options.keep[k], {Target::Keep, int(k), "--keep column"}, /*required=*/true);
   for (size_t l = 0; l < Plan.labels.size(); ++l)
     if (!otherStream(Plan.labels[l].stream))
       bind(Plan.labels[l].column,
@@ -192,7 +235,8 @@ float Reader::parseFloat(const Line& line, int col, std::string_view field,
                          const char* what) {
   const std::string& name = Header[col];
   if (field.empty())
-    failAt(line, col, "empty value in column '{}'", name);
+    failAt(line, col, "empty value in column '{}'{}", name,
+           std::string_view(what) == "label" ? "" : kNoNa);
   std::string_view digits = field[0] == '+' ? field.substr(1) : field;
   float value = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
@@ -223,7 +267,18 @@ int64_t Reader::parseId(const Line& line, int col, std::string_view token, int f
   const FeatureSpec& spec = Plan.features[f];
   if (token.empty())
     failAt(line, col, "empty {} in column '{}'{}", element < 0 ? "id" : "word id",
-           Header[col], bagPlace(element, word));
+           Header[col], element < 0 && spec.kind == FeatureSpec::Kind::Categorical
+                            ? kNoNa : bagPlace(element, word));
+  if (spec.lookup == "hash")
+    return hashBucket(token, spec.vocab);
+  if (spec.lookup == "vocab") {
+    int64_t id = Vocabs[f]->lookup(token);
+    if (id == Vocabulary::kOutOfVocabulary)
+      ++rowOovIds;
+    return id;
+  }
+  if (spec.lookup == "bucketize")
+    return bucketOf(spec.boundaries, parseFloat(line, col, token, "bucketized"));
   int64_t id = 0;
   auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), id);
   if (ec != std::errc() || p != token.data() + token.size()) {
@@ -236,9 +291,45 @@ int64_t Reader::parseId(const Line& line, int col, std::string_view token, int f
            bagPlace(element, word));
   }
   if (id < 0 || id >= spec.vocab)
-    failAt(line, col, "id {} out of range for '{}' (vocabulary {}){}", id, spec.name,
-           spec.vocab, bagPlace(element, word));
+    return unseenId(line, col, id, f, element, word);
   return id;
+}
+
+int64_t Reader::unseenId(const Line& line, int col, int64_t id, int f, int64_t element,
+                         int64_t word) {
+  const FeatureSpec& spec = Plan.features[f];
+  switch (Options.unseen) {
+  case UnseenPolicy::Oov:
+    ++rowOovIds;
+    return 0;
+  case UnseenPolicy::Skip:
+    throw SkipRow{};
+  case UnseenPolicy::Refuse:
+    break;
+  }
+  failAt(line, col, "id {} out of range for '{}' (vocabulary {}){}{}", id, spec.name,
+         spec.vocab, bagPlace(element, word),
+         Options.unseenHint ? "; --unseen oov maps such ids to id 0, --unseen skip skips "
+                              "their rows"
+                            : "");
+}
+
+/// The value of dense feature `f`, checked against its transform's domain.
+float Reader::parseDense(const Line& line, int col, std::string_view field, int f) {
+  float x = parseFloat(line, col, field, "dense");
+  if (Plan.features[f].transform == "log1p" && !(x > -1))
+    failAt(line, col, "value {} in column '{}' is outside the domain of log1p (> -1)",
+           field, Header[col]);
+  return x;
+}
+
+/// An empty cell of feature `f` that declares `na = x`.
+void Reader::fillNa(int f, int64_t row) {
+  const FeatureSpec& spec = Plan.features[f];
+  if (spec.kind == FeatureSpec::Kind::Dense)
+    Data.dense(f)[row] = static_cast<float>(spec.na);
+  else
+    Data.ids(f)[row * Data.width(f)] = static_cast<int64_t>(spec.na);
 }
 
 void Reader::parseIds(const Line& line, int col, std::string_view field, int f,
@@ -305,7 +396,9 @@ void Reader::parseRow(const Line& line, int64_t row, std::vector<std::string_vie
   for (size_t c = 0; c < Targets.size(); ++c)
     for (const Target& t : Targets[c]) {
       int col = static_cast<int>(c);
-      if (t.kind == Target::Group) {
+      if (t.kind == Target::Keep) {
+        KeepText[t.index][row] = fields[c];
+      } else if (t.kind == Target::Group) {
         GroupText[t.index][row] = fields[c];
       } else if (t.kind == Target::Label) {
         float y = parseFloat(line, col, fields[c], "label");
@@ -313,8 +406,10 @@ void Reader::parseRow(const Line& line, int64_t row, std::vector<std::string_vie
           failAt(line, col, "label '{}' must be in [0, 1], got {}",
                  Plan.labels[t.index].name, fields[c]);
         Data.label(t.index)[row] = y;
+      } else if (fields[c].empty() && Plan.features[t.index].hasNa) {
+        fillNa(t.index, row);
       } else if (Plan.features[t.index].kind == FeatureSpec::Kind::Dense) {
-        Data.dense(t.index)[row] = parseFloat(line, col, fields[c], "dense");
+        Data.dense(t.index)[row] = parseDense(line, col, fields[c], t.index);
       } else {
         parseIds(line, col, fields[c], t.index, row);
       }
@@ -332,7 +427,12 @@ void Reader::parseRows(const std::vector<Line>& lines, size_t first) {
       if (lines[i].number > errorLine.load(std::memory_order_relaxed))
         return;
       try {
+        rowOovIds = 0;
         parseRow(lines[i], static_cast<int64_t>(i - first), fields);
+        if (rowOovIds > 0)
+          OovIds.fetch_add(rowOovIds, std::memory_order_relaxed);
+      } catch (const SkipRow&) {
+        Skipped[i - first] = 1;  // each row writes only its own flag
       } catch (const RuntimeError& e) {
         std::lock_guard lock(mutex);
         if (lines[i].number < errorLine) {
@@ -382,9 +482,39 @@ DataSet Reader::read() {
       if (t.kind == Target::Group)
         GroupText[t.index].resize(rows);
     }
+  KeepText.assign(Options.keep.size(), std::vector<std::string_view>(rows));
+  Skipped.assign(rows, 0);
   parseRows(lines, 1);
+  dropSkippedRows();
   internGroups();
+  for (size_t k = 0; k < Options.keep.size(); ++k)
+    Data.keptMut(Options.keep[k]).assign(KeepText[k].begin(), KeepText[k].end());
   return std::move(Data);
+}
+
+/// Drops the rows --unseen skip skipped (their group text too) and records
+/// the counts.
+void Reader::dropSkippedRows() {
+  const int64_t skipped = std::count(Skipped.begin(), Skipped.end(), char(1));
+  Data.setUnseen({skipped, OovIds.load()});
+  if (skipped == 0)
+    return;
+  if (skipped == Data.rows())
+    fail("{}: all {} rows were skipped (--unseen skip): each has an id outside its "
+         "input's vocabulary", Path, skipped);
+  for (auto* columns : {&GroupText, &KeepText})
+    for (auto& text : *columns) {
+      if (text.empty())
+        continue;
+      size_t to = 0;
+      for (size_t from = 0; from < text.size(); ++from)
+        if (!Skipped[from])
+          text[to++] = text[from];
+      text.resize(to);
+    }
+  for (char& k : Skipped)
+    k = !k;  // now: keep
+  Data = keepRows(Plan, Data, Skipped);
 }
 
 std::string lowerExtension(const std::string& path) {
@@ -409,6 +539,16 @@ char pickDelimiter(const std::string& path, std::string_view header) {
   size_t tabs = std::count(header.begin(), header.end(), '\t');
   size_t commas = std::count(header.begin(), header.end(), ',');
   return tabs > commas ? '\t' : ',';
+}
+
+UnseenPolicy unseenPolicy(const std::string& name) {
+  if (name == "error")
+    return UnseenPolicy::Refuse;
+  if (name == "oov")
+    return UnseenPolicy::Oov;
+  if (name == "skip")
+    return UnseenPolicy::Skip;
+  fail("--unseen: expected error, oov or skip, got '{}'", name);
 }
 
 ReadOptions evalReadOptions(const ModelPlan& plan) {

@@ -9,6 +9,8 @@
 //   data.csv:17:6: non-numeric value 'x' in column 'sq_ws' at element 2, word 2
 //   data.csv:17:5: NaN in dense column 'num_3'
 //   data.csv:17: expected 5 fields as in the header, found 4
+// Hashed ids, vocabulary files and bucketized numbers become ids as
+// IdLookup.h says; `na = x` fills empty cells of single ids and dense values.
 // Multi-valued ids are '|'-separated, truncated to the first maxLen and padded
 // with -1; a bag of words per element (words > 0) separates the words of one
 // element by ';' ("12;7;3|5;9|" is three elements, the last an empty bag). Values may be surrounded by spaces or one pair of double quotes;
@@ -21,6 +23,12 @@
 #include "runtime/DataSet.h"
 
 namespace recc::rt {
+
+/// What evaluation and prediction do with an integer id outside its input's
+/// vocabulary (`--unseen`): refuse the file (the default, and always in
+/// training), map the id to id 0, or skip its row. Skipped rows and mapped
+/// ids are counted in DataSet::unseen().
+enum class UnseenPolicy { Refuse, Oov, Skip };
 
 struct ReadOptions {
   /// Labels must be present (training, evaluation); if false they are read
@@ -43,7 +51,16 @@ struct ReadOptions {
   /// Only that stream's features and labels are read, and required; group
   /// columns are read for the source only.
   int stream = -1;
+  UnseenPolicy unseen = UnseenPolicy::Refuse;
+  /// Data columns to carry as text (DataSet::kept), e.g. ids to join scores
+  /// back to (`recc predict --keep`); each must be in the header.
+  std::vector<std::string> keep;
+  /// Refusals name --unseen (evaluation and prediction, which have the flag).
+  bool unseenHint = false;
 };
+
+/// The policy named `name` ("error", "oov", "skip"), for --unseen.
+UnseenPolicy unseenPolicy(const std::string& name);
 
 /// The read options for data that only `plan`'s eval step runs on.
 ReadOptions evalReadOptions(const ModelPlan& plan);

@@ -53,6 +53,19 @@ std::span<const std::string> DataSet::groupNames(const std::string& column) cons
   return it->second;
 }
 
+std::span<const std::string> DataSet::kept(const std::string& column) const {
+  auto it = Kept.find(column);
+  if (it == Kept.end())
+    fail("{}: column '{}' was not kept", Source, column);
+  return it->second;
+}
+
+std::vector<std::string>& DataSet::keptMut(const std::string& column) {
+  if (!Kept.count(column))
+    KeptNames.push_back(column);
+  return Kept[column];
+}
+
 std::vector<std::string> groupColumns(const ModelPlan& plan) {
   std::vector<std::string> cols;
   for (const MetricSpec& m : plan.metrics)

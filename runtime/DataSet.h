@@ -61,6 +61,23 @@ public:
   /// Makes room for labels/groups that the constructor left out.
   void addLabelColumn(int l) { Labels[l].assign(Rows, 0.0f); }
 
+  /// What reading did with values outside a vocabulary (CsvReader.h,
+  /// ReadOptions::unseen): rows skipped, and ids mapped to the
+  /// out-of-vocabulary id (integer ids under --unseen oov, and the values a
+  /// vocabulary file lacks).
+  struct Unseen {
+    int64_t skippedRows = 0;
+    int64_t oovIds = 0;
+  };
+  const Unseen& unseen() const { return UnseenCounts; }
+  void setUnseen(Unseen u) { UnseenCounts = u; }
+
+  /// Data columns carried as text, one value per row, to be written beside
+  /// the scores (`recc predict --keep`); in the order they were added.
+  const std::vector<std::string>& keptNames() const { return KeptNames; }
+  std::span<const std::string> kept(const std::string& column) const;
+  std::vector<std::string>& keptMut(const std::string& column);
+
 private:
   struct FeatureColumn {
     int64_t Width = 0;
@@ -74,6 +91,9 @@ private:
   std::vector<std::vector<float>> Labels;
   std::map<std::string, std::vector<int64_t>> Groups;
   std::map<std::string, std::vector<std::string>> GroupNames;
+  Unseen UnseenCounts;
+  std::vector<std::string> KeptNames;
+  std::map<std::string, std::vector<std::string>> Kept;
 };
 
 /// The data columns GAUC metrics of `plan` group by (deduplicated, in order).

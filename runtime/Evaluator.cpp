@@ -246,6 +246,21 @@ EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& da
   return r;
 }
 
+/// `text` as one CSV field: quoted (quotes doubled) when it holds a comma, a
+/// quote or a line break, as RFC 4180 has it.
+void appendCsvField(fmt::memory_buffer& line, std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
+    line.append(text);
+    return;
+  }
+  line.push_back('"');
+  for (char ch : text) {
+    if (ch == '"') line.push_back('"');
+    line.push_back(ch);
+  }
+  line.push_back('"');
+}
+
 void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
              const std::string& csvPath, int threads) {
   auto limit = limitThreads(threads);
@@ -257,11 +272,25 @@ void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
                             c.perRow[i] == 1 ? c.names[i] : fmt::format("{}_{}", c.names[i], k));
   if (header.empty())
     fail("predict: the eval step has no per-row outputs");
+  const std::vector<std::string>& kept = data.keptNames();
+  for (const std::string& k : kept)
+    if (std::find(c.names.begin(), c.names.end(), k) != c.names.end())
+      fail("--keep: column '{}' has the name of a model output; the scores file would "
+           "have it twice", k);
+  if (!kept.empty())
+    header = fmt::format("{},{}", fmt::join(kept, ","), header);
+  std::vector<std::span<const std::string>> keptText;
+  for (const std::string& k : kept)
+    keptText.push_back(data.kept(k));
   AtomicFileWriter out(csvPath);
   out.write(header + "\n");
   fmt::memory_buffer line;
   for (int64_t r = 0; r < data.rows(); ++r) {
     line.clear();
+    for (const auto& text : keptText) {
+      if (line.size()) line.push_back(',');
+      appendCsvField(line, text[r]);
+    }
     for (size_t i = 0; i < c.names.size(); ++i)
       for (int64_t k = 0; k < c.perRow[i]; ++k)
         fmt::format_to(std::back_inserter(line), "{}{}", line.size() ? "," : "",
@@ -307,6 +336,10 @@ void writeMetricsJson(const std::string& path, const ModelState& state,
       }
     }
   }
+  if (!result.unseenPolicy.empty())
+    j["unseen"] = {{"policy", result.unseenPolicy},
+                   {"skipped_rows", result.unseen.skippedRows},
+                   {"oov_ids", result.unseen.oovIds}};
   if (retrieval)
     j["retrieval"] = retrievalJson(*retrieval);
   writeFileAtomically(path, j.dump(2) + "\n");

@@ -44,6 +44,10 @@ struct EvalResult {
   double loss = 0;   ///< mean eval-step Loss over rows; NaN if the step has none
   int64_t rows = 0;  ///< rows evaluated (padding excluded)
   std::map<std::string, GroupTable> byGroup;  ///< by metric name (see GroupTable)
+  /// --unseen of `recc eval` ("error", "oov", "skip"; empty: not reported)
+  /// and what reading the data did under it (DataSet::unseen()).
+  std::string unseenPolicy;
+  DataSet::Unseen unseen;
 };
 
 /// Evaluates `data` with `evalStep` (bound to state.plan().evalStep).
@@ -52,14 +56,16 @@ EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& da
                     int threads = 0);
 
 /// Writes every Output of the eval step for each row of `data` as CSV (one
-/// column per output, name_k for outputs with k > 1 values per row), atomically.
+/// column per output, name_k for outputs with k > 1 values per row), atomically,
+/// after the data's kept text columns (DataSet::kept, `--keep`), if any.
 void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
              const std::string& csvPath, int threads = 0);
 
 /// Writes `result` as JSON, atomically: {"model", "step", "epoch", "data",
 /// "rows", "loss", "metrics": {...}, "notes": {...}, "by_group": {metric:
 /// {"column", "mean", "by": {group: {"auc", "rows", "positives"[, "note"]}}}}};
-/// NaN becomes null (a one-class group's auc is null with a note). With
+/// NaN becomes null (a one-class group's auc is null with a note). With an
+/// unseenPolicy, also {"unseen": {"policy", "skipped_rows", "oov_ids"}}. With
 /// `retrieval`, also {"retrieval": retrievalJson(*retrieval)}.
 void writeMetricsJson(const std::string& path, const ModelState& state,
                       const EvalResult& result, const std::string& dataName = "",

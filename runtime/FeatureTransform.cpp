@@ -4,6 +4,9 @@
 
 #include "runtime/Error.h"
 
+#include <algorithm>
+#include <functional>
+
 namespace recc::rt {
 
 bool needsStats(const FeatureSpec& feature) {
@@ -13,11 +16,34 @@ bool needsStats(const FeatureSpec& feature) {
 
 void checkTransform(const FeatureSpec& feature) {
   const std::string& t = feature.transform;
-  if (t != "none" && t != "tanh_zscore" && t != "zscore" && !t.empty())
-    fail("feature '{}': unknown transform '{}' (expected none, zscore or tanh_zscore)",
+  if (t != "none" && t != "tanh_zscore" && t != "zscore" && t != "log1p" && !t.empty())
+    fail("feature '{}': unknown transform '{}' (expected none, zscore, tanh_zscore or log1p)",
          feature.name, t);
-  if (feature.kind != FeatureSpec::Kind::Dense && (t == "tanh_zscore" || t == "zscore"))
+  if (feature.kind != FeatureSpec::Kind::Dense &&
+      (t == "tanh_zscore" || t == "zscore" || t == "log1p"))
     fail("feature '{}': transform {} needs a dense feature", feature.name, t);
+}
+
+void checkLookup(const FeatureSpec& feature) {
+  const std::string& l = feature.lookup;
+  if (!l.empty() && l != "hash" && l != "vocab" && l != "bucketize")
+    fail("feature '{}': unknown id lookup '{}' (expected hash, vocab or bucketize)",
+         feature.name, l);
+  if (!l.empty() && feature.kind == FeatureSpec::Kind::Dense)
+    fail("feature '{}': id lookup {} needs an id feature", feature.name, l);
+  if (l == "vocab" && feature.vocabFile.empty())
+    fail("feature '{}': id lookup vocab names no vocabulary file", feature.name);
+  if (l == "bucketize" &&
+      (feature.boundaries.empty() ||
+       int64_t(feature.boundaries.size()) + 1 != feature.vocab ||
+       !std::is_sorted(feature.boundaries.begin(), feature.boundaries.end(),
+                       std::less_equal<double>())))
+    fail("feature '{}': bucketize needs strictly increasing boundaries, one fewer than "
+         "its {} ids", feature.name, feature.vocab);
+  if (feature.hasNa && feature.kind != FeatureSpec::Kind::Dense &&
+      (feature.na != std::floor(feature.na) || feature.na < 0 || feature.na >= feature.vocab))
+    fail("feature '{}': na = {} is not an id below its vocabulary {}", feature.name,
+         feature.na, feature.vocab);
 }
 
 std::vector<FeatureStats> computeFeatureStats(const ModelPlan& plan, const DataSet& data) {

@@ -1,7 +1,8 @@
 // FeatureTransform: per-feature transforms of dense inputs. "zscore" maps x
 // to (x - mu) / max(sigma, 1e-6) (ZEUS's dense features, zeus.md D5);
 // "tanh_zscore" to tanh of that, squashing heavy-tailed counts into (-1, 1)
-// (ESM² Eq. 17). mu and sigma come from the training set only and are kept in
+// (ESM² Eq. 17); "log1p" to log(1 + x), for counts (x > -1, checked when
+// the data is read). mu and sigma come from the training set only and are kept in
 // checkpoints, so evaluation and prediction transform exactly as training did.
 // Values are transformed per batch when the trainer fills input buffers; the
 // DataSet keeps raw values.
@@ -26,6 +27,9 @@ struct FeatureStats {
 bool needsStats(const FeatureSpec& feature);
 /// Throws a RuntimeError naming the feature if its transform is unknown.
 void checkTransform(const FeatureSpec& feature);
+/// Throws a RuntimeError naming the feature if its id lookup (hash, vocab,
+/// bucketize) or its `na` id does not fit it.
+void checkLookup(const FeatureSpec& feature);
 
 /// Mean and (population) standard deviation of every feature that needs
 /// statistics, computed in double over all rows of `data`.
@@ -33,6 +37,8 @@ std::vector<FeatureStats> computeFeatureStats(const ModelPlan& plan, const DataS
 
 /// Applies the transform of `feature` to `x`.
 inline float transformValue(const FeatureSpec& feature, const FeatureStats& stats, float x) {
+  if (feature.transform == "log1p")
+    return std::log1p(x);  // the reader refuses x <= -1
   if (!needsStats(feature))
     return x;
   double z = (x - stats.mean) / std::max(stats.stddev, 1e-6);

@@ -53,6 +53,11 @@ Json featureJson(const FeatureSpec& f) {
          {"table", f.table}, {"transform", f.transform}};
   if (f.stream > 0)  // plans without streams keep their JSON
     j["stream"] = f.stream;
+  // Written only when used, so plans of integer-id models read as before.
+  if (!f.lookup.empty()) j["lookup"] = f.lookup;
+  if (!f.vocabFile.empty()) j["vocabFile"] = f.vocabFile;
+  if (!f.boundaries.empty()) j["boundaries"] = f.boundaries;
+  if (f.hasNa) j["na"] = f.na;
   return j;
 }
 
@@ -157,6 +162,11 @@ private:
         ok = false, want = "a non-negative integer";
     } else if constexpr (std::is_floating_point_v<T>) {
       ok = v.is_number(), want = "a number";
+    } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+      ok = v.is_array(), want = "an array of numbers";
+      if (ok)
+        for (const Json& e : v)
+          ok = ok && e.is_number();
     } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
       ok = v.is_array(), want = "an array of strings";
       if (ok)
@@ -195,6 +205,11 @@ FeatureSpec readFeature(const Fields& f) {
   f.get("table", s.table);
   f.get("transform", s.transform);
   f.get("stream", s.stream);
+  f.get("lookup", s.lookup);
+  f.get("vocabFile", s.vocabFile);
+  f.get("boundaries", s.boundaries);
+  s.hasNa = f.has("na");
+  f.get("na", s.na);
   return s;
 }
 

@@ -23,8 +23,8 @@ struct FeatureSpec {
   int64_t vocab = 0;    ///< Categorical/MultiCategorical: ids must be in [0, vocab)
   int64_t maxLen = 0;   ///< MultiCategorical: ids per row (padded/truncated), '|'-separated
   std::string table;    ///< Categorical/MultiCategorical: the embedding table it reads
-  /// Dense: "none", "zscore" ((x-mu)/sigma) or "tanh_zscore" (tanh of it;
-  /// mu/sigma from the training data, kept in the checkpoint).
+  /// Dense: "none", "zscore" ((x-mu)/sigma), "tanh_zscore" (tanh of it;
+  /// mu/sigma from the training data, kept in the checkpoint) or "log1p".
   std::string transform = "none";
   /// MultiCategorical with words > 0: each of the maxLen elements is a bag of
   /// up to `words` ids (ZEUS's word segments), read as [maxLen, words].
@@ -32,6 +32,18 @@ struct FeatureSpec {
   /// The input stream it is read from: 0 for the model's own inputs, k for
   /// the k-th `stream` block's (training reads it from that stream's file).
   int64_t stream = 0;
+  /// Categorical/MultiCategorical: how a cell's text becomes an id
+  /// (runtime/IdLookup.h): "" integers below vocab; "hash" Fingerprint64 of
+  /// the text modulo vocab (id(hash = N)); "vocab" the 1-based line of the
+  /// text in vocabFile, 0 for text not in it (id(vocab = "file")); "bucketize"
+  /// the number of boundaries at or below the cell's number.
+  std::string lookup;
+  std::string vocabFile;           ///< lookup "vocab": the file, as resolved at compile time
+  std::vector<double> boundaries;  ///< lookup "bucketize": strictly increasing
+  /// `na = x`: the value an empty cell stands for (an id for id inputs, a raw
+  /// value for dense ones); without it an empty cell is an error.
+  bool hasNa = false;
+  double na = 0;
 };
 
 /// Ids per data row of a categorical feature: 1 (Categorical), maxLen

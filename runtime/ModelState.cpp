@@ -32,6 +32,7 @@ const TableSpec* findTable(const ModelPlan& plan, const std::string& name) {
 
 void validateFeature(const ModelPlan& plan, const FeatureSpec& f) {
   checkTransform(f);
+  checkLookup(f);
   if (f.kind == FeatureSpec::Kind::Dense)
     return;
   // An id input read only as raw ids (one_hot, `by =`) has no table.

@@ -67,14 +67,23 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
   cmd.add_option("--ckpt,--init", a.checkpoint, "checkpoint to load")->required();
   cmd.add_option("--data", a.data, "data to score (CSV/TSV with a header row)")->required();
-  if (predict)
+  if (predict) {
     cmd.add_option("--out", a.out, "scores CSV to write")->required();
+    cmd.add_option("--keep", a.keep,
+                   "data columns (comma-separated) copied beside the scores, e.g. the ids "
+                   "to join them back by")
+        ->delimiter(',');
+  }
   else
     cmd.add_option("--metrics-json", a.metricsJson, "write the metrics as JSON");
   cmd.add_flag("--allow-non-finite", a.allowNonFinite,
                "load the checkpoint even if it holds NaN or infinite values");
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
       ->check(intRange(1, kMaxThreads));
+  cmd.add_option("--unseen", a.unseen,
+                 "an integer id outside its input's vocabulary: error (default), oov (read "
+                 "as id 0) or skip (drop its row); counts go to stderr and the metrics JSON")
+      ->check(CLI::IsMember({"error", "oov", "skip"}));
   if (retrieval) addRetrievalFlags(cmd, a.retrieval, predict);
 }
 
@@ -210,6 +219,27 @@ void transferInto(const std::string& path, ModelState& state, bool allowNonFinit
                plan.initFrom.c_str(), frozen.c_str());
 }
 
+/// The read options of `recc eval` / `predict` data under --unseen.
+ReadOptions unseenReadOptions(const ModelPlan& plan, const EvalArgs& a) {
+  ReadOptions read = evalReadOptions(plan);
+  read.unseen = unseenPolicy(a.unseen);
+  read.unseenHint = true;
+  return read;
+}
+
+/// Says on stderr what reading `path` did with unseen ids, when it did
+/// anything.
+void reportUnseen(const std::string& path, const std::string& policy, const DataSet& data) {
+  const DataSet::Unseen& u = data.unseen();
+  if (u.skippedRows > 0)
+    std::fprintf(stderr, "%s: --unseen %s: skipped %lld rows with an id outside its "
+                 "input's vocabulary\n", path.c_str(), policy.c_str(), (long long)u.skippedRows);
+  if (u.oovIds > 0)
+    std::fprintf(stderr, "%s: %lld ids read as the out-of-vocabulary id 0 (--unseen %s, "
+                 "or values missing from a vocabulary file)\n",
+                 path.c_str(), (long long)u.oovIds, policy.c_str());
+}
+
 /// Prints the metrics line and the per-group tables of a result.
 void printResult(const std::string& data, const EvalResult& result) {
   std::printf("%s: %s\n%s", data.c_str(), formatMetrics(result).c_str(),
@@ -223,6 +253,20 @@ void checkRetrievalFlags(const RetrievalArgs& r) {
   for (const auto& [flag, value] : {std::pair{"--exclude-seen", &r.excludeSeen},
                                     {"--user-key", &r.userKey}, {"--item-key", &r.itemKey}})
     if (!value->empty()) fail("{} is a retrieval flag: it needs --corpus", flag);
+}
+
+/// --keep names each column once, and has no meaning for retrieval lists.
+void checkKeepFlag(const EvalArgs& a) {
+  if (!a.keep.empty() && !a.retrieval.corpus.empty())
+    fail("--keep: retrieval lists (--corpus) are written per user; --keep applies to "
+         "the scores of the eval step");
+  for (size_t i = 0; i < a.keep.size(); ++i) {
+    if (a.keep[i].empty())
+      fail("--keep: empty column name in '{}'", fmt::join(a.keep, ","));
+    for (size_t j = 0; j < i; ++j)
+      if (a.keep[i] == a.keep[j])
+        fail("--keep: column '{}' is named twice", a.keep[i]);
+  }
 }
 
 const RetrievalSteps& needTowers(const RetrievalSteps* retrieval) {
@@ -366,7 +410,8 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
     auto limit = limitThreads(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
-    DataSet data = readData("--data", a.data, plan, evalReadOptions(plan));
+    DataSet data = readData("--data", a.data, plan, unseenReadOptions(plan, a));
+    reportUnseen(a.data, a.unseen, data);
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);
@@ -374,6 +419,8 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
     ModelState state(plan);
     loadInto(a.checkpoint, state, a.allowNonFinite);
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
+    result.unseenPolicy = a.unseen;
+    result.unseen = data.unseen();
     printResult(a.data, result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;
@@ -382,17 +429,20 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
 
 int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
                const RetrievalSteps* retrieval) {
-  if (!a.retrieval.corpus.empty()) return runRetrievalPredict(plan, a, retrieval);
   return guarded([&] {
+    checkKeepFlag(a);
+    if (!a.retrieval.corpus.empty()) return runRetrievalPredict(plan, a, retrieval);
     checkRetrievalFlags(a.retrieval);
     checkCanWrite("--out", a.out);
     auto limit = limitThreads(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
-    ReadOptions read = evalReadOptions(plan);
+    ReadOptions read = unseenReadOptions(plan, a);
     read.requireLabels = false;
     read.requireGroups = false;
+    read.keep = a.keep;
     DataSet data = readData("--data", a.data, plan, read);
+    reportUnseen(a.data, a.unseen, data);
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);

@@ -42,6 +42,11 @@ struct EvalArgs {
   std::string out;           ///< predict: scores CSV
   bool allowNonFinite = false;  ///< load NaN/Inf values from the checkpoint
   int threads = 0;
+  /// Integer ids outside their vocabulary: "error", "oov" (id 0) or "skip"
+  /// the row (CsvReader.h, UnseenPolicy).
+  std::string unseen = "error";
+  /// predict: data columns written beside the scores (to join them back).
+  std::vector<std::string> keep;
   RetrievalArgs retrieval;   ///< with a corpus: retrieval over it (Retrieval.h)
 };
 

@@ -136,22 +136,7 @@ void GraphBuilder::indexDeclarations() {
         }
       if (auto* in = dynCast<InputDecl>(s.get())) {
         InputInfo info;
-        info.kind = FeatureKind::Dense;
-        std::string type;
-        const CallExpr* call = dynCast<CallExpr>(in->type.get());
-        if (call) type = call->callee;
-        else if (auto* n = dynCast<NameExpr>(in->type.get())) type = n->name;
-        std::vector<const Expr*> args;
-        if (const BuiltinRecord* sig = findBuiltin(type, BuiltinContext::InputType); sig && call)
-          bindArgs(*call, type, sig->params, false, "", args, diag_);
-        if (type == "id" || type == "ids") {
-          info.kind = type == "id" ? FeatureKind::Categorical : FeatureKind::MultiCategorical;
-          info.vocab = intConst(args.size() > 0 ? args[0] : nullptr);
-          info.len = intConst(args.size() > 1 ? args[1] : nullptr);
-          info.words = intConst(args.size() > 2 ? args[2] : nullptr);
-        } else if (auto* t = dynCast<NameExpr>(args.empty() ? nullptr : args[0])) {
-          info.transform = t->name;
-        }
+        readInputType(*in, info);
         info.batch = batch;
         for (const auto& n : in->names) {
           info.ident = &n;
@@ -181,6 +166,11 @@ void GraphBuilder::fillPlan() {
     f.transform = in.transform;
     f.words = in.words;
     f.stream = -1 - in.batch;  // kBatchDim is stream 0, streamBatchDim(k) stream k
+    f.lookup = in.lookup;
+    f.vocabFile = in.vocabFile;
+    f.boundaries = in.boundaries;
+    f.hasNa = in.hasNa;
+    f.na = in.na;
     plan_.features.push_back(f);
   }
   for (const auto& name : tableOrder_) {

@@ -42,6 +42,11 @@ struct InputInfo {
   NodeId ids = kNoNode;       ///< id: the raw ids as a feature [B,1] or [B,L]
   NodeId oneHot = kNoNode;    ///< id: one_hot(ids) [B,V], cached for `by`
   std::string transform = "none";
+  std::string lookup;              ///< id: "", "hash", "vocab" or "bucketize" (rt::FeatureSpec)
+  std::string vocabFile;           ///< lookup "vocab": the file, resolved
+  std::vector<double> boundaries;  ///< lookup "bucketize"
+  bool hasNa = false;              ///< `na = x` was given
+  double na = 0;
   NodeId node = kNoNode;  ///< dense: the feature input
   NodeId rows = kNoNode;  ///< id: the embedding-rows input
   NodeId emaRows = kNoNode;  ///< id: the rows of its table's EMA shadow (a state input)
@@ -187,6 +192,9 @@ public:
 private:
   // The pass driver (BuildDriver.cpp): declarations, results and plan.
   void indexDeclarations();
+  /// Reads an input's type (id, ids, dense, bucketize) into `info`, loading
+  /// a vocabulary file for its size (BuildInputs.cpp).
+  void readInputType(const InputDecl& in, InputInfo& info);
   void bindResults();
   void markFrozen();
   void fillPlan();

@@ -3,7 +3,9 @@
 // multi-valued id list, a list of word bags, a plain and a tanh_zscore dense
 // value, two labels, a GAUC group column), once with the delimiter sniffed
 // from the header and once as a .tsv; then the feature statistics are
-// computed from what was read. Bad input must only ever be a RuntimeError
+// computed from what was read; and once more with the columns read as logs
+// come (hashed ids, bucketize, log1p, na defaults, --unseen skip, kept text
+// columns). Bad input must only ever be a RuntimeError
 // naming the place: a crash, a sanitizer report, a leak or any other
 // exception is a bug. Seeded with tests/fuzz/corpus/csv (scripts/fuzz.sh).
 #include "runtime/CsvReader.h"
@@ -39,6 +41,32 @@ ModelPlan csvPlan() {
   return p;
 }
 
+/// The same columns read as logs come: the user id and history hashed, the
+/// price bucketized and the age through log1p, with na defaults; read with
+/// --unseen skip (query's ids) and user_id and session kept as text.
+ModelPlan logsPlan() {
+  ModelPlan p = csvPlan();
+  p.features[0].lookup = "hash";
+  p.features[0].hasNa = true;
+  p.features[0].na = 3;
+  p.features[1].lookup = "hash";
+  p.features[3] = {"price", "price", FeatureSpec::Kind::Categorical, 4, 0, "price_emb", "none"};
+  p.features[3].lookup = "bucketize";
+  p.features[3].boundaries = {-1, 0, 10};
+  p.features[3].hasNa = true;
+  p.features[4].transform = "log1p";
+  p.features[4].hasNa = true;
+  p.features[4].na = 0.5;
+  return p;
+}
+
+ReadOptions logsOptions() {
+  ReadOptions o;
+  o.unseen = UnseenPolicy::Skip;
+  o.keep = {"user_id", "session"};
+  return o;
+}
+
 /// A private directory for the input files, on tmpfs where there is one.
 std::string scratchDir() {
   std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -53,9 +81,9 @@ void writeFile(const std::string& path, const uint8_t* data, size_t size) {
   if (!f || std::fwrite(data, 1, size, f) != size || std::fclose(f) != 0) std::abort();
 }
 
-void readOne(const std::string& path, const ModelPlan& plan) {
+void readOne(const std::string& path, const ModelPlan& plan, const ReadOptions& options = {}) {
   try {
-    DataSet d = readDataFile(path, plan);
+    DataSet d = readDataFile(path, plan, options);
     (void)computeFeatureStats(plan, d);
   } catch (const RuntimeError&) {
     // A clear error is the expected outcome for bad input.
@@ -70,8 +98,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const ModelPlan plan = csvPlan();
   static const std::string dir = scratchDir();
   static const std::string sniffed = dir + "/data", tsv = dir + "/data.tsv";
+  static const ModelPlan logs = logsPlan();
+  static const ReadOptions logsRead = logsOptions();
   writeFile(sniffed, data, size);
   readOne(sniffed, plan);
+  readOne(sniffed, logs, logsRead);
   writeFile(tsv, data, size);
   readOne(tsv, plan);
   return 0;

@@ -124,7 +124,10 @@ TEST_F(CsvReaderTest, BadValuesNameLineAndColumn) {
             "data.csv:2:4: empty id in column 'hist'");
   EXPECT_EQ(error(Header + "1,2,2.5,1,nan,x\n"), "data.csv:2:5: NaN in dense column 'num_3'");
   EXPECT_EQ(error(Header + "1,2,-inf,1,1,x\n"), "data.csv:2:3: Inf in dense column 'price'");
-  EXPECT_EQ(error(Header + "1,2,,1,1,x\n"), "data.csv:2:3: empty value in column 'price'");
+  EXPECT_EQ(error(Header + "1,2,,1,1,x\n"),
+            "data.csv:2:3: empty value in column 'price' (no default: declare 'na = ...' on "
+            "the input)");
+  EXPECT_EQ(error(Header + ",2,1,1,1,x\n"), "data.csv:2:1: empty value in column 'click'");
   EXPECT_EQ(error(Header + "2,2,1,1,1,x\n"),
             "data.csv:2:1: label 'click' must be in [0, 1], got 2");
   EXPECT_EQ(error(Header + "NaN,2,1,1,1,x\n"), "data.csv:2:1: NaN in label column 'click'");
