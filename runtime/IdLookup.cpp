@@ -8,6 +8,7 @@
 #include <farmhash.h>
 
 #include <algorithm>
+#include <filesystem>
 
 namespace recc::rt {
 
@@ -30,8 +31,19 @@ std::string_view trimmed(std::string_view line) {
 }
 } // namespace
 
+namespace {
+/// A vocabulary is read whole when a model is compiled: a device or a pipe
+/// (a mistyped `vocab = "/dev/zero"`) would never end, so only regular files.
+const std::string& regularFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    fail("{}: not a regular file (a vocabulary file has one value per line)", path);
+  return path;
+}
+} // namespace
+
 Vocabulary::Vocabulary(const std::string& path)
-    : Path(path), Text(readWholeFile(path, "vocabulary file")) {
+    : Path(path), Text(readWholeFile(regularFile(path), "vocabulary file")) {
   std::string_view text = Text;
   int64_t number = 0;
   for (size_t pos = 0; pos < text.size();) {

@@ -70,6 +70,9 @@ TEST(IdLookup, VocabularyErrorsNameFileAndLine) {
   EXPECT_EQ(error(""), "v.txt: no values (a vocabulary file has one value per line)");
   EXPECT_TRUE(test::contains(errorOf([&] { Vocabulary v(dir.file("none.txt")); }),
                              "none.txt: cannot open vocabulary file"));
+  // A device would be read forever: refused before it is opened.
+  EXPECT_EQ(errorOf([] { Vocabulary v("/dev/zero"); }),
+            "/dev/zero: not a regular file (a vocabulary file has one value per line)");
 }
 
 TEST(IdLookup, Log1pTransform) {
