@@ -23,6 +23,8 @@
 //                  like those rows, applied to the table as a sparse update
 //   StateUpdate    shaped like the running_stat state of the same name,
 //                  copied into it by applyGradients
+// With the plan's clip_norm, applyGradients first scales every gradient to
+// a global norm of at most it (GradientClip.h).
 // Inputs and outputs are allocated once for the largest batch and reused.
 #pragma once
 
@@ -31,6 +33,8 @@
 #include "runtime/StepFunction.h"
 #include "runtime/Tensor.h"
 
+#include <limits>
+#include <map>
 #include <span>
 #include <string>
 #include <utility>
@@ -69,6 +73,20 @@ public:
 
   /// True if the step returns any gradient.
   bool hasGradients() const;
+  /// The first output buffer after run() (gradients, outputs, loss terms,
+  /// state updates, in calling order) holding a NaN or an infinity: its role,
+  /// name, shape and the first bad element; empty if all are finite. One
+  /// pass over the outputs (Divergence.h).
+  std::string firstNonFiniteOutput() const;
+  /// The buffers of the last run() in calling order: the inputs as the step
+  /// read them (parameters and whole states are not updated until
+  /// applyGradients()), for a replay of the step (StepInspector.h).
+  const float* const* buffers() const { return Pointers.data(); }
+  /// The batch rows of the last run().
+  int64_t lastBatch() const { return LastBatch; }
+  /// The global gradient norm of the last applyGradients() with clip_norm
+  /// (before clipping, GradientClip.h); NaN without clip_norm.
+  double lastGradientNorm() const { return LastGradientNorm; }
   /// Completes a train step after run(): copies each StateUpdate output into
   /// its state, applies the gradients as optimizer step state.step + 1 (dense
   /// parameters, then one sparse update per table), moves the EMA shadows
@@ -98,6 +116,10 @@ private:
   /// The ParamStore or StateStore buffer a binding uses in place, or null.
   float* external(const Binding& b);
   void applyTableGradients(int64_t t);
+  /// The row gradients of the last run(), grouped by table.
+  std::map<int, std::vector<EmbeddingTable::RowGradients>> rowGradients() const;
+  /// clip_norm: scales every gradient so that their global norm is at most it.
+  void clipGradients(double maxNorm);
   void fillInput(Binding& b, const DataSet& data, std::span<const int64_t> rows,
                  uint32_t seed);
   void gatherIds(const DataSet& data, std::span<const int64_t> rows);
@@ -112,6 +134,7 @@ private:
   int LossBuffer = -1;
   int64_t LastBatch = 0;
   float ProgressValue = 1.0f;
+  double LastGradientNorm = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// The per-step seed value: an integer < 2^24, exact in a float.

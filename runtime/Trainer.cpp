@@ -3,6 +3,7 @@
 
 #include "runtime/Batcher.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/Divergence.h"
 #include "runtime/Error.h"
 #include "runtime/Progress.h"
 #include "runtime/StepRunner.h"
@@ -19,26 +20,6 @@ Trainer::Trainer(ModelState& state, StepFunction& trainStep, StepFunction& evalS
                  TrainOptions options)
     : State(state), TrainFn(trainStep), EvalFn(evalStep), Options(std::move(options)) {}
 
-void Trainer::checkLoss(float loss, const std::vector<std::pair<std::string, float>>& terms,
-                        int64_t batch) const {
-  std::string culprit;
-  float value = loss;
-  for (const auto& [name, v] : terms)
-    if (!std::isfinite(v) && culprit.empty())
-      culprit = name, value = v;
-  if (culprit.empty() && std::isfinite(loss))
-    return;
-  if (culprit.empty())
-    culprit = "loss";
-  std::string kept = Options.checkpointPath.empty()
-                         ? "no checkpoint was written"
-                         : fmt::format("checkpoint '{}' was not overwritten",
-                                       Options.checkpointPath);
-  fail("non-finite loss at step {} (epoch {}, batch {}): loss term '{}' is {}; the "
-       "update was not applied and {}", State.step + 1, State.epoch + 1, batch + 1,
-       culprit, value, kept);
-}
-
 EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
                               ProgressLine& progress) {
   const ModelPlan& plan = State.plan();
@@ -48,6 +29,7 @@ EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
     fail("{}: {} rows are fewer than one batch of {} for the compiled train step",
          train.source(), train.rows(), batcher.batchSize());
   StepRunner runner(plan.trainStep, State, TrainFn, batcher.batchSize(), "train step");
+  DivergenceGuard guard(State, Options.checkpointPath, Options.inspector, Options.norms);
   const int64_t epoch = State.epoch + 1;
   progress.startEpoch(epoch, lastEpoch, batcher.numBatches());
   batcher.startEpoch(State.epoch);
@@ -61,7 +43,7 @@ EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
     Batcher::Batch batch = batcher.batch(b);
     runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
     runner.run(train, batch.rows, stepSeed(plan.seed, State.step));
-    checkLoss(runner.loss(), runner.lossTerms(), b);
+    guard.check(runner, b);
     runner.applyGradients();
     lossSum += runner.loss();
     samples += batch.valid;

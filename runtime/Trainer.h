@@ -4,8 +4,10 @@
 // state updates and gradients (dense optimizer on parameters, lazy sparse
 // updates on tables, then EMA shadows). Evaluation feeds p = 1. After each epoch it optionally evaluates and writes a
 // checkpoint. A non-finite loss stops training with an error naming the step
-// and the loss term; that step's update is not applied and no checkpoint is
-// written, so the last good checkpoint on disk survives.
+// and the loss term (or output), and the first op that went bad when the
+// options carry an inspector (Divergence.h); that step's update is not
+// applied and no checkpoint is written, so the last good checkpoint on disk
+// survives.
 //
 // Typical driver:
 //   ModelState state(plan);                 // or loadCheckpoint(path, state)
@@ -19,6 +21,7 @@
 #include "runtime/ModelState.h"
 #include "runtime/Progress.h"
 #include "runtime/StepFunction.h"
+#include "runtime/StepInspector.h"
 
 #include <cstdio>
 #include <optional>
@@ -33,6 +36,9 @@ struct TrainOptions {
   std::string checkpointPath;   ///< written after every epoch; empty: none
   std::FILE* log = stderr;      ///< progress and epoch summaries; null: silent
   double plainProgressInterval = 10.0;  ///< seconds between lines when not a tty
+  /// Replays a step that went bad to name the op at fault (Divergence.h); null: none.
+  StepInspector* inspector = nullptr;
+  NormCheck norms;              ///< --check-norms (needs an inspector)
 };
 
 struct EpochReport {
@@ -65,8 +71,6 @@ public:
 
 private:
   EpochReport runEpoch(const DataSet& train, int64_t lastEpoch, ProgressLine& progress);
-  void checkLoss(float loss, const std::vector<std::pair<std::string, float>>& terms,
-                 int64_t batch) const;
 
   ModelState& State;
   StepFunction& TrainFn;

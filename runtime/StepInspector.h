@@ -1,0 +1,41 @@
+// StepInspector: replays one train step, op by op, to say where it went bad.
+// The runtime detects a non-finite loss or output (Divergence.h) but sees only
+// a step's buffers; the op that produced the first bad value lives in the
+// graph, which only the compiler side has. `recc train` hands the trainer an
+// inspector over the model's train graph (compiler/exec/StepReplay.h) that
+// replays the step on the reference executor; a standalone trainer written by
+// `recc compile` carries no graph, has none, and says so.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace recc::rt {
+
+/// `--check-norms [NAME=]X`: the per-row L2 norm of a forward activation
+/// (every one, or the value NAME) must not exceed X; checked every `every`
+/// steps by a replay.
+struct NormCheck {
+  double limit = 0;   ///< 0: off
+  std::string value;  ///< empty: every batched forward activation
+  int64_t every = 1;
+};
+
+class StepInspector {
+public:
+  virtual ~StepInspector() = default;
+  /// Throws a RuntimeError if `check` names a value the model does not have.
+  virtual void validate(const NormCheck& check) const = 0;
+  /// Replays the step whose buffers (calling order, inputs as the step read
+  /// them) are `buffers`, at `batch` rows, and describes the first op in
+  /// topological order whose result is not finite: kind, value name, source
+  /// location, shape, the first bad element and which inputs were finite.
+  /// Empty if the replay stays finite.
+  virtual std::string firstNonFinite(int64_t batch, const float* const* buffers) = 0;
+  /// Replays the step and describes the first forward activation with a row
+  /// whose L2 norm exceeds `check.limit`; empty if none does.
+  virtual std::string firstNormAbove(int64_t batch, const float* const* buffers,
+                                     const NormCheck& check) = 0;
+};
+
+} // namespace recc::rt
