@@ -17,7 +17,7 @@ std::string DivergenceGuard::where(int64_t batch) const {
                      batch + 1);
 }
 
-void DivergenceGuard::check(const StepRunner& runner, int64_t batch) const {
+void DivergenceGuard::check(const StepRunner& runner, int64_t batch) {
   // The loss and its terms first: they name the part of the model at fault.
   for (const auto& [name, v] : runner.lossTerms())
     if (!std::isfinite(v))
@@ -28,20 +28,33 @@ void DivergenceGuard::check(const StepRunner& runner, int64_t batch) const {
               fmt::format("loss at {}: loss term 'loss' is {}", where(batch), runner.loss()));
   if (std::string bad = runner.firstNonFiniteOutput(); !bad.empty())
     nonFinite(runner, fmt::format("output at {}: {}", where(batch), bad));
-  if (Norms.limit > 0 && Inspector && State.step % Norms.every == 0) {
-    std::string above;
-    try {
-      above = Inspector->firstNormAbove(runner.lastBatch(), runner.buffers(), Norms);
-    } catch (const std::exception& e) {
-      fail("--check-norms: replaying {} failed: {}", where(batch), e.what());
-    }
-    if (!above.empty())
-      fail("--check-norms {}: at {}, {}; the update was not applied and {}", Norms.limit,
-           where(batch), above,
-           CheckpointPath.empty()
-               ? "no checkpoint was written"
-               : fmt::format("checkpoint '{}' was not overwritten", CheckpointPath));
+  if (Norms.limit > 0 && Inspector && State.step % Norms.every == 0)
+    checkNorms(runner, batch);
+}
+
+void DivergenceGuard::checkNorms(const StepRunner& runner, int64_t batch) {
+  NormReport r;
+  try {
+    r = Inspector->checkNorms(runner.lastBatch(), runner.buffers(), Norms);
+  } catch (const std::exception& e) {
+    fail("--check-norms: replaying {} failed: {}", where(batch), e.what());
   }
+  if (!r.exceeded.empty())
+    fail("--check-norms {}: at {}, {}; the update was not applied and {}", Norms.limit,
+         where(batch), r.exceeded,
+         CheckpointPath.empty()
+             ? "no checkpoint was written"
+             : fmt::format("checkpoint '{}' was not overwritten", CheckpointPath));
+  if (r.largest >= Largest) {
+    Largest = r.largest;
+    LargestAt = fmt::format("{} at step {}", r.largestValue, State.step + 1);
+  }
+}
+
+std::string DivergenceGuard::normSummary() const {
+  if (Norms.limit <= 0 || LargestAt.empty())
+    return "";
+  return fmt::format("largest activation row norm {:.4g} ({})", Largest, LargestAt);
 }
 
 void DivergenceGuard::nonFinite(const StepRunner& runner, const std::string& what) const {

@@ -30,16 +30,22 @@ public:
 
   /// Throws a RuntimeError if the step `runner` just ran (batch `batch` of
   /// the epoch, 0-based) went non-finite or broke the norm limit.
-  void check(const StepRunner& runner, int64_t batch) const;
+  void check(const StepRunner& runner, int64_t batch);
+  /// With --check-norms: "largest activation row norm N (value at step S)"
+  /// over this guard's replays; else empty.
+  std::string normSummary() const;
 
 private:
   std::string where(int64_t batch) const;
+  void checkNorms(const StepRunner& runner, int64_t batch);
   [[noreturn]] void nonFinite(const StepRunner& runner, const std::string& what) const;
 
   const ModelState& State;
   std::string CheckpointPath;
   StepInspector* Inspector;
   NormCheck Norms;
+  double Largest = 0;
+  std::string LargestAt;
 };
 
 } // namespace recc::rt

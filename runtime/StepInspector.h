@@ -21,6 +21,13 @@ struct NormCheck {
   int64_t every = 1;
 };
 
+/// What one --check-norms replay saw.
+struct NormReport {
+  std::string exceeded;  ///< the first value with a row over the limit; empty if none
+  double largest = 0;    ///< the largest row norm among the checked values
+  std::string largestValue;  ///< which value held it
+};
+
 class StepInspector {
 public:
   virtual ~StepInspector() = default;
@@ -32,10 +39,10 @@ public:
   /// location, shape, the first bad element and which inputs were finite.
   /// Empty if the replay stays finite.
   virtual std::string firstNonFinite(int64_t batch, const float* const* buffers) = 0;
-  /// Replays the step and describes the first forward activation with a row
-  /// whose L2 norm exceeds `check.limit`; empty if none does.
-  virtual std::string firstNormAbove(int64_t batch, const float* const* buffers,
-                                     const NormCheck& check) = 0;
+  /// Replays the step and checks the per-row L2 norms of its forward
+  /// activations (those `check` selects) against `check.limit`.
+  virtual NormReport checkNorms(int64_t batch, const float* const* buffers,
+                                const NormCheck& check) = 0;
 };
 
 } // namespace recc::rt

@@ -377,14 +377,26 @@ void StepRunner::clipGradients(double maxNorm) {
     squares += summedRowsSquaredNorm(sources, State.tables[table].dim());
   LastGradientNorm = std::sqrt(squares);
   const double factor = clipFactor(LastGradientNorm, maxNorm);
+  ClipStats.steps += 1;
+  ClipStats.sum += LastGradientNorm;
+  ClipStats.max = std::max(ClipStats.max, LastGradientNorm);
   if (factor == 1.0)
     return;
+  ClipStats.clipped += 1;
   for (Binding& b : Bindings) {
     if (b.role != Role::Gradient)
       continue;
     float* g = b.param >= 0 ? State.params.grad(b.param).data() : b.storage.data();
     scaleInPlace(g, b.param >= 0 ? b.perRow : LastBatch * b.perRow, float(factor));
   }
+}
+
+std::string StepRunner::clipSummary() const {
+  if (ClipStats.steps == 0)
+    return "";
+  return fmt::format("gradient norm mean {:.4g}, max {:.4g}, clipped in {} of {} steps",
+                     ClipStats.sum / double(ClipStats.steps), ClipStats.max, ClipStats.clipped,
+                     ClipStats.steps);
 }
 
 void StepRunner::applyGradients() {

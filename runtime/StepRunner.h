@@ -87,6 +87,9 @@ public:
   /// The global gradient norm of the last applyGradients() with clip_norm
   /// (before clipping, GradientClip.h); NaN without clip_norm.
   double lastGradientNorm() const { return LastGradientNorm; }
+  /// With clip_norm: "gradient norm mean M, max X, clipped in K of N steps"
+  /// over this runner's steps; else empty.
+  std::string clipSummary() const;
   /// Completes a train step after run(): copies each StateUpdate output into
   /// its state, applies the gradients as optimizer step state.step + 1 (dense
   /// parameters, then one sparse update per table), moves the EMA shadows
@@ -135,6 +138,10 @@ private:
   int64_t LastBatch = 0;
   float ProgressValue = 1.0f;
   double LastGradientNorm = std::numeric_limits<double>::quiet_NaN();
+  struct {
+    int64_t steps = 0, clipped = 0;
+    double sum = 0, max = 0;
+  } ClipStats;
 };
 
 /// The per-step seed value: an integer < 2^24, exact in a float.

@@ -20,6 +20,16 @@ Trainer::Trainer(ModelState& state, StepFunction& trainStep, StepFunction& evalS
                  TrainOptions options)
     : State(state), TrainFn(trainStep), EvalFn(evalStep), Options(std::move(options)) {}
 
+namespace {
+std::string joinNonEmpty(std::initializer_list<std::string> parts) {
+  std::string out;
+  for (const std::string& p : parts)
+    if (!p.empty())
+      out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+} // namespace
+
 EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
                               ProgressLine& progress) {
   const ModelPlan& plan = State.plan();
@@ -52,7 +62,8 @@ EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
   double secs = progress.elapsed();
   EpochReport r{epoch, batcher.numBatches(), batcher.droppedRows(),
                 lossSum / double(batcher.numBatches()), secs,
-                secs > 0 ? double(samples) / secs : 0.0, std::nullopt};
+                secs > 0 ? double(samples) / secs : 0.0, std::nullopt,
+                joinNonEmpty({guard.normSummary(), runner.clipSummary()})};
   State.epoch = epoch;
   return r;
 }
@@ -79,6 +90,8 @@ std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eva
         r.steps, r.meanLoss, humanCount(r.samplesPerSecond), humanDuration(r.seconds));
     if (r.droppedRows > 0)
       summary += fmt::format(", {} rows dropped (fixed batch)", r.droppedRows);
+    if (!r.norms.empty())
+      summary += ", " + r.norms;
     if (eval) {
       r.eval = evaluate(*eval);
       summary += fmt::format("; eval: {}", formatMetrics(*r.eval));

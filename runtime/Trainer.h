@@ -49,6 +49,9 @@ struct EpochReport {
   double seconds;
   double samplesPerSecond;
   std::optional<EvalResult> eval;  ///< if an eval data set was given
+  /// --check-norms: the largest row norm seen (Divergence.h); clip_norm:
+  /// the gradient norms (GradientClip.h). Empty without either.
+  std::string norms;
 };
 
 class Trainer {

@@ -104,9 +104,9 @@ std::string StepReplay::firstNonFinite(int64_t batch, const float* const* buffer
   return found;
 }
 
-std::string StepReplay::firstNormAbove(int64_t batch, const float* const* buffers,
-                                       const rt::NormCheck& check) {
-  std::string found;
+rt::NormReport StepReplay::checkNorms(int64_t batch, const float* const* buffers,
+                                      const rt::NormCheck& check) {
+  rt::NormReport report;
   Exec.run(batch, inputs(batch, buffers), [&](const Node& n, RefTensor& v) {
     for (double& x : v.data) x = toFloat(x);
     if ((size_t)n.id >= G.forwardSize() || !isBatched(n) || v.size() == 0 ||
@@ -116,16 +116,22 @@ std::string StepReplay::firstNormAbove(int64_t batch, const float* const* buffer
     for (int64_t r = 0; r < rows; ++r) {
       double sq = 0;
       for (int64_t i = r * width; i < (r + 1) * width; ++i) sq += v.data[i] * v.data[i];
+      const double norm = std::sqrt(sq);
+      if (norm > report.largest) {
+        report.largest = norm;
+        report.largestValue = n.name.empty() ? std::string(opName(n.kind)) + " at " + n.loc.str()
+                                             : n.name;
+      }
       // A non-finite row fails too: !(norm <= limit).
-      if (!(std::sqrt(sq) <= check.limit)) {
-        found = fmt::format("{} has row {} of L2 norm {:.6g} (limit {})", describe(n, v), r,
-                            std::sqrt(sq), check.limit);
+      if (!(norm <= check.limit)) {
+        report.exceeded = fmt::format("{} has row {} of L2 norm {:.6g} (limit {})",
+                                      describe(n, v), r, norm, check.limit);
         return true;
       }
     }
     return false;
   });
-  return found;
+  return report;
 }
 
 } // namespace recc

@@ -8,8 +8,8 @@
 //     backends store it, and the first op in topological order (forward,
 //     then backward) whose rounded result holds a NaN or an infinity is
 //     named with its source location, shape, first bad element and inputs;
-//   - firstNormAbove: the first batched forward value with a row whose L2
-//     norm exceeds the limit.
+//   - checkNorms: the first batched forward value with a row whose L2 norm
+//     exceeds the limit, and the largest row norm seen.
 // The replay costs about one reference-executor step; it runs only when a
 // step went bad, or every N steps for --check-norms.
 #pragma once
@@ -29,8 +29,8 @@ public:
 
   void validate(const rt::NormCheck& check) const override;
   std::string firstNonFinite(int64_t batch, const float* const* buffers) override;
-  std::string firstNormAbove(int64_t batch, const float* const* buffers,
-                             const rt::NormCheck& check) override;
+  rt::NormReport checkNorms(int64_t batch, const float* const* buffers,
+                            const rt::NormCheck& check) override;
 
 private:
   std::vector<RefTensor> inputs(int64_t batch, const float* const* buffers) const;
