@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GRL divergence of DAMCAR's generator, shown on one input stream, and the
 # recipe that keeps it finite (docs/divergence.md, "The GRL divergence").
-# Usage: examples/damcar/divergence/divergence.sh [BUILD_DIR] [OUT_DIR]
+# Usage: [RUNS="default recipe ..."] [EPOCHS=N] examples/damcar/divergence/divergence.sh [BUILD_DIR] [OUT_DIR]
 # Writes OUT_DIR/data (gen_damcar at 5,000 users and videos, seed 1) and one log per
 # run; each epoch's line carries the loss, eval AUC, the largest row norm of h
 # (--check-norms h=1e30 never stops: it only measures) and, with clip_norm, the
@@ -28,9 +28,11 @@ PY
 fi
 
 # run NAME EPOCHS SED...: the generator rewritten by the sed expressions, trained.
+# RUNS="name ..." runs only those; EPOCHS=N overrides each run's epochs.
 run() {
-  local name=$1 epochs=$2
+  local name=$1 epochs=${EPOCHS:-$2}
   shift 2
+  [[ -z ${RUNS:-} || " $RUNS " == *" $name "* ]] || return 0
   sed "$@" "$here/grl_generator.rec" >"$out/$name.rec"
   echo "== $name: $(grep -E 'grad_reverse|train \{' "$out/$name.rec" | sed 's/^ *//' | tr '\n' ' ')"
   "$recc" train "$out/$name.rec" --data "$out/data/mixed.csv" \
