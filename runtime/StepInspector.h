@@ -7,6 +7,8 @@
 // `recc compile` carries no graph, has none, and says so.
 #pragma once
 
+#include "runtime/BatchSizes.h"
+
 #include <cstdint>
 #include <string>
 
@@ -38,10 +40,10 @@ public:
   /// topological order whose result is not finite: kind, value name, source
   /// location, shape, the first bad element and which inputs were finite.
   /// Empty if the replay stays finite.
-  virtual std::string firstNonFinite(int64_t batch, const float* const* buffers) = 0;
+  virtual std::string firstNonFinite(const BatchSizes& batch, const float* const* buffers) = 0;
   /// Replays the step and checks the per-row L2 norms of its forward
   /// activations (those `check` selects) against `check.limit`.
-  virtual NormReport checkNorms(int64_t batch, const float* const* buffers,
+  virtual NormReport checkNorms(const BatchSizes& batch, const float* const* buffers,
                                 const NormCheck& check) = 0;
 };
 

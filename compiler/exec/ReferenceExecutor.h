@@ -19,10 +19,12 @@ class ReferenceExecutor {
 public:
   explicit ReferenceExecutor(const Graph& graph);
 
-  /// Evaluates the graph with the batch dimension bound to `batch`. `inputs`
+  /// Evaluates the graph with each batch dimension bound to its stream's
+  /// size in `batch` (an int binds them all). `inputs`
   /// follow Graph::inputs() order; the result follows Graph::outputs() order.
   /// Throws std::runtime_error if an input has the wrong shape.
-  std::vector<RefTensor> run(int64_t batch, const std::vector<RefTensor>& inputs) const;
+  std::vector<RefTensor> run(const rt::BatchSizes& batch,
+                             const std::vector<RefTensor>& inputs) const;
 
   /// Called with each value as it is computed (inputs first, when bound; then
   /// every live node in topological order), before any later node reads it;
@@ -30,7 +32,7 @@ public:
   /// stops the run, which then returns no outputs.
   using Observer = std::function<bool(const Node& node, RefTensor& value)>;
   /// run() with `observe` watching every value (StepReplay.h).
-  std::vector<RefTensor> run(int64_t batch, const std::vector<RefTensor>& inputs,
+  std::vector<RefTensor> run(const rt::BatchSizes& batch, const std::vector<RefTensor>& inputs,
                              const Observer& observe) const;
 
 private:
@@ -41,7 +43,8 @@ private:
 
 /// A StepFunction over the reference executor. Keeps its own copy of the graph.
 /// `batch` (when > 0) is the batch it will run at, for workingBytes(): the
-/// peak of live double values (peakLiveBytes).
-std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph, int64_t batch = 0);
+/// peak of live double values (peakLiveBytes, at the largest stream batch).
+std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph,
+                                                   const rt::BatchSizes& batch = 0);
 
 } // namespace recc

@@ -49,7 +49,7 @@ void StepReplay::validate(const rt::NormCheck& check) const {
            fmt::join(names, ", "));
 }
 
-std::vector<RefTensor> StepReplay::inputs(int64_t batch, const float* const* buffers) const {
+std::vector<RefTensor> StepReplay::inputs(const rt::BatchSizes& batch, const float* const* buffers) const {
   std::vector<RefTensor> in;
   const auto& bindings = G.inputs();
   in.reserve(bindings.size());
@@ -71,7 +71,7 @@ std::string StepReplay::describe(const Node& n, const RefTensor& value) const {
   return fmt::format("{}: {} {} ({}) {}", n.loc.str(), what, name, pass, value.shapeStr());
 }
 
-std::string StepReplay::firstNonFinite(int64_t batch, const float* const* buffers) {
+std::string StepReplay::firstNonFinite(const rt::BatchSizes& batch, const float* const* buffers) {
   std::vector<double> largest(G.size(), 0.0);  // max |x| of each value seen
   std::string found;
   Exec.run(batch, inputs(batch, buffers), [&](const Node& n, RefTensor& v) {
@@ -104,7 +104,7 @@ std::string StepReplay::firstNonFinite(int64_t batch, const float* const* buffer
   return found;
 }
 
-rt::NormReport StepReplay::checkNorms(int64_t batch, const float* const* buffers,
+rt::NormReport StepReplay::checkNorms(const rt::BatchSizes& batch, const float* const* buffers,
                                       const rt::NormCheck& check) {
   rt::NormReport report;
   Exec.run(batch, inputs(batch, buffers), [&](const Node& n, RefTensor& v) {

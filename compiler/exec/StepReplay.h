@@ -28,12 +28,12 @@ public:
   explicit StepReplay(const Graph& graph);
 
   void validate(const rt::NormCheck& check) const override;
-  std::string firstNonFinite(int64_t batch, const float* const* buffers) override;
-  rt::NormReport checkNorms(int64_t batch, const float* const* buffers,
+  std::string firstNonFinite(const rt::BatchSizes& batch, const float* const* buffers) override;
+  rt::NormReport checkNorms(const rt::BatchSizes& batch, const float* const* buffers,
                             const rt::NormCheck& check) override;
 
 private:
-  std::vector<RefTensor> inputs(int64_t batch, const float* const* buffers) const;
+  std::vector<RefTensor> inputs(const rt::BatchSizes& batch, const float* const* buffers) const;
   /// "t.rec:4:7: exp 'h' (forward) [4,2]".
   std::string describe(const Node& n, const RefTensor& value) const;
 
