@@ -4,6 +4,7 @@
 // reproducible from the seed. The step records the rows it was given (each
 // row's feature value is its row number).
 #include "runtime/DataSet.h"
+#include "runtime/Error.h"
 #include "runtime/ModelState.h"
 #include "runtime/StepRunner.h"
 #include "runtime/StreamCycle.h"
