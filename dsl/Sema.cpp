@@ -8,6 +8,7 @@
 #include "runtime/CheckedMath.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace recc::sema {
 
@@ -369,7 +370,7 @@ void Sema::checkStream(const StreamDecl& st, Scope& scope) {
 
 void Sema::checkTrain(const TrainStmt& t, const ModelDecl& m, Scope& scope) {
   static const std::vector<std::string> kSettings = {"optimizer", "batch", "epochs", "seed",
-                                                     "init", "freeze"};
+                                                     "init", "freeze", "clip_norm"};
   std::map<std::string, SourceLoc> seen;
   for (const auto& s : t.settings) {
     const std::string& name = s.name.name;
@@ -387,6 +388,13 @@ void Sema::checkTrain(const TrainStmt& t, const ModelDecl& m, Scope& scope) {
       constInt(s.value.get(), 1, 1000000, "'epochs'", v);
     else if (name == "seed")
       constInt(s.value.get(), 0, kMaxRows, "'seed'", v);
+    else if (name == "clip_norm") {
+      // The largest global gradient norm (runtime/GradientClip.h).
+      double c;
+      if (constNumber(s.value.get(), "'clip_norm'", c) && !(c > 0 && std::isfinite(c)))
+        error(s.value->loc, "'clip_norm' must be a positive number (the largest global "
+                            "gradient norm), got " + fmtNumber(c));
+    }
     else if (name == "init") {
       // Stages: start from the trained parameters of another model of the file.
       auto* n = dynCast<NameExpr>(s.value.get());
@@ -421,7 +429,7 @@ void Sema::checkTrain(const TrainStmt& t, const ModelDecl& m, Scope& scope) {
       }
     } else
       error(s.name.loc, "unknown train setting '" + name + "'" + didYouMean(name, kSettings) +
-                            " (settings: optimizer, batch, epochs, seed, init, freeze)");
+                            " (settings: optimizer, batch, epochs, seed, init, freeze, clip_norm)");
   }
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cmath>
 #include <utility>
 
 namespace recc::rt {
@@ -379,6 +380,8 @@ std::string toJson(const ModelPlan& plan) {
   j["optimizer"] = optimizerJson(plan.optimizer);
   j["batchSize"] = plan.batchSize;
   j["epochs"] = plan.epochs;
+  if (plan.clipNorm > 0)
+    j["clipNorm"] = plan.clipNorm;
   j["seed"] = plan.seed;
   j["metrics"] = Json::array();
   for (const MetricSpec& m : plan.metrics)
@@ -416,6 +419,7 @@ ModelPlan planFromJson(const std::string& json) {
     plan.optimizer = readOptimizer(root.child("optimizer"));
   root.get("batchSize", plan.batchSize);
   root.get("epochs", plan.epochs);
+  root.get("clipNorm", plan.clipNorm);
   root.get("seed", plan.seed);
   root.get("initFrom", plan.initFrom);
   root.get("frozen", plan.frozen);
@@ -425,6 +429,9 @@ ModelPlan planFromJson(const std::string& json) {
     plan.evalStep = readStep(root.child("evalStep"));
   if (plan.batchSize <= 0)
     fail("model plan: field 'batchSize': must be positive, got {}", plan.batchSize);
+  if (!(plan.clipNorm >= 0) || !std::isfinite(plan.clipNorm))
+    fail("model plan: field 'clipNorm': must be a finite number >= 0 (0: no clipping), got {}",
+         plan.clipNorm);
   checkStreams(plan);
   return plan;
 }

@@ -173,6 +173,12 @@ struct ModelPlan {
   OptimizerSpec optimizer;
   int64_t batchSize = 256;
   int64_t epochs = 1;
+  /// `train { clip_norm = X }`: before each optimizer step, every gradient of
+  /// the step (dense parameters and the touched embedding rows, duplicates of
+  /// an id summed) is scaled by min(1, X / (norm + 1e-6)), norm being their
+  /// global L2 norm (PyTorch's clip_grad_norm_; runtime/GradientClip.h).
+  /// 0: no clipping.
+  double clipNorm = 0;
   uint64_t seed = 42;
   std::vector<MetricSpec> metrics;
   std::vector<StateSpec> states;

@@ -3,6 +3,7 @@
 #include "runtime/StepRunner.h"
 
 #include "runtime/Error.h"
+#include "runtime/GradientClip.h"
 #include "runtime/Random.h"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <bit>
 
 namespace recc::rt {
 
@@ -358,7 +360,93 @@ bool StepRunner::hasGradients() const {
   return false;
 }
 
+namespace {
+/// Index of the first NaN or infinity of `n` floats, or -1. The exponent
+/// test is branch-free over blocks so that it vectorizes: the check reads
+/// the outputs once, at memory speed.
+int64_t firstNonFinite(const float* x, int64_t n) {
+  constexpr int64_t kBlock = 256;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t end = std::min(n, start + kBlock);
+    uint32_t bad = 0;
+    for (int64_t i = start; i < end; ++i)
+      bad |= uint32_t((std::bit_cast<uint32_t>(x[i]) & 0x7f800000u) == 0x7f800000u);
+    if (bad)
+      for (int64_t i = start; i < end; ++i)
+        if (!std::isfinite(x[i]))
+          return i;
+  }
+  return -1;
+}
+} // namespace
+
+int64_t StepRunner::elementsOf(const Binding& b) const {
+  return b.batched ? LastBatch[b.stream] * b.perRow : b.perRow;
+}
+
+std::string StepRunner::firstNonFiniteOutput() const {
+  for (size_t k = 0; k < Bindings.size(); ++k) {
+    const Binding& b = Bindings[k];
+    if (isInput(b.role))
+      continue;
+    const int64_t at = firstNonFinite(Pointers[k], elementsOf(b));
+    if (at < 0)
+      continue;
+    Shape shape = b.shape;
+    if (b.batched)
+      shape[0] = LastBatch[b.stream];
+    return fmt::format("{} '{}' {} is {} at flat element {}", roleName(b.role), b.name,
+                       shapeString(shape), Pointers[k][at], at);
+  }
+  return "";
+}
+
+std::map<int, std::vector<EmbeddingTable::RowGradients>> StepRunner::rowGradients() const {
+  std::map<int, std::vector<EmbeddingTable::RowGradients>> sparse;
+  for (const Binding& b : Bindings) {
+    if (b.role != Role::Gradient || b.param >= 0)
+      continue;
+    const size_t count =
+        LastBatch[featureStream(b.feature)] * idsPerRow(State.plan().features[b.feature]);
+    sparse[b.table].push_back({{BatchIds[b.feature].data(), count}, b.storage.data()});
+  }
+  return sparse;
+}
+
+void StepRunner::clipGradients(double maxNorm) {
+  double squares = 0;
+  for (const Binding& b : Bindings)
+    if (b.role == Role::Gradient && b.param >= 0)
+      squares += squaredNorm(State.params.grad(b.param).data(), b.perRow);
+  for (const auto& [table, sources] : rowGradients())
+    squares += summedRowsSquaredNorm(sources, State.tables[table].dim());
+  LastGradientNorm = std::sqrt(squares);
+  const double factor = clipFactor(LastGradientNorm, maxNorm);
+  ClipStats.steps += 1;
+  ClipStats.sum += LastGradientNorm;
+  ClipStats.max = std::max(ClipStats.max, LastGradientNorm);
+  if (factor == 1.0)
+    return;
+  ClipStats.clipped += 1;
+  for (Binding& b : Bindings) {
+    if (b.role != Role::Gradient)
+      continue;
+    float* g = b.param >= 0 ? State.params.grad(b.param).data() : b.storage.data();
+    scaleInPlace(g, elementsOf(b), float(factor));
+  }
+}
+
+std::string StepRunner::clipSummary() const {
+  if (ClipStats.steps == 0)
+    return "";
+  return fmt::format("gradient norm mean {:.4g}, max {:.4g}, clipped in {} of {} steps",
+                     ClipStats.sum / double(ClipStats.steps), ClipStats.max, ClipStats.clipped,
+                     ClipStats.steps);
+}
+
 void StepRunner::applyGradients() {
+  if (State.plan().clipNorm > 0)
+    clipGradients(State.plan().clipNorm);
   for (const Binding& b : Bindings)
     if (b.role == Role::StateUpdate)
       std::memcpy(State.states.value(b.state).data(), b.storage.data(),
@@ -375,15 +463,7 @@ void StepRunner::applyGradients() {
 }
 
 void StepRunner::applyTableGradients(int64_t t) {
-  std::map<int, std::vector<EmbeddingTable::RowGradients>> sparse;
-  for (const Binding& b : Bindings) {
-    if (b.role != Role::Gradient || b.param >= 0)
-      continue;
-    const size_t count =
-        LastBatch[featureStream(b.feature)] * idsPerRow(State.plan().features[b.feature]);
-    sparse[b.table].push_back({{BatchIds[b.feature].data(), count}, b.storage.data()});
-  }
-  for (auto& [table, sources] : sparse) {
+  for (auto& [table, sources] : rowGradients()) {
     EmbeddingTable& tb = State.tables[table];
     // The rows this update touches, for the table's EMA shadow (if any).
     std::vector<int64_t> touched;

@@ -27,6 +27,8 @@
 // stream: a first dimension -1 is the source's batch, -2 stream 1's, ...;
 // run() takes each stream's data and rows (a training step), or one data
 // set and rows that every stream reads (evaluation, prediction).
+// With the plan's clip_norm, applyGradients first scales every gradient to
+// a global norm of at most it (GradientClip.h).
 // Inputs and outputs are allocated once for the largest batch and reused.
 #pragma once
 
@@ -35,6 +37,8 @@
 #include "runtime/StepFunction.h"
 #include "runtime/Tensor.h"
 
+#include <limits>
+#include <map>
 #include <span>
 #include <string>
 #include <utility>
@@ -83,6 +87,23 @@ public:
 
   /// True if the step returns any gradient.
   bool hasGradients() const;
+  /// The first output buffer after run() (gradients, outputs, loss terms,
+  /// state updates, in calling order) holding a NaN or an infinity: its role,
+  /// name, shape and the first bad element; empty if all are finite. One
+  /// pass over the outputs (Divergence.h).
+  std::string firstNonFiniteOutput() const;
+  /// The buffers of the last run() in calling order: the inputs as the step
+  /// read them (parameters and whole states are not updated until
+  /// applyGradients()), for a replay of the step (StepInspector.h).
+  const float* const* buffers() const { return Pointers.data(); }
+  /// The batch rows of each stream in the last run().
+  BatchSizes lastBatch() const { return BatchSizes(LastBatch); }
+  /// The global gradient norm of the last applyGradients() with clip_norm
+  /// (before clipping, GradientClip.h); NaN without clip_norm.
+  double lastGradientNorm() const { return LastGradientNorm; }
+  /// With clip_norm: "gradient norm mean M, max X, clipped in K of N steps"
+  /// over this runner's steps; else empty.
+  std::string clipSummary() const;
   /// Completes a train step after run(): copies each StateUpdate output into
   /// its state, applies the gradients as optimizer step state.step + 1 (dense
   /// parameters, then one sparse update per table), moves the EMA shadows
@@ -113,6 +134,12 @@ private:
   /// The ParamStore or StateStore buffer a binding uses in place, or null.
   float* external(const Binding& b);
   void applyTableGradients(int64_t t);
+  /// The row gradients of the last run(), grouped by table.
+  std::map<int, std::vector<EmbeddingTable::RowGradients>> rowGradients() const;
+  /// clip_norm: scales every gradient so that their global norm is at most it.
+  void clipGradients(double maxNorm);
+  /// Elements of binding `b` in the last run (its stream's rows times perRow).
+  int64_t elementsOf(const Binding& b) const;
   void fillInput(Binding& b, const StreamRows& in, uint32_t seed);
   void gatherIds(std::span<const StreamRows> streams);
   /// The stream a feature or label of the plan is read from.
@@ -130,6 +157,11 @@ private:
   int LossBuffer = -1;
   std::vector<int64_t> LastBatch;  // rows of each stream in the last run
   float ProgressValue = 1.0f;
+  double LastGradientNorm = std::numeric_limits<double>::quiet_NaN();
+  struct {
+    int64_t steps = 0, clipped = 0;
+    double sum = 0, max = 0;
+  } ClipStats;
 };
 
 /// The per-step seed value: an integer < 2^24, exact in a float.

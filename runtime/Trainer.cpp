@@ -3,6 +3,7 @@
 
 #include "runtime/Batcher.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/Divergence.h"
 #include "runtime/Error.h"
 #include "runtime/Progress.h"
 #include "runtime/StepRunner.h"
@@ -20,25 +21,15 @@ Trainer::Trainer(ModelState& state, StepFunction& trainStep, StepFunction& evalS
                  TrainOptions options)
     : State(state), TrainFn(trainStep), EvalFn(evalStep), Options(std::move(options)) {}
 
-void Trainer::checkLoss(float loss, const std::vector<std::pair<std::string, float>>& terms,
-                        int64_t batch) const {
-  std::string culprit;
-  float value = loss;
-  for (const auto& [name, v] : terms)
-    if (!std::isfinite(v) && culprit.empty())
-      culprit = name, value = v;
-  if (culprit.empty() && std::isfinite(loss))
-    return;
-  if (culprit.empty())
-    culprit = "loss";
-  std::string kept = Options.checkpointPath.empty()
-                         ? "no checkpoint was written"
-                         : fmt::format("checkpoint '{}' was not overwritten",
-                                       Options.checkpointPath);
-  fail("non-finite loss at step {} (epoch {}, batch {}): loss term '{}' is {}; the "
-       "update was not applied and {}", State.step + 1, State.epoch + 1, batch + 1,
-       culprit, value, kept);
+namespace {
+std::string joinNonEmpty(std::initializer_list<std::string> parts) {
+  std::string out;
+  for (const std::string& p : parts)
+    if (!p.empty())
+      out += (out.empty() ? "" : ", ") + p;
+  return out;
 }
+} // namespace
 
 namespace {
 /// The batches of the plan's other streams, cycled (StreamCycle.h), each of
@@ -81,6 +72,7 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
   std::vector<int64_t> capacity{batcher.batchSize()};
   for (const StreamCycle& c : cycles) capacity.push_back(c.batchSize());
   StepRunner runner(plan.trainStep, State, TrainFn, BatchSizes(capacity), "train step");
+  DivergenceGuard guard(State, Options.checkpointPath, Options.inspector, Options.norms);
   const int64_t epoch = State.epoch + 1;
   progress.startEpoch(epoch, lastEpoch, batcher.numBatches());
   batcher.startEpoch(State.epoch);
@@ -95,7 +87,7 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
     runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
     runner.run(stepRows(train, batch.rows, streams, cycles, State.step),
                stepSeed(plan.seed, State.step));
-    checkLoss(runner.loss(), runner.lossTerms(), b);
+    guard.check(runner, b);
     runner.applyGradients();
     lossSum += runner.loss();
     samples += batch.valid;
@@ -104,7 +96,8 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
   double secs = progress.elapsed();
   EpochReport r{epoch, batcher.numBatches(), batcher.droppedRows(),
                 lossSum / double(batcher.numBatches()), secs,
-                secs > 0 ? double(samples) / secs : 0.0, std::nullopt};
+                secs > 0 ? double(samples) / secs : 0.0, std::nullopt,
+                joinNonEmpty({guard.normSummary(), runner.clipSummary()})};
   State.epoch = epoch;
   return r;
 }
@@ -139,6 +132,8 @@ std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eva
         r.steps, r.meanLoss, humanCount(r.samplesPerSecond), humanDuration(r.seconds));
     if (r.droppedRows > 0)
       summary += fmt::format(", {} rows dropped (fixed batch)", r.droppedRows);
+    if (!r.norms.empty())
+      summary += ", " + r.norms;
     if (eval) {
       r.eval = evaluate(*eval);
       summary += fmt::format("; eval: {}", formatMetrics(*r.eval));

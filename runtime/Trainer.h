@@ -6,9 +6,11 @@
 // checkpoint. A model with other input streams (`stream` blocks) draws one
 // batch of each per step besides the source's, from its own data set, cycled
 // and reshuffled each time it is exhausted (StreamCycle.h); the epoch and
-// the progress p follow the source. A non-finite loss stops training with an error naming the step
-// and the loss term; that step's update is not applied and no checkpoint is
-// written, so the last good checkpoint on disk survives.
+// the progress p follow the source. A non-finite loss or output stops
+// training with an error naming the step, the loss term (or output), and the
+// first op that went bad when the options carry an inspector (Divergence.h);
+// that step's update is not applied and no checkpoint is written, so the last
+// good checkpoint on disk survives.
 //
 // Typical driver:
 //   ModelState state(plan);                 // or loadCheckpoint(path, state)
@@ -22,6 +24,7 @@
 #include "runtime/ModelState.h"
 #include "runtime/Progress.h"
 #include "runtime/StepFunction.h"
+#include "runtime/StepInspector.h"
 
 #include <cstdio>
 #include <optional>
@@ -36,6 +39,9 @@ struct TrainOptions {
   std::string checkpointPath;   ///< written after every epoch; empty: none
   std::FILE* log = stderr;      ///< progress and epoch summaries; null: silent
   double plainProgressInterval = 10.0;  ///< seconds between lines when not a tty
+  /// Replays a step that went bad to name the op at fault (Divergence.h); null: none.
+  StepInspector* inspector = nullptr;
+  NormCheck norms;              ///< --check-norms (needs an inspector)
 };
 
 struct EpochReport {
@@ -46,6 +52,9 @@ struct EpochReport {
   double seconds;
   double samplesPerSecond;
   std::optional<EvalResult> eval;  ///< if an eval data set was given
+  /// --check-norms: the largest row norm seen (Divergence.h); clip_norm:
+  /// the gradient norms (GradientClip.h). Empty without either.
+  std::string norms;
 };
 
 class Trainer {
@@ -72,8 +81,6 @@ public:
 private:
   EpochReport runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
                        int64_t lastEpoch, ProgressLine& progress);
-  void checkLoss(float loss, const std::vector<std::pair<std::string, float>>& terms,
-                 int64_t batch) const;
 
   ModelState& State;
   StepFunction& TrainFn;

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <new>
 #include <optional>
 
@@ -62,6 +63,13 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
       ->check(intRange(1, kMaxThreads));
   cmd.add_option("--seed", a.seed, "random seed (default: the model's train setting)")
       ->check(intRange(0, kMaxSeed));
+  cmd.add_option("--check-norms", a.checkNorms,
+                 "[NAME=]X: stop when a row of a forward activation (every one, or the value "
+                 "NAME) has an L2 norm above X, naming the op (a reference replay of the step "
+                 "every --check-norms-every steps)");
+  cmd.add_option("--check-norms-every", a.checkNormsEvery,
+                 "steps between --check-norms replays (default 100)")
+      ->check(intRange(1, kMaxSteps));
 }
 
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
@@ -340,10 +348,42 @@ int runRetrievalPredict(const ModelPlan& plan, const EvalArgs& a,
 }
 } // namespace
 
-int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainArgs& a) {
+namespace {
+/// --check-norms "[NAME=]X" and --check-norms-every as a NormCheck.
+NormCheck parseNormCheck(const TrainArgs& a) {
+  NormCheck check;
+  if (a.checkNorms.empty())
+    return check;
+  std::string number = a.checkNorms;
+  if (size_t eq = number.rfind('='); eq != std::string::npos) {
+    check.value = number.substr(0, eq);
+    number = number.substr(eq + 1);
+  }
+  char* end = nullptr;
+  check.limit = std::strtod(number.c_str(), &end);
+  if (number.empty() || *end != '\0' || !(check.limit > 0) || !std::isfinite(check.limit) ||
+      (a.checkNorms.find('=') != std::string::npos && check.value.empty()))
+    fail("--check-norms: expected X or NAME=X with X a positive number (the largest "
+         "per-row L2 norm of an activation), got '{}'", a.checkNorms);
+  check.every = a.checkNormsEvery;
+  return check;
+}
+} // namespace
+
+int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainArgs& a,
+             const InspectorFactory& inspectorFactory) {
   return guarded([&] {
     ModelPlan plan = modelPlan;
     if (a.seed >= 0) plan.seed = uint64_t(a.seed);
+    NormCheck norms = parseNormCheck(a);
+    std::unique_ptr<StepInspector> inspector;
+    if (inspectorFactory)
+      inspector = inspectorFactory(plan);
+    if (norms.limit > 0 && !inspector)
+      fail("--check-norms: this trainer has no graph to replay a step and read its "
+           "activations; use `recc train` on the model file");
+    if (norms.limit > 0)
+      inspector->validate(norms);
     // Outputs are checked first: a bad path must not cost an epoch of training.
     checkCanWrite("--out", a.out);
     checkCanWrite("--metrics-json", a.metricsJson);
@@ -386,6 +426,8 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     options.epochs = a.epochs;
     options.threads = a.threads;
     options.checkpointPath = a.out;
+    options.inspector = inspector.get();
+    options.norms = norms;
     Trainer trainer(state, *trainFn, *evalFn, options);
     std::vector<const DataSet*> streamData;
     for (const DataSet& s : streams) streamData.push_back(&s);

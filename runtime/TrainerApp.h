@@ -7,6 +7,7 @@
 #include "runtime/ModelPlan.h"
 #include "runtime/Retrieval.h"
 #include "runtime/StepFunction.h"
+#include "runtime/StepInspector.h"
 
 #include <CLI/CLI.hpp>
 
@@ -33,6 +34,8 @@ struct TrainArgs {
   int64_t epochs = 0;        ///< 0: the model's setting
   int64_t seed = -1;         ///< < 0: the model's setting (initialization, shuffling, dropout)
   int threads = 0;           ///< 0: all cores
+  std::string checkNorms;    ///< "[NAME=]X": per-row activation norm limit (StepInspector.h)
+  int64_t checkNormsEvery = 100;  ///< steps between --check-norms replays
 };
 
 struct EvalArgs {
@@ -61,8 +64,13 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& args);
 /// `retrieval`: also --corpus, --exclude-seen, --k, --user-key, --item-key.
 void addEvalFlags(CLI::App& cmd, EvalArgs& args, bool predict, bool retrieval = false);
 
+/// Makes the inspector that replays a bad train step to name the op at fault
+/// (StepInspector.h); `recc train` has one, a standalone trainer none.
+using InspectorFactory = std::function<std::unique_ptr<StepInspector>(const ModelPlan&)>;
+
 /// Each returns the process exit code; errors are printed as "error: ...".
-int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& args);
+int runTrain(const ModelPlan& plan, const StepFactory& steps, const TrainArgs& args,
+             const InspectorFactory& inspector = {});
 /// With args.retrieval.corpus set, `retrieval` must be given: eval adds the
 /// retrieval metrics (and still runs the eval step when the data has all its
 /// columns); predict writes the top-K lists instead of the eval step's outputs.

@@ -25,6 +25,12 @@ ReferenceExecutor::ReferenceExecutor(const Graph& graph) : graph_(graph) {
 
 std::vector<RefTensor> ReferenceExecutor::run(const rt::BatchSizes& batch,
                                               const std::vector<RefTensor>& inputs) const {
+  return run(batch, inputs, Observer());
+}
+
+std::vector<RefTensor> ReferenceExecutor::run(const rt::BatchSizes& batch,
+                                              const std::vector<RefTensor>& inputs,
+                                              const Observer& observe) const {
   const auto& bindings = graph_.inputs();
   if (inputs.size() != bindings.size())
     throw std::runtime_error(fmt::format("reference executor: {} inputs given, graph has {}",
@@ -40,6 +46,7 @@ std::vector<RefTensor> ReferenceExecutor::run(const rt::BatchSizes& batch,
                                            RefTensor(want).shapeStr()));
     values[n.id] = inputs[k];
     bound[n.id] = true;
+    if (observe && observe(n, values[n.id])) return {};
   }
   std::vector<const RefTensor*> args;
   for (size_t i = 0; i < graph_.size(); ++i) {
@@ -51,6 +58,7 @@ std::vector<RefTensor> ReferenceExecutor::run(const rt::BatchSizes& batch,
     for (NodeId in : n.inputs) args.push_back(&values[in]);
     values[i] = RefTensor(n.shape.concrete(batch));
     opDef(n.kind).eval(EvalCtx{args, n.attrs, values[i]});
+    if (observe && observe(n, values[i])) return {};
     for (NodeId in : n.inputs)
       if (lastUse_[in] == (int)i && !bound[in]) values[in] = RefTensor();
   }

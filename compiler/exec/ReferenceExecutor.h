@@ -9,6 +9,7 @@
 #include "compiler/ops/RefTensor.h"
 #include "runtime/StepFunction.h"
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -24,6 +25,15 @@ public:
   /// Throws std::runtime_error if an input has the wrong shape.
   std::vector<RefTensor> run(const rt::BatchSizes& batch,
                              const std::vector<RefTensor>& inputs) const;
+
+  /// Called with each value as it is computed (inputs first, when bound; then
+  /// every live node in topological order), before any later node reads it;
+  /// it may change the value (a replay rounds it to float). Returning true
+  /// stops the run, which then returns no outputs.
+  using Observer = std::function<bool(const Node& node, RefTensor& value)>;
+  /// run() with `observe` watching every value (StepReplay.h).
+  std::vector<RefTensor> run(const rt::BatchSizes& batch, const std::vector<RefTensor>& inputs,
+                             const Observer& observe) const;
 
 private:
   const Graph& graph_;

@@ -251,7 +251,7 @@ void GraphBuilder::checkMetricScore(rt::MetricSpec& spec, const std::vector<cons
   }
 }
 
-/// `train { batch, epochs, seed, init, freeze, optimizer }` into the plan and
+/// `train { batch, epochs, seed, clip_norm, init, freeze, optimizer }` into the plan and
 /// the stage.
 void GraphBuilder::readTrainSettings(const TrainStmt& t) {
   for (const auto& st : t.settings) {
@@ -259,6 +259,7 @@ void GraphBuilder::readTrainSettings(const TrainStmt& t) {
     if (key == "batch") plan_.batchSize = intConst(st.value.get(), plan_.batchSize);
     if (key == "epochs") plan_.epochs = intConst(st.value.get(), plan_.epochs);
     if (key == "seed") plan_.seed = (uint64_t)intConst(st.value.get(), (int64_t)plan_.seed);
+    if (key == "clip_norm") plan_.clipNorm = numConst(st.value.get());
     if (auto* n = dynCast<NameExpr>(st.value.get()); n && key == "init") {
       stage_.initFrom = plan_.initFrom = n->name;
       stage_.initLoc = st.value->loc;

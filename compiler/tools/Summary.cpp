@@ -58,8 +58,9 @@ void printSummary(const CompiledModel& m, std::ostream& os) {
   double fwd = forwardFlopsPerSample(m.evalGraph);
   fmt::print(os, "  dense FLOPs/sample: {:.2f} M forward, {:.2f} M train\n", fwd / 1e6,
              3 * fwd / 1e6);
-  fmt::print(os, "  train: {} lr={} batch={} epochs={}\n", p.optimizer.kind, p.optimizer.lr,
-             p.batchSize, p.epochs);
+  fmt::print(os, "  train: {} lr={} batch={} epochs={}{}\n", p.optimizer.kind, p.optimizer.lr,
+             p.batchSize, p.epochs,
+             p.clipNorm > 0 ? fmt::format(" clip_norm={}", p.clipNorm) : std::string());
   if (!p.initFrom.empty())
     fmt::print(os, "  stage:   starts from model '{}' (train with --init-from its checkpoint)\n",
                p.initFrom);

@@ -8,6 +8,7 @@
 //   bench      measures training throughput per backend (Bench.cpp),
 //   bench-retrieval  times the exact top-K of retrieval (BenchRetrieval.cpp).
 // Compile errors print clang-style with a caret and exit 1.
+#include "compiler/exec/StepReplay.h"
 #include "compiler/ir/GraphPrinter.h"
 #include "compiler/tools/Aot.h"
 #include "compiler/tools/Backends.h"
@@ -215,7 +216,11 @@ int main(int argc, char** argv) {
       CompiledModel model = compileOrExit(m);
       int t = *train ? trainArgs.threads : evalArgs.threads;
       auto steps = makeStepFactory(model, kind, t);
-      if (*train) return rt::runTrain(model.plan, steps, trainArgs);
+      // A step that goes bad is replayed on the reference executor to name the op.
+      auto replay = [&model](const rt::ModelPlan&) -> std::unique_ptr<rt::StepInspector> {
+        return std::make_unique<StepReplay>(model.trainGraph);
+      };
+      if (*train) return rt::runTrain(model.plan, steps, trainArgs, replay);
       std::optional<Towers> towers;
       std::optional<rt::RetrievalSteps> retrieval;
       if (!evalArgs.retrieval.corpus.empty()) {

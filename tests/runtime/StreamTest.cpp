@@ -65,11 +65,11 @@ DataSet rowsNumbered(const ModelPlan& plan, int64_t rows, int feature) {
   return d;
 }
 
-struct Rows {
+struct TrainRun {
   std::vector<std::vector<int64_t>> source, target;
 };
 
-Rows train(uint64_t seed, int64_t epochs) {
+TrainRun train(uint64_t seed, int64_t epochs) {
   ModelPlan plan = twoStreamPlan(seed);
   ModelState state(plan);
   DataSet src = rowsNumbered(plan, 10, 0), tgt = rowsNumbered(plan, 3, 1);
@@ -81,7 +81,7 @@ Rows train(uint64_t seed, int64_t epochs) {
 }
 
 TEST(Streams, EpochIsOnePassOverTheSourceAndTheTargetCycles) {
-  Rows r = train(7, 2);
+  TrainRun r = train(7, 2);
   // 2 epochs of ceil(10 / 4) = 3 steps; each epoch sees every source row once.
   ASSERT_EQ(r.source.size(), 6u);
   for (int e = 0; e < 2; ++e) {
@@ -118,7 +118,7 @@ TEST(Streams, EpochIsOnePassOverTheSourceAndTheTargetCycles) {
 }
 
 TEST(Streams, SameSeedSameRowsOtherSeedOtherRows) {
-  Rows a = train(7, 2), b = train(7, 2), c = train(8, 2);
+  TrainRun a = train(7, 2), b = train(7, 2), c = train(8, 2);
   EXPECT_EQ(a.source, b.source);
   EXPECT_EQ(a.target, b.target);
   EXPECT_NE(a.target, c.target);
@@ -127,7 +127,7 @@ TEST(Streams, SameSeedSameRowsOtherSeedOtherRows) {
 // A second run of one epoch resumed from the first (the state keeps the step
 // count) sees the target rows a two-epoch run sees in its second epoch.
 TEST(Streams, ResumedTrainingContinuesTheCycle) {
-  Rows whole = train(3, 2);
+  TrainRun whole = train(3, 2);
   ModelPlan plan = twoStreamPlan(3);
   ModelState state(plan);
   DataSet src = rowsNumbered(plan, 10, 0), tgt = rowsNumbered(plan, 3, 1);

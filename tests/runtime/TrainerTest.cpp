@@ -124,10 +124,12 @@ public:
     *at(buf, "loss", Role::Loss) = float(loss / double(n));
     if (float* term = at(buf, "bce", Role::LossTerm))
       *term = ++Calls == NanAtCall ? NAN : float(loss / double(n));
+    if (gw && Calls == InfGradientAtCall)
+      at(buf, "item", Role::Gradient)[3] = INFINITY;
   }
 
   std::vector<float> Seeds;
-  int64_t Calls = 0, NanAtCall = -1;
+  int64_t Calls = 0, NanAtCall = -1, InfGradientAtCall = -1;
 
 private:
   float* at(float* const* buf, const std::string& name, Role role) const {
@@ -226,15 +228,36 @@ TEST_F(TrainerTest, NaNLossStopsAndKeepsTheLastCheckpoint) {
 
   train.NanAtCall = train.Calls + 5;
   std::string error = test::errorOf([&] { trainer.train(Train); });
+  // No inspector here (as in a standalone trainer): the message says how to get the op.
   EXPECT_EQ(error, fmt::format("non-finite loss at step 52 (epoch 2, batch 5): loss term "
                                "'bce' is nan; the update was not applied and checkpoint "
-                               "'{}' was not overwritten", ckpt));
+                               "'{}' was not overwritten\n  this trainer has no graph to "
+                               "replay the step: to name the op that went bad, run `recc "
+                               "train` on the model file with the same data, --seed and "
+                               "--epochs (add --init with the last good checkpoint to start "
+                               "from its epoch)", ckpt));
   EXPECT_EQ(state.step, 51);
   EXPECT_EQ(test::readText(ckpt), good);
   ModelState restored(Plan);
   loadCheckpoint(ckpt, restored);
   EXPECT_EQ(restored.step, 47);
   EXPECT_EQ(restored.params.value("w")[0], w[0]);
+}
+
+// A gradient that goes infinite while the loss stays finite stops the step
+// too, before its update, naming the gradient buffer and the element.
+TEST_F(TrainerTest, NonFiniteGradientStopsBeforeTheUpdate) {
+  ModelState state(Plan);
+  LogRegStep train(Plan.trainStep), eval(Plan.evalStep);
+  Trainer trainer(state, train, eval, {.epochs = 1, .log = nullptr});
+  train.InfGradientAtCall = 3;
+  const Tensor w = state.params.value("w").clone();
+  std::string error = test::errorOf([&] { trainer.train(Train); });
+  EXPECT_TRUE(error.starts_with("non-finite output at step 3 (epoch 1, batch 3): gradient "
+                                "'item' [64,2] is inf at flat element 3; the update was not "
+                                "applied and no checkpoint was written"))
+      << error;
+  EXPECT_EQ(state.step, 2);
 }
 
 TEST_F(TrainerTest, PredictAndMetricsFiles) {

@@ -1,0 +1,61 @@
+// GradientClip: see GradientClip.h.
+#include "runtime/GradientClip.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace recc::rt {
+
+double squaredNorm(const float* x, int64_t n) {
+  // Four partial sums: independent chains the compiler can vectorize.
+  double s[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k)
+      s[k] += double(x[i + k]) * double(x[i + k]);
+  for (; i < n; ++i)
+    s[0] += double(x[i]) * double(x[i]);
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+double summedRowsSquaredNorm(std::span<const EmbeddingTable::RowGradients> sources,
+                             int64_t dim) {
+  struct Row {
+    int64_t id;
+    const float* grad;
+  };
+  std::vector<Row> rows;
+  for (const auto& src : sources)
+    for (size_t i = 0; i < src.ids.size(); ++i)
+      if (src.ids[i] >= 0)
+        rows.push_back({src.ids[i], src.grads + int64_t(i) * dim});
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.id < b.id; });
+  double total = 0;
+  std::vector<double> sum(dim);
+  for (size_t r = 0; r < rows.size();) {
+    std::fill(sum.begin(), sum.end(), 0.0);
+    size_t end = r;
+    for (; end < rows.size() && rows[end].id == rows[r].id; ++end)
+      for (int64_t d = 0; d < dim; ++d)
+        sum[d] += rows[end].grad[d];
+    total += std::inner_product(sum.begin(), sum.end(), sum.begin(), 0.0);
+    r = end;
+  }
+  return total;
+}
+
+double clipFactor(double norm, double maxNorm) {
+  if (!std::isfinite(norm))
+    return std::nan("");
+  return std::min(1.0, maxNorm / (norm + 1e-6));
+}
+
+void scaleInPlace(float* x, int64_t n, float factor) {
+  for (int64_t i = 0; i < n; ++i)
+    x[i] *= factor;
+}
+
+} // namespace recc::rt

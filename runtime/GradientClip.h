@@ -1,0 +1,37 @@
+// GradientClip: `train { clip_norm = X }`, the global gradient-norm clipping of
+// PyTorch's torch.nn.utils.clip_grad_norm_(model.parameters(), X) over every
+// gradient one train step returns:
+//   - each dense parameter's gradient (frozen parameters have none);
+//   - each table's gradient as PyTorch's (non-sparse) nn.Embedding holds it:
+//     one row per distinct id of the batch, the sum of the row gradients of
+//     all its occurrences (in every feature that reads the table); padding
+//     ids (-1) have none.
+// norm = sqrt(sum of the squares of all those elements), accumulated in
+// double; every gradient is then multiplied by min(1, X / (norm + 1e-6)).
+// Scaling each occurrence's row by the factor scales the per-id sums by it,
+// so the sparse updates see exactly the clipped gradient.
+#pragma once
+
+#include "runtime/EmbeddingTable.h"
+
+#include <cstdint>
+#include <span>
+
+namespace recc::rt {
+
+/// Sum of the squares of `n` floats, in double.
+double squaredNorm(const float* x, int64_t n);
+
+/// Sum of the squares of the per-id sums of the rows in `sources` (rows of
+/// `dim` floats; ids < 0 skipped): the squared norm of the table's gradient.
+double summedRowsSquaredNorm(std::span<const EmbeddingTable::RowGradients> sources,
+                             int64_t dim);
+
+/// clip_grad_norm_'s factor: min(1, maxNorm / (norm + 1e-6)). A non-finite
+/// norm gives NaN (the divergence check reports it before any update).
+double clipFactor(double norm, double maxNorm);
+
+/// Multiplies `n` floats by `factor`.
+void scaleInPlace(float* x, int64_t n, float factor);
+
+} // namespace recc::rt
