@@ -215,12 +215,14 @@ struct TrainStmt : Stmt {
   std::vector<Setting> settings;
 };
 
-/// `stream NAME { input ... label ... }`: inputs and labels read from a second
-/// input stream, whose batches are drawn separately (DAMCAR's target batch).
+/// `stream NAME [batch = N] { input ... label ... }`: inputs and labels read
+/// from a second input stream, whose batches of N rows (default: the train
+/// batch) are drawn separately (DAMCAR's target batch).
 struct StreamDecl : Stmt {
   static constexpr Kind kKind = Kind::Stream;
   explicit StreamDecl(SourceLoc l) : Stmt(kKind, std::move(l)) {}
   Ident name;
+  ExprPtr batch;  ///< null: the train batch
   std::vector<StmtPtr> body;
 };
 

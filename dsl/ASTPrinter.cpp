@@ -89,6 +89,10 @@ void ASTPrinter::printStmt(const Stmt& s, int indent) {
     if (!me->where.name.empty()) printIdent("Where", me->where, indent + 1);
   } else if (auto* st = dynCast<StreamDecl>(&s)) {
     line(indent) << "Stream '" << st->name.name << "'" << at(st->loc) << "\n";
+    if (st->batch) {
+      line(indent + 1) << "Batch\n";
+      printExpr(*st->batch, indent + 2);
+    }
     printBody(st->body, indent + 1);
   } else if (auto* tr = dynCast<TrainStmt>(&s)) {
     line(indent) << "Train" << at(tr->loc) << "\n";

@@ -182,7 +182,8 @@ StmtPtr Parser::parseStatement() {
   case Tok::KwTrain: return parseTrain();
   case Tok::Ident: {
     if (peekTok().is(Tok::Equal)) return parseAssign();
-    if (cur().isIdent("stream") && peekTok().is(Tok::Ident) && peekTok(2).is(Tok::LBrace))
+    if (cur().isIdent("stream") && peekTok().is(Tok::Ident) &&
+        (peekTok(2).is(Tok::LBrace) || peekTok(2).isIdent("batch")))
       return parseStream();
     static const std::vector<std::string> kKeywords = {
         "model", "input", "label", "table", "block", "return",
@@ -376,10 +377,15 @@ StmtPtr Parser::parseTrain() {
   return nullptr;
 }
 
-// stream := 'stream' IDENT body      ('stream' is a contextual keyword)
+// stream := 'stream' IDENT ['batch' '=' expr] body
+//           ('stream' and 'batch' are contextual keywords)
 StmtPtr Parser::parseStream() {
   auto s = std::make_unique<StreamDecl>(consume().loc);
   expectIdent(s->name, "a stream name");
+  if (cur().isIdent("batch")) {
+    consume();
+    if (!expect(Tok::Equal, "'=' after 'batch'") || !(s->batch = parseExpr())) return nullptr;
+  }
   parseBody(s->body);
   return s;
 }

@@ -382,6 +382,9 @@ void Sema::checkOptimizer(const Expr& e) {
 
 /// `stream NAME { input ... label ... }`: its declarations belong to the model.
 void Sema::checkStream(const StreamDecl& st, Scope& scope) {
+  int64_t rows;
+  if (st.batch)
+    constInt(st.batch.get(), 1, kMaxWidth, "stream '" + st.name.name + "' 'batch'", rows);
   for (const auto& s : st.body) {
     if (auto* in = dynCast<InputDecl>(s.get())) {
       checkInput(*in, scope.decls, nullptr);

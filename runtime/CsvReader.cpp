@@ -158,7 +158,12 @@ void Reader::bindHeader(const Line& header) {
     Header.push_back(std::move(name));
   }
   Targets.assign(Header.size(), {});
+  const auto otherStream = [&](int64_t stream) {
+    return Options.stream >= 0 && stream != Options.stream;
+  };
   for (size_t f = 0; f < Plan.features.size(); ++f) {
+    if (otherStream(Plan.features[f].stream))
+      continue;
     const bool required =
         !Options.requiredBy || stepReads(*Options.requiredBy, Plan.features[f].name);
     if (required || !Options.onlyRequired)
@@ -167,11 +172,12 @@ void Reader::bindHeader(const Line& header) {
            required);
   }
   for (size_t l = 0; l < Plan.labels.size(); ++l)
-    bind(Plan.labels[l].column,
-         {Target::Label, int(l), fmt::format("model label '{}'", Plan.labels[l].name)},
-         Options.requireLabels);
+    if (!otherStream(Plan.labels[l].stream))
+      bind(Plan.labels[l].column,
+           {Target::Label, int(l), fmt::format("model label '{}'", Plan.labels[l].name)},
+           Options.requireLabels);
   for (const MetricSpec& m : Plan.metrics)
-    if (!m.groupColumn.empty() &&
+    if (!m.groupColumn.empty() && !otherStream(0) &&
         std::find(GroupColumns.begin(), GroupColumns.end(), m.groupColumn) ==
             GroupColumns.end()) {
       GroupColumns.push_back(m.groupColumn);

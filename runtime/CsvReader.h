@@ -38,6 +38,11 @@ struct ReadOptions {
   /// when the header has them (retrieval reads a corpus or a training file
   /// for a few columns only).
   bool onlyRequired = false;
+  /// >= 0: the file holds input stream `stream` of the model (0: the source,
+  /// k: its k-th `stream` block; training reads each from its own file).
+  /// Only that stream's features and labels are read, and required; group
+  /// columns are read for the source only.
+  int stream = -1;
 };
 
 /// The read options for data that only `plan`'s eval step runs on.

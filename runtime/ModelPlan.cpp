@@ -47,10 +47,13 @@ const char* enumName(const std::array<std::pair<E, const char*>, N>& table, E e)
 Json initJson(const InitSpec& s) { return {{"kind", s.kind}, {"scale", s.scale}}; }
 
 Json featureJson(const FeatureSpec& f) {
-  return {{"name", f.name},   {"column", f.column},
-          {"kind", enumName(kKinds, f.kind)},
-          {"vocab", f.vocab}, {"maxLen", f.maxLen}, {"words", f.words},
-          {"table", f.table}, {"transform", f.transform}};
+  Json j{{"name", f.name},   {"column", f.column},
+         {"kind", enumName(kKinds, f.kind)},
+         {"vocab", f.vocab}, {"maxLen", f.maxLen}, {"words", f.words},
+         {"table", f.table}, {"transform", f.transform}};
+  if (f.stream > 0)  // plans without streams keep their JSON
+    j["stream"] = f.stream;
+  return j;
 }
 
 Json stepJson(const StepSpec& s) {
@@ -191,6 +194,7 @@ FeatureSpec readFeature(const Fields& f) {
   f.get("words", s.words);
   f.get("table", s.table);
   f.get("transform", s.transform);
+  f.get("stream", s.stream);
   return s;
 }
 
@@ -218,6 +222,23 @@ OptimizerSpec readOptimizer(const Fields& f) {
   return o;
 }
 
+/// Every feature and label reads a stream the plan has.
+void checkStreams(const ModelPlan& plan) {
+  const auto n = int64_t(plan.streams.size());
+  for (const FeatureSpec& f : plan.features)
+    if (f.stream < 0 || f.stream > n)
+      fail("model plan: feature '{}': field 'stream' is {}, but the plan has {} streams",
+           f.name, f.stream, n);
+  for (const LabelSpec& l : plan.labels)
+    if (l.stream < 0 || l.stream > n)
+      fail("model plan: label '{}': field 'stream' is {}, but the plan has {} streams",
+           l.name, l.stream, n);
+  for (const StreamSpec& st : plan.streams)
+    if (st.batchSize < 0)
+      fail("model plan: stream '{}': field 'batchSize' must not be negative, got {}",
+           st.name, st.batchSize);
+}
+
 void readEntries(const Fields& root, ModelPlan& plan) {
   root.forEach("features", [&](const Fields& f) { plan.features.push_back(readFeature(f)); });
   root.forEach("labels", [&](const Fields& f) {
@@ -225,7 +246,14 @@ void readEntries(const Fields& root, ModelPlan& plan) {
     f.get("name", l.name, true);
     l.column = l.name;
     f.get("column", l.column);
+    f.get("stream", l.stream);
     plan.labels.push_back(std::move(l));
+  });
+  root.forEach("streams", [&](const Fields& f) {
+    StreamSpec st;
+    f.get("name", st.name, true);
+    f.get("batchSize", st.batchSize);
+    plan.streams.push_back(std::move(st));
   });
   root.forEach("tables", [&](const Fields& f) {
     TableSpec t;
@@ -292,6 +320,21 @@ int targetFeature(const ModelPlan& plan, const MetricSpec& m) {
   return -1;
 }
 
+int64_t streamBatch(const ModelPlan& plan, size_t k) {
+  if (k == 0 || k > plan.streams.size() || plan.streams[k - 1].batchSize <= 0)
+    return plan.batchSize;
+  return plan.streams[k - 1].batchSize;
+}
+
+BatchSizes trainBatches(const ModelPlan& plan) {
+  if (plan.streams.empty())
+    return plan.batchSize;
+  std::vector<int64_t> sizes;
+  for (size_t k = 0; k <= plan.streams.size(); ++k)
+    sizes.push_back(streamBatch(plan, k));
+  return BatchSizes(std::move(sizes));
+}
+
 std::string toJson(const ModelPlan& plan) {
   Json j;
   j["model"] = plan.model;
@@ -299,8 +342,17 @@ std::string toJson(const ModelPlan& plan) {
   for (const FeatureSpec& f : plan.features)
     j["features"].push_back(featureJson(f));
   j["labels"] = Json::array();
-  for (const LabelSpec& l : plan.labels)
-    j["labels"].push_back({{"name", l.name}, {"column", l.column}});
+  for (const LabelSpec& l : plan.labels) {
+    Json label{{"name", l.name}, {"column", l.column}};
+    if (l.stream > 0)
+      label["stream"] = l.stream;
+    j["labels"].push_back(std::move(label));
+  }
+  if (!plan.streams.empty()) {
+    j["streams"] = Json::array();
+    for (const StreamSpec& st : plan.streams)
+      j["streams"].push_back({{"name", st.name}, {"batchSize", st.batchSize}});
+  }
   j["tables"] = Json::array();
   for (const TableSpec& t : plan.tables)
     j["tables"].push_back({{"name", t.name}, {"rows", t.rows}, {"dim", t.dim},
@@ -358,6 +410,7 @@ ModelPlan planFromJson(const std::string& json) {
     plan.evalStep = readStep(root.child("evalStep"));
   if (plan.batchSize <= 0)
     fail("model plan: field 'batchSize': must be positive, got {}", plan.batchSize);
+  checkStreams(plan);
   return plan;
 }
 

@@ -6,6 +6,8 @@
 // next to its object code, and never links the parser or the compiler.
 #pragma once
 
+#include "runtime/BatchSizes.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,6 +29,9 @@ struct FeatureSpec {
   /// MultiCategorical with words > 0: each of the maxLen elements is a bag of
   /// up to `words` ids (ZEUS's word segments), read as [maxLen, words].
   int64_t words = 0;
+  /// The input stream it is read from: 0 for the model's own inputs, k for
+  /// the k-th `stream` block's (training reads it from that stream's file).
+  int64_t stream = 0;
 };
 
 /// Ids per data row of a categorical feature: 1 (Categorical), maxLen
@@ -41,6 +46,15 @@ inline int64_t idsPerRow(const FeatureSpec& f) {
 struct LabelSpec {
   std::string name;
   std::string column;
+  int64_t stream = 0;  ///< as FeatureSpec::stream
+};
+
+/// A `stream NAME [batch = N] { ... }` block: a second input stream whose
+/// batches a training step draws besides the source's (docs/streams.md).
+/// Stream k of the plan is streams[k - 1].
+struct StreamSpec {
+  std::string name;
+  int64_t batchSize = 0;  ///< rows per training step; 0: the plan's batchSize
 };
 
 struct InitSpec {
@@ -150,6 +164,8 @@ struct ModelPlan {
   uint64_t seed = 42;
   std::vector<MetricSpec> metrics;
   std::vector<StateSpec> states;
+  /// The model's other input streams (none for most models).
+  std::vector<StreamSpec> streams;
   /// Stage transfer (`train { init = m  freeze = [...] }`): the model whose
   /// trained parameters and tables this one starts from (empty: none), and
   /// the tables and values held fixed (they have no Gradient buffer).
@@ -158,6 +174,11 @@ struct ModelPlan {
   StepSpec trainStep;
   StepSpec evalStep;
 };
+
+/// Rows per training step of stream k (0: the source, plan.batchSize).
+int64_t streamBatch(const ModelPlan& plan, size_t k);
+/// The train step's batch sizes: the source's, then each stream's.
+BatchSizes trainBatches(const ModelPlan& plan);
 
 /// True if `freeze = [...]` holds parameter or table `name` fixed: a listed
 /// table, or a parameter of a listed value (`name` or `name.*`).

@@ -41,23 +41,29 @@ bool isInput(Role role) {
          role == Role::Progress;
 }
 
+/// The batch dimension of input stream k: -1 for the source, -2 for stream 1, ...
+int64_t batchDim(int64_t stream) { return -1 - stream; }
+
 /// The shape of the rows an embedded feature yields: [-1,dim], [-1,L,dim],
-/// or [-1,L,W,dim] for a bag of W words per element (the step pools them).
+/// or [-1,L,W,dim] for a bag of W words per element (the step pools them);
+/// the first dimension is the batch of the feature's stream.
 Shape rowsShape(const FeatureSpec& f, int64_t dim) {
+  const int64_t b = batchDim(f.stream);
   if (f.kind == FeatureSpec::Kind::MultiCategorical && f.words > 0)
-    return {-1, f.maxLen, f.words, dim};
+    return {b, f.maxLen, f.words, dim};
   if (f.kind == FeatureSpec::Kind::MultiCategorical)
-    return {-1, f.maxLen, dim};
-  return {-1, dim};
+    return {b, f.maxLen, dim};
+  return {b, dim};
 }
 
 /// The shape of a feature's values (a dense one) or raw ids, as the step reads them.
 std::string idsShape(const FeatureSpec& f) {
+  const int64_t b = batchDim(f.stream);
   if (f.kind != FeatureSpec::Kind::MultiCategorical)
-    return "[-1] or [-1,1]";
+    return fmt::format("[{}] or [{},1]", b, b);
   if (f.words > 0)
-    return fmt::format("[-1,{},{}]", f.maxLen, f.words);
-  return fmt::format("[-1,{}]", f.maxLen);
+    return fmt::format("[{},{},{}]", b, f.maxLen, f.words);
+  return fmt::format("[{},{}]", b, f.maxLen);
 }
 
 } // namespace
@@ -67,9 +73,10 @@ uint32_t stepSeed(uint64_t planSeed, int64_t step) {
 }
 
 StepRunner::StepRunner(const StepSpec& spec, ModelState& state, StepFunction& fn,
-                       int64_t capacity, std::string what)
-    : State(state), Fn(fn), Capacity(capacity), What(std::move(what)),
-      BatchIds(state.plan().features.size()) {
+                       const BatchSizes& capacity, std::string what)
+    : State(state), Fn(fn), Capacity(capacity),
+      NumStreams(static_cast<int>(state.plan().streams.size()) + 1), What(std::move(what)),
+      BatchIds(state.plan().features.size()), LastBatch(NumStreams, 0) {
   for (size_t i = 0; i < spec.buffers.size(); ++i)
     bind(spec.buffers[i], i);
   for (Binding& b : Bindings) {
@@ -90,18 +97,23 @@ float* StepRunner::external(const Binding& b) {
 }
 
 void StepRunner::bind(const BufferSpec& buffer, size_t index) {
-  Binding b{buffer.role, buffer.name, buffer.shape, false, 1, -1, -1, -1, -1, -1,
+  Binding b{buffer.role, buffer.name, buffer.shape, false, 0, 1, -1, -1, -1, -1, -1,
             buffer.ids, Tensor()};
   auto bad = [&](const std::string& why) {
     fail("{} buffer {} '{}' ({}): {}", What, index, buffer.name, roleName(buffer.role),
          why);
   };
+  // The first dimension may be a stream's batch: -1 (the source), -2 (stream 1), ...
   for (size_t d = 0; d < b.shape.size(); ++d)
-    if (b.shape[d] == -1 ? d != 0 : b.shape[d] <= 0)
-      bad(fmt::format("invalid shape {} (only the first dimension may be -1)",
-                      shapeString(b.shape)));
-  b.batched = !b.shape.empty() && b.shape[0] == -1;
-  b.perRow = numElements(b.shape) * (b.batched ? -1 : 1);
+    if (b.shape[d] < 0 ? d != 0 || b.shape[d] < batchDim(NumStreams - 1) : b.shape[d] == 0)
+      bad(fmt::format("invalid shape {} (only the first dimension may be a batch: -1, or "
+                      "-1-k for stream k of the model's {} other streams)",
+                      shapeString(b.shape), NumStreams - 1));
+  b.batched = !b.shape.empty() && b.shape[0] < 0;
+  b.stream = b.batched ? static_cast<int>(-1 - b.shape[0]) : 0;
+  b.perRow = 1;
+  for (size_t d = b.batched ? 1 : 0; d < b.shape.size(); ++d)
+    b.perRow *= b.shape[d];
   if ((b.role == Role::Loss || b.role == Role::LossTerm) && (b.batched || b.perRow != 1))
     bad(fmt::format("shape {} is not a scalar", shapeString(b.shape)));
   try {
@@ -119,7 +131,7 @@ void StepRunner::bind(const BufferSpec& buffer, size_t index) {
   if (b.role == Role::Loss)
     LossBuffer = static_cast<int>(Bindings.size());
   if (!external(b))
-    b.storage = Tensor({b.batched ? Capacity * b.perRow : b.perRow});
+    b.storage = Tensor({b.batched ? Capacity.stream(b.stream) * b.perRow : b.perRow});
   Bindings.push_back(std::move(b));
 }
 
@@ -141,6 +153,7 @@ void StepRunner::bindInput(Binding& b) {
     b.label = State.labelIndex(b.name);
     if (b.label < 0)
       fail("no label of that name in the model");
+    checkStream(b, State.plan().labels[b.label].stream, "label");
     expect(b.batched && b.perRow == 1, "[-1] or [-1,1]");
   } else {
     b.feature = State.featureIndex(b.name);
@@ -155,10 +168,11 @@ void StepRunner::bindInput(Binding& b) {
       Shape want = rowsShape(f, State.tables[b.table].dim());
       expect(b.shape == want, shapeString(want));
     } else {
+      checkStream(b, f.stream, "feature");
       expect(b.batched && b.perRow == (dense ? 1 : idsPerRow(f)), idsShape(f));
     }
     if (!dense)
-      BatchIds[b.feature].resize(Capacity * idsPerRow(f));
+      BatchIds[b.feature].resize(Capacity.stream(f.stream) * idsPerRow(f));
   }
 }
 
@@ -188,7 +202,7 @@ void StepRunner::bindState(Binding& b) {
   if (b.shape != want)
     fail("shape {} but the feature's shadow rows are {}", shapeString(b.shape),
          shapeString(want));
-  BatchIds[b.feature].resize(Capacity * idsPerRow(f));
+  BatchIds[b.feature].resize(Capacity.stream(f.stream) * idsPerRow(f));
 }
 
 void StepRunner::bindStateUpdate(Binding& b) {
@@ -221,13 +235,25 @@ void StepRunner::bindGradient(Binding& b) {
   if (b.shape != want)
     fail("shape {} but the feature's rows are {}", shapeString(b.shape),
          shapeString(want));
-  BatchIds[b.feature].resize(Capacity * idsPerRow(f));
+  BatchIds[b.feature].resize(Capacity.stream(f.stream) * idsPerRow(f));
 }
 
-void StepRunner::gatherIds(const DataSet& data, std::span<const int64_t> rows) {
+int StepRunner::featureStream(int f) const {
+  return static_cast<int>(State.plan().features[f].stream);
+}
+
+void StepRunner::checkStream(const Binding& b, int stream, const char* what) const {
+  if (b.batched && b.stream != stream)
+    fail("shape {} is batched by stream {}, but the {} is read from stream {}",
+         shapeString(b.shape), b.stream, what, stream);
+}
+
+void StepRunner::gatherIds(std::span<const StreamRows> streams) {
   for (size_t f = 0; f < BatchIds.size(); ++f) {
     if (BatchIds[f].empty())
       continue;
+    const DataSet& data = *streams[featureStream(static_cast<int>(f))].data;
+    std::span<const int64_t> rows = streams[featureStream(static_cast<int>(f))].rows;
     const int64_t w = data.width(static_cast<int>(f));
     std::span<const int64_t> ids = data.ids(static_cast<int>(f));
     int64_t* out = BatchIds[f].data();
@@ -236,8 +262,9 @@ void StepRunner::gatherIds(const DataSet& data, std::span<const int64_t> rows) {
   }
 }
 
-void StepRunner::fillInput(Binding& b, const DataSet& data,
-                           std::span<const int64_t> rows, uint32_t seed) {
+void StepRunner::fillInput(Binding& b, const StreamRows& in, uint32_t seed) {
+  const DataSet& data = *in.data;
+  std::span<const int64_t> rows = in.rows;
   float* out = b.storage.data();
   const size_t n = rows.size();
   if (b.role == Role::Seed) {
@@ -274,19 +301,33 @@ void StepRunner::fillInput(Binding& b, const DataSet& data,
 }
 
 void StepRunner::run(const DataSet& data, std::span<const int64_t> rows, uint32_t seed) {
-  const int64_t n = static_cast<int64_t>(rows.size());
-  if (n > Capacity || (Fn.fixedBatch() > 0 && n != Fn.fixedBatch()))
-    fail("{}: batch of {} rows does not fit the step (capacity {}, fixed batch {})",
-         What, n, Capacity, Fn.fixedBatch());
-  gatherIds(data, rows);
+  std::vector<StreamRows> all(static_cast<size_t>(NumStreams), StreamRows{&data, rows});
+  run(all, seed);
+}
+
+void StepRunner::run(std::span<const StreamRows> streams, uint32_t seed) {
+  if (streams.size() != static_cast<size_t>(NumStreams))
+    fail("{}: {} input streams given, the model reads {}", What, streams.size(), NumStreams);
+  const BatchSizes fixed = Fn.fixedBatches();
+  std::vector<int64_t> sizes;
+  bool uniform = true;
+  for (int k = 0; k < NumStreams; ++k) {
+    const int64_t n = static_cast<int64_t>(streams[k].rows.size());
+    if (n > Capacity.stream(k) || (Fn.fixedBatch() > 0 && n != fixed.stream(k)))
+      fail("{}: batch of {} rows of stream {} does not fit the step (capacity {}, fixed "
+           "batch {})", What, n, k, Capacity.stream(k), Fn.fixedBatch() > 0 ? fixed.str() : "none");
+    uniform = uniform && n == static_cast<int64_t>(streams[0].rows.size());
+    sizes.push_back(n);
+    LastBatch[k] = n;
+  }
+  gatherIds(streams);
   // Gradient buffers are not cleared: autodiff binds every trainable leaf's
   // gradient (a zero constant when no path reaches the loss), so each step
   // writes all of them, and clearing 8 MB per ESM² step would only cost time.
   for (Binding& b : Bindings)
     if (isInput(b.role) && !external(b))
-      fillInput(b, data, rows, seed);
-  LastBatch = n;
-  Fn.run(n, Pointers.data());
+      fillInput(b, streams[b.stream], seed);
+  Fn.run(uniform ? BatchSizes(sizes[0]) : BatchSizes(sizes), Pointers.data());
 }
 
 float StepRunner::loss() const {
@@ -306,7 +347,7 @@ std::vector<StepRunner::Output> StepRunner::outputs() const {
   std::vector<Output> out;
   for (const Binding& b : Bindings)
     if (b.role == Role::Output)
-      out.push_back({b.name, b.storage.data(), b.perRow, b.batched});
+      out.push_back({b.name, b.storage.data(), b.perRow, b.batched, b.stream});
   return out;
 }
 
@@ -338,7 +379,8 @@ void StepRunner::applyTableGradients(int64_t t) {
   for (const Binding& b : Bindings) {
     if (b.role != Role::Gradient || b.param >= 0)
       continue;
-    const size_t count = LastBatch * idsPerRow(State.plan().features[b.feature]);
+    const size_t count =
+        LastBatch[featureStream(b.feature)] * idsPerRow(State.plan().features[b.feature]);
     sparse[b.table].push_back({{BatchIds[b.feature].data(), count}, b.storage.data()});
   }
   for (auto& [table, sources] : sparse) {

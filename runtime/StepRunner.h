@@ -23,6 +23,10 @@
 //                  like those rows, applied to the table as a sparse update
 //   StateUpdate    shaped like the running_stat state of the same name,
 //                  copied into it by applyGradients
+// A model with input streams (`stream` blocks) has buffers batched by each
+// stream: a first dimension -1 is the source's batch, -2 stream 1's, ...;
+// run() takes each stream's data and rows (a training step), or one data
+// set and rows that every stream reads (evaluation, prediction).
 // Inputs and outputs are allocated once for the largest batch and reused.
 #pragma once
 
@@ -40,14 +44,23 @@ namespace recc::rt {
 
 class StepRunner {
 public:
-  /// Binds `spec` for batches of up to `capacity` rows (the function's fixed
-  /// batch if it has one). `what` names the step in messages ("train step").
+  /// Binds `spec` for batches of up to `capacity` rows per stream (the
+  /// function's fixed batches if it has them). `what` names the step in
+  /// messages ("train step").
   StepRunner(const StepSpec& spec, ModelState& state, StepFunction& fn,
-             int64_t capacity, std::string what);
+             const BatchSizes& capacity, std::string what);
 
-  int64_t capacity() const { return Capacity; }
+  const BatchSizes& capacity() const { return Capacity; }
 
-  /// Fills the inputs from `rows` of `data` and runs the step function.
+  /// One stream's batch: rows of a data set holding that stream's columns.
+  struct StreamRows {
+    const DataSet* data;
+    std::span<const int64_t> rows;
+  };
+  /// Fills the inputs of stream k from streams[k] (one entry per stream of
+  /// the plan: the source, then each `stream` block) and runs the step.
+  void run(std::span<const StreamRows> streams, uint32_t seed);
+  /// Fills every stream's inputs from `rows` of `data` and runs the step.
   void run(const DataSet& data, std::span<const int64_t> rows, uint32_t seed);
   /// The value later runs feed to a Progress input (default 1: training done).
   void setProgress(double p) { ProgressValue = static_cast<float>(p); }
@@ -64,6 +77,7 @@ public:
     const float* data;
     int64_t perRow;
     bool batched;
+    int stream;  ///< the stream whose batch it is batched by
   };
   std::vector<Output> outputs() const;
 
@@ -81,6 +95,7 @@ private:
     std::string name;
     Shape shape;
     bool batched = false;
+    int stream = 0;       // the input stream it is batched by (first dimension -1 - stream)
     int64_t perRow = 1;   // elements per batch row (or in all, if unbatched)
     int feature = -1;     // plan feature (Feature, EmbeddingRows, row Gradient)
     int label = -1;
@@ -98,19 +113,22 @@ private:
   /// The ParamStore or StateStore buffer a binding uses in place, or null.
   float* external(const Binding& b);
   void applyTableGradients(int64_t t);
-  void fillInput(Binding& b, const DataSet& data, std::span<const int64_t> rows,
-                 uint32_t seed);
-  void gatherIds(const DataSet& data, std::span<const int64_t> rows);
+  void fillInput(Binding& b, const StreamRows& in, uint32_t seed);
+  void gatherIds(std::span<const StreamRows> streams);
+  /// The stream a feature or label of the plan is read from.
+  int featureStream(int f) const;
+  void checkStream(const Binding& b, int stream, const char* what) const;
 
   ModelState& State;
   StepFunction& Fn;
-  int64_t Capacity;
+  BatchSizes Capacity;
+  int NumStreams;  // the plan's: the source and its `stream` blocks
   std::string What;
   std::vector<Binding> Bindings;
   std::vector<float*> Pointers;
   std::vector<std::vector<int64_t>> BatchIds;  // per feature, if needed
   int LossBuffer = -1;
-  int64_t LastBatch = 0;
+  std::vector<int64_t> LastBatch;  // rows of each stream in the last run
   float ProgressValue = 1.0f;
 };
 

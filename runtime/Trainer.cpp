@@ -6,6 +6,7 @@
 #include "runtime/Error.h"
 #include "runtime/Progress.h"
 #include "runtime/StepRunner.h"
+#include "runtime/StreamCycle.h"
 
 #include <tbb/global_control.h>
 
@@ -39,15 +40,47 @@ void Trainer::checkLoss(float loss, const std::vector<std::pair<std::string, flo
        culprit, value, kept);
 }
 
-EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
-                              ProgressLine& progress) {
+namespace {
+/// The batches of the plan's other streams, cycled (StreamCycle.h), each of
+/// the compiled step's fixed size or else the plan's.
+std::vector<StreamCycle> streamCycles(const ModelPlan& plan, const StepFunction& fn,
+                                      const std::vector<const DataSet*>& streams) {
+  if (streams.size() != plan.streams.size())
+    fail("model '{}' reads {} other input streams, {} given", plan.model, plan.streams.size(),
+         streams.size());
+  std::vector<StreamCycle> cycles;
+  for (size_t k = 1; k <= streams.size(); ++k) {
+    const int64_t batch = fn.fixedBatch() > 0 ? fn.fixedBatches().stream(k) : streamBatch(plan, k);
+    if (streams[k - 1]->rows() == 0)
+      fail("{}: stream '{}' has no rows", streams[k - 1]->source(), plan.streams[k - 1].name);
+    cycles.emplace_back(streams[k - 1]->rows(), batch, plan.seed, static_cast<int>(k));
+  }
+  return cycles;
+}
+
+/// One step's rows of each stream: the source's batch, then each cycle's.
+std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<const int64_t> rows,
+                                             const std::vector<const DataSet*>& streams,
+                                             std::vector<StreamCycle>& cycles, int64_t step) {
+  std::vector<StepRunner::StreamRows> in{{&train, rows}};
+  for (size_t k = 0; k < cycles.size(); ++k)
+    in.push_back({streams[k], cycles[k].batch(step)});
+  return in;
+}
+} // namespace
+
+EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
+                              int64_t lastEpoch, ProgressLine& progress) {
   const ModelPlan& plan = State.plan();
   Batcher batcher =
       Batcher::forTraining(train.rows(), plan.batchSize, TrainFn.fixedBatch(), plan.seed);
   if (batcher.numBatches() == 0)
     fail("{}: {} rows are fewer than one batch of {} for the compiled train step",
          train.source(), train.rows(), batcher.batchSize());
-  StepRunner runner(plan.trainStep, State, TrainFn, batcher.batchSize(), "train step");
+  std::vector<StreamCycle> cycles = streamCycles(plan, TrainFn, streams);
+  std::vector<int64_t> capacity{batcher.batchSize()};
+  for (const StreamCycle& c : cycles) capacity.push_back(c.batchSize());
+  StepRunner runner(plan.trainStep, State, TrainFn, BatchSizes(capacity), "train step");
   const int64_t epoch = State.epoch + 1;
   progress.startEpoch(epoch, lastEpoch, batcher.numBatches());
   batcher.startEpoch(State.epoch);
@@ -60,7 +93,8 @@ EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
   for (int64_t b = 0; b < batcher.numBatches(); ++b) {
     Batcher::Batch batch = batcher.batch(b);
     runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
-    runner.run(train, batch.rows, stepSeed(plan.seed, State.step));
+    runner.run(stepRows(train, batch.rows, streams, cycles, State.step),
+               stepSeed(plan.seed, State.step));
     checkLoss(runner.loss(), runner.lossTerms(), b);
     runner.applyGradients();
     lossSum += runner.loss();
@@ -75,13 +109,21 @@ EpochReport Trainer::runEpoch(const DataSet& train, int64_t lastEpoch,
   return r;
 }
 
-std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eval) {
+std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eval,
+                                        std::vector<const DataSet*> streams) {
   std::unique_ptr<tbb::global_control> limit;
   if (Options.threads > 0)
     limit = std::make_unique<tbb::global_control>(
         tbb::global_control::max_allowed_parallelism, Options.threads);
   if (!State.statsReady()) {
     std::vector<FeatureStats> fresh = computeFeatureStats(State.plan(), train);
+    // A stream's features are standardized by that stream's data.
+    for (size_t k = 0; k < streams.size() && k < State.plan().streams.size(); ++k) {
+      std::vector<FeatureStats> ofStream = computeFeatureStats(State.plan(), *streams[k]);
+      for (size_t f = 0; f < fresh.size(); ++f)
+        if (State.plan().features[f].stream == int64_t(k + 1))
+          fresh[f] = ofStream[f];
+    }
     for (size_t f = 0; f < fresh.size(); ++f)
       if (fresh[f].ready && !State.stats[f].ready)
         State.stats[f] = fresh[f];
@@ -91,7 +133,7 @@ std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eva
   std::vector<EpochReport> reports;
   ProgressLine progress(Options.log, Options.plainProgressInterval);
   for (int64_t e = 0; e < epochs; ++e) {
-    EpochReport r = runEpoch(train, lastEpoch, progress);
+    EpochReport r = runEpoch(train, streams, lastEpoch, progress);
     std::string summary = fmt::format(
         "epoch {}/{}: {} steps, loss {:.4f}, {} samples/s, {}", r.epoch, lastEpoch,
         r.steps, r.meanLoss, humanCount(r.samplesPerSecond), humanDuration(r.seconds));

@@ -3,7 +3,10 @@
 // p = step / total steps), runs it, checks the loss, and applies the returned
 // state updates and gradients (dense optimizer on parameters, lazy sparse
 // updates on tables, then EMA shadows). Evaluation feeds p = 1. After each epoch it optionally evaluates and writes a
-// checkpoint. A non-finite loss stops training with an error naming the step
+// checkpoint. A model with other input streams (`stream` blocks) draws one
+// batch of each per step besides the source's, from its own data set, cycled
+// and reshuffled each time it is exhausted (StreamCycle.h); the epoch and
+// the progress p follow the source. A non-finite loss stops training with an error naming the step
 // and the loss term; that step's update is not applied and no checkpoint is
 // written, so the last good checkpoint on disk survives.
 //
@@ -51,10 +54,13 @@ public:
   Trainer(ModelState& state, StepFunction& trainStep, StepFunction& evalStep,
           TrainOptions options = {});
 
-  /// Trains for options.epochs epochs (continuing state.epoch). Computes
-  /// feature statistics from `train` if the state has none yet. Throws a
-  /// RuntimeError on a non-finite loss or bad input.
-  std::vector<EpochReport> train(const DataSet& train, const DataSet* eval = nullptr);
+  /// Trains for options.epochs epochs (continuing state.epoch). `streams`
+  /// holds the data of each of the plan's other streams, in order. Computes
+  /// feature statistics (each feature's from its stream's data) if the
+  /// state has none yet. Throws a RuntimeError on a non-finite loss or bad
+  /// input.
+  std::vector<EpochReport> train(const DataSet& train, const DataSet* eval = nullptr,
+                                 std::vector<const DataSet*> streams = {});
 
   /// Metrics of the plan over `data` with the eval step.
   EvalResult evaluate(const DataSet& data);
@@ -64,7 +70,8 @@ public:
   ModelState& state() { return State; }
 
 private:
-  EpochReport runEpoch(const DataSet& train, int64_t lastEpoch, ProgressLine& progress);
+  EpochReport runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
+                       int64_t lastEpoch, ProgressLine& progress);
   void checkLoss(float loss, const std::vector<std::pair<std::string, float>>& terms,
                  int64_t batch) const;
 

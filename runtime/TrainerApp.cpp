@@ -41,6 +41,11 @@ void addRetrievalFlags(CLI::App& cmd, RetrievalArgs& r, bool predict) {
 
 void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--data", a.data, "training data (CSV/TSV with a header row)")->required();
+  cmd.add_option("--stream", a.streams,
+                 "NAME=FILE: the data of the model's stream NAME (a 'stream' block), cycled "
+                 "during training; repeat for each stream")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_option("--eval-data", a.evalData, "evaluation data, scored after each epoch");
   cmd.add_option("--out", a.out, "checkpoint to write (safetensors), atomically each epoch");
   cmd.add_option("--init", a.init, "checkpoint to resume from");
@@ -117,9 +122,49 @@ void loadInto(const std::string& path, ModelState& state, bool allowNonFinite) {
          [&] { loadCheckpoint(path, state, {.allowNonFinite = allowNonFinite}); });
 }
 
-/// Usage of `fn` running `spec` for the memory check.
-StepMemory usage(const ModelPlan& plan, const StepSpec& spec, const StepFunction& fn) {
-  return {&spec, fn.fixedBatch() > 0 ? fn.fixedBatch() : plan.batchSize, fn.workingBytes()};
+/// Usage of `fn` running `spec` for the memory check (at its largest stream
+/// batch, `batches` unless the step fixes its own).
+StepMemory usage(const StepSpec& spec, const StepFunction& fn, const BatchSizes& batches) {
+  return {&spec, fn.fixedBatch() > 0 ? fn.fixedBatches().largest() : batches.largest(),
+          fn.workingBytes()};
+}
+
+/// The data files of the plan's other streams, in plan order, from the
+/// --stream NAME=FILE flags; each stream needs one, and each names a stream.
+std::vector<std::string> streamFiles(const ModelPlan& plan, const std::vector<std::string>& flags) {
+  std::vector<std::string> names, files(plan.streams.size());
+  for (const StreamSpec& s : plan.streams) names.push_back(s.name);
+  const std::string known = names.empty() ? "it has none" : fmt::format("its streams: {}",
+                                                                       fmt::join(names, ", "));
+  for (const std::string& flag : flags) {
+    const size_t eq = flag.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == flag.size())
+      fail("--stream '{}': expected NAME=FILE, e.g. --stream {}=data.csv", flag,
+           names.empty() ? "target" : names[0]);
+    const std::string name = flag.substr(0, eq);
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end())
+      fail("--stream {}: model '{}' has no stream '{}' ({})", flag, plan.model, name, known);
+    std::string& file = files[size_t(it - names.begin())];
+    if (!file.empty())
+      fail("--stream {}: stream '{}' is given twice (also --stream {}={})", flag, name, name,
+           file);
+    file = flag.substr(eq + 1);
+  }
+  for (size_t k = 0; k < files.size(); ++k)
+    if (files[k].empty())
+      fail("--stream: model '{}' reads stream '{}' (a 'stream' block) in training; give its "
+           "data with --stream {}=FILE", plan.model, names[k], names[k]);
+  return files;
+}
+
+/// The data of input stream `stream` of `plan` (0: the source).
+DataSet readStream(const std::string& flag, const std::string& path, const ModelPlan& plan,
+                   int stream) {
+  ReadOptions options;
+  options.stream = stream;
+  options.requireGroups = stream == 0;
+  return readData(flag, path, plan, options);
 }
 
 std::optional<tbb::global_control> limitThreads(int threads) {
@@ -213,7 +258,7 @@ int runRetrievalEval(const ModelPlan& plan, const StepFactory& steps, const Eval
     std::unique_ptr<StepFunction> evalFn;
     if (data) {
       evalFn = makeStep(steps, plan, false);
-      checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)});
+      checkMemory(plan, {usage(plan.evalStep, *evalFn, plan.batchSize)});
     }
     ModelState state(plan);
     loadInto(a.checkpoint, state, a.allowNonFinite);
@@ -259,10 +304,22 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     checkCanWrite("--out", a.out);
     checkCanWrite("--metrics-json", a.metricsJson);
     checkStageFlags(plan, a);
+    const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
     auto limit = limitThreads(a.threads);
-    DataSet train = readData("--data", a.data, plan);
+    DataSet train = plan.streams.empty() ? readData("--data", a.data, plan)
+                                         : readStream("--data", a.data, plan, 0);
+    std::vector<DataSet> streams;
+    for (size_t k = 0; k < streamPaths.size(); ++k)
+      streams.push_back(readStream("--stream " + plan.streams[k].name, streamPaths[k], plan,
+                                   int(k + 1)));
     std::optional<DataSet> eval;
     if (!a.evalData.empty()) eval = readData("--eval-data", a.evalData, plan, evalReadOptions(plan));
+    // The final metrics of a model with streams and no --eval-data: every
+    // stream reads the rows of --data, as in evaluation (read apart from
+    // `train`, which holds the source's columns only).
+    std::optional<DataSet> trainAsEval;
+    std::string skipped;
+    if (!eval && !plan.streams.empty()) trainAsEval = readIfComplete(a.data, plan, skipped);
     // Bad checkpoints are reported before the tables are allocated.
     if (!a.init.empty()) readCheckpointMetadata(a.init);
     if (!a.initFrom.empty()) readCheckpointMetadata(a.initFrom);
@@ -272,8 +329,11 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     auto evalFn = makeStep(steps, plan, false);
     // Dynamic tables are counted at the rows training will insert.
     DynamicRowCounts touched = touchedRows(plan, train);
+    for (const DataSet& s : streams)  // the sum bounds the union
+      for (const auto& [table, rows] : touchedRows(plan, s)) touched[table] += rows;
     if (!a.init.empty()) addStoredRows(touched, a.init, plan);
-    checkMemory(plan, {usage(plan, plan.trainStep, *trainFn), usage(plan, plan.evalStep, *evalFn)},
+    checkMemory(plan, {usage(plan.trainStep, *trainFn, trainBatches(plan)),
+                       usage(plan.evalStep, *evalFn, plan.batchSize)},
                 touched);
     ModelState state(plan);
     if (!a.init.empty()) loadInto(a.init, state, a.allowNonFinite);
@@ -283,8 +343,14 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     options.threads = a.threads;
     options.checkpointPath = a.out;
     Trainer trainer(state, *trainFn, *evalFn, options);
-    trainer.train(train, eval ? &*eval : nullptr);
-    EvalResult result = trainer.evaluate(eval ? *eval : train);
+    std::vector<const DataSet*> streamData;
+    for (const DataSet& s : streams) streamData.push_back(&s);
+    trainer.train(train, eval ? &*eval : nullptr, streamData);
+    if (!eval && !plan.streams.empty() && !trainAsEval) {
+      std::printf("%s: final %s\n", a.data.c_str(), skipped.c_str());
+      return 0;
+    }
+    EvalResult result = trainer.evaluate(eval ? *eval : trainAsEval ? *trainAsEval : train);
     printResult(eval ? a.evalData : a.data, result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;
@@ -304,7 +370,7 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);
-    checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)}, stored);
+    checkMemory(plan, {usage(plan.evalStep, *evalFn, plan.batchSize)}, stored);
     ModelState state(plan);
     loadInto(a.checkpoint, state, a.allowNonFinite);
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
@@ -330,7 +396,7 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);
-    checkMemory(plan, {usage(plan, plan.evalStep, *evalFn)}, stored);
+    checkMemory(plan, {usage(plan.evalStep, *evalFn, plan.batchSize)}, stored);
     ModelState state(plan);
     loadInto(a.checkpoint, state, a.allowNonFinite);
     predict(state, *evalFn, data, a.out, a.threads);

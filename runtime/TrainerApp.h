@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace recc::rt {
 
@@ -21,6 +22,8 @@ using StepFactory = std::function<std::unique_ptr<StepFunction>(const ModelPlan&
 
 struct TrainArgs {
   std::string data;          ///< training data (CSV/TSV with header)
+  /// --stream NAME=FILE: the data of each of the model's `stream` blocks.
+  std::vector<std::string> streams;
   std::string evalData;      ///< evaluated after every epoch and at the end
   std::string out;           ///< checkpoint path (safetensors), written each epoch
   std::string init;          ///< checkpoint to resume from

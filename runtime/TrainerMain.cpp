@@ -13,20 +13,23 @@ extern "C" const char recc_plan_json[];
 
 namespace {
 
-/// A step compiled ahead of time for the plan's batch size.
+/// A step compiled ahead of time for the plan's batch sizes (the train
+/// step: the source's and each stream's; the eval step: one for all).
 class AotStep final : public recc::rt::StepFunction {
 public:
-  AotStep(void (*fn)(float**), int64_t batch) : Fn(fn), Batch(batch) {}
-  void run(int64_t batch, float* const* buffers) override {
-    if (batch != Batch)
-      recc::rt::fail("this trainer was compiled for batches of {} rows, got {}", Batch, batch);
+  AotStep(void (*fn)(float**), recc::rt::BatchSizes batch) : Fn(fn), Batch(std::move(batch)) {}
+  void run(const recc::rt::BatchSizes& batch, float* const* buffers) override {
+    if (!(batch == Batch))
+      recc::rt::fail("this trainer was compiled for batches of {} rows, got {}", Batch.str(),
+                     batch.str());
     Fn(const_cast<float**>(buffers));
   }
-  int64_t fixedBatch() const override { return Batch; }
+  int64_t fixedBatch() const override { return Batch.source(); }
+  recc::rt::BatchSizes fixedBatches() const override { return Batch; }
 
 private:
   void (*Fn)(float**);
-  int64_t Batch;
+  recc::rt::BatchSizes Batch;
 };
 
 } // namespace
@@ -48,7 +51,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   StepFactory steps = [](const ModelPlan& p, bool isTrain) -> std::unique_ptr<StepFunction> {
-    return std::make_unique<AotStep>(isTrain ? recc_train_step : recc_eval_step, p.batchSize);
+    if (isTrain) return std::make_unique<AotStep>(recc_train_step, trainBatches(p));
+    return std::make_unique<AotStep>(recc_eval_step, p.batchSize);
   };
   if (*show) {
     std::printf("%s\n", recc_plan_json);

@@ -23,7 +23,7 @@ ReferenceExecutor::ReferenceExecutor(const Graph& graph) : graph_(graph) {
   for (const auto& b : graph.outputs()) lastUse_[b.node] = (int)n;  // keep outputs
 }
 
-std::vector<RefTensor> ReferenceExecutor::run(int64_t batch,
+std::vector<RefTensor> ReferenceExecutor::run(const rt::BatchSizes& batch,
                                               const std::vector<RefTensor>& inputs) const {
   const auto& bindings = graph_.inputs();
   if (inputs.size() != bindings.size())
@@ -62,14 +62,15 @@ std::vector<RefTensor> ReferenceExecutor::run(int64_t batch,
 namespace {
 class RefStep final : public rt::StepFunction {
 public:
-  RefStep(const Graph& g, int64_t batch)
+  RefStep(const Graph& g, const rt::BatchSizes& batch)
       : graph_(g), exec_(graph_),
         // The run's values are doubles.
-        working_(batch > 0 ? peakLiveBytes(graph_, batch, sizeof(double)) : 0) {}
+        working_(batch.largest() > 0 ? peakLiveBytes(graph_, batch.largest(), sizeof(double))
+                                     : 0) {}
 
   int64_t workingBytes() const override { return working_; }
 
-  void run(int64_t batch, float* const* buffers) override {
+  void run(const rt::BatchSizes& batch, float* const* buffers) override {
     const auto& ins = graph_.inputs();
     std::vector<RefTensor> inputs;
     inputs.reserve(ins.size());
@@ -92,7 +93,8 @@ private:
 };
 } // namespace
 
-std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph, int64_t batch) {
+std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph,
+                                                   const rt::BatchSizes& batch) {
   return std::make_unique<RefStep>(graph, batch);
 }
 

@@ -18,10 +18,12 @@ class ReferenceExecutor {
 public:
   explicit ReferenceExecutor(const Graph& graph);
 
-  /// Evaluates the graph with the batch dimension bound to `batch`. `inputs`
+  /// Evaluates the graph with each batch dimension bound to its stream's
+  /// size in `batch` (an int binds them all). `inputs`
   /// follow Graph::inputs() order; the result follows Graph::outputs() order.
   /// Throws std::runtime_error if an input has the wrong shape.
-  std::vector<RefTensor> run(int64_t batch, const std::vector<RefTensor>& inputs) const;
+  std::vector<RefTensor> run(const rt::BatchSizes& batch,
+                             const std::vector<RefTensor>& inputs) const;
 
 private:
   const Graph& graph_;
@@ -31,7 +33,8 @@ private:
 
 /// A StepFunction over the reference executor. Keeps its own copy of the graph.
 /// `batch` (when > 0) is the batch it will run at, for workingBytes(): the
-/// peak of live double values (peakLiveBytes).
-std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph, int64_t batch = 0);
+/// peak of live double values (peakLiveBytes, at the largest stream batch).
+std::unique_ptr<rt::StepFunction> makeReferenceStep(const Graph& graph,
+                                                   const rt::BatchSizes& batch = 0);
 
 } // namespace recc

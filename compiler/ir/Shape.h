@@ -1,7 +1,10 @@
-// Shape: static tensor shapes with one symbolic dimension, the batch size B.
-// Every graph value has a Shape; B is bound to a number only when a graph runs.
+// Shape: static tensor shapes with symbolic batch dimensions: B, the batch
+// size, and B1, B2, ... for the batches of a model's other input streams.
+// Every graph value has a Shape; the batch sizes are bound to numbers
+// (rt::BatchSizes) only when a graph runs.
 #pragma once
 
+#include "runtime/BatchSizes.h"
 #include "runtime/CheckedMath.h"
 
 #include <cstdint>
@@ -33,14 +36,16 @@ struct Shape {
     for (auto d : dims) if (isBatchDim(d)) return true;
     return false;
   }
-  /// The concrete extents once the batch size is known.
-  std::vector<int64_t> concrete(int64_t batch) const {
+  /// The concrete extents once the batch sizes are known (an int binds
+  /// every stream's batch to it). Throws std::out_of_range for a stream
+  /// `batch` has no size for.
+  std::vector<int64_t> concrete(const rt::BatchSizes& batch) const {
     std::vector<int64_t> out = dims;
-    for (auto& d : out) if (d == kBatchDim) d = batch;
+    for (auto& d : out) if (isBatchDim(d)) d = batch.ofDim(d);
     return out;
   }
   /// Throws std::overflow_error (naming the shape) when the count overflows.
-  int64_t numElements(int64_t batch) const {
+  int64_t numElements(const rt::BatchSizes& batch) const {
     auto n = rt::checkedProduct(concrete(batch));
     if (!n)
       throw std::overflow_error("shape " + str() + " has more elements than 64-bit sizes can count");

@@ -53,11 +53,14 @@ size_t numBuffers(const Graph& g) { return g.inputs().size() + g.outputs().size(
 /// Lowers every step graph into one module (one body function per step).
 mlir::OwningOpRef<mlir::ModuleOp> lowerAll(mlir::MLIRContext& ctx,
                                            const std::vector<StepGraph>& steps,
-                                           int64_t batch) {
-  if (batch <= 0) throw CodegenError("batch size must be positive, got " + std::to_string(batch));
+                                           const rt::BatchSizes& batch) {
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&ctx));
   for (const StepGraph& s : steps) {
-    auto m = lower::lowerGraph(ctx, *s.graph, batch, s.symbol);
+    const rt::BatchSizes& sizes = s.batches ? *s.batches : batch;
+    for (int64_t n : sizes.all())
+      if (n <= 0)
+        throw CodegenError("batch size must be positive, got " + sizes.str());
+    auto m = lower::lowerGraph(ctx, *s.graph, sizes, s.symbol);
     module->getBody()->getOperations().splice(module->getBody()->end(),
                                               m->getBody()->getOperations());
   }
@@ -104,29 +107,30 @@ void writePerfMap(mlir::ExecutionEngine& engine, const std::vector<std::string>&
 
 class JitStep : public rt::StepFunction {
 public:
-  JitStep(std::unique_ptr<mlir::ExecutionEngine> engine, void (*fn)(float**), int64_t batch,
-          int64_t arenaBytes)
-      : engine_(std::move(engine)), fn_(fn), batch_(batch), arenaBytes_(arenaBytes) {}
+  JitStep(std::unique_ptr<mlir::ExecutionEngine> engine, void (*fn)(float**),
+          rt::BatchSizes batch, int64_t arenaBytes)
+      : engine_(std::move(engine)), fn_(fn), batch_(std::move(batch)), arenaBytes_(arenaBytes) {}
 
-  void run(int64_t batch, float* const* buffers) override {
-    if (batch != batch_)
-      throw std::runtime_error("compiled step expects batch " + std::to_string(batch_) +
-                               ", got " + std::to_string(batch));
+  void run(const rt::BatchSizes& batch, float* const* buffers) override {
+    if (!(batch == batch_))
+      throw std::runtime_error("compiled step expects batch " + batch_.str() + ", got " +
+                               batch.str());
     fn_(const_cast<float**>(buffers));
   }
-  int64_t fixedBatch() const override { return batch_; }
+  int64_t fixedBatch() const override { return batch_.source(); }
+  rt::BatchSizes fixedBatches() const override { return batch_; }
   int64_t workingBytes() const override { return arenaBytes_; }
 
 private:
   std::unique_ptr<mlir::ExecutionEngine> engine_;
   void (*fn_)(float**);
-  int64_t batch_;
+  rt::BatchSizes batch_;
   int64_t arenaBytes_;
 };
 
 }  // namespace
 
-std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, int64_t batch,
+std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, const rt::BatchSizes& batch,
                                              const JitOptions& options) {
   const std::string symbol = "recc_jit_step";
   PhaseTimer timer;
@@ -138,7 +142,7 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, int64_t batch,
   // The arena is mapped when LLVM loads the code; one too large for this
   // machine would abort inside LLVM ("Unable to allocate section memory").
   const int64_t arenaBytes = globalBytes(*module);
-  rt::checkStepWorkingMemory("the compiled step", batch, arenaBytes);
+  rt::checkStepWorkingMemory("the compiled step", batch.largest(), arenaBytes);
   if (options.threads > 1) loadOpenMP();
 
   auto tm = makeTargetMachine(options);
@@ -195,8 +199,8 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, int64_t batch,
                                    batch, arenaBytes);
 }
 
-void emitObject(const std::vector<StepGraph>& steps, int64_t batch, const std::string& path,
-                const CodegenOptions& options) {
+void emitObject(const std::vector<StepGraph>& steps, const rt::BatchSizes& batch,
+                const std::string& path, const CodegenOptions& options) {
   auto ctx = makeContext();
   auto module = lowerAll(*ctx, steps, batch);
   lowerTo(*module, Stage::LLVM, options);
@@ -218,7 +222,8 @@ const std::vector<std::string>& mlirStages() {
   return stages;
 }
 
-void emitMlir(const Graph& graph, int64_t batch, std::string_view stage, std::ostream& os,
+void emitMlir(const Graph& graph, const rt::BatchSizes& batch, std::string_view stage,
+              std::ostream& os,
               const CodegenOptions& options, const std::string& symbol) {
   const auto& stages = mlirStages();
   auto it = std::find(stages.begin(), stages.end(), stage);

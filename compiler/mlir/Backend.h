@@ -6,7 +6,8 @@
 //   extern "C" void <symbol>(float** buffers);
 //
 // where buffers follow rt::StepSpec order (graph inputs, then graph outputs),
-// each dense row-major f32 with the batch dimension bound at compile time.
+// each dense row-major f32 with every batch dimension (B, and B1, B2, ... of
+// a model's other input streams) bound at compile time.
 //
 // This header deliberately includes no MLIR or LLVM headers, so the driver and
 // the runtime glue compile without them.
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -52,17 +54,21 @@ using JitOptions = CodegenOptions;
 struct StepGraph {
   const Graph* graph;
   std::string symbol;  ///< e.g. "train_step"
+  /// Its streams' batch sizes; unset: the batch emitObject is given.
+  std::optional<rt::BatchSizes> batches = std::nullopt;
 };
 
-/// JIT-compiles `graph` for a fixed batch size. The returned function's run()
-/// requires `batch == fixedBatch()` and buffers in StepSpec order.
-std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, int64_t batch,
+/// JIT-compiles `graph` for fixed batch sizes (one per input stream, or one
+/// for all). The returned function's run() requires `batch ==
+/// fixedBatches()` and buffers in StepSpec order.
+std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, const rt::BatchSizes& batch,
                                              const JitOptions& options = {});
 
-/// Writes a relocatable object for the host with one function per step (all
-/// for the same batch size). Link it with `-lomp` when options.threads > 1.
-void emitObject(const std::vector<StepGraph>& steps, int64_t batch, const std::string& path,
-                const CodegenOptions& options = {});
+/// Writes a relocatable object for the host with one function per step, each
+/// for its own batches or else for `batch`. Link it with `-lomp` when
+/// options.threads > 1.
+void emitObject(const std::vector<StepGraph>& steps, const rt::BatchSizes& batch,
+                const std::string& path, const CodegenOptions& options = {});
 
 /// The printable lowering stages, in pipeline order:
 /// "linalg", "bufferized", "vectorized", "llvm", "llvmir".
@@ -70,7 +76,7 @@ const std::vector<std::string>& mlirStages();
 
 /// Prints the IR of `graph` after `stage` (one of mlirStages()). The function
 /// is named `symbol`. Throws CodegenError on an unknown stage.
-void emitMlir(const Graph& graph, int64_t batch, std::string_view stage, std::ostream& os,
+void emitMlir(const Graph& graph, const rt::BatchSizes& batch, std::string_view stage, std::ostream& os,
               const CodegenOptions& options = {}, const std::string& symbol = "step");
 
 /// True if `kind` has an MLIR lowering (the registry sweep test uses this).

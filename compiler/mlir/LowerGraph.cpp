@@ -71,17 +71,18 @@ static std::vector<bool> liveNodes(const Graph& g) {
   return live;
 }
 
-/// Compiled steps bind one batch size; a second input stream's batch ("B1")
-/// would leave a negative extent.
-static void checkSingleBatch(const Graph& g, const std::vector<bool>& live, int64_t batch) {
+/// A compiled step binds each input stream's batch to a size; one the
+/// caller gave no size for is reported at the first node that uses it.
+static void checkBatchesBound(const Graph& g, const std::vector<bool>& live,
+                              const rt::BatchSizes& batch) {
   for (const Node& n : g.nodes()) {
     if (!live[n.id]) continue;
-    for (int64_t d : n.shape.concrete(batch))
-      if (d < 0)
-        throw CodegenError(n.loc.str() + ": error: '" + std::string(opName(n.kind)) +
-                           "' of shape " + n.shape.str() +
-                           " uses a second input stream's batch, which compiled steps do "
-                           "not support yet (one batch size per step)");
+    try {
+      (void)n.shape.concrete(batch);
+    } catch (const std::out_of_range& e) {
+      throw CodegenError(n.loc.str() + ": error: '" + std::string(opName(n.kind)) +
+                         "' of shape " + n.shape.str() + ": " + e.what());
+    }
   }
 }
 
@@ -91,18 +92,18 @@ static Location locOf(MLIRContext& ctx, const Node& n) {
                              (unsigned)n.loc.line, (unsigned)n.loc.col);
 }
 
-static MemRefType bufferType(OpBuilder& b, const Node& n, int64_t batch) {
+static MemRefType bufferType(OpBuilder& b, const Node& n, const rt::BatchSizes& batch) {
   return MemRefType::get(n.shape.concrete(batch), b.getF32Type());
 }
 
-OwningOpRef<ModuleOp> lowerGraph(MLIRContext& ctx, const Graph& g, int64_t batch,
+OwningOpRef<ModuleOp> lowerGraph(MLIRContext& ctx, const Graph& g, const rt::BatchSizes& batch,
                                  const std::string& symbol) {
   ctx.loadDialect<func::FuncDialect, linalg::LinalgDialect, tensor::TensorDialect,
                   arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
                   bufferization::BufferizationDialect>();
   std::vector<bool> live = liveNodes(g);
   for (const Binding& in : g.inputs()) live[in.node] = true;
-  checkSingleBatch(g, live, batch);
+  checkBatchesBound(g, live, batch);
 
   OpBuilder b(&ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());

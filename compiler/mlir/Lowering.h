@@ -35,7 +35,7 @@ struct LowerCtx {
   mlir::Location loc;
   const Graph& graph;
   const Node& node;
-  int64_t batch;
+  const rt::BatchSizes& batch;  ///< each input stream's rows (B, B1, ...)
   const std::vector<mlir::Value>& values;
 
   /// The lowered value of the node's i-th operand.
@@ -114,7 +114,8 @@ std::vector<int64_t> normalizedAxes(std::vector<int64_t> axes, int64_t rank);
 /// Lowers the graph into a new module holding `func.func @<symbol>_body`.
 /// Throws CodegenError (with the node's location) if a node cannot be lowered.
 mlir::OwningOpRef<mlir::ModuleOp> lowerGraph(mlir::MLIRContext& ctx, const Graph& graph,
-                                              int64_t batch, const std::string& symbol);
+                                              const rt::BatchSizes& batch,
+                                              const std::string& symbol);
 
 /// The name of the lowered (bare-pointer) function for a step symbol.
 inline std::string bodyName(const std::string& symbol) { return symbol + "_body"; }

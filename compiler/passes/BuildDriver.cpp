@@ -124,6 +124,7 @@ void GraphBuilder::indexDeclarations() {
     for (const auto& s : body) {
       if (auto* st = dynCast<StreamDecl>(s.get())) {
         stage_.streams.push_back(st->name.name);
+        plan_.streams.push_back({st->name.name, st->batch ? intConst(st->batch.get(), 0) : 0});
         self(st->body, streamBatchDim((int)stage_.streams.size()), self);
       }
       if (auto* t = dynCast<TableDecl>(s.get())) addTable(*t);
@@ -131,7 +132,7 @@ void GraphBuilder::indexDeclarations() {
       if (auto* l = dynCast<LabelDecl>(s.get()))
         for (const auto& n : l->names) {
           labels_.emplace(n.name, LabelInfo{&n, kNoNode, batch});
-          plan_.labels.push_back({n.name, n.column.empty() ? n.name : n.column});
+          plan_.labels.push_back({n.name, n.column.empty() ? n.name : n.column, -1 - batch});
         }
       if (auto* in = dynCast<InputDecl>(s.get())) {
         InputInfo info;
@@ -179,6 +180,7 @@ void GraphBuilder::fillPlan() {
     f.table = in.table;
     f.transform = in.transform;
     f.words = in.words;
+    f.stream = -1 - in.batch;  // kBatchDim is stream 0, streamBatchDim(k) stream k
     plan_.features.push_back(f);
   }
   for (const auto& name : tableOrder_) {

@@ -46,8 +46,7 @@ namespace recc {
 /// dropout the identity. Both build the losses, so evaluation can report them.
 enum class GraphMode { Train, Eval };
 
-/// Program-level settings of a model that the runtime's ModelPlan does not
-/// carry yet (see checkExecutable in CompileModel.h).
+/// Program-level settings of a model (the ModelPlan carries them too).
 struct StageSpec {
   std::string initFrom;  ///< `train { init = m }`: start from model m's trained parameters
   SourceLoc initLoc;

@@ -3,14 +3,11 @@
 
 #include "compiler/passes/Autodiff.h"
 #include "compiler/passes/BuildGraph.h"
-#include "compiler/passes/Executable.h"
 #include "compiler/ops/OpDef.h"
 #include "dsl/Parser.h"
 #include "dsl/Sema.h"
 #include "runtime/Error.h"
 #include "runtime/FileRead.h"
-
-#include <set>
 
 namespace recc {
 
@@ -84,20 +81,6 @@ std::optional<CompiledModel> compileCheckedProgram(const ast::Program& program,
   m.plan.trainStep = stepSpecOf(m.trainGraph, kTrainSymbol);
   m.plan.evalStep = stepSpecOf(m.evalGraph, kEvalSymbol);
   return m;
-}
-
-bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag) {
-  int before = diag.errorCount();
-  std::set<std::string> reported;
-  for (const Graph* g : {&model.trainGraph, &model.evalGraph})
-    for (const Binding& b : unfedInputs(*g)) {
-      const Node& n = g->node(b.node);
-      if (!reported.insert("stream").second) continue;
-      diag.error(n.loc, "'" + b.name + "' is read from a second input stream (batch " +
-                            Shape::dimStr(n.shape[0]) +
-                            "); the runtime feeds one stream per step yet");
-    }
-  return diag.errorCount() == before;
 }
 
 std::optional<CompiledModel> compileModelFile(const std::string& path,

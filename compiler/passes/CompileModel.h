@@ -18,7 +18,7 @@ struct CompiledModel {
   Graph trainGraph;  ///< forward (train mode) + backward; outputs include Gradients
   Graph evalGraph;   ///< forward (eval mode): outputs, loss terms, loss
   rt::ModelPlan plan;
-  StageSpec stage;   ///< init/freeze/streams: what the ModelPlan does not carry yet
+  StageSpec stage;   ///< init/freeze/streams as the builder read them
 };
 
 inline constexpr const char* kTrainSymbol = "recc_train_step";
@@ -42,14 +42,8 @@ std::optional<CompiledModel> compileModelFile(const std::string& path,
                                               const std::string& modelName,
                                               DiagnosticEngine& diag);
 
-/// Reports the first program-level feature the runtime does not support yet
-/// (a second input stream). Returns true when the model can run. `recc check` and `recc graph`
-/// do not call it; train/eval/predict/compile/bench must, before running.
-bool checkExecutable(const CompiledModel& model, DiagnosticEngine& diag);
-
 /// The buffer list of a step function over `graph`: inputs, then outputs.
-/// Bindings the runtime has no buffer role for (State, StateUpdate, Progress)
-/// are left out; checkExecutable refuses graphs that have them.
+/// Bindings the runtime has no buffer role for are left out.
 rt::StepSpec stepSpecOf(const Graph& graph, const std::string& symbol);
 
 } // namespace recc

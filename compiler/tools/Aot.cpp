@@ -47,7 +47,10 @@ int compileTrainer(const CompiledModel& model, const std::string& output, int th
   try {
     CodegenOptions options;
     options.threads = threads;
-    emitObject({{&model.trainGraph, kTrainSymbol}, {&model.evalGraph, kEvalSymbol}},
+    // The train step reads a batch of each stream (its own size); the eval
+    // step one batch that every stream reads.
+    emitObject({{&model.trainGraph, kTrainSymbol, rt::trainBatches(model.plan)},
+                {&model.evalGraph, kEvalSymbol}},
                model.plan.batchSize, object.string(), options);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
@@ -67,7 +70,7 @@ int compileTrainer(const CompiledModel& model, const std::string& output, int th
     return 1;
   }
   std::cerr << "wrote " << output << " (model '" << model.plan.model << "', batch "
-            << model.plan.batchSize << ")\n";
+            << rt::trainBatches(model.plan).str() << ")\n";
   return 0;
 }
 #else

@@ -12,7 +12,7 @@ namespace recc {
 
 /// One step function of `graph` on `kind`.
 static std::unique_ptr<rt::StepFunction> makeStep(const Graph& graph, BackendKind kind,
-                                                  int threads, int64_t batch) {
+                                                  int threads, const rt::BatchSizes& batch) {
   if (kind == BackendKind::Reference) return makeReferenceStep(graph, batch);
 #ifdef RECC_HAVE_MLIR
   CodegenOptions options;
@@ -46,7 +46,10 @@ bool haveMlirBackend() {
 rt::StepFactory makeStepFactory(const CompiledModel& model, BackendKind kind, int threads) {
   return [&model, kind, threads](const rt::ModelPlan& plan,
                                  bool train) -> std::unique_ptr<rt::StepFunction> {
-    return makeStep(train ? model.trainGraph : model.evalGraph, kind, threads, plan.batchSize);
+    // The train step draws a batch of each stream (its own size); the eval
+    // step one batch that every stream reads.
+    if (train) return makeStep(model.trainGraph, kind, threads, rt::trainBatches(plan));
+    return makeStep(model.evalGraph, kind, threads, plan.batchSize);
   };
 }
 

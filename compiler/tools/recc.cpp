@@ -67,20 +67,6 @@ CompiledModel compileOrExit(const ModelArgs& m) {
   return std::move(*compiled);
 }
 
-/// Compiles for running (train, eval, predict, compile, bench): also refuses
-/// models that use ops or features no backend can execute yet.
-CompiledModel compileRunnableOrExit(const ModelArgs& m) {
-  CompiledModel model = compileOrExit(m);
-  DiagnosticEngine diag(&std::cerr);
-  if (!checkExecutable(model, diag)) {
-    std::cerr << diag.errorCount() << " error" << (diag.errorCount() == 1 ? "" : "s")
-              << " generated; 'recc check' and 'recc graph' work on this model, running it "
-                 "does not yet.\n";
-    std::exit(1);
-  }
-  return model;
-}
-
 /// The towers of a model's top_k outputs for --corpus, or exit 1 with the
 /// diagnostics printed.
 Towers towersOrExit(const CompiledModel& model, const std::string& file) {
@@ -128,8 +114,9 @@ int cmdEmitMlir(const ModelArgs& m, const std::string& stage, bool eval, int thr
     CodegenOptions options;
     options.threads = threads;
     options.lanes = lanes;
-    emitMlir(eval ? model.evalGraph : model.trainGraph, model.plan.batchSize, stage, std::cout,
-             options, eval ? kEvalSymbol : kTrainSymbol);
+    emitMlir(eval ? model.evalGraph : model.trainGraph,
+             eval ? rt::BatchSizes(model.plan.batchSize) : rt::trainBatches(model.plan), stage,
+             std::cout, options, eval ? kEvalSymbol : kTrainSymbol);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
@@ -225,7 +212,7 @@ int main(int argc, char** argv) {
     if (*bench) rt::checkCanWrite("--json", benchArgs.json);
     BackendKind kind = parseBackend(backend);
     if (*train || *evalCmd || *predict) {
-      CompiledModel model = compileRunnableOrExit(m);
+      CompiledModel model = compileOrExit(m);
       int t = *train ? trainArgs.threads : evalArgs.threads;
       auto steps = makeStepFactory(model, kind, t);
       if (*train) return rt::runTrain(model.plan, steps, trainArgs);
@@ -240,8 +227,8 @@ int main(int argc, char** argv) {
       if (*evalCmd) return rt::runEval(model.plan, steps, evalArgs, r);
       return rt::runPredict(model.plan, steps, evalArgs, r);
     }
-    if (*compile) return compileTrainer(compileRunnableOrExit(m), output, threads <= 0 ? 2 : threads);
-    if (*bench) return runBench(compileRunnableOrExit(m), benchArgs);
+    if (*compile) return compileTrainer(compileOrExit(m), output, threads <= 0 ? 2 : threads);
+    if (*bench) return runBench(compileOrExit(m), benchArgs);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

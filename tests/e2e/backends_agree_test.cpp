@@ -1,5 +1,5 @@
-// Every shipped model that can run (models/*.rec passing checkExecutable:
-// ESMM, ESM² and the baselines built from runnable ops) trains for several
+// Every shipped model (ESMM, ESM² and the baselines; models with a second
+// input stream read the same rows in each stream here) trains for several
 // steps from the same seed on the MLIR backend and on the reference executor;
 // their losses must agree. The reference computes in double and the MLIR code
 // in float, so agreement is checked to a relative tolerance, step by step.
@@ -131,6 +131,9 @@ std::optional<CompiledModel> testModel(const std::string& file, const std::strin
   model->plan.batchSize = kBatch;
   for (auto& t : model->plan.tables) t.rows = std::min<int64_t>(t.rows, 1000);
   for (auto& f : model->plan.features) f.vocab = std::min<int64_t>(f.vocab, 1000);
+  // A table's EMA shadow is shaped like the table.
+  for (auto& st : model->plan.states)
+    if (st.table) st.shape[0] = std::min<int64_t>(st.shape[0], 1000);
   return model;
 }
 
@@ -160,8 +163,8 @@ struct ModelRef {
 /// How gtest (and so ctest's test list) shows a case: "file.rec:model".
 void PrintTo(const ModelRef& r, std::ostream* os) { *os << r.file << ":" << r.model; }
 
-/// (file, model) of every shipped model other than ESMM/ESM² that
-/// checkExecutable accepts, in name order.
+/// (file, model) of every shipped model other than ESMM/ESM² that compiles,
+/// in name order.
 std::vector<ModelRef> runnableBaselines() {
   namespace fs = std::filesystem;
   std::vector<std::string> files;
@@ -181,7 +184,7 @@ std::vector<ModelRef> runnableBaselines() {
       if (!m) continue;
       DiagnosticEngine quiet;
       auto model = compileModelFile(modelPath(f), m->name.name, quiet);
-      if (model && checkExecutable(*model, quiet)) out.push_back({f, m->name.name});
+      if (model) out.push_back({f, m->name.name});
     }
   }
   return out;

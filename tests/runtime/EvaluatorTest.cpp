@@ -62,7 +62,8 @@ ModelPlan rankingPlan() {
 /// (i+1) % n, i, then padding (-1).
 class TopKStep : public StepFunction {
 public:
-  void run(int64_t n, float* const* buf) override {
+  void run(const BatchSizes& batch, float* const* buf) override {
+    const int64_t n = batch.source();
     for (int64_t i = 0; i < n; ++i) {
       buf[1][i * 3] = float((i + 1) % n);
       buf[1][i * 3 + 1] = float(i);
@@ -136,7 +137,8 @@ class SquareLossStep : public StepFunction {
 public:
   explicit SquareLossStep(int64_t fixed) : Fixed(fixed) {}
   int64_t fixedBatch() const override { return Fixed; }
-  void run(int64_t n, float* const* buf) override {
+  void run(const BatchSizes& batch, float* const* buf) override {
+    const int64_t n = batch.source();
     double sum = 0;
     for (int64_t i = 0; i < n; ++i) {
       sum += double(buf[0][i]) * buf[0][i];

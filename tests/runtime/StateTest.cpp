@@ -68,7 +68,8 @@ ModelPlan statePlan() {
 class StateStep : public StepFunction {
 public:
   explicit StateStep(bool train) : Train(train) {}
-  void run(int64_t n, float* const* buf) override {
+  void run(const BatchSizes& batch, float* const* buf) override {
+    const int64_t n = batch.source();
     const float *x = buf[0], *user = buf[1], *mean = buf[2], *var = buf[3], *rows = buf[5];
     if (!Train) {
       for (int64_t i = 0; i < n; ++i)

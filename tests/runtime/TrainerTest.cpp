@@ -78,7 +78,8 @@ public:
   LogRegStep(const StepSpec& spec, int64_t fixed = 0) : Spec(spec), Fixed(fixed) {}
   int64_t fixedBatch() const override { return Fixed; }
 
-  void run(int64_t n, float* const* buf) override {
+  void run(const BatchSizes& batch, float* const* buf) override {
+    const int64_t n = batch.source();
     EXPECT_TRUE(Fixed == 0 || n == Fixed);
     const float *x = at(buf, "x", Role::Feature), *e = at(buf, "item", Role::EmbeddingRows);
     const float *h = at(buf, "hist", Role::EmbeddingRows), *hid = at(buf, "hist", Role::Feature);
