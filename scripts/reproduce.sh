@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces a paper's experiments with recc and compares them with the paper:
-#   scripts/reproduce.sh PAPER [--quick] [--no-build] [--out DIR] [--jobs N]
+#   scripts/reproduce.sh PAPER [--quick] [--no-build] [--out DIR] [--jobs N] [--seed-count N]
 # PAPER is one of the scripts/lib/reproduce_PAPER.py (today: sarnet, uma2, zeus, damcar). Builds
 # recc and the paper's data generator unless --no-build, then runs the
 # reproduction, which prints the paper's tables beside recc's measurements and
@@ -8,7 +8,7 @@
 # small data to check that everything trains (the test suite runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage="usage: scripts/reproduce.sh PAPER [--quick] [--no-build] [--out DIR] [--jobs N]"
+usage="usage: scripts/reproduce.sh PAPER [--quick] [--no-build] [--out DIR] [--jobs N] [--seed-count N]"
 paper=${1:?$usage}
 shift
 script=scripts/lib/reproduce_$paper.py

@@ -250,12 +250,20 @@ def main(paper, doc, full, quick, run, validate, data_seed, config=None):
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--validate", metavar="FILE")
     ap.add_argument("--seeds", type=int, default=len(full["seeds"]))
+    ap.add_argument("--seed-count", type=int, metavar="N",
+                    help="run only the first N seeds of the configuration (a shorter run; "
+                         "the JSON's config records the seeds run)")
     a = ap.parse_args()
     try:
         if a.validate:
             validate(a.validate, a.seeds)
             return 0
         cfg = quick if a.quick else full
+        if a.seed_count:
+            if not 1 <= a.seed_count <= len(cfg["seeds"]):
+                raise Failure(f"--seed-count {a.seed_count}: the configuration has seeds "
+                              f"{cfg['seeds']}")
+            cfg = dict(cfg, seeds=cfg["seeds"][:a.seed_count])
         started = time.monotonic()
         results, paper_numbers, claims = run(a, cfg, Recc(a.build))
         claims.print()
