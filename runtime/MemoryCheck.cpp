@@ -184,7 +184,7 @@ int64_t stepBufferBytes(const ModelPlan& plan, const StepSpec& spec, int64_t bat
       continue;
     std::vector<int64_t> dims = b.shape;
     for (int64_t& d : dims)
-      if (d == -1)
+      if (d < 0)  // the batch of any input stream (-1, -2, ...)
         d = batch;
     auto total = checkedMulAdd(checkedProduct(dims), 4, bytes);
     if (!total)

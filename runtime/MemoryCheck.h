@@ -41,7 +41,8 @@ using DynamicRowCounts = std::map<std::string, int64_t>;
 /// overflows 64 bits.
 int64_t modelStateBytes(const ModelPlan& plan, const DynamicRowCounts& touched = {});
 
-/// Bytes the StepRunner allocates for `spec`'s buffers at `batch` rows
+/// Bytes the StepRunner allocates for `spec`'s buffers at `batch` rows (for
+/// every input stream: an upper bound when streams have smaller batches)
 /// (parameters, their gradients and whole states are bound in place and
 /// counted by modelStateBytes). Throws naming the buffer on overflow.
 int64_t stepBufferBytes(const ModelPlan& plan, const StepSpec& spec, int64_t batch);

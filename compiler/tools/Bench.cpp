@@ -121,12 +121,20 @@ nlohmann::json measure(const CompiledModel& model, BackendKind kind, const Bench
   rt::ModelState state(plan);
   int steps = kind == BackendKind::Reference ? std::min(a.steps, a.refSteps) : a.steps;
   int64_t batch = plan.batchSize;
-  rt::DataSet data = syntheticData(plan, batch * (steps + a.warmup));
-  rt::StepRunner runner(plan.trainStep, state, *step, batch, "train step");
-  std::vector<int64_t> rows(batch);
+  // A model with input streams draws a batch of each (its own size) per step,
+  // here all from the same synthetic rows.
+  const rt::BatchSizes batches = rt::trainBatches(plan);
+  rt::DataSet data = syntheticData(plan, batches.largest() * (steps + a.warmup));
+  rt::StepRunner runner(plan.trainStep, state, *step, batches, "train step");
+  std::vector<std::vector<int64_t>> rows(plan.streams.size() + 1);
+  std::vector<rt::StepRunner::StreamRows> in(rows.size());
   Timed t = timeSteps(a.warmup, steps, [&](int s) {
-    std::iota(rows.begin(), rows.end(), (int64_t)s * batch);
-    runner.run(data, rows, (uint32_t)s);
+    for (size_t k = 0; k < rows.size(); ++k) {
+      rows[k].resize(batches.stream(k));
+      std::iota(rows[k].begin(), rows[k].end(), (int64_t)s * batches.stream(k));
+      in[k] = {&data, rows[k]};
+    }
+    runner.run(in, (uint32_t)s);
     runner.applyGradients();
   });
   double samplesPerSecond = steps * batch / t.seconds;

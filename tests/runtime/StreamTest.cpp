@@ -4,6 +4,7 @@
 // reproducible from the seed. The step records the rows it was given (each
 // row's feature value is its row number).
 #include "runtime/DataSet.h"
+#include "runtime/Error.h"
 #include "runtime/ModelState.h"
 #include "runtime/StepRunner.h"
 #include "runtime/StreamCycle.h"
@@ -64,11 +65,11 @@ DataSet rowsNumbered(const ModelPlan& plan, int64_t rows, int feature) {
   return d;
 }
 
-struct Run {
+struct Rows {
   std::vector<std::vector<int64_t>> source, target;
 };
 
-Run train(uint64_t seed, int64_t epochs) {
+Rows train(uint64_t seed, int64_t epochs) {
   ModelPlan plan = twoStreamPlan(seed);
   ModelState state(plan);
   DataSet src = rowsNumbered(plan, 10, 0), tgt = rowsNumbered(plan, 3, 1);
@@ -80,7 +81,7 @@ Run train(uint64_t seed, int64_t epochs) {
 }
 
 TEST(Streams, EpochIsOnePassOverTheSourceAndTheTargetCycles) {
-  Run r = train(7, 2);
+  Rows r = train(7, 2);
   // 2 epochs of ceil(10 / 4) = 3 steps; each epoch sees every source row once.
   ASSERT_EQ(r.source.size(), 6u);
   for (int e = 0; e < 2; ++e) {
@@ -117,7 +118,7 @@ TEST(Streams, EpochIsOnePassOverTheSourceAndTheTargetCycles) {
 }
 
 TEST(Streams, SameSeedSameRowsOtherSeedOtherRows) {
-  Run a = train(7, 2), b = train(7, 2), c = train(8, 2);
+  Rows a = train(7, 2), b = train(7, 2), c = train(8, 2);
   EXPECT_EQ(a.source, b.source);
   EXPECT_EQ(a.target, b.target);
   EXPECT_NE(a.target, c.target);
@@ -126,7 +127,7 @@ TEST(Streams, SameSeedSameRowsOtherSeedOtherRows) {
 // A second run of one epoch resumed from the first (the state keeps the step
 // count) sees the target rows a two-epoch run sees in its second epoch.
 TEST(Streams, ResumedTrainingContinuesTheCycle) {
-  Run whole = train(3, 2);
+  Rows whole = train(3, 2);
   ModelPlan plan = twoStreamPlan(3);
   ModelState state(plan);
   DataSet src = rowsNumbered(plan, 10, 0), tgt = rowsNumbered(plan, 3, 1);
