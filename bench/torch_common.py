@@ -281,14 +281,17 @@ def warn_if_loaded(loads):
             "during the measurements; rerun on a quiet machine")
 
 
-def timed_training(model, data, args, dense, sparse):
+def timed_training(model, data, args, dense, sparse, after_step=None):
     """Trains `args.warmup` untimed then `args.steps` timed steps with the two optimizers;
     `data.batch(step, B)` returns the model's inputs followed by its labels, all of which
-    `model.loss` takes. Returns the time, the other processes' load, per-phase milliseconds
-    and the loss at the start and end of the timed steps."""
+    `model.loss` takes. `after_step()` runs after each optimizer step (e.g. an EMA teacher's
+    update), timed as its own phase. Returns the time, the other processes' load, per-phase
+    milliseconds and the loss at the start and end of the timed steps."""
     import numpy as np
     model.train()
     phases = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+    if after_step:
+        phases["after_step"] = 0.0
     losses = []
     for step in range(args.warmup + args.steps):
         if step == args.warmup:
@@ -306,6 +309,9 @@ def timed_training(model, data, args, dense, sparse):
         dense.step()
         sparse.step()
         t3 = time.perf_counter()
+        if after_step:
+            after_step()
+            phases["after_step"] += time.perf_counter() - t3
         phases["forward"] += t1 - t0
         phases["backward"] += t2 - t1
         phases["optimizer"] += t3 - t2

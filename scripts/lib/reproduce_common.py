@@ -82,11 +82,14 @@ class Recc:
 
 
 def train(trainer, train_csv, test_csv, seed, metrics_json, threads=1, epochs=None,
-          checkpoint=None):
+          checkpoint=None, extra=()):
     """Trains one seed with a compiled trainer and returns its metrics JSON;
-    `checkpoint`: where to write the trained weights."""
-    cmd = [trainer, "train", "--data", train_csv, "--eval-data", test_csv, "--seed", str(seed),
-           "--threads", str(threads), "--metrics-json", metrics_json]
+    `test_csv`: the evaluation data (None: none); `checkpoint`: where to write
+    the trained weights; `extra`: more flags (e.g. --init-from FILE)."""
+    cmd = [trainer, "train", "--data", train_csv, "--seed", str(seed),
+           "--threads", str(threads), "--metrics-json", metrics_json] + list(extra)
+    if test_csv:
+        cmd += ["--eval-data", test_csv]
     if epochs:
         cmd += ["--epochs", str(epochs)]
     if checkpoint:
@@ -97,6 +100,44 @@ def train(trainer, train_csv, test_csv, seed, metrics_json, threads=1, epochs=No
         result = json.load(f)
     result["train_seconds"] = round(time.monotonic() - started, 1)
     return result
+
+
+def trained(stem, trainer, *inputs):
+    """The metrics of an earlier training (stem.ckpt, stem.train.json) whose
+    checkpoint is newer than the trainer and the data, else None (so that a
+    rerun, e.g. after a failed evaluation, only evaluates)."""
+    files = [stem + ".ckpt", stem + ".train.json"]
+    if not all(os.path.exists(f) for f in files):
+        return None
+    oldest = min(os.path.getmtime(f) for f in files)
+    if any(os.path.getmtime(i) > oldest for i in (trainer,) + inputs):
+        return None
+    with open(stem + ".train.json") as fh:
+        result = json.load(fh)
+    return result if "train_seconds" in result else None
+
+
+def corpus_metrics(metrics, ks=(100, 200), names=("hitrate", "precision", "recall")):
+    """{"recall@100": ..., ...} from `recc eval --corpus`'s metrics JSON."""
+    by_k = metrics.get("retrieval", {}).get("k", {})
+    return {f"{m}@{k}": by_k.get(str(k), {}).get(m) for k in ks for m in names}
+
+
+def retrieve(recc, model_file, model, ckpt, test, corpus, ks, metrics_json, exclude_seen=None,
+             lists_csv=None, what="retrieve"):
+    """Retrieval over the whole corpus (docs/retrieval.md) for the users of
+    `test`: `recc eval --corpus`'s metrics at `ks` (corpus_metrics), and with
+    `lists_csv` also each user's list of max(ks) items (`recc predict
+    --corpus`) written there."""
+    common = ["--model", model, "--ckpt", ckpt, "--data", test, "--corpus", corpus,
+              "--threads", "1"] + (["--exclude-seen", exclude_seen] if exclude_seen else [])
+    run([recc.binary, "eval", model_file] + common + ["--k", ",".join(map(str, ks)),
+                                                      "--metrics-json", metrics_json], what)
+    if lists_csv:
+        run([recc.binary, "predict", model_file] + common + ["--k", str(max(ks)),
+                                                             "--out", lists_csv], what + " (lists)")
+    with open(metrics_json) as f:
+        return corpus_metrics(json.load(f), ks)
 
 
 def parallel(jobs, workers):
@@ -209,12 +250,20 @@ def main(paper, doc, full, quick, run, validate, data_seed, config=None):
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--validate", metavar="FILE")
     ap.add_argument("--seeds", type=int, default=len(full["seeds"]))
+    ap.add_argument("--seed-count", type=int, metavar="N",
+                    help="run only the first N seeds of the configuration (a shorter run; "
+                         "the JSON's config records the seeds run)")
     a = ap.parse_args()
     try:
         if a.validate:
             validate(a.validate, a.seeds)
             return 0
         cfg = quick if a.quick else full
+        if a.seed_count:
+            if not 1 <= a.seed_count <= len(cfg["seeds"]):
+                raise Failure(f"--seed-count {a.seed_count}: the configuration has seeds "
+                              f"{cfg['seeds']}")
+            cfg = dict(cfg, seeds=cfg["seeds"][:a.seed_count])
         started = time.monotonic()
         results, paper_numbers, claims = run(a, cfg, Recc(a.build))
         claims.print()

@@ -134,32 +134,6 @@ def generate(build, out, cfg):
     return d
 
 
-def retrieval_metrics(metrics):
-    """{"hitrate@100": ..., ...} from `recc eval --corpus`'s metrics JSON."""
-    by_k = metrics.get("retrieval", {}).get("k", {})
-    out = {}
-    for k in (100, 200):
-        for m in ("hitrate", "precision", "recall"):
-            v = by_k.get(str(k), {}).get(m)
-            out[f"{m}@{k}"] = v
-    return out
-
-
-def trained(stem, trainer, *inputs):
-    """The metrics of an earlier training of this (row, seed) whose checkpoint is
-    newer than the trainer and the data, else None (so that a rerun, e.g. after
-    a failed evaluation, only evaluates)."""
-    files = [stem + ".ckpt", stem + ".train.json"]
-    if not all(os.path.exists(f) for f in files):
-        return None
-    oldest = min(os.path.getmtime(f) for f in files)
-    if any(os.path.getmtime(i) > oldest for i in (trainer,) + inputs):
-        return None
-    with open(stem + ".train.json") as fh:
-        result = json.load(fh)
-    return result if "train_seconds" in result else None
-
-
 def run_all(recc, out, cfg, data, jobs):
     """Compiles every model once, then trains and evaluates every (row, seed),
     `jobs` at a time with one thread each; returns {row: [result per seed]}."""
@@ -178,18 +152,14 @@ def run_all(recc, out, cfg, data, jobs):
         def go():
             stem = os.path.join(runs_dir, f"{key}.seed{seed}")
             train_csv = os.path.join(data, STRATEGY_FILE[strategy])
-            result = trained(stem, trainers[(f, m)], train_csv, valid)
+            result = rc.trained(stem, trainers[(f, m)], train_csv, valid)
             if result is None:
                 result = rc.train(trainers[(f, m)], train_csv, valid, seed, stem + ".train.json",
                                   checkpoint=stem + ".ckpt")
                 with open(stem + ".train.json", "w") as fh:
                     json.dump(result, fh)
-            rc.run([recc.binary, "eval", files[f], "--model", m, "--ckpt", stem + ".ckpt",
-                    "--data", test, "--corpus", corpus, "--k", ",".join(map(str, K)),
-                    "--threads", "1", "--metrics-json", stem + ".eval.json"],
-                   f"retrieve {key} seed {seed}")
-            with open(stem + ".eval.json") as fh:
-                result["retrieval"] = retrieval_metrics(json.load(fh))
+            result["retrieval"] = rc.retrieve(recc, files[f], m, stem + ".ckpt", test, corpus, K,
+                                              stem + ".eval.json", what=f"retrieve {key} seed {seed}")
             result["seed"] = seed
             return key, result
         return go
