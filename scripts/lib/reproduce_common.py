@@ -234,6 +234,19 @@ def write_json(path, value):
 
 
 
+def finish_validation(path, data, problems, min_claims, counted):
+    """The end of every reproduction's validate(): the claims must be at least
+    `min_claims` judged ones; raises Failure listing `problems` (the caller's
+    checks of its rows) if any, else prints that `path` is complete."""
+    claims = data.get("claims")
+    if not isinstance(claims, list) or len(claims) < min_claims or \
+            not all(isinstance(c.get("reproduces"), bool) for c in claims):
+        problems.append(f"claims: {claims!r:.200}")
+    if problems:
+        raise Failure(f"{path} is incomplete:\n  " + "\n  ".join(problems))
+    print(f"{path}: complete ({counted}, {len(claims)} claims)")
+
+
 def main(paper, doc, full, quick, run, validate, data_seed, config=None):
     """The command line every reproduction shares:
       reproduce_PAPER.py --build DIR [--quick] [--out DIR] [--jobs N]

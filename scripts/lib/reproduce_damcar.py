@@ -491,13 +491,7 @@ def validate(path, seeds):
     for g in GENERATORS:
         if len((stages.get("generator_auc") or {}).get(g) or []) != seeds:
             problems.append(f"stages: generator '{g}' AUC missing for some seed")
-    claims = data.get("claims")
-    if not isinstance(claims, list) or len(claims) < 12 or \
-            not all(isinstance(c.get("reproduces"), bool) for c in claims):
-        problems.append(f"claims: {claims!r:.200}")
-    if problems:
-        raise rc.Failure(f"{path} is incomplete:\n  " + "\n  ".join(problems))
-    print(f"{path}: complete ({len(ROWS)} rows, {seeds} seeds, {len(claims)} claims)")
+    rc.finish_validation(path, data, problems, 12, f"{len(ROWS)} rows, {seeds} seeds")
 
 
 def run(a, cfg, recc):

@@ -283,13 +283,7 @@ def validate(path, seeds):
                 problems.append(f"{key}: scenario {s} rows {v.get('rows')!r}")
         if m.get("paper") is None and key in PAPER_TABLE2:
             problems.append(f"{key}: the paper's numbers are missing")
-    claims = data.get("claims")
-    if not isinstance(claims, list) or len(claims) < 10 or \
-            not all(isinstance(c.get("reproduces"), bool) for c in claims):
-        problems.append(f"claims: {claims!r:.200}")
-    if problems:
-        raise rc.Failure(f"{path} is incomplete:\n  " + "\n  ".join(problems))
-    print(f"{path}: complete ({len(PIPELINES)} pipelines, {seeds} seeds, {len(claims)} claims)")
+    rc.finish_validation(path, data, problems, 10, f"{len(PIPELINES)} pipelines, {seeds} seeds")
 
 
 def compile_all(recc, out, batch, jobs):
