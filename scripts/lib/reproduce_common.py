@@ -234,6 +234,22 @@ def write_json(path, value):
 
 
 
+def checked_row(data, key, metrics, seeds, problems):
+    """Row `key` of a reproduction's JSON with the checks every paper makes:
+    present, each of `metrics` a number in [0, 1], one entry per seed. Adds
+    what fails to `problems`; returns the row, or None when it is missing."""
+    row = data.get(key)
+    if not isinstance(row, dict):
+        problems.append(f"{key}: missing")
+        return None
+    for metric in metrics:
+        if not isinstance(row.get(metric), float) or not 0 <= row[metric] <= 1:
+            problems.append(f"{key}: {metric} {row.get(metric)!r} is not a number in [0, 1]")
+    if len(row.get("seeds", [])) != seeds:
+        problems.append(f"{key}: {len(row.get('seeds', []))} seeds, expected {seeds}")
+    return row
+
+
 def finish_validation(path, data, problems, min_claims, counted):
     """The end of every reproduction's validate(): the claims must be at least
     `min_claims` judged ones; raises Failure listing `problems` (the caller's

@@ -474,15 +474,9 @@ def validate(path, seeds):
         data = json.load(f)
     problems = []
     for key, *_ in ROWS:
-        r = data.get(key)
-        if not isinstance(r, dict):
-            problems.append(f"{key}: missing")
+        r = rc.checked_row(data, key, METRICS, seeds, problems)
+        if r is None:
             continue
-        for metric in METRICS:
-            if not isinstance(r.get(metric), float) or not 0 <= r[metric] <= 1:
-                problems.append(f"{key}: {metric} {r.get(metric)!r} is not a number in [0, 1]")
-        if len(r.get("seeds", [])) != seeds:
-            problems.append(f"{key}: {len(r.get('seeds', []))} seeds, expected {seeds}")
         if key in PAPER and sorted(r.get("paper") or {}) != sorted(RET_METRICS + RANK_METRICS):
             problems.append(f"{key}: the paper's numbers are missing")
     stages = data.get("stages") or {}

@@ -254,14 +254,9 @@ def validate(path, seeds):
         data = json.load(f)
     problems = []
     for key, *_ in MODELS:
-        m = data.get(key)
-        if not isinstance(m, dict):
-            problems.append(f"{key}: missing")
+        m = rc.checked_row(data, key, ["auc"], seeds, problems)
+        if m is None:
             continue
-        if not isinstance(m.get("auc"), float) or not 0 <= m["auc"] <= 1:
-            problems.append(f"{key}: auc {m.get('auc')!r} is not a number in [0, 1]")
-        if len(m.get("seeds", [])) != seeds:
-            problems.append(f"{key}: {len(m.get('seeds', []))} seeds, expected {seeds}")
         by = m.get("scenario_auc", {}).get("by", {})
         if sorted(by, key=int) != [str(s) for s in range(SCENARIOS)]:
             problems.append(f"{key}: scenario_auc.by has scenarios {sorted(by, key=int)}")

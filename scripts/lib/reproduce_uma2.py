@@ -236,15 +236,9 @@ def validate(path, seeds):
         data = json.load(f)
     problems = []
     for key, *_ in ROWS:
-        r = data.get(key)
-        if not isinstance(r, dict):
-            problems.append(f"{key}: missing")
+        r = rc.checked_row(data, key, METRICS + ["auc"], seeds, problems)
+        if r is None:
             continue
-        for metric in METRICS + ["auc"]:
-            if not isinstance(r.get(metric), float) or not 0 <= r[metric] <= 1:
-                problems.append(f"{key}: {metric} {r.get(metric)!r} is not a number in [0, 1]")
-        if len(r.get("seeds", [])) != seeds:
-            problems.append(f"{key}: {len(r.get('seeds', []))} seeds, expected {seeds}")
         if sorted((r.get("paper") or {})) != sorted(METRICS):
             problems.append(f"{key}: the paper's numbers are missing")
     rc.finish_validation(path, data, problems, 7, f"{len(ROWS)} rows, {seeds} seeds")

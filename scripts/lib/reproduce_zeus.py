@@ -269,12 +269,9 @@ def validate(path, seeds):
         data = json.load(f)
     problems = []
     for key, *_ in PIPELINES:
-        m = data.get(key)
-        if not isinstance(m, dict):
-            problems.append(f"{key}: missing")
+        m = rc.checked_row(data, key, [], seeds, problems)
+        if m is None:
             continue
-        if len(m.get("seeds", [])) != seeds:
-            problems.append(f"{key}: {len(m.get('seeds', []))} seeds, expected {seeds}")
         for s in SCENARIOS:
             v = m.get("scenario_auc", {}).get(s, {})
             if not isinstance(v.get("auc"), float) or not 0 <= v["auc"] <= 1:
