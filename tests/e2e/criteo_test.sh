@@ -20,6 +20,11 @@ model=$models/criteo_dcn.rec
 "$gen" --out "$work/test.txt" --rows 5000 --seed 2 || fail "gen_criteo (test)"
 [[ $(head -1 "$work/train.txt" | awk -F'\t' '{ print NF }') == 40 ]] ||
   fail "gen_criteo: expected 40 tab-separated fields"
+# Deterministic per seed; another seed gives other rows.
+"$gen" --out "$work/again.txt" --rows 20000 --seed 1 2>/dev/null
+cmp -s "$work/train.txt" "$work/again.txt" || fail "gen_criteo: same seed, different files"
+"$gen" --out "$work/again.txt" --rows 20000 --seed 3 2>/dev/null
+! cmp -s "$work/train.txt" "$work/again.txt" || fail "gen_criteo: seeds 1 and 3 give one file"
 
 "$recc" check "$model" | grep -q "no header row; 40 columns by position, delimiter tab" ||
   fail "recc check does not show the column list"
