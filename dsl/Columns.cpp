@@ -3,6 +3,7 @@
 // leading zero (`C01..C26`) keeps its width.
 #include "dsl/Columns.h"
 
+#include <cstdint>
 #include <map>
 #include <optional>
 
@@ -39,6 +40,7 @@ public:
   Expander(ColumnList& out, DiagnosticEngine* diag) : Out(out), Diag(diag) {}
 
   void add(const ast::ColumnRange& r) {
+    DuplicateReported = false;  // one error per entry, not per name of a range
     if (r.last.name.empty()) return push(r.first.name, r.first.loc);
     const std::string text = r.first.name + ".." + r.last.name;
     auto a = splitNumber(r.first.name), b = splitNumber(r.last.name);
@@ -68,8 +70,11 @@ private:
     if (full(loc)) return;
     auto [it, fresh] = Seen.emplace(name, loc);
     if (!fresh) {
-      error(loc, "column '" + name + "' appears twice in the column list");
-      if (Diag) Diag->note(it->second, "first listed here");
+      if (!DuplicateReported) {
+        error(loc, "column '" + name + "' appears twice in the column list");
+        if (Diag) Diag->note(it->second, "first listed here");
+      }
+      DuplicateReported = true;
       return;
     }
     Out.names.push_back(name);
@@ -84,6 +89,7 @@ private:
   DiagnosticEngine* Diag;
   std::map<std::string, SourceLoc> Seen;
   bool Overflowed = false;
+  bool DuplicateReported = false;
 };
 
 } // namespace
