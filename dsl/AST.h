@@ -97,7 +97,8 @@ struct ListExpr : Expr {
 
 struct Stmt {
   enum class Kind {
-    Model, Input, Label, Table, Block, Assign, Return, Loss, Output, Metric, Train, Stream
+    Model, Input, Label, Table, Block, Assign, Return, Loss, Output, Metric, Train, Stream,
+    Columns
   };
   Stmt(Kind k, SourceLoc l) : kind(k), loc(std::move(l)) {}
   virtual ~Stmt() = default;
@@ -224,6 +225,22 @@ struct StreamDecl : Stmt {
   Ident name;
   ExprPtr batch;  ///< null: the train batch
   std::vector<StmtPtr> body;
+};
+
+/// One entry of a column list: a column name, or a range `I1..I13` of names
+/// that share a prefix and end in increasing numbers (`last` is then set).
+struct ColumnRange {
+  Ident first;
+  Ident last;  ///< empty name: a single column
+};
+
+/// `columns [label, I1..I13, C1..C26] [delimiter = tab | comma]`: the data
+/// files have no header row; their fields are these columns, in order.
+struct ColumnsStmt : Stmt {
+  static constexpr Kind kKind = Kind::Columns;
+  explicit ColumnsStmt(SourceLoc l) : Stmt(kKind, std::move(l)) {}
+  std::vector<ColumnRange> items;
+  Ident delimiter;  ///< empty name: by the file's extension, else sniffed
 };
 
 /// A whole file: top-level models, blocks and tables in source order.

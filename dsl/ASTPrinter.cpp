@@ -94,6 +94,13 @@ void ASTPrinter::printStmt(const Stmt& s, int indent) {
       printExpr(*st->batch, indent + 2);
     }
     printBody(st->body, indent + 1);
+  } else if (auto* cs = dynCast<ColumnsStmt>(&s)) {
+    line(indent) << "Columns" << at(cs->loc) << "\n";
+    for (const auto& r : cs->items) {
+      printIdent("Column", r.first, indent + 1);
+      if (!r.last.name.empty()) printIdent("Through", r.last, indent + 2);
+    }
+    if (!cs->delimiter.name.empty()) printIdent("Delimiter", cs->delimiter, indent + 1);
   } else if (auto* tr = dynCast<TrainStmt>(&s)) {
     line(indent) << "Train" << at(tr->loc) << "\n";
     for (const auto& st : tr->settings) {

@@ -58,6 +58,7 @@ const char* tokKindName(Tok kind) {
   case Tok::Minus: return "'-'";
   case Tok::Star: return "'*'";
   case Tok::Slash: return "'/'";
+  case Tok::DotDot: return "'..'";
   default: break;
   }
   for (const auto& k : kKeywords)
@@ -151,6 +152,11 @@ Token Lexer::next() {
     }
     if (isDigit(c) || (c == '.' && isDigit(peek(1)))) return lexNumber(line, col);
     if (c == '"') return lexString(line, col);
+    if (c == '.' && peek(1) == '.') {
+      advance();
+      advance();
+      return make(Tok::DotDot, line, col, "..");
+    }
     Tok kind = Tok::Eof;
     switch (c) {
     case '(': kind = Tok::LParen; break;

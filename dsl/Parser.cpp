@@ -3,7 +3,7 @@
 //
 //   program   := stmt* EOF                  (Sema checks what may go where)
 //   stmt      := model | input | label | table | block | return
-//              | loss | output | metric | train | stream | assign
+//              | loss | output | metric | train | stream | columns | assign
 //   expr      := additive
 //
 // There are no statement terminators: a statement ends where its expression
@@ -185,6 +185,7 @@ StmtPtr Parser::parseStatement() {
     if (cur().isIdent("stream") && peekTok().is(Tok::Ident) &&
         (peekTok(2).is(Tok::LBrace) || peekTok(2).isIdent("batch")))
       return parseStream();
+    if (cur().isIdent("columns") && peekTok().is(Tok::LBracket)) return parseColumns();
     static const std::vector<std::string> kKeywords = {
         "model", "input", "label", "table", "block", "return",
         "loss", "output", "metric", "train"};
@@ -388,6 +389,36 @@ StmtPtr Parser::parseStream() {
   }
   parseBody(s->body);
   return s;
+}
+
+// columns := 'columns' '[' range (',' range)* ']' ['delimiter' '=' IDENT]
+// range   := IDENT ['..' IDENT]
+//           ('columns' and 'delimiter' are contextual keywords)
+StmtPtr Parser::parseColumns() {
+  auto c = std::make_unique<ColumnsStmt>(consume().loc);
+  SourceLoc open = consume().loc;  // '['
+  do {
+    ColumnRange range;
+    if (!parseColumnRange(range)) return nullptr;
+    c->items.push_back(std::move(range));
+  } while (consumeIf(Tok::Comma));
+  if (!consumeIf(Tok::RBracket)) {
+    errorExpected("',' or ']'");
+    note(open, "to match this '['");
+    return nullptr;
+  }
+  if (cur().isIdent("delimiter") && peekTok().is(Tok::Equal)) {
+    consume();
+    consume();  // '='
+    if (!expectIdent(c->delimiter, "a delimiter ('tab' or 'comma')")) return nullptr;
+  }
+  return c;
+}
+
+bool Parser::parseColumnRange(ColumnRange& out) {
+  if (!expectIdent(out.first, "a column name")) return false;
+  if (!consumeIf(Tok::DotDot)) return true;
+  return expectIdent(out.last, "the last column of the range");
 }
 
 // assign := IDENT '=' expr

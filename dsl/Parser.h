@@ -48,6 +48,8 @@ private:
   ast::StmtPtr parseTrain();
   ast::StmtPtr parseAssign();
   ast::StmtPtr parseStream();
+  ast::StmtPtr parseColumns();
+  bool parseColumnRange(ast::ColumnRange& out);
   bool parseBody(std::vector<ast::StmtPtr>& body);
   bool parseColumnNames(std::vector<ast::Ident>& names, const char* what);
 

@@ -4,6 +4,7 @@
 // of each argument (tensor, number, table, id input), constant arguments
 // (widths, probabilities, vocabularies), embeddings whose vocabulary exceeds
 // the table, metrics, train settings and the presence of a loss.
+#include "dsl/Columns.h"
 #include "dsl/SemaChecker.h"
 #include "runtime/CheckedMath.h"
 
@@ -157,6 +158,7 @@ void Sema::checkModel(const ModelDecl& m) {
   Scope* saved = current_;
   current_ = &scope;
   // Declarations are visible throughout the model.
+  const ColumnsStmt* columns = nullptr;
   for (const auto& s : m.body) {
     switch (s->kind) {
     case Stmt::Kind::Input:
@@ -185,6 +187,14 @@ void Sema::checkModel(const ModelDecl& m) {
     }
     case Stmt::Kind::Stream:
       checkStream(static_cast<const StreamDecl&>(*s), scope);
+      break;
+    case Stmt::Kind::Columns:
+      if (columns) {
+        error(s->loc, "duplicate 'columns' list in model '" + m.name.name + "'");
+        note(columns->loc, "previous 'columns' list is here");
+      }
+      columns = static_cast<const ColumnsStmt*>(s.get());
+      expandColumns(*columns, &diag_);
       break;
     case Stmt::Kind::Model:
       error(s->loc, "models cannot be nested; declare model '" +

@@ -104,6 +104,7 @@ inline const char* stmtNoun(const Stmt& s) {
   case Stmt::Kind::Metric: return "a 'metric'";
   case Stmt::Kind::Train: return "a 'train' block";
   case Stmt::Kind::Stream: return "a 'stream' block";
+  case Stmt::Kind::Columns: return "a 'columns' list";
   }
   return "a statement";
 }

@@ -18,6 +18,7 @@ enum class Tok {
   // Punctuation.
   LParen, RParen, LBrace, RBrace, LBracket, RBracket,
   Comma, Colon, Equal, Plus, Minus, Star, Slash,
+  DotDot,  // `..` of a column range (`I1..I13`)
   // Reserved words that start statements. (`where`, `weight`, `init` and
   // `from` are contextual: they are ordinary identifiers elsewhere.)
   KwModel, KwInput, KwLabel, KwTable, KwBlock, KwReturn,

@@ -106,7 +106,11 @@ public:
   DataSet read();
 
 private:
+  /// Maps columns to targets; returns the index of the first data line.
+  size_t bindColumns(const std::vector<Line>& lines);
   void bindHeader(const Line& header);
+  void bindColumnList(const Line& first);
+  void bindTargets();
   void bind(const std::string& column, Target target, bool required);
   void parseRows(const std::vector<Line>& lines, size_t first);
   void parseRow(const Line& line, int64_t row, std::vector<std::string_view>& fields);
@@ -138,7 +142,8 @@ private:
   ReadOptions Options;
   std::string Text;  // the whole file; rows point into it
   char Delim = ',';
-  std::vector<std::string> Header;
+  std::vector<std::string> Header;  // the header row's names, or the model's column list
+  const char* Layout = "the header";  // where Header comes from, for messages
   std::vector<std::vector<Target>> Targets;  // per header column
   std::vector<std::string> GroupColumns;
   std::vector<std::vector<std::string_view>> GroupText;  // per group slot
@@ -170,8 +175,8 @@ void Reader::bind(const std::string& column, Target target, bool required) {
       return;
     }
   if (required)
-    fail("{}: missing column '{}' ({}); header has: {}", Path, column,
-         target.describe, fmt::join(Header, ", "));
+    fail("{}: missing column '{}' ({}); {} has: {}", Path, column, target.describe,
+         Plan.columns.empty() ? "header" : Layout, fmt::join(Header, ", "));
 }
 
 /// Whether `step` reads feature `name` (its values, its embedding rows, or the
@@ -198,6 +203,31 @@ void Reader::bindHeader(const Line& header) {
              Path, header.number, name, k + 1, c + 1);
     Header.push_back(std::move(name));
   }
+  bindTargets();
+}
+
+/// A headerless file (the model's `columns [...]`): fields map to the listed
+/// columns by position, and the first line is data, even if it looks like a
+/// header.
+void Reader::bindColumnList(const Line& first) {
+  Delim = Plan.delimiter == "tab"     ? '\t'
+          : Plan.delimiter == "comma" ? ','
+                                      : pickDelimiter(Path, first.text);
+  Header = Plan.columns;
+  Layout = "the model's 'columns' list";
+  bindTargets();
+}
+
+size_t Reader::bindColumns(const std::vector<Line>& lines) {
+  if (!Plan.columns.empty()) {
+    bindColumnList(lines[0]);
+    return 0;
+  }
+  bindHeader(lines[0]);
+  return 1;
+}
+
+void Reader::bindTargets() {
   Targets.assign(Header.size(), {});
   const auto otherStream = [&](int64_t stream) {
     return Options.stream >= 0 && stream != Options.stream;
@@ -391,8 +421,8 @@ void Reader::parseBags(const Line& line, int col, std::string_view field, int f,
 void Reader::parseRow(const Line& line, int64_t row, std::vector<std::string_view>& fields) {
   splitFields(line.text, Delim, fields);
   if (fields.size() != Header.size())
-    fail("{}:{}: expected {} fields as in the header, found {}", Path, line.number,
-         Header.size(), fields.size());
+    fail("{}:{}: expected {} fields as in {}, found {}", Path, line.number,
+         Header.size(), Layout, fields.size());
   for (size_t c = 0; c < Targets.size(); ++c)
     for (const Target& t : Targets[c]) {
       int col = static_cast<int>(c);
@@ -467,9 +497,10 @@ void Reader::internGroups() {
 DataSet Reader::read() {
   std::vector<Line> lines = splitLines(Text);
   if (lines.empty())
-    fail("{}: empty file (expected a header row)", Path);
-  bindHeader(lines[0]);
-  const int64_t rows = static_cast<int64_t>(lines.size()) - 1;
+    fail("{}: empty file ({})", Path,
+         Plan.columns.empty() ? "expected a header row" : "no data rows");
+  const size_t first = bindColumns(lines);
+  const int64_t rows = static_cast<int64_t>(lines.size() - first);
   if (rows == 0)
     fail("{}: no data rows after the header", Path);
   Data = DataSet(Plan, rows, /*withLabels=*/false, /*withGroups=*/false);
@@ -484,7 +515,7 @@ DataSet Reader::read() {
     }
   KeepText.assign(Options.keep.size(), std::vector<std::string_view>(rows));
   Skipped.assign(rows, 0);
-  parseRows(lines, 1);
+  parseRows(lines, first);
   dropSkippedRows();
   internGroups();
   for (size_t k = 0; k < Options.keep.size(); ++k)

@@ -1,6 +1,9 @@
 // CsvReader: reads a CSV/TSV file with a header row into a DataSet, keeping
 // only the columns the plan names. The delimiter is tab for .tsv, comma for
-// .csv, and sniffed from the header otherwise. Every malformed input is a
+// .csv, and sniffed from the header otherwise. A model with a column list
+// (plan.columns, `columns [...]`: Criteo's headerless layout) maps fields by
+// position instead, every line being data; its delimiter is the list's, or
+// chosen as above from the first line. Every malformed input is a
 // RuntimeError that names the file, the 1-based line and column, the column
 // name and the offending text:
 //   data.csv: missing column 'user_id' (model feature 'user_id'); header has: a, b

@@ -399,6 +399,10 @@ std::string toJson(const ModelPlan& plan) {
     j["initFrom"] = plan.initFrom;
   if (!plan.frozen.empty())
     j["frozen"] = plan.frozen;
+  if (!plan.columns.empty())  // written only when used, as above
+    j["columns"] = plan.columns;
+  if (!plan.delimiter.empty())
+    j["delimiter"] = plan.delimiter;
   j["trainStep"] = stepJson(plan.trainStep);
   j["evalStep"] = stepJson(plan.evalStep);
   return j.dump(2);
@@ -423,6 +427,8 @@ ModelPlan planFromJson(const std::string& json) {
   root.get("seed", plan.seed);
   root.get("initFrom", plan.initFrom);
   root.get("frozen", plan.frozen);
+  root.get("columns", plan.columns);
+  root.get("delimiter", plan.delimiter);
   if (root.has("trainStep"))
     plan.trainStep = readStep(root.child("trainStep"));
   if (root.has("evalStep"))
@@ -433,6 +439,9 @@ ModelPlan planFromJson(const std::string& json) {
     fail("model plan: field 'clipNorm': must be a finite number >= 0 (0: no clipping), got {}",
          plan.clipNorm);
   checkStreams(plan);
+  if (plan.delimiter != "" && plan.delimiter != "tab" && plan.delimiter != "comma")
+    fail("model plan: field 'delimiter': expected tab, comma or nothing, got '{}'",
+         plan.delimiter);
   return plan;
 }
 

@@ -189,6 +189,12 @@ struct ModelPlan {
   /// the tables and values held fixed (they have no Gradient buffer).
   std::string initFrom;
   std::vector<std::string> frozen;
+  /// `columns [...]`: the data files have no header row; their fields are
+  /// these columns, in order (Criteo's layout). Empty: files have a header.
+  std::vector<std::string> columns;
+  /// With columns: "tab", "comma", or "" (by the file's extension, else
+  /// whichever of the two the first line has more of).
+  std::string delimiter;
   StepSpec trainStep;
   StepSpec evalStep;
 };

@@ -5,6 +5,11 @@
 // BuildGraph.cpp, builtin calls by their records (compiler/passes/builtins/).
 #include "compiler/passes/GraphBuilder.h"
 
+#include "dsl/Columns.h"
+
+#include <algorithm>
+#include <set>
+
 namespace recc::buildgraph {
 
 bool GraphBuilder::build() {
@@ -180,6 +185,31 @@ void GraphBuilder::fillPlan() {
   for (const auto& s : model_.body) {
     if (auto* m = dynCast<MetricStmt>(s.get())) addMetric(*m);
     if (auto* t = dynCast<TrainStmt>(s.get())) readTrainSettings(*t);
+  }
+  for (const auto& s : model_.body)
+    if (auto* c = dynCast<ColumnsStmt>(s.get())) readColumns(*c);
+}
+
+/// `columns [...]` into the plan, after checking that it names every column
+/// the model reads (inputs and labels of every stream, metrics' group and
+/// target columns), so a headerless file is refused here rather than when read.
+void GraphBuilder::readColumns(const ColumnsStmt& c) {
+  ColumnList list = expandColumns(c, nullptr);
+  plan_.columns = list.names;
+  plan_.delimiter = list.delimiter;
+  std::set<std::string> reported;  // each missing column once
+  auto require = [&](const std::string& column, const std::string& what) {
+    if (column.empty() ||
+        std::find(list.names.begin(), list.names.end(), column) != list.names.end() ||
+        !reported.insert(column).second)
+      return;
+    report(c.loc, what + " reads column '" + column + "', which the 'columns' list lacks");
+  };
+  for (const rt::FeatureSpec& f : plan_.features) require(f.column, "input '" + f.name + "'");
+  for (const rt::LabelSpec& l : plan_.labels) require(l.column, "label '" + l.name + "'");
+  for (const rt::MetricSpec& m : plan_.metrics) {
+    require(m.groupColumn, "metric '" + m.name + "'");
+    require(m.targetColumn, "metric '" + m.name + "'");
   }
 }
 

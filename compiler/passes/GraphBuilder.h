@@ -201,6 +201,7 @@ private:
   void addMetric(const MetricStmt& m);
   void checkMetricScore(rt::MetricSpec& spec, const std::vector<const Expr*>& args, bool ranking);
   void readTrainSettings(const TrainStmt& t);
+  void readColumns(const ColumnsStmt& c);
   void readOptimizer(const Expr& e);
 
   // Statements and expressions (BuildGraph.cpp).

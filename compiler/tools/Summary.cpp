@@ -66,6 +66,9 @@ void printSummary(const CompiledModel& m, std::ostream& os) {
                p.initFrom);
   if (!p.frozen.empty())
     fmt::print(os, "  frozen:  {}\n", fmt::join(p.frozen, ", "));
+  if (!p.columns.empty())
+    fmt::print(os, "  data:    no header row; {} columns by position, delimiter {}\n",
+               p.columns.size(), p.delimiter.empty() ? "by extension" : p.delimiter);
   std::vector<rt::StepMemory> steps = estimateStepMemory(m);
   // Each part is counted in checked arithmetic; their sums, only printed,
   // in doubles (the memory check refuses what overflows).

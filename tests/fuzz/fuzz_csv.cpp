@@ -60,6 +60,14 @@ ModelPlan logsPlan() {
   return p;
 }
 
+/// The logs plan over a headerless file: its columns listed in the plan
+/// (`columns [...]`, Criteo's layout), mapped by position, delimiter sniffed.
+ModelPlan headerlessPlan() {
+  ModelPlan p = logsPlan();
+  p.columns = {"click", "user_id", "hist", "query", "price", "age", "buy", "session", "unused"};
+  return p;
+}
+
 ReadOptions logsOptions() {
   ReadOptions o;
   o.unseen = UnseenPolicy::Skip;
@@ -103,6 +111,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   writeFile(sniffed, data, size);
   readOne(sniffed, plan);
   readOne(sniffed, logs, logsRead);
+  static const ModelPlan headerless = headerlessPlan();
+  readOne(sniffed, headerless, logsRead);
   writeFile(tsv, data, size);
   readOne(tsv, plan);
   return 0;
