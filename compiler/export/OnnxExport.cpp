@@ -287,8 +287,30 @@ void writeFile(const std::string& path, const std::string& bytes) {
 
 } // namespace
 
+void checkExportable(const CompiledModel& model) {
+  const Graph& g = model.evalGraph;
+  std::vector<bool> live = liveNodes(g);
+  for (const Node& n : g.nodes())
+    if (live[n.id] && n.kind != OpKind::Input && n.kind != OpKind::Param &&
+        n.kind != OpKind::Constant)
+      checkMapped(n);
+  for (const Binding& b : g.inputs()) {
+    if (!live[b.node] || b.role != ValueRole::EmbeddingRows) continue;
+    for (const FeatureSpec& f : model.plan.features) {
+      if (f.name != b.name) continue;
+      for (const rt::TableSpec& t : model.plan.tables)
+        if (t.name == f.table && t.dynamic)
+          throw ExportError(fmt::format(
+              "{}: table '{}' of input '{}' is dynamic (rows allocated when first touched, {} "
+              "rows declared); recc export writes dense tables only (docs/export.md)",
+              g.node(b.node).loc.str(), t.name, f.name, t.rows));
+    }
+  }
+}
+
 ExportSummary exportOnnx(const CompiledModel& model, const rt::ModelState& state,
                          const std::string& path, const ExportOptions& options) {
+  checkExportable(model);
   onnx::ModelProto proto;
   proto.set_ir_version(8);  // onnx 1.12's
   proto.set_producer_name("recc");

@@ -42,6 +42,12 @@ struct ExportSummary {
 /// messages stop at 2 GiB; the rest of the model needs a little room).
 inline constexpr int64_t kInlineWeightLimit = (int64_t(2) << 30) - (int64_t(64) << 20);
 
+/// Checks, before any checkpoint is read, that the serving graph of `model`
+/// can be written: every op it needs maps to ONNX and every table it reads
+/// is dense. Throws ExportError naming the first op (and its source
+/// position) or table that cannot.
+void checkExportable(const CompiledModel& model);
+
 /// Writes `model`'s serving graph with the values of `state` to `path`
 /// (atomically, as checkpoints are). Throws ExportError (OnnxOps.h) naming
 /// an op without ONNX mapping and its source position, or a RuntimeError.

@@ -149,12 +149,31 @@ std::string gatherMatMul(OnnxWriter& w, const Graph& g, const Node& n,
   return w.op("Mul", {rows, unsqueeze(w, cast(w, valid, kFloat), {1})});
 }
 
-[[noreturn]] void unmapped(const Node& n, const char* why) {
+[[noreturn]] void unmapped(const Node& n) {
+  const char* why = unmappedReason(n.kind);
   throw ExportError(fmt::format("{}: op '{}' (%{}) has no ONNX mapping: {}", n.loc.str(),
-                                opName(n.kind), n.id, why));
+                                opName(n.kind), n.id, why ? why : "not a compute op"));
 }
 
 } // namespace
+
+const char* unmappedReason(OpKind kind) {
+  switch (kind) {
+  case OpKind::Dropout: return "dropout belongs to training; an eval graph has none";
+  case OpKind::ArgMaxMask:
+  case OpKind::ScatterMatMul: return "it belongs to the backward pass";
+  case OpKind::TopK:
+    return "retrieval's top-K ranks a whole corpus, outside the serving graph (docs/export.md)";
+  case OpKind::GroupSum: return "each row depends on other rows of the batch";
+  case OpKind::Input:
+  case OpKind::Param: return "a leaf the exporter binds, not a compute op";
+  default: return nullptr;
+  }
+}
+
+void checkMapped(const Node& n) {
+  if (unmappedReason(n.kind)) unmapped(n);
+}
 
 std::vector<int64_t> reshapeDims(const Shape& s) {
   std::vector<int64_t> d = s.dims;
@@ -203,13 +222,7 @@ std::string emitOp(OnnxWriter& w, const Graph& g, const Node& n, const std::vect
   case OpKind::Expand: return expand(w, n, shapeOf(0), shapeOf(1), in);
   case OpKind::StopGradient:
   case OpKind::GradReverse: return w.op("Identity", {in[0]});
-  case OpKind::Dropout: unmapped(n, "dropout belongs to training; an eval graph has none");
-  case OpKind::ArgMaxMask:
-  case OpKind::ScatterMatMul: unmapped(n, "it belongs to the backward pass");
-  case OpKind::TopK:
-    unmapped(n, "retrieval's top-K runs over a whole corpus outside the serving graph");
-  case OpKind::GroupSum: unmapped(n, "each row depends on other rows of the batch");
-  default: unmapped(n, "not a compute op");
+  default: unmapped(n);
   }
 }
 

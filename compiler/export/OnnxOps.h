@@ -20,6 +20,12 @@ struct ExportError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Why op `kind` has no ONNX mapping, or null if it has one.
+const char* unmappedReason(OpKind kind);
+/// Throws ExportError, naming the op and its source position, unless node
+/// `n`'s op maps to ONNX.
+void checkMapped(const Node& n);
+
 /// [B,16] -> [-1,16]: a shape constant for Reshape (each batch dim is -1).
 std::vector<int64_t> reshapeDims(const Shape& s);
 

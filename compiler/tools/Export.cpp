@@ -23,6 +23,7 @@ void addExportFlags(CLI::App& cmd, ExportArgs& a) {
 int runExport(const CompiledModel& model, const ExportArgs& a) {
 #ifdef RECC_HAVE_ONNX
   rt::checkCanWrite("-o", a.output);
+  onnxexp::checkExportable(model);  // before a checkpoint of many GB is read
   rt::ModelState state(model.plan);
   rt::loadCheckpoint(a.checkpoint, state, {.allowNonFinite = a.allowNonFinite});
   onnxexp::ExportSummary s =
