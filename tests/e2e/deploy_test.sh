@@ -6,8 +6,8 @@
 # so the list's libomp5-19 entry is exercised.
 # Usage: deploy_test.sh RECC GEN_FUNNEL MODELS_DIR DOCS_DIR
 set -eu
-recc=$1
-gen=$2
+recc=$(readlink -f "$1")
+gen=$(readlink -f "$2")
 models=$3
 docs=$4
 work=$(mktemp -d)

@@ -6,8 +6,8 @@
 # some rows empty). Each model trains a few hundred small steps first.
 # Usage: onnx_export_test.sh RECC GEN_FUNNEL MODELS_DIR
 set -eu
-recc=$1
-gen=$2
+recc=$(readlink -f "$1")
+gen=$(readlink -f "$2")
 models=$3
 here=$(cd "$(dirname "$0")" && pwd)
 if ! /usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null; then
