@@ -45,8 +45,8 @@ std::vector<int64_t> inputDims(const FeatureSpec& f) {
 
 class Exporter {
 public:
-  Exporter(const CompiledModel& m, const rt::ModelState& s, OnnxWriter& w)
-      : M(m), S(s), G(m.evalGraph), W(w), Live(liveNodes(G)) {
+  Exporter(const CompiledModel& m, const Graph& g, const rt::ModelState& s, OnnxWriter& w)
+      : M(m), S(s), G(g), W(w), Live(liveNodes(G)) {
     for (const Binding& b : G.inputs()) Bound[b.node] = b;
   }
 
@@ -287,8 +287,7 @@ void writeFile(const std::string& path, const std::string& bytes) {
 
 } // namespace
 
-void checkExportable(const CompiledModel& model) {
-  const Graph& g = model.evalGraph;
+void checkExportable(const CompiledModel& model, const Graph& g) {
   std::vector<bool> live = liveNodes(g);
   for (const Node& n : g.nodes())
     if (live[n.id] && n.kind != OpKind::Input && n.kind != OpKind::Param &&
@@ -308,9 +307,9 @@ void checkExportable(const CompiledModel& model) {
   }
 }
 
-ExportSummary exportOnnx(const CompiledModel& model, const rt::ModelState& state,
+ExportSummary exportOnnx(const CompiledModel& model, const Graph& g, const rt::ModelState& state,
                          const std::string& path, const ExportOptions& options) {
-  checkExportable(model);
+  checkExportable(model, g);
   onnx::ModelProto proto;
   proto.set_ir_version(8);  // onnx 1.12's
   proto.set_producer_name("recc");
@@ -319,12 +318,13 @@ ExportSummary exportOnnx(const CompiledModel& model, const rt::ModelState& state
   opset->set_domain("");
   opset->set_version(17);
   onnx::GraphProto& graph = *proto.mutable_graph();
-  graph.set_name(model.plan.model);
-  graph.set_doc_string("the serving graph of recc model '" + model.plan.model + "'");
+  const std::string name = options.name.empty() ? model.plan.model : options.name;
+  graph.set_name(name);
+  graph.set_doc_string("the serving graph '" + name + "' of recc model '" + model.plan.model + "'");
 
   WeightSink sink;
   OnnxWriter writer(graph, sink);
-  Exporter exporter(model, state, writer);
+  Exporter exporter(model, g, state, writer);
   ExportSummary summary;
   summary.weightBytes = exporter.survey();
   if (options.external || summary.weightBytes > kInlineWeightLimit) {
@@ -339,6 +339,7 @@ ExportSummary exportOnnx(const CompiledModel& model, const rt::ModelState& state
     e->set_value(value);
   };
   meta("recc.model", model.plan.model);
+  meta("recc.graph", name);
   meta("recc.step", std::to_string(state.step));
   meta("recc.inputs", inputs.dump());
 

@@ -29,6 +29,8 @@ namespace recc::onnxexp {
 struct ExportOptions {
   /// Store weights of 1 KiB and more in "<path>.data" even when they fit.
   bool external = false;
+  /// The ONNX graph's name; the model's if empty.
+  std::string name;
 };
 
 struct ExportSummary {
@@ -46,12 +48,14 @@ inline constexpr int64_t kInlineWeightLimit = (int64_t(2) << 30) - (int64_t(64) 
 /// can be written: every op it needs maps to ONNX and every table it reads
 /// is dense. Throws ExportError naming the first op (and its source
 /// position) or table that cannot.
-void checkExportable(const CompiledModel& model);
+void checkExportable(const CompiledModel& model, const Graph& graph);
 
-/// Writes `model`'s serving graph with the values of `state` to `path`
-/// (atomically, as checkpoints are). Throws ExportError (OnnxOps.h) naming
+/// Writes the serving form of `graph` (`model`'s eval graph, or one of its
+/// retrieval towers, compiler/passes/Towers.h) with the values of `state`
+/// to `path` (atomically, as checkpoints are). Throws ExportError (OnnxOps.h) naming
 /// an op without ONNX mapping and its source position, or a RuntimeError.
-ExportSummary exportOnnx(const CompiledModel& model, const rt::ModelState& state,
-                         const std::string& path, const ExportOptions& options = {});
+ExportSummary exportOnnx(const CompiledModel& model, const Graph& graph,
+                         const rt::ModelState& state, const std::string& path,
+                         const ExportOptions& options = {});
 
 } // namespace recc::onnxexp

@@ -163,7 +163,8 @@ const char* unmappedReason(OpKind kind) {
   case OpKind::ArgMaxMask:
   case OpKind::ScatterMatMul: return "it belongs to the backward pass";
   case OpKind::TopK:
-    return "retrieval's top-K ranks a whole corpus, outside the serving graph (docs/export.md)";
+    return "retrieval's top-K ranks a whole corpus, outside the serving graph; export the "
+           "towers instead (--tower user, --tower item; docs/export.md)";
   case OpKind::GroupSum: return "each row depends on other rows of the batch";
   case OpKind::Input:
   case OpKind::Param: return "a leaf the exporter binds, not a compute op";

@@ -15,12 +15,14 @@ struct ExportArgs {
   std::string output;
   bool external = false;  ///< weights in "<output>.data" even when they fit
   bool allowNonFinite = false;
+  std::string tower;  ///< "user" or "item": a retrieval tower instead of the eval graph
 };
 
 void addExportFlags(CLI::App& cmd, ExportArgs& a);
 
-/// Loads the checkpoint into `model`'s state and writes the ONNX file;
-/// returns the exit code (1 after printing the error).
-int runExport(const CompiledModel& model, const ExportArgs& a);
+/// Loads the checkpoint into `model`'s state and writes `graph` (its eval
+/// graph or a tower, named `name`) as ONNX; returns the exit code.
+int runExport(const CompiledModel& model, const Graph& graph, const std::string& name,
+              const ExportArgs& a);
 
 } // namespace recc

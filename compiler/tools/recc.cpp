@@ -242,7 +242,14 @@ int main(int argc, char** argv) {
     }
     if (*compile) return compileTrainer(compileOrExit(m), output, threads <= 0 ? 2 : threads);
     if (*bench) return runBench(compileOrExit(m), benchArgs);
-    if (*exportCmd) return runExport(compileOrExit(m), exportArgs);
+    if (*exportCmd) {
+      CompiledModel model = compileOrExit(m);
+      if (exportArgs.tower.empty())
+        return runExport(model, model.evalGraph, model.plan.model, exportArgs);
+      Towers towers = towersOrExit(model, m.file);
+      return runExport(model, exportArgs.tower == "user" ? towers.user : towers.item,
+                       model.plan.model + "." + exportArgs.tower, exportArgs);
+    }
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
