@@ -27,6 +27,13 @@ fi
 readelf -d "$work/trainer" | grep -q 'NEEDED.*libomp.so.5' ||
   { echo "FAIL: ESMM's trainer does not load libomp; the test no longer covers it"; status=1; }
 
+# One GEMM thread: no OpenMP calls, so no libomp (docs/deploy.md).
+"$recc" compile "$models/esmm.rec" -o "$work/trainer1" --threads 1 2>/dev/null
+if readelf -d "$work/trainer1" | grep -q 'NEEDED.*libomp'; then
+  echo "FAIL: a --threads 1 trainer loads libomp"; status=1
+fi
+rm -f "$work/trainer1"
+
 # Debian 12 merges /lib into /usr/lib, but dpkg knows each file by the path
 # its package ships it at: try both spellings.
 package_of() {
