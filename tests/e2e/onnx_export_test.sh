@@ -47,6 +47,11 @@ if out=$("$recc" export "$models/uma2.rec" --ckpt "$work/none.safetensors" -o "$
 then echo "FAIL: uma2's top_k exported"; status=1; fi
 grep -q "uma2.rec:[0-9]*:[0-9]*: op 'top_k' (%[0-9]*) has no ONNX mapping" <<<"$out" ||
   { echo "FAIL: $out"; status=1; }
+# So is a dynamic table (ZEUS's 10^8-row query_emb), named with its input.
+if out=$("$recc" export "$models/zeus.rec" --model zeus_finetune --ckpt "$work/none.safetensors" \
+  -o "$work/z.onnx" 2>&1); then echo "FAIL: a dynamic table exported"; status=1; fi
+grep -q "zeus.rec:[0-9]*:[0-9]*: table 'query_emb' of input '[a-z_]*' is dynamic" <<<"$out" ||
+  { echo "FAIL: $out"; status=1; }
 
 for m in esmm din; do
   data=$work/funnel.csv test=$work/funnel_test.csv
