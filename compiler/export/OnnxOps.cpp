@@ -68,27 +68,6 @@ std::string slice(OnnxWriter& w, const Node& n, const Shape& x, const std::strin
                         w.ints({axis}, "axes")});
 }
 
-std::string pad(OnnxWriter& w, const Node& n, const Shape& x, const std::string& in) {
-  const int64_t axis = ophelpers::normalizeAxis(n.attrs.getInt("axis"), x.rank(), "pad");
-  std::vector<int64_t> pads(2 * x.rank(), 0);
-  pads[axis] = n.attrs.getInt("before");
-  pads[x.rank() + axis] = n.attrs.getInt("after");
-  return w.op("Pad", {in, w.ints(pads, "pads")});
-}
-
-/// x summed down to like's shape: over x's extra leading axes and over the
-/// axes where like has extent 1 and x does not, then reshaped to like.
-std::string sumTo(OnnxWriter& w, const Shape& x, const Shape& like, const std::string& in) {
-  const size_t lead = x.rank() - like.rank();
-  std::vector<int64_t> axes;
-  for (size_t i = 0; i < x.rank(); ++i)
-    if (i < lead || (like[i - lead] == 1 && x[i] != 1)) axes.push_back(static_cast<int64_t>(i));
-  std::string y = in;
-  if (!axes.empty())
-    y = w.op("ReduceSum", {y, w.ints(axes, "axes")}, {attrInt("keepdims", 1)});
-  return reshape(w, y, like);
-}
-
 std::string reduce(OnnxWriter& w, const Node& n, const Shape& x, const std::string& in) {
   std::vector<int64_t> axes = ophelpers::normalizeAxes(n.attrs.getInts("axes"), x.rank(), "reduce");
   auto keep = attrInt("keepdims", n.attrs.getInt("keepdims"));
@@ -96,24 +75,6 @@ std::string reduce(OnnxWriter& w, const Node& n, const Shape& x, const std::stri
   if (n.kind == OpKind::ReduceSum) return w.op("ReduceSum", {in, w.ints(axes, "axes")}, {keep});
   return w.op(n.kind == OpKind::ReduceMean ? "ReduceMean" : "ReduceMax", {in},
               {attrInts("axes", axes), keep});
-}
-
-/// Undoes a reduction: x (with or without the reduced axes) broadcast along
-/// `axes` to like's shape, divided by the reduced count if `mean`.
-std::string expand(OnnxWriter& w, const Node& n, const Shape& x, const Shape& like,
-                   const std::vector<std::string>& in) {
-  std::vector<int64_t> axes = ophelpers::normalizeAxes(n.attrs.getInts("axes"), like.rank(), "expand");
-  std::string y = x.rank() < like.rank() ? unsqueeze(w, in[0], axes) : in[0];
-  y = w.op("Expand", {y, w.op("Shape", {in[1]})});
-  if (!n.attrs.getInt("mean")) return y;
-  int64_t count = 1;
-  for (int64_t a : axes) {
-    if (isBatchDim(like[a]))
-      throw ExportError(fmt::format("{}: 'expand' with mean over the batch axis has no ONNX "
-                                    "mapping in recc export", n.loc.str()));
-    count *= like[a];
-  }
-  return w.op("Div", {y, w.floatScalar(static_cast<float>(count))});
 }
 
 /// ids [..] -> [.., depth]: 1 where the (truncated) id equals the column;
@@ -161,7 +122,10 @@ const char* unmappedReason(OpKind kind) {
   switch (kind) {
   case OpKind::Dropout: return "dropout belongs to training; an eval graph has none";
   case OpKind::ArgMaxMask:
-  case OpKind::ScatterMatMul: return "it belongs to the backward pass";
+  case OpKind::ScatterMatMul:
+  case OpKind::Pad:
+  case OpKind::SumTo:
+  case OpKind::Expand: return "only gradient rules build it; an eval graph has none";
   case OpKind::TopK:
     return "retrieval's top-K ranks a whole corpus, outside the serving graph; export the "
            "towers instead (--tower user, --tower item; docs/export.md)";
@@ -210,17 +174,14 @@ std::string emitOp(OnnxWriter& w, const Graph& g, const Node& n, const std::vect
                 {attrInt("axis", ophelpers::normalizeAxis(n.attrs.getInt("axis"), n.shape.rank(),
                                                           "concat"))});
   case OpKind::Slice: return slice(w, n, shapeOf(0), in[0]);
-  case OpKind::Pad: return pad(w, n, shapeOf(0), in[0]);
   case OpKind::Reshape: return reshape(w, in[0], n.shape);
   case OpKind::Transpose: return w.op("Transpose", {in[0]}, {attrInts("perm", n.attrs.getInts("perm"))});
   case OpKind::BroadcastLike: return w.op("Expand", {in[0], w.op("Shape", {in[1]})});
-  case OpKind::SumTo: return sumTo(w, shapeOf(0), n.shape, in[0]);
   case OpKind::OneHot: return oneHot(w, n, in[0]);
   case OpKind::CausalMask: return causalMask(w, n);
   case OpKind::ReduceSum:
   case OpKind::ReduceMean:
   case OpKind::ReduceMax: return reduce(w, n, shapeOf(0), in[0]);
-  case OpKind::Expand: return expand(w, n, shapeOf(0), shapeOf(1), in);
   case OpKind::StopGradient:
   case OpKind::GradReverse: return w.op("Identity", {in[0]});
   default: unmapped(n);

@@ -6,7 +6,8 @@
 # empty), each trained ~190 steps of 32 rows first (ESM², SAR-Net and the
 # multi-scenario models, whose ops these two cover, are swept by hand:
 # docs/export.md). A two-tower model exports its towers, whose vectors
-# here are known from the data (inputs/retrieval/ret.rec).
+# here are known from the data (inputs/retrieval/ret.rec). inputs/onnx/ops.rec
+# runs the mapped ops those models do not use (attention, layer norm, ...).
 # Usage: onnx_export_test.sh RECC GEN_FUNNEL MODELS_DIR INPUTS_DIR
 set -eu
 recc=$(readlink -f "$1")
@@ -40,6 +41,18 @@ awk 'BEGIN {
 }' >"$work/din.csv"
 head -301 "$work/din.csv" >"$work/din_test.csv"
 
+# The op sweep (inputs/onnx/ops.rec): ids 0 to 8 per row, cut to 6, padded.
+awk 'BEGIN {
+  srand(11); print "user_id,seq,x,c,click"
+  for (r = 0; r < 2000; r++) {
+    n = (r % 7 == 0) ? 0 : int(rand() * 9); s = ""
+    for (k = 0; k < n; k++) s = s (k ? "|" : "") int(rand() * 30)
+    x = rand() * 4 - 1
+    printf "%d,%s,%.4f,%.3f,%d\n", int(rand() * 50), s, x, rand() * 20, (rand() < 0.3 + 0.3 * (x > 1))
+  }
+}' >"$work/ops.csv"
+head -301 "$work/ops.csv" >"$work/ops_test.csv"
+
 status=0
 # An op without ONNX mapping is refused, named with its source position,
 # before any checkpoint is read.
@@ -53,13 +66,14 @@ if out=$("$recc" export "$models/zeus.rec" --model zeus_finetune --ckpt "$work/n
 grep -q "zeus.rec:[0-9]*:[0-9]*: table 'query_emb' of input '[a-z_]*' is dynamic" <<<"$out" ||
   { echo "FAIL: $out"; status=1; }
 
-for m in esmm din; do
-  data=$work/funnel.csv test=$work/funnel_test.csv
+for m in esmm din ops; do
+  file=$models/$m.rec data=$work/funnel.csv test=$work/funnel_test.csv
   [[ $m == din ]] && data=$work/din.csv test=$work/din_test.csv
-  "$recc" train "$models/$m.rec" --data "$data" --batch 32 --epochs 1 \
+  [[ $m == ops ]] && file=$inputs/onnx/ops.rec data=$work/ops.csv test=$work/ops_test.csv
+  "$recc" train "$file" --data "$data" --batch 32 --epochs 1 \
     --out "$work/$m.safetensors" >/dev/null 2>&1 || { echo "FAIL: $m did not train"; exit 1; }
-  "$recc" export "$models/$m.rec" --ckpt "$work/$m.safetensors" -o "$work/$m.onnx"
-  "$recc" predict "$models/$m.rec" --ckpt "$work/$m.safetensors" --data "$test" \
+  "$recc" export "$file" --ckpt "$work/$m.safetensors" -o "$work/$m.onnx"
+  "$recc" predict "$file" --ckpt "$work/$m.safetensors" --data "$test" \
     --out "$work/$m.scores.csv" >/dev/null 2>&1
   echo "== $m"
   /usr/bin/python3 "$here/onnx_eval.py" "$work/$m.onnx" "$test" "$work/$m.scores.csv" ||
