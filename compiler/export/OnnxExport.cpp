@@ -64,6 +64,7 @@ private:
   std::string gatherRows(const std::string& weights, const std::string& ids);
   std::string tableWeights(int t);
   int featureOf(const Node& n, const std::string& name) const;
+  int stateOf(const Node& n, const Binding& b) const;
   const rt::Tensor& param(const std::string& name) const;
   const Binding& binding(const Node& n) const;
 
@@ -92,6 +93,18 @@ int Exporter::featureOf(const Node& n, const std::string& name) const {
   return f;
 }
 
+/// The StateStore entry a State input reads: by name, or for rows of an EMA
+/// shadow table (`ids`), the shadow of the table that id feature reads.
+int Exporter::stateOf(const Node& n, const Binding& b) const {
+  std::string ids = n.attrs.getString("ids");
+  int i = ids.empty() ? S.states.indexOf(b.name)
+                      : S.states.shadowOfTable(M.plan.features[featureOf(n, ids)].table);
+  if (i < 0)
+    throw ExportError(fmt::format("{}: state '{}' is not in model '{}'", n.loc.str(), b.name,
+                                  M.plan.model));
+  return i;
+}
+
 const rt::Tensor& Exporter::param(const std::string& name) const {
   int i = S.params.indexOf(name);
   if (i < 0) rt::fail("parameter '{}' is not in the checkpoint's model '{}'", name, M.plan.model);
@@ -116,8 +129,13 @@ int64_t Exporter::survey() {
     case ValueRole::State: {
       std::string ids = n.attrs.getString("ids");
       if (!ids.empty()) Features.insert(featureOf(n, ids));
-      int i = S.states.indexOf(b.name);
-      if (i >= 0) bytes += S.states.value(i).numel() * 4;
+      int i = stateOf(n, b);
+      if (S.states.spec(i).table) {  // an EMA shadow: a whole table
+        const rt::EmbeddingTable& t = S.tables[S.states.source(i)];
+        bytes += t.rows() * t.dim() * 4;
+      } else {
+        bytes += S.states.value(i).numel() * 4;
+      }
       break;
     }
     case ValueRole::Param: bytes += param(b.name).numel() * 4; break;
@@ -181,9 +199,8 @@ std::string Exporter::embeddingRows(const Node& n, int f) {
 /// Model state, folded in as constants: running statistics whole, an EMA
 /// shadow table gathered by its id feature.
 std::string Exporter::stateValue(const Node& n, const Binding& b) {
-  int i = S.states.indexOf(b.name);
-  if (i < 0) rt::fail("state '{}' is not in model '{}'", b.name, M.plan.model);
-  const std::string key = "state:" + b.name;
+  const int i = stateOf(n, b);
+  const std::string key = "state:" + S.states.spec(i).name;
   std::string ids = n.attrs.getString("ids");
   if (ids.empty()) {
     if (!Weights.count(key)) {

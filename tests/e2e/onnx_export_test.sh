@@ -7,7 +7,8 @@
 # multi-scenario models, whose ops these two cover, are swept by hand:
 # docs/export.md). A two-tower model exports its towers, whose vectors
 # here are known from the data (inputs/retrieval/ret.rec). inputs/onnx/ops.rec
-# runs the mapped ops those models do not use (attention, layer norm, ...).
+# runs the mapped ops those models do not use (attention, layer norm, ...);
+# inputs/state.rec, the model state folded into constants.
 # Usage: onnx_export_test.sh RECC GEN_FUNNEL MODELS_DIR INPUTS_DIR
 set -eu
 recc=$(readlink -f "$1")
@@ -52,6 +53,16 @@ awk 'BEGIN {
   }
 }' >"$work/ops.csv"
 head -301 "$work/ops.csv" >"$work/ops_test.csv"
+# Model state folded in (inputs/state.rec): batch norm's running statistics,
+# a running mean, EMA shadows of a dense head and of a table (its rows gathered).
+awk 'BEGIN {
+  srand(5); print "user_id,price,age,click"
+  for (r = 0; r < 800; r++) {
+    u = int(rand() * 30)
+    printf "%d,%.2f,%d,%d\n", u, rand() * 50, 18 + int(rand() * 50), (rand() < 0.2 + 0.5 * (u < 8))
+  }
+}' >"$work/state.csv"
+head -201 "$work/state.csv" >"$work/state_test.csv"
 
 status=0
 # An op without ONNX mapping is refused, named with its source position,
@@ -66,10 +77,11 @@ if out=$("$recc" export "$models/zeus.rec" --model zeus_finetune --ckpt "$work/n
 grep -q "zeus.rec:[0-9]*:[0-9]*: table 'query_emb' of input '[a-z_]*' is dynamic" <<<"$out" ||
   { echo "FAIL: $out"; status=1; }
 
-for m in esmm din ops; do
+for m in esmm din ops state; do
   file=$models/$m.rec data=$work/funnel.csv test=$work/funnel_test.csv
   [[ $m == din ]] && data=$work/din.csv test=$work/din_test.csv
   [[ $m == ops ]] && file=$inputs/onnx/ops.rec data=$work/ops.csv test=$work/ops_test.csv
+  [[ $m == state ]] && file=$inputs/state.rec data=$work/state.csv test=$work/state_test.csv
   "$recc" train "$file" --data "$data" --batch 32 --epochs 1 \
     --out "$work/$m.safetensors" >/dev/null 2>&1 || { echo "FAIL: $m did not train"; exit 1; }
   "$recc" export "$file" --ckpt "$work/$m.safetensors" -o "$work/$m.onnx"
