@@ -9,6 +9,8 @@ packages=(
   libeigen3-dev libtbb-dev libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   libfarmhash-dev
   libgtest-dev libgmock-dev clang-19 libclang-rt-19-dev libomp-19-dev
+  # recc export (ONNX) and its test: the checker and numpy of Debian's python3.
+  libonnx-dev libprotobuf-dev python3-onnx python3-numpy
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # The PyTorch peer of the benchmark, over the threaded OpenBLAS.

@@ -5,6 +5,7 @@
 //   emit-mlir  prints the MLIR after a lowering stage,
 //   train/eval/predict run the shared TrainerApp commands on a backend,
 //   compile    writes a standalone native trainer (Aot.cpp),
+//   export     writes the serving graph as ONNX (Export.cpp),
 //   bench      measures training throughput per backend (Bench.cpp),
 //   bench-retrieval  times the exact top-K of retrieval (BenchRetrieval.cpp).
 // Compile errors print clang-style with a caret and exit 1.
@@ -13,6 +14,7 @@
 #include "compiler/tools/Aot.h"
 #include "compiler/tools/Backends.h"
 #include "compiler/tools/Bench.h"
+#include "compiler/tools/Export.h"
 #include "compiler/tools/BenchRetrieval.h"
 #include "compiler/tools/Summary.h"
 #include "dsl/ASTPrinter.h"
@@ -143,6 +145,7 @@ int main(int argc, char** argv) {
   rt::TrainArgs trainArgs;
   rt::EvalArgs evalArgs;
   BenchArgs benchArgs;
+  ExportArgs exportArgs;
   BenchRetrievalArgs benchRetrievalArgs;
 
   const CLI::IsMember backendNames(std::vector<std::string>{"mlir", "reference"});
@@ -189,6 +192,10 @@ int main(int argc, char** argv) {
   addBatchFlag(*compile, m, "batch size to compile for");
   addCodegenThreadsFlag(*compile, threads);
 
+  auto* exportCmd = app.add_subcommand("export", "write the serving graph of a checkpoint as ONNX");
+  addModelArgs(*exportCmd, m);
+  addExportFlags(*exportCmd, exportArgs);
+
   auto* bench = app.add_subcommand("bench", "training throughput, memory and GFLOP/s per backend");
   addModelArgs(*bench, m);
   addBenchFlags(*bench, benchArgs);
@@ -210,6 +217,7 @@ int main(int argc, char** argv) {
       return runBenchRetrieval(benchRetrievalArgs);
     }
     if (*compile) rt::checkCanWrite("-o", output);
+    if (*exportCmd) rt::checkCanWrite("-o", exportArgs.output);
     if (*bench) rt::checkCanWrite("--json", benchArgs.json);
     BackendKind kind = parseBackend(backend);
     if (*train || *evalCmd || *predict) {
@@ -234,6 +242,14 @@ int main(int argc, char** argv) {
     }
     if (*compile) return compileTrainer(compileOrExit(m), output, threads <= 0 ? 2 : threads);
     if (*bench) return runBench(compileOrExit(m), benchArgs);
+    if (*exportCmd) {
+      CompiledModel model = compileOrExit(m);
+      if (exportArgs.tower.empty())
+        return runExport(model, model.evalGraph, model.plan.model, exportArgs);
+      Towers towers = towersOrExit(model, m.file);
+      return runExport(model, exportArgs.tower == "user" ? towers.user : towers.item,
+                       model.plan.model + "." + exportArgs.tower, exportArgs);
+    }
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
