@@ -14,6 +14,7 @@
 #include "runtime/Trainer.h"
 
 #include <oneapi/tbb/global_control.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -416,6 +417,12 @@ namespace {
 StreamedData streamedTrainData(const ModelPlan& plan, const TrainArgs& a) {
   StreamedData data;
   data.files = expandDataFiles("--data", a.data);
+  for (const std::string& file : data.files) {
+    struct stat st{};
+    if (::stat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      fail("--stream-buffer: {} is not a regular file: streaming reads --data once per "
+           "epoch and once before, and a pipe can be read only once", file);
+  }
   data.read = plan.streams.empty() ? ReadOptions{} : streamReadOptions(0);
   data.bufferRows = a.streamBuffer;
   data.chunkRows = chunkRowsFor(a.streamBuffer);
