@@ -2,6 +2,7 @@
 #include "runtime/TrainerApp.h"
 
 #include "runtime/AtomicFile.h"
+#include "runtime/ChunkPipe.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/CliChecks.h"
 #include "runtime/CsvReader.h"
@@ -97,6 +98,10 @@ void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   if (predict) {
     cmd.add_option("--out", a.out, "scores CSV to write")->required();
+    cmd.add_option("--stream-rows", a.streamRows,
+                   "ROWS: read and score --data ROWS rows at a time (rounded up to whole "
+                   "batches), writing scores as they come, instead of reading it into memory")
+        ->check(intRange(1, int64_t(1) << 40));
     cmd.add_option("--keep", a.keep,
                    "data columns (comma-separated) copied beside the scores, e.g. the ids "
                    "to join them back by")
@@ -276,8 +281,8 @@ ReadOptions unseenReadOptions(const ModelPlan& plan, const EvalArgs& a) {
 
 /// Says on stderr what reading `path` did with unseen ids, when it did
 /// anything.
-void reportUnseen(const std::string& path, const std::string& policy, const DataSet& data) {
-  const DataSet::Unseen& u = data.unseen();
+void reportUnseen(const std::string& path, const std::string& policy,
+                  const DataSet::Unseen& u) {
   if (u.skippedRows > 0)
     std::fprintf(stderr, "%s: --unseen %s: skipped %lld rows with an id outside its "
                  "input's vocabulary\n", path.c_str(), policy.c_str(), (long long)u.skippedRows);
@@ -543,7 +548,7 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
     DataSet data = readData("--data", a.data, plan, unseenReadOptions(plan, a));
-    reportUnseen(flagText(a.data), a.unseen, data);
+    reportUnseen(flagText(a.data), a.unseen, data.unseen());
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);
@@ -559,6 +564,30 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
   });
 }
 
+namespace {
+/// `predict --stream-rows`: --data read and scored a chunk at a time, in
+/// file order, the chunks a multiple of the batch (so predict's batches).
+int runStreamedPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
+                       const ReadOptions& read) {
+  const std::vector<std::string> files = expandDataFiles("--data", a.data);
+  auto evalFn = makeStep(steps, plan, false);
+  DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
+  addStoredRows(stored, a.checkpoint, plan);
+  checkMemory(plan, {usage(plan.evalStep, *evalFn, plan.batchSize)}, stored);
+  ModelState state(plan);
+  loadInto(a.checkpoint, state, a.allowNonFinite);
+  const int64_t batch = evalFn->fixedBatch() > 0 ? evalFn->fixedBatch() : plan.batchSize;
+  const int64_t chunk = std::max<int64_t>(1, (a.streamRows + batch - 1) / batch) * batch;
+  ChunkPipe pipe(files, plan, read, chunk);
+  PredictedRows done =
+      predictChunks(state, *evalFn, [&] { return pipe.next(); }, a.out, a.threads);
+  reportUnseen(flagText(a.data), a.unseen, done.unseen);
+  std::fprintf(stderr, "wrote %lld rows of scores to %s (streamed in chunks of %lld rows)\n",
+               (long long)done.rows, a.out.c_str(), (long long)chunk);
+  return 0;
+}
+} // namespace
+
 int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
                const RetrievalSteps* retrieval) {
   return guarded([&] {
@@ -573,8 +602,9 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     read.requireLabels = false;
     read.requireGroups = false;
     read.keep = a.keep;
+    if (a.streamRows > 0) return runStreamedPredict(plan, steps, a, read);
     DataSet data = readData("--data", a.data, plan, read);
-    reportUnseen(flagText(a.data), a.unseen, data);
+    reportUnseen(flagText(a.data), a.unseen, data.unseen());
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);

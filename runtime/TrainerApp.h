@@ -53,6 +53,9 @@ struct EvalArgs {
   /// Integer ids outside their vocabulary: "error", "oov" (id 0) or "skip"
   /// the row (CsvReader.h, UnseenPolicy).
   std::string unseen = "error";
+  /// predict: > 0 reads and scores --data this many rows at a time
+  /// (Evaluator.h, predictChunks) instead of reading it into memory.
+  int64_t streamRows = 0;
   /// predict: data columns written beside the scores (to join them back).
   std::vector<std::string> keep;
   RetrievalArgs retrieval;   ///< with a corpus: retrieval over it (Retrieval.h)

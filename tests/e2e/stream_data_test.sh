@@ -3,7 +3,8 @@
 # rows (80x its shuffle buffer of 10k rows), given as three parts (gzip, zstd
 # or gzip, plain) through a list and a glob, trains to the metrics of the
 # in-memory run while its peak RSS stays well below that run's and within a
-# few MiB of a streamed run on 2k rows: it does not grow with the data.
+# few MiB of a streamed run on 2k rows: it does not grow with the data. And
+# `predict --stream-rows` writes the file `predict` writes.
 # A small model, so that the data and not the tables dominate memory.
 # Usage: stream_data_test.sh RECC GEN_FUNNEL
 set -eu
@@ -63,7 +64,7 @@ train() {  # train LOG ARGS...: peak RSS of `recc train` on the tiny model
 
 in_memory=$(train mem.log --data "$work/train.csv")
 streamed=$(train stream.log --data "$work/part1.csv.gz" --data "$work/part[23].csv*" \
-  --stream-buffer 10000)
+  --stream-buffer 10000 --out "$work/tiny.safetensors")
 small=$(train small.log --data "$work/small.csv" --stream-buffer 10000)
 
 status=0
@@ -81,6 +82,15 @@ check "streamed peak RSS $streamed KiB < in-memory $in_memory KiB - 50 MiB" \
   "$streamed < $in_memory - 50 * 1024"
 check "streamed peak RSS $streamed KiB < streamed 2k rows $small KiB + 8 MiB" \
   "$streamed < $small + 8 * 1024"
+# predict --stream-rows scores chunk by chunk, in whole batches: the same file.
+predict() { "$recc" predict "$work/tiny.rec" --ckpt "$work/tiny.safetensors" --data "$work/test.csv" \
+  --keep user_id --threads 2 "$@" 2>/dev/null; }
+predict --out "$work/scores.csv" && predict --out "$work/streamed.csv" --stream-rows 1200
+if cmp -s "$work/scores.csv" "$work/streamed.csv" && [[ $(wc -l <"$work/scores.csv") -eq 20001 ]]; then
+  echo "ok   predict --stream-rows writes the scores predict writes"
+else
+  echo "FAIL predict --stream-rows differs from predict"; status=1
+fi
 a=$(auc mem.log) b=$(auc stream.log)
 check "in-memory test AUC $a > 0.7" "$a > 0.7"
 check "streamed test AUC $b > in-memory $a - 0.01" "$b > $a - 0.01"
