@@ -62,7 +62,8 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
   DivergenceGuard guard(State, Options.checkpointPath, Options.inspector, Options.norms);
   const int64_t epoch = State.epoch + 1;
   progress.startEpoch(epoch, lastEpoch, steps);
-  ShuffleBuffer buffer(plan, train.bufferRows);
+  // A buffer beyond the row count would hold nothing more (same order).
+  ShuffleBuffer buffer(plan, std::min(train.bufferRows, train.rows));
   buffer.startEpoch(plan.seed, State.epoch);
   DataSet batch(plan, batchSize, /*withLabels=*/true, /*withGroups=*/false);
   batch.setSource(source);
