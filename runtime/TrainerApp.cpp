@@ -215,7 +215,7 @@ std::vector<std::string> streamFiles(const ModelPlan& plan, const std::vector<st
   return files;
 }
 
-/// The data of input stream `stream` of `plan` (0: the source).
+/// How to read input stream `stream` of a plan (0: the source).
 ReadOptions streamReadOptions(int stream) {
   ReadOptions options;
   options.stream = stream;
@@ -223,6 +223,7 @@ ReadOptions streamReadOptions(int stream) {
   return options;
 }
 
+/// The data of input stream `stream` of `plan` (0: the source).
 DataSet readStream(const std::string& flag, const std::vector<std::string>& values,
                    const ModelPlan& plan, int stream) {
   return readData(flag, values, plan, streamReadOptions(stream));
