@@ -1,9 +1,11 @@
-// CsvReader: see CsvReader.h. The file is read into memory (FileRead.h; not
-// mapped, so a file that shrinks meanwhile cannot crash the reader, and pipes
-// work), split into lines, and rows are parsed in parallel chunks straight
+// CsvReader: see CsvReader.h. Each file is read into memory (TextSource.h;
+// not mapped, so a file that shrinks meanwhile cannot crash the reader, and
+// pipes work), split into lines, and rows are parsed in parallel chunks straight
 // into the DataSet's columns (each row writes only its own slots). Each chunk
 // stops at its first bad row; the error reported is the one on the lowest
-// line, so the message does not depend on the thread count.
+// line, so the message does not depend on the thread count. DataChunks runs
+// the same Reader on a few lines at a time, copied out of the decompressed
+// stream.
 #include "runtime/CsvReader.h"
 
 #include "runtime/DataSetRows.h"

@@ -16,7 +16,8 @@
 // element by ';' ("12;7;3|5;9|" is three elements, the last an empty bag). Values may be surrounded by spaces or one pair of double quotes;
 // quoted fields containing the delimiter are not supported. A dense value
 // below float's range (1e-50) rounds to zero or a denormal. The file is read
-// to its end (pipes work) and never mapped (see FileRead.h). docs/data.md
+// to its end (pipes work), never mapped, and gzip / zstd decompressed
+// (TextSource.h). docs/data.md
 // documents the format. Several files (readDataFiles, DataChunks) read as one.
 #pragma once
 

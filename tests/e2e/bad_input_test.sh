@@ -143,6 +143,7 @@ expect_ok() {
   fi
 }
 expect_ok data-from-process-substitution train --data <(cat "$good")
+expect_ok data-gzip-from-pipe train --data <(gzip -c "$good")
 gzip -c "$good" >"$work/good.csv.gz"
 expect_ok data-glob-and-gzip-streamed train --data "$work/goo[d].csv" --data "$work/good.csv.gz" \
   --stream-buffer 64
