@@ -1,14 +1,17 @@
-// CsvReader: see CsvReader.h. The file is read into memory (FileRead.h; not
-// mapped, so a file that shrinks meanwhile cannot crash the reader, and pipes
-// work), split into lines, and rows are parsed in parallel chunks straight
+// CsvReader: see CsvReader.h. Each file is read into memory (TextSource.h;
+// not mapped, so a file that shrinks meanwhile cannot crash the reader, and
+// pipes work), split into lines, and rows are parsed in parallel chunks straight
 // into the DataSet's columns (each row writes only its own slots). Each chunk
 // stops at its first bad row; the error reported is the one on the lowest
-// line, so the message does not depend on the thread count.
+// line, so the message does not depend on the thread count. DataChunks runs
+// the same Reader on a few lines at a time, copied out of the decompressed
+// stream.
 #include "runtime/CsvReader.h"
 
 #include "runtime/DataSetRows.h"
 #include "runtime/Error.h"
-#include "runtime/FileRead.h"
+#include "runtime/DataFiles.h"
+#include "runtime/TextSource.h"
 #include "runtime/IdLookup.h"
 
 #include <tbb/blocked_range.h>
@@ -32,10 +35,16 @@ namespace {
 struct Line {
   std::string_view text;
   int64_t number;  // 1-based line number in the file
+  int file = 0;    // index of the file among those read together
 };
 
-/// Splits `text` into non-blank lines, dropping '\r' of CRLF endings.
-std::vector<Line> splitLines(std::string_view text) {
+/// Whether `line` has more than blanks (blank lines are skipped).
+bool isContentLine(std::string_view line) {
+  return line.find_first_not_of(" \t") != std::string_view::npos;
+}
+
+/// Splits `text` (of file `file`) into non-blank lines, dropping '\r' of CRLF endings.
+std::vector<Line> splitLines(std::string_view text, int file = 0) {
   std::vector<Line> lines;
   int64_t number = 0;
   size_t pos = 0;
@@ -47,8 +56,8 @@ std::vector<Line> splitLines(std::string_view text) {
     if (!line.empty() && line.back() == '\r')
       line.remove_suffix(1);
     ++number;
-    if (line.find_first_not_of(" \t") != std::string_view::npos)
-      lines.push_back({line, number});
+    if (isContentLine(line))
+      lines.push_back({line, number, file});
     pos = end + 1;
   }
   return lines;
@@ -98,16 +107,27 @@ thread_local int64_t rowOovIds = 0;
 
 class Reader {
 public:
-  Reader(const std::string& path, const ModelPlan& plan, const ReadOptions& options)
-      : Path(path), Plan(plan), Options(options), Text(readWholeFile(path, "data file")) {
+  /// Reads `paths` as one data set: rows in file order, each file with the
+  /// same header.
+  Reader(std::vector<std::string> paths, const ModelPlan& plan, const ReadOptions& options)
+      : Paths(std::move(paths)), Path(Paths.at(0)), Plan(plan), Options(options) {
     loadVocabularies();
   }
 
+  /// Every row of every file, in memory.
   DataSet read();
+  /// Whether the files have no header row (the model's `columns` list).
+  bool headerless() const { return !Plan.columns.empty(); }
+  /// The first line of file `first.file`: binds the columns (from the header,
+  /// or the model's column list) for the first file, checks a later file's
+  /// header against it. Returns whether the line is data (headerless files).
+  bool acceptFirstLine(const Line& first);
+  /// The rows `lines` (data lines of any of the files) as a data set; rows
+  /// --unseen skip drops are left out, even all of them.
+  DataSet parseChunk(const std::vector<Line>& lines);
 
 private:
-  /// Maps columns to targets; returns the index of the first data line.
-  size_t bindColumns(const std::vector<Line>& lines);
+  std::vector<std::string> headerNames(const Line& header) const;
   void bindHeader(const Line& header);
   void bindColumnList(const Line& first);
   void bindTargets();
@@ -127,20 +147,23 @@ private:
   float parseDense(const Line& line, int col, std::string_view field, int f);
   void fillNa(int f, int64_t row);
   void loadVocabularies();
-  void dropSkippedRows();
+  void prepareColumns(int64_t rows);
+  void dropSkippedRows(bool allowAll);
   void internGroups();
+  void finishColumns();
 
   template <typename... Args>
   [[noreturn]] void failAt(const Line& line, int col, fmt::format_string<Args...> format,
                            Args&&... args) const {
-    fail("{}:{}:{}: {}", Path, line.number, col + 1,
+    fail("{}:{}:{}: {}", Paths[line.file], line.number, col + 1,
          fmt::format(format, std::forward<Args>(args)...));
   }
 
-  std::string Path;
+  std::vector<std::string> Paths;
+  std::string Path;  // the first file, whose header is bound
   const ModelPlan& Plan;
   ReadOptions Options;
-  std::string Text;  // the whole file; rows point into it
+  std::vector<std::string> Texts;  // each whole file (read()); rows point into them
   char Delim = ',';
   std::vector<std::string> Header;  // the header row's names, or the model's column list
   const char* Layout = "the header";  // where Header comes from, for messages
@@ -189,20 +212,49 @@ bool stepReads(const StepSpec& step, const std::string& name) {
   });
 }
 
-void Reader::bindHeader(const Line& header) {
-  Delim = pickDelimiter(Path, header.text);
+std::vector<std::string> Reader::headerNames(const Line& header) const {
   std::vector<std::string_view> fields;
   splitFields(header.text, Delim, fields);
+  std::vector<std::string> names;
   for (size_t c = 0; c < fields.size(); ++c) {
     std::string name(fields[c]);
     if (c == 0 && name.starts_with("\xEF\xBB\xBF"))  // UTF-8 byte order mark
       name = cleanField(std::string_view(name).substr(3), Delim);
-    for (size_t k = 0; k < Header.size(); ++k)
-      if (Header[k] == name && !name.empty())
+    for (size_t k = 0; k < names.size(); ++k)
+      if (names[k] == name && !name.empty())
         fail("{}:{}: column '{}' appears twice in the header (columns {} and {})",
-             Path, header.number, name, k + 1, c + 1);
-    Header.push_back(std::move(name));
+             Paths[header.file], header.number, name, k + 1, c + 1);
+    names.push_back(std::move(name));
   }
+  return names;
+}
+
+bool Reader::acceptFirstLine(const Line& first) {
+  if (headerless()) {
+    if (first.file == 0)
+      bindColumnList(first);
+    return true;
+  }
+  if (first.file == 0) {
+    bindHeader(first);
+    return false;
+  }
+  const std::string& path = Paths[first.file];
+  if (pickDelimiter(path, first.text) != Delim)
+    fail("{}:{}: delimiter differs from that of {} ('{}' here, '{}' there): the files of "
+         "one data flag must share one format", path, first.number, Path,
+         pickDelimiter(path, first.text) == '\t' ? "tab" : ",", Delim == '\t' ? "tab" : ",");
+  std::vector<std::string> names = headerNames(first);
+  if (names != Header)
+    fail("{}:{}: header differs from that of {}: '{}' here, '{}' there (the files of one "
+         "data flag must have the same columns in the same order)", path, first.number, Path,
+         fmt::join(names, ","), fmt::join(Header, ","));
+  return false;
+}
+
+void Reader::bindHeader(const Line& header) {
+  Delim = pickDelimiter(Path, header.text);
+  Header = headerNames(header);
   bindTargets();
 }
 
@@ -216,15 +268,6 @@ void Reader::bindColumnList(const Line& first) {
   Header = Plan.columns;
   Layout = "the model's 'columns' list";
   bindTargets();
-}
-
-size_t Reader::bindColumns(const std::vector<Line>& lines) {
-  if (!Plan.columns.empty()) {
-    bindColumnList(lines[0]);
-    return 0;
-  }
-  bindHeader(lines[0]);
-  return 1;
 }
 
 void Reader::bindTargets() {
@@ -421,7 +464,7 @@ void Reader::parseBags(const Line& line, int col, std::string_view field, int f,
 void Reader::parseRow(const Line& line, int64_t row, std::vector<std::string_view>& fields) {
   splitFields(line.text, Delim, fields);
   if (fields.size() != Header.size())
-    fail("{}:{}: expected {} fields as in {}, found {}", Path, line.number,
+    fail("{}:{}: expected {} fields as in {}, found {}", Paths[line.file], line.number,
          Header.size(), Layout, fields.size());
   for (size_t c = 0; c < Targets.size(); ++c)
     for (const Target& t : Targets[c]) {
@@ -495,16 +538,39 @@ void Reader::internGroups() {
 }
 
 DataSet Reader::read() {
-  std::vector<Line> lines = splitLines(Text);
-  if (lines.empty())
-    fail("{}: empty file ({})", Path,
-         Plan.columns.empty() ? "expected a header row" : "no data rows");
-  const size_t first = bindColumns(lines);
+  // One vector of lines: the first file's header (if the files have one),
+  // then the data lines of every file (the later files' headers are checked
+  // and left out).
+  std::vector<Line> lines;
+  size_t first = 0;  // index of the first data line
+  Texts.reserve(Paths.size());  // no reallocation: lines point into the texts
+  for (size_t i = 0; i < Paths.size(); ++i) {
+    Texts.push_back(readWholeText(Paths[i], "data file"));
+    std::vector<Line> ofFile = splitLines(Texts.back(), static_cast<int>(i));
+    if (ofFile.empty())
+      fail("{}: empty file ({})", Paths[i], headerless() ? "no data rows" : "expected a header row");
+    const size_t skip = acceptFirstLine(ofFile[0]) ? 0 : 1;
+    if (i == 0) {
+      lines = std::move(ofFile);
+      first = skip;
+    } else {
+      lines.insert(lines.end(), ofFile.begin() + static_cast<std::ptrdiff_t>(skip), ofFile.end());
+    }
+  }
   const int64_t rows = static_cast<int64_t>(lines.size() - first);
   if (rows == 0)
-    fail("{}: no data rows after the header", Path);
+    fail("{}: no data rows{}", Paths.size() == 1 ? Path : describeFiles(Paths),
+         headerless() ? "" : " after the header");
   Data = DataSet(Plan, rows, /*withLabels=*/false, /*withGroups=*/false);
-  Data.setSource(Path);
+  Data.setSource(Paths.size() == 1 ? Path : describeFiles(Paths));
+  prepareColumns(rows);
+  parseRows(lines, first);
+  dropSkippedRows(/*allowAll=*/false);
+  finishColumns();
+  return std::move(Data);
+}
+
+void Reader::prepareColumns(int64_t rows) {
   GroupText.resize(GroupColumns.size());
   for (const auto& targets : Targets)
     for (const Target& t : targets) {
@@ -515,24 +581,37 @@ DataSet Reader::read() {
     }
   KeepText.assign(Options.keep.size(), std::vector<std::string_view>(rows));
   Skipped.assign(rows, 0);
-  parseRows(lines, first);
-  dropSkippedRows();
+}
+
+void Reader::finishColumns() {
   internGroups();
   for (size_t k = 0; k < Options.keep.size(); ++k)
     Data.keptMut(Options.keep[k]).assign(KeepText[k].begin(), KeepText[k].end());
+}
+
+DataSet Reader::parseChunk(const std::vector<Line>& lines) {
+  const int64_t rows = static_cast<int64_t>(lines.size());
+  Data = DataSet(Plan, rows, /*withLabels=*/false, /*withGroups=*/false);
+  Data.setSource(lines.empty() ? Path : Paths[lines[0].file]);
+  GroupText.assign(GroupColumns.size(), {});
+  OovIds = 0;
+  prepareColumns(rows);
+  parseRows(lines, 0);
+  dropSkippedRows(/*allowAll=*/true);
+  finishColumns();
   return std::move(Data);
 }
 
 /// Drops the rows --unseen skip skipped (their group text too) and records
 /// the counts.
-void Reader::dropSkippedRows() {
+void Reader::dropSkippedRows(bool allowAll) {
   const int64_t skipped = std::count(Skipped.begin(), Skipped.end(), char(1));
   Data.setUnseen({skipped, OovIds.load()});
   if (skipped == 0)
     return;
-  if (skipped == Data.rows())
+  if (skipped == Data.rows() && !allowAll)
     fail("{}: all {} rows were skipped (--unseen skip): each has an id outside its "
-         "input's vocabulary", Path, skipped);
+         "input's vocabulary", Data.source(), skipped);
   for (auto* columns : {&GroupText, &KeepText})
     for (auto& text : *columns) {
       if (text.empty())
@@ -546,6 +625,17 @@ void Reader::dropSkippedRows() {
   for (char& k : Skipped)
     k = !k;  // now: keep
   Data = keepRows(Plan, Data, Skipped);
+}
+
+std::string lowerExtension(const std::string& path);
+
+/// The extension of `path` in lower case, past a compression suffix
+/// ("x.TSV.gz" -> ".tsv"): the format is sniffed, the suffix names the text.
+std::string textExtension(const std::string& path) {
+  std::string ext = lowerExtension(path);
+  if (ext == ".gz" || ext == ".zst" || ext == ".zstd")
+    return lowerExtension(path.substr(0, path.size() - ext.size()));
+  return ext;
 }
 
 std::string lowerExtension(const std::string& path) {
@@ -562,7 +652,7 @@ std::string lowerExtension(const std::string& path) {
 } // namespace
 
 char pickDelimiter(const std::string& path, std::string_view header) {
-  std::string ext = lowerExtension(path);
+  std::string ext = textExtension(path);
   if (ext == ".tsv")
     return '\t';
   if (ext == ".csv")
@@ -590,7 +680,132 @@ ReadOptions evalReadOptions(const ModelPlan& plan) {
 
 DataSet readDataFile(const std::string& path, const ModelPlan& plan,
                      const ReadOptions& options) {
-  return Reader(path, plan, options).read();
+  return Reader({path}, plan, options).read();
+}
+
+/// DataChunks' state: the reader (header bound once, shared parsing), the
+/// file being read and the text of its next lines.
+struct DataChunks::Impl {
+  static constexpr size_t kBlock = 1 << 20;
+  Impl(std::vector<std::string> paths, const ModelPlan& plan, const ReadOptions& options)
+      : Files(paths), Read(std::move(paths), plan, options) {}
+
+  std::vector<std::string> Files;
+  Reader Read;
+  int File = -1;                     // index in Files of the file being read
+  std::unique_ptr<TextSource> Source;
+  std::string Buffer;                // decompressed text; Buffer[Pos, end) unread
+  size_t Pos = 0;
+  bool SourceDone = false;
+  int64_t LineNumber = 0;            // of the last line taken from the file
+  bool HeaderSeen = false;
+  int64_t RowsSoFar = 0;
+
+  /// The next line of the current file (without its '\n'), valid until the
+  /// next call; false at the end of the file.
+  bool rawLine(std::string_view& line) {
+    for (;;) {
+      const size_t nl = Buffer.find('\n', Pos);
+      if (nl != std::string::npos || (SourceDone && Pos < Buffer.size())) {
+        const size_t end = nl == std::string::npos ? Buffer.size() : nl;
+        line = std::string_view(Buffer).substr(Pos, end - Pos);
+        Pos = end + (nl == std::string::npos ? 0 : 1);
+        return true;
+      }
+      if (SourceDone)
+        return false;
+      Buffer.erase(0, Pos);
+      Pos = 0;
+      const size_t old = Buffer.size();
+      Buffer.resize(old + kBlock);
+      const size_t n = Source->read(Buffer.data() + old, kBlock);
+      Buffer.resize(old + n);
+      SourceDone = n == 0;
+    }
+  }
+
+  /// Opens the next file; false when there is none.
+  bool openNext() {
+    if (++File >= static_cast<int>(Files.size()))
+      return false;
+    Source = std::make_unique<TextSource>(Files[File], "data file");
+    Buffer.clear();
+    Pos = 0;
+    SourceDone = false;
+    LineNumber = 0;
+    HeaderSeen = false;
+    return true;
+  }
+
+  /// Copies up to `rows` data lines into `text` and returns them (pointing
+  /// into `text`); checks each file's header on the way.
+  std::vector<Line> takeLines(int64_t rows, std::string& text) {
+    struct Span { size_t at, size; int64_t number; int file; };
+    std::vector<Span> spans;
+    while (static_cast<int64_t>(spans.size()) < rows) {
+      if (!Source && !openNext())
+        break;
+      std::string_view line;
+      if (!rawLine(line)) {
+        if (!HeaderSeen)
+          fail("{}: empty file ({})", Files[File],
+               Read.headerless() ? "no data rows" : "expected a header row");
+        Source.reset();
+        continue;
+      }
+      ++LineNumber;
+      if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+      if (!isContentLine(line))
+        continue;
+      if (!HeaderSeen) {
+        HeaderSeen = true;
+        if (!Read.acceptFirstLine({line, LineNumber, File}))
+          continue;
+      }
+      spans.push_back({text.size(), line.size(), LineNumber, File});
+      text.append(line);
+    }
+    std::vector<Line> lines;
+    lines.reserve(spans.size());
+    for (const Span& s : spans)
+      lines.push_back({std::string_view(text).substr(s.at, s.size), s.number, s.file});
+    return lines;
+  }
+};
+
+DataChunks::DataChunks(std::vector<std::string> paths, const ModelPlan& plan,
+                       const ReadOptions& options) {
+  if (paths.empty())
+    fail("no data file given");
+  P = std::make_unique<Impl>(std::move(paths), plan, options);
+}
+
+DataChunks::~DataChunks() = default;
+
+DataSet DataChunks::next(int64_t rows) {
+  rows = std::max<int64_t>(rows, 1);
+  for (;;) {
+    std::string text;
+    std::vector<Line> lines = P->takeLines(rows, text);
+    if (lines.empty()) {
+      if (P->RowsSoFar == 0)
+        fail("{}: no data rows{}", describeFiles(P->Files),
+             P->Read.headerless() ? "" : " after the header");
+      return DataSet();
+    }
+    DataSet chunk = P->Read.parseChunk(lines);
+    P->RowsSoFar += static_cast<int64_t>(lines.size());
+    if (chunk.rows() > 0)  // every row skipped (--unseen skip): read on
+      return chunk;
+  }
+}
+
+DataSet readDataFiles(const std::vector<std::string>& paths, const ModelPlan& plan,
+                      const ReadOptions& options) {
+  if (paths.empty())
+    fail("no data file given");
+  return Reader(paths, plan, options).read();
 }
 
 } // namespace recc::rt

@@ -19,11 +19,14 @@
 // element by ';' ("12;7;3|5;9|" is three elements, the last an empty bag). Values may be surrounded by spaces or one pair of double quotes;
 // quoted fields containing the delimiter are not supported. A dense value
 // below float's range (1e-50) rounds to zero or a denormal. The file is read
-// to its end (pipes work) and never mapped (see FileRead.h). docs/data.md
-// documents the format.
+// to its end (pipes work), never mapped, and gzip / zstd decompressed
+// (TextSource.h). docs/data.md
+// documents the format. Several files (readDataFiles, DataChunks) read as one.
 #pragma once
 
 #include "runtime/DataSet.h"
+
+#include <memory>
 
 namespace recc::rt {
 
@@ -71,6 +74,32 @@ ReadOptions evalReadOptions(const ModelPlan& plan);
 /// Reads `path`; throws a RuntimeError on any malformed input.
 DataSet readDataFile(const std::string& path, const ModelPlan& plan,
                      const ReadOptions& options = {});
+
+/// Reads `paths` as one data set: rows in file order; each file must have
+/// the same header (a different one is an error naming both files). Files
+/// may be gzip or zstd compressed (TextSource.h); errors name the file and
+/// the line in its decompressed text.
+DataSet readDataFiles(const std::vector<std::string>& paths, const ModelPlan& plan,
+                      const ReadOptions& options = {});
+
+/// Reads `paths` like readDataFiles, a chunk of rows at a time, holding only
+/// one chunk's text and rows (streaming training, docs/data.md). Group ids
+/// are numbered per chunk. Errors are those of readDataFiles, raised when
+/// the chunk holding the bad row is read.
+class DataChunks {
+public:
+  DataChunks(std::vector<std::string> paths, const ModelPlan& plan,
+             const ReadOptions& options = {});
+  ~DataChunks();
+  /// The next rows in file order, at most `rows` of them (fewer at the end,
+  /// or when --unseen skip drops some); a data set of 0 rows once every file
+  /// is read.
+  DataSet next(int64_t rows);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> P;
+};
 
 /// The delimiter for `path` given its header line (exposed for tests).
 char pickDelimiter(const std::string& path, std::string_view header);

@@ -261,10 +261,9 @@ void appendCsvField(fmt::memory_buffer& line, std::string_view text) {
   line.push_back('"');
 }
 
-void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
-             const std::string& csvPath, int threads) {
-  auto limit = limitThreads(threads);
-  Collected c = runEval(state, evalStep, data);
+namespace {
+/// The scores file's header: the kept columns, then one per output value.
+std::string predictionHeader(const Collected& c, const DataSet& data) {
   std::string header;
   for (size_t i = 0; i < c.names.size(); ++i)
     for (int64_t k = 0; k < c.perRow[i]; ++k)
@@ -279,11 +278,14 @@ void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
            "have it twice", k);
   if (!kept.empty())
     header = fmt::format("{},{}", fmt::join(kept, ","), header);
+  return header;
+}
+
+/// One line per row of `data`: its kept text, then its outputs in `c`.
+void writePredictionRows(AtomicFileWriter& out, const Collected& c, const DataSet& data) {
   std::vector<std::span<const std::string>> keptText;
-  for (const std::string& k : kept)
+  for (const std::string& k : data.keptNames())
     keptText.push_back(data.kept(k));
-  AtomicFileWriter out(csvPath);
-  out.write(header + "\n");
   fmt::memory_buffer line;
   for (int64_t r = 0; r < data.rows(); ++r) {
     line.clear();
@@ -298,7 +300,39 @@ void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
     line.push_back('\n');
     out.write(line.data(), line.size());
   }
+}
+} // namespace
+
+void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
+             const std::string& csvPath, int threads) {
+  auto limit = limitThreads(threads);
+  Collected c = runEval(state, evalStep, data);
+  const std::string header = predictionHeader(c, data);
+  AtomicFileWriter out(csvPath);
+  out.write(header + "\n");
+  writePredictionRows(out, c, data);
   out.commit();
+}
+
+PredictedRows predictChunks(ModelState& state, StepFunction& evalStep,
+                            const std::function<DataSet()>& nextChunk,
+                            const std::string& csvPath, int threads) {
+  auto limit = limitThreads(threads);
+  AtomicFileWriter out(csvPath);
+  PredictedRows done;
+  for (DataSet chunk = nextChunk(); chunk.rows() > 0; chunk = nextChunk()) {
+    Collected c = runEval(state, evalStep, chunk);
+    if (done.rows == 0)
+      out.write(predictionHeader(c, chunk) + "\n");
+    writePredictionRows(out, c, chunk);
+    done.rows += chunk.rows();
+    done.unseen.skippedRows += chunk.unseen().skippedRows;
+    done.unseen.oovIds += chunk.unseen().oovIds;
+  }
+  if (done.rows == 0)
+    fail("predict: no rows to score (every row was skipped under --unseen skip)");
+  out.commit();
+  return done;
 }
 
 void writeMetricsJson(const std::string& path, const ModelState& state,

@@ -16,6 +16,7 @@
 #include "runtime/Retrieval.h"
 #include "runtime/StepFunction.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -60,6 +61,22 @@ EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& da
 /// after the data's kept text columns (DataSet::kept, `--keep`), if any.
 void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
              const std::string& csvPath, int threads = 0);
+
+/// What predictChunks scored: rows written, and what reading did with
+/// unseen ids (summed over the chunks).
+struct PredictedRows {
+  int64_t rows = 0;
+  DataSet::Unseen unseen;
+};
+
+/// Like predict, over the chunks `nextChunk` returns in order until one of 0
+/// rows (DataChunks, CsvReader.h): each chunk is scored and its lines written
+/// before the next is read, so memory holds one chunk, not the data set.
+/// Batches restart at each chunk (chunks a multiple of the batch size give
+/// predict's batches).
+PredictedRows predictChunks(ModelState& state, StepFunction& evalStep,
+                            const std::function<DataSet()>& nextChunk,
+                            const std::string& csvPath, int threads = 0);
 
 /// Writes `result` as JSON, atomically: {"model", "step", "epoch", "data",
 /// "rows", "loss", "metrics": {...}, "notes": {...}, "by_group": {metric:

@@ -8,6 +8,7 @@
 #include "runtime/Progress.h"
 #include "runtime/StepRunner.h"
 #include "runtime/StreamCycle.h"
+#include "runtime/TrainerSteps.h"
 
 #include <tbb/global_control.h>
 
@@ -31,7 +32,7 @@ std::string joinNonEmpty(std::initializer_list<std::string> parts) {
 }
 } // namespace
 
-namespace {
+namespace trainer_detail {
 /// The batches of the plan's other streams, cycled (StreamCycle.h), each of
 /// the compiled step's fixed size or else the plan's.
 std::vector<StreamCycle> streamCycles(const ModelPlan& plan, const StepFunction& fn,
@@ -58,7 +59,8 @@ std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<con
     in.push_back({streams[k], cycles[k].batch(step)});
   return in;
 }
-} // namespace
+} // namespace trainer_detail
+using namespace trainer_detail;
 
 EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
                               int64_t lastEpoch, ProgressLine& progress) {
@@ -108,25 +110,35 @@ std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eva
   if (Options.threads > 0)
     limit = std::make_unique<tbb::global_control>(
         tbb::global_control::max_allowed_parallelism, Options.threads);
-  if (!State.statsReady()) {
-    std::vector<FeatureStats> fresh = computeFeatureStats(State.plan(), train);
-    // A stream's features are standardized by that stream's data.
-    for (size_t k = 0; k < streams.size() && k < State.plan().streams.size(); ++k) {
-      std::vector<FeatureStats> ofStream = computeFeatureStats(State.plan(), *streams[k]);
-      for (size_t f = 0; f < fresh.size(); ++f)
-        if (State.plan().features[f].stream == int64_t(k + 1))
-          fresh[f] = ofStream[f];
-    }
+  if (!State.statsReady())
+    adoptStats(computeFeatureStats(State.plan(), train), streams);
+  return epochLoop([&](int64_t lastEpoch, ProgressLine& progress) {
+    return runEpoch(train, streams, lastEpoch, progress);
+  }, eval);
+}
+
+void Trainer::adoptStats(std::vector<FeatureStats> fresh,
+                         const std::vector<const DataSet*>& streams) {
+  // A stream's features are standardized by that stream's data.
+  for (size_t k = 0; k < streams.size() && k < State.plan().streams.size(); ++k) {
+    std::vector<FeatureStats> ofStream = computeFeatureStats(State.plan(), *streams[k]);
     for (size_t f = 0; f < fresh.size(); ++f)
-      if (fresh[f].ready && !State.stats[f].ready)
-        State.stats[f] = fresh[f];
+      if (State.plan().features[f].stream == int64_t(k + 1))
+        fresh[f] = ofStream[f];
   }
+  for (size_t f = 0; f < fresh.size(); ++f)
+    if (fresh[f].ready && !State.stats[f].ready)
+      State.stats[f] = fresh[f];
+}
+
+std::vector<EpochReport> Trainer::epochLoop(
+    const std::function<EpochReport(int64_t, ProgressLine&)>& runOne, const DataSet* eval) {
   const int64_t epochs = Options.epochs > 0 ? Options.epochs : State.plan().epochs;
   const int64_t lastEpoch = State.epoch + epochs;
   std::vector<EpochReport> reports;
   ProgressLine progress(Options.log, Options.plainProgressInterval);
   for (int64_t e = 0; e < epochs; ++e) {
-    EpochReport r = runEpoch(train, streams, lastEpoch, progress);
+    EpochReport r = runOne(lastEpoch, progress);
     std::string summary = fmt::format(
         "epoch {}/{}: {} steps, loss {:.4f}, {} samples/s, {}", r.epoch, lastEpoch,
         r.steps, r.meanLoss, humanCount(r.samplesPerSecond), humanDuration(r.seconds));

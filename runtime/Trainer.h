@@ -19,6 +19,7 @@
 //   writeMetricsJson(metricsPath, state, trainer.evaluate(testData));
 #pragma once
 
+#include "runtime/CsvReader.h"
 #include "runtime/DataSet.h"
 #include "runtime/Evaluator.h"
 #include "runtime/ModelState.h"
@@ -27,6 +28,7 @@
 #include "runtime/StepInspector.h"
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +59,18 @@ struct EpochReport {
   std::string norms;
 };
 
+/// Training data read as a stream (docs/data.md, `--stream-buffer`): the
+/// files, read again each epoch in chunks through a shuffle buffer, and what
+/// a first pass over them found (StreamSurvey.h).
+struct StreamedData {
+  std::vector<std::string> files;
+  ReadOptions read;
+  int64_t bufferRows = 0;   ///< shuffle buffer (ShuffleBuffer.h)
+  int64_t chunkRows = 0;    ///< rows parsed at a time by the reader thread
+  int64_t rows = 0;         ///< rows of all files (the first pass)
+  std::vector<FeatureStats> stats;  ///< of the source's features (the first pass)
+};
+
 class Trainer {
 public:
   /// `trainStep` is bound to plan.trainStep, `evalStep` to plan.evalStep.
@@ -71,6 +85,14 @@ public:
   std::vector<EpochReport> train(const DataSet& train, const DataSet* eval = nullptr,
                                  std::vector<const DataSet*> streams = {});
 
+  /// Trains like train() on data streamed from files (TrainerStream.cpp):
+  /// memory holds the shuffle buffer and a few chunks, not the data set;
+  /// parsing runs on a reader thread, overlapped with the steps. Batches
+  /// depend only on the seed, the epoch and the files (ShuffleBuffer.h).
+  std::vector<EpochReport> trainStreamed(const StreamedData& train,
+                                         const DataSet* eval = nullptr,
+                                         std::vector<const DataSet*> streams = {});
+
   /// Metrics of the plan over `data` with the eval step.
   EvalResult evaluate(const DataSet& data);
   /// Writes the eval step's outputs for every row of `data` as CSV.
@@ -81,6 +103,14 @@ public:
 private:
   EpochReport runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
                        int64_t lastEpoch, ProgressLine& progress);
+  EpochReport runStreamedEpoch(const StreamedData& train, const std::vector<const DataSet*>& streams,
+                               int64_t lastEpoch, ProgressLine& progress);
+  /// Takes `fresh` statistics (the source's) for features that have none;
+  /// a stream's features take those of its data set.
+  void adoptStats(std::vector<FeatureStats> fresh, const std::vector<const DataSet*>& streams);
+  /// The epochs: each run by `runOne`, then summarized, evaluated, saved.
+  std::vector<EpochReport> epochLoop(
+      const std::function<EpochReport(int64_t, ProgressLine&)>& runOne, const DataSet* eval);
 
   ModelState& State;
   StepFunction& TrainFn;

@@ -2,16 +2,20 @@
 #include "runtime/TrainerApp.h"
 
 #include "runtime/AtomicFile.h"
+#include "runtime/ChunkPipe.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/CliChecks.h"
 #include "runtime/CsvReader.h"
+#include "runtime/DataFiles.h"
 #include "runtime/Error.h"
 #include "runtime/Evaluator.h"
 #include "runtime/MemoryCheck.h"
+#include "runtime/StreamSurvey.h"
 #include "runtime/TouchedRows.h"
 #include "runtime/Trainer.h"
 
 #include <oneapi/tbb/global_control.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -41,13 +45,25 @@ void addRetrievalFlags(CLI::App& cmd, RetrievalArgs& r, bool predict) {
 } // namespace
 
 void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
-  cmd.add_option("--data", a.data, "training data (CSV/TSV with a header row)")->required();
+  cmd.add_option("--data", a.data,
+                 "training data (CSV/TSV with a header row; gzip or zstd read directly): "
+                 "files, comma lists or globs, repeatable, read in order as one data set")
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_option("--stream", a.streams,
                  "NAME=FILE: the data of the model's stream NAME (a 'stream' block), cycled "
                  "during training; repeat for each stream")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  cmd.add_option("--eval-data", a.evalData, "evaluation data, scored after each epoch");
+  cmd.add_option("--eval-data", a.evalData,
+                 "evaluation data, scored after each epoch (files, lists or globs as --data)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd.add_option("--stream-buffer", a.streamBuffer,
+                 "ROWS: stream --data from its files through a shuffle buffer of ROWS rows, "
+                 "parsing while training, instead of reading it into memory (docs/data.md)")
+      ->check(intRange(1, int64_t(1) << 40));
   cmd.add_option("--out", a.out, "checkpoint to write (safetensors), atomically each epoch");
   cmd.add_option("--init", a.init, "checkpoint to resume from");
   cmd.add_option("--init-from", a.initFrom,
@@ -74,9 +90,18 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
 
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
   cmd.add_option("--ckpt,--init", a.checkpoint, "checkpoint to load")->required();
-  cmd.add_option("--data", a.data, "data to score (CSV/TSV with a header row)")->required();
+  cmd.add_option("--data", a.data,
+                 "data to score (CSV/TSV with a header row; gzip or zstd read directly): "
+                 "files, comma lists or globs, repeatable, read in order")
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   if (predict) {
     cmd.add_option("--out", a.out, "scores CSV to write")->required();
+    cmd.add_option("--stream-rows", a.streamRows,
+                   "ROWS: read and score --data ROWS rows at a time (rounded up to whole "
+                   "batches), writing scores as they come, instead of reading it into memory")
+        ->check(intRange(1, int64_t(1) << 40));
     cmd.add_option("--keep", a.keep,
                    "data columns (comma-separated) copied beside the scores, e.g. the ids "
                    "to join them back by")
@@ -121,10 +146,25 @@ auto naming(const std::string& what, F&& body) {
   }
 }
 
-DataSet readData(const std::string& flag, const std::string& path, const ModelPlan& plan,
-                 const ReadOptions& options = {}) {
-  return naming(fmt::format("reading {} '{}'", flag, path),
-                [&] { return readDataFile(path, plan, options); });
+DataSet readData(const std::string& flag, const std::vector<std::string>& values,
+                 const ModelPlan& plan, const ReadOptions& options = {}) {
+  const std::vector<std::string> files = expandDataFiles(flag, values);
+  return naming(fmt::format("reading {} '{}'", flag, describeFiles(files)),
+                [&] { return readDataFiles(files, plan, options); });
+}
+
+/// The values of a data flag as one name for messages ("a.csv,b*.csv").
+std::string flagText(const std::vector<std::string>& values) {
+  return fmt::format("{}", fmt::join(values, ","));
+}
+
+/// The one file a flag must name where several make no sense (retrieval).
+std::string singleFile(const std::string& flag, const std::vector<std::string>& values) {
+  const std::vector<std::string> files = expandDataFiles(flag, values);
+  if (files.size() != 1)
+    fail("{}: retrieval reads one test file, {} given ({})", flag, files.size(),
+         describeFiles(files));
+  return files[0];
 }
 
 std::unique_ptr<StepFunction> makeStep(const StepFactory& steps, const ModelPlan& plan,
@@ -175,13 +215,18 @@ std::vector<std::string> streamFiles(const ModelPlan& plan, const std::vector<st
   return files;
 }
 
-/// The data of input stream `stream` of `plan` (0: the source).
-DataSet readStream(const std::string& flag, const std::string& path, const ModelPlan& plan,
-                   int stream) {
+/// How to read input stream `stream` of a plan (0: the source).
+ReadOptions streamReadOptions(int stream) {
   ReadOptions options;
   options.stream = stream;
   options.requireGroups = stream == 0;
-  return readData(flag, path, plan, options);
+  return options;
+}
+
+/// The data of input stream `stream` of `plan` (0: the source).
+DataSet readStream(const std::string& flag, const std::vector<std::string>& values,
+                   const ModelPlan& plan, int stream) {
+  return readData(flag, values, plan, streamReadOptions(stream));
 }
 
 std::optional<tbb::global_control> limitThreads(int threads) {
@@ -237,8 +282,8 @@ ReadOptions unseenReadOptions(const ModelPlan& plan, const EvalArgs& a) {
 
 /// Says on stderr what reading `path` did with unseen ids, when it did
 /// anything.
-void reportUnseen(const std::string& path, const std::string& policy, const DataSet& data) {
-  const DataSet::Unseen& u = data.unseen();
+void reportUnseen(const std::string& path, const std::string& policy,
+                  const DataSet::Unseen& u) {
   if (u.skippedRows > 0)
     std::fprintf(stderr, "%s: --unseen %s: skipped %lld rows with an id outside its "
                  "input's vocabulary\n", path.c_str(), policy.c_str(), (long long)u.skippedRows);
@@ -287,10 +332,10 @@ const RetrievalSteps& needTowers(const RetrievalSteps* retrieval) {
 /// The eval step's data, or nullopt (with the reason in `why`) when the
 /// file lacks a column it needs: a retrieval test file need not carry every
 /// label. Every other problem with the file is an error.
-std::optional<DataSet> readIfComplete(const std::string& path, const ModelPlan& plan,
-                                      std::string& why) {
+std::optional<DataSet> readIfComplete(const std::vector<std::string>& values,
+                                      const ModelPlan& plan, std::string& why) {
   try {
-    return readData("--data", path, plan, evalReadOptions(plan));
+    return readData("--data", values, plan, evalReadOptions(plan));
   } catch (const RuntimeError& e) {
     if (std::string(e.what()).find(": missing column '") == std::string::npos) throw;
     why = fmt::format("eval step skipped: {}", e.what());
@@ -305,8 +350,9 @@ int runRetrievalEval(const ModelPlan& plan, const StepFactory& steps, const Eval
     checkCanWrite("--metrics-json", a.metricsJson);
     auto limit = limitThreads(a.threads);
     readCheckpointMetadata(a.checkpoint);
+    const std::string testFile = singleFile("--data", a.data);
     std::string why;
-    std::optional<DataSet> data = readIfComplete(a.data, plan, why);
+    std::optional<DataSet> data = readIfComplete({testFile}, plan, why);
     std::unique_ptr<StepFunction> evalFn;
     if (data) {
       evalFn = makeStep(steps, plan, false);
@@ -317,13 +363,13 @@ int runRetrievalEval(const ModelPlan& plan, const StepFactory& steps, const Eval
     EvalResult result;
     if (data) {
       result = evaluate(state, *evalFn, *data, a.threads);
-      printResult(a.data, result);
+      printResult(testFile, result);
     } else {
       result.loss = NAN;
       result.notes["eval_step"] = why;
       std::printf("%s\n", why.c_str());
     }
-    RetrievalResult rr = evaluateRetrieval(state, r.towers, r.make, a.retrieval, a.data);
+    RetrievalResult rr = evaluateRetrieval(state, r.towers, r.make, a.retrieval, testFile);
     std::printf("%s", formatRetrieval(rr).c_str());
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result, "", &rr);
     return 0;
@@ -339,7 +385,8 @@ int runRetrievalPredict(const ModelPlan& plan, const EvalArgs& a,
     readCheckpointMetadata(a.checkpoint);
     ModelState state(plan);
     loadInto(a.checkpoint, state, a.allowNonFinite);
-    RetrievalResult rr = predictRetrieval(state, r.towers, r.make, a.retrieval, a.data, a.out);
+    RetrievalResult rr = predictRetrieval(state, r.towers, r.make, a.retrieval,
+                                          singleFile("--data", a.data), a.out);
     std::fprintf(stderr, "wrote the top %lld items of %lld users to %s\n",
                  (long long)*std::max_element(a.retrieval.ks.begin(), a.retrieval.ks.end()),
                  (long long)rr.requests, a.out.c_str());
@@ -370,6 +417,36 @@ NormCheck parseNormCheck(const TrainArgs& a) {
 }
 } // namespace
 
+namespace {
+/// --data of `recc train --stream-buffer`: its files and how to read them;
+/// the first pass (surveyStreamedData) fills in the rest.
+StreamedData streamedTrainData(const ModelPlan& plan, const TrainArgs& a) {
+  StreamedData data;
+  data.files = expandDataFiles("--data", a.data);
+  for (const std::string& file : data.files) {
+    struct stat st{};
+    if (::stat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      fail("--stream-buffer: {} is not a regular file: streaming reads --data once per "
+           "epoch and once before, and a pipe can be read only once", file);
+  }
+  data.read = plan.streams.empty() ? ReadOptions{} : streamReadOptions(0);
+  data.bufferRows = a.streamBuffer;
+  data.chunkRows = chunkRowsFor(a.streamBuffer);
+  return data;
+}
+
+/// The first pass over streamed --data (StreamSurvey.h), said on stderr.
+void surveyStreamedData(const ModelPlan& plan, const TrainArgs& a, StreamedData& data,
+                        DynamicRowCounts& touched) {
+  naming(fmt::format("reading --data '{}'", describeFiles(data.files)),
+         [&] { surveyStream(plan, data, touched); });
+  std::fprintf(stderr,
+               "--stream-buffer %lld: streaming %lld rows of %zu file%s (chunks of %lld "
+               "rows)\n", (long long)a.streamBuffer, (long long)data.rows, data.files.size(),
+               data.files.size() == 1 ? "" : "s", (long long)data.chunkRows);
+}
+} // namespace
+
 int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainArgs& a,
              const InspectorFactory& inspectorFactory) {
   return guarded([&] {
@@ -390,11 +467,20 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     checkStageFlags(plan, a);
     const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
     auto limit = limitThreads(a.threads);
-    DataSet train = plan.streams.empty() ? readData("--data", a.data, plan)
-                                         : readStream("--data", a.data, plan, 0);
+    const bool streamed = a.streamBuffer > 0;
+    if (streamed && !a.metricsJson.empty() && a.evalData.empty())
+      fail("--metrics-json: with --stream-buffer the final metrics are those of --eval-data "
+           "(evaluating the training data would hold it in memory); give --eval-data");
+    std::optional<StreamedData> streamedData;
+    DataSet train;
+    if (streamed)
+      streamedData = streamedTrainData(plan, a);
+    else
+      train = plan.streams.empty() ? readData("--data", a.data, plan)
+                                   : readStream("--data", a.data, plan, 0);
     std::vector<DataSet> streams;
     for (size_t k = 0; k < streamPaths.size(); ++k)
-      streams.push_back(readStream("--stream " + plan.streams[k].name, streamPaths[k], plan,
+      streams.push_back(readStream("--stream " + plan.streams[k].name, {streamPaths[k]}, plan,
                                    int(k + 1)));
     std::optional<DataSet> eval;
     if (!a.evalData.empty()) eval = readData("--eval-data", a.evalData, plan, evalReadOptions(plan));
@@ -403,7 +489,8 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     // `train`, which holds the source's columns only).
     std::optional<DataSet> trainAsEval;
     std::string skipped;
-    if (!eval && !plan.streams.empty()) trainAsEval = readIfComplete(a.data, plan, skipped);
+    if (!eval && !plan.streams.empty() && !streamed)
+      trainAsEval = readIfComplete(a.data, plan, skipped);
     // Bad checkpoints are reported before the tables are allocated.
     if (!a.init.empty()) readCheckpointMetadata(a.init);
     if (!a.initFrom.empty()) readCheckpointMetadata(a.initFrom);
@@ -412,7 +499,8 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     auto trainFn = makeStep(steps, plan, true);
     auto evalFn = makeStep(steps, plan, false);
     // Dynamic tables are counted at the rows training will insert.
-    DynamicRowCounts touched = touchedRows(plan, train);
+    DynamicRowCounts touched = streamed ? DynamicRowCounts{} : touchedRows(plan, train);
+    if (streamed) surveyStreamedData(plan, a, *streamedData, touched);
     for (const DataSet& s : streams)  // the sum bounds the union
       for (const auto& [table, rows] : touchedRows(plan, s)) touched[table] += rows;
     if (!a.init.empty()) addStoredRows(touched, a.init, plan);
@@ -431,13 +519,21 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     Trainer trainer(state, *trainFn, *evalFn, options);
     std::vector<const DataSet*> streamData;
     for (const DataSet& s : streams) streamData.push_back(&s);
-    trainer.train(train, eval ? &*eval : nullptr, streamData);
+    if (streamed)
+      trainer.trainStreamed(*streamedData, eval ? &*eval : nullptr, streamData);
+    else
+      trainer.train(train, eval ? &*eval : nullptr, streamData);
+    if (streamed && !eval) {
+      std::printf("%s: no final metrics: with --stream-buffer they are those of --eval-data\n",
+                  flagText(a.data).c_str());
+      return 0;
+    }
     if (!eval && !plan.streams.empty() && !trainAsEval) {
-      std::printf("%s: final %s\n", a.data.c_str(), skipped.c_str());
+      std::printf("%s: final %s\n", flagText(a.data).c_str(), skipped.c_str());
       return 0;
     }
     EvalResult result = trainer.evaluate(eval ? *eval : trainAsEval ? *trainAsEval : train);
-    printResult(eval ? a.evalData : a.data, result);
+    printResult(flagText(eval ? a.evalData : a.data), result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;
   });
@@ -453,7 +549,7 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
     DataSet data = readData("--data", a.data, plan, unseenReadOptions(plan, a));
-    reportUnseen(a.data, a.unseen, data);
+    reportUnseen(flagText(a.data), a.unseen, data.unseen());
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);
@@ -463,11 +559,35 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
     result.unseenPolicy = a.unseen;
     result.unseen = data.unseen();
-    printResult(a.data, result);
+    printResult(flagText(a.data), result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;
   });
 }
+
+namespace {
+/// `predict --stream-rows`: --data read and scored a chunk at a time, in
+/// file order, the chunks a multiple of the batch (so predict's batches).
+int runStreamedPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
+                       const ReadOptions& read) {
+  const std::vector<std::string> files = expandDataFiles("--data", a.data);
+  auto evalFn = makeStep(steps, plan, false);
+  DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
+  addStoredRows(stored, a.checkpoint, plan);
+  checkMemory(plan, {usage(plan.evalStep, *evalFn, plan.batchSize)}, stored);
+  ModelState state(plan);
+  loadInto(a.checkpoint, state, a.allowNonFinite);
+  const int64_t batch = evalFn->fixedBatch() > 0 ? evalFn->fixedBatch() : plan.batchSize;
+  const int64_t chunk = std::max<int64_t>(1, (a.streamRows + batch - 1) / batch) * batch;
+  ChunkPipe pipe(files, plan, read, chunk);
+  PredictedRows done =
+      predictChunks(state, *evalFn, [&] { return pipe.next(); }, a.out, a.threads);
+  reportUnseen(flagText(a.data), a.unseen, done.unseen);
+  std::fprintf(stderr, "wrote %lld rows of scores to %s (streamed in chunks of %lld rows)\n",
+               (long long)done.rows, a.out.c_str(), (long long)chunk);
+  return 0;
+}
+} // namespace
 
 int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
                const RetrievalSteps* retrieval) {
@@ -483,8 +603,9 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     read.requireLabels = false;
     read.requireGroups = false;
     read.keep = a.keep;
+    if (a.streamRows > 0) return runStreamedPredict(plan, steps, a, read);
     DataSet data = readData("--data", a.data, plan, read);
-    reportUnseen(a.data, a.unseen, data);
+    reportUnseen(flagText(a.data), a.unseen, data.unseen());
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);

@@ -22,10 +22,15 @@ namespace recc::rt {
 using StepFactory = std::function<std::unique_ptr<StepFunction>(const ModelPlan&, bool train)>;
 
 struct TrainArgs {
-  std::string data;          ///< training data (CSV/TSV with header)
+  /// Training data (CSV/TSV with header): files, comma lists, globs
+  /// (DataFiles.h), read as one data set.
+  std::vector<std::string> data;
   /// --stream NAME=FILE: the data of each of the model's `stream` blocks.
   std::vector<std::string> streams;
-  std::string evalData;      ///< evaluated after every epoch and at the end
+  std::vector<std::string> evalData;  ///< evaluated after every epoch and at the end
+  /// > 0: stream --data through a shuffle buffer of this many rows instead
+  /// of reading it into memory (docs/data.md, Trainer::trainStreamed).
+  int64_t streamBuffer = 0;
   std::string out;           ///< checkpoint path (safetensors), written each epoch
   std::string init;          ///< checkpoint to resume from
   std::string initFrom;      ///< checkpoint of the earlier stage (plan.initFrom)
@@ -40,7 +45,7 @@ struct TrainArgs {
 
 struct EvalArgs {
   std::string checkpoint;
-  std::string data;
+  std::vector<std::string> data;  ///< files, comma lists, globs (DataFiles.h)
   std::string metricsJson;   ///< eval: metrics as JSON
   std::string out;           ///< predict: scores CSV
   bool allowNonFinite = false;  ///< load NaN/Inf values from the checkpoint
@@ -48,6 +53,9 @@ struct EvalArgs {
   /// Integer ids outside their vocabulary: "error", "oov" (id 0) or "skip"
   /// the row (CsvReader.h, UnseenPolicy).
   std::string unseen = "error";
+  /// predict: > 0 reads and scores --data this many rows at a time
+  /// (Evaluator.h, predictChunks) instead of reading it into memory.
+  int64_t streamRows = 0;
   /// predict: data columns written beside the scores (to join them back).
   std::vector<std::string> keep;
   RetrievalArgs retrieval;   ///< with a corpus: retrieval over it (Retrieval.h)

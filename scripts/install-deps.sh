@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
-  libeigen3-dev libtbb-dev libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
+  libeigen3-dev libtbb-dev libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzstd-dev
   libfarmhash-dev
   libgtest-dev libgmock-dev clang-19 libclang-rt-19-dev libomp-19-dev
   # recc export (ONNX) and its test: the checker and numpy of Debian's python3.

@@ -76,6 +76,16 @@ printf 'user_id,item_id,price,click\n1,2,2.0,0\n3,40,1.0,1\n' >"$work/vocab.csv"
 expect_fail id-out-of-range "vocab.csv:3:2: id 40 out of range for 'item_id' \(vocabulary 40\)" train --data "$work/vocab.csv"
 printf 'user_id,item_id,price,click\n1,2,2.0,0\n3,4,nan,1\n' >"$work/nan.csv"
 expect_fail nan-dense "nan.csv:3:3: NaN in dense column 'price'" train --data "$work/nan.csv"
+# Several files (lists, globs, gzip): errors name the flag or the file.
+expect_fail glob-no-match "^error: --data '$work/day\*.csv': no file matches" train --data "$work/day*.csv"
+expect_fail list-missing-file "^error: --eval-data $work/gone.csv: no such file" \
+  train --data "$good" --eval-data "$work/nonnum.csv,$work/gone.csv"
+printf 'item_id,user_id,price,click\n2,1,2.0,0\n' >"$work/swapped.csv"
+expect_fail header-differs "swapped.csv:1: header differs from that of .*vocab.csv" \
+  train --data "$work/vocab.csv,$work/swapped.csv"
+gzip -c "$work/nonnum.csv" >"$work/nonnum.csv.gz"
+expect_fail gzip-error-line "nonnum.csv.gz:3:3: non-numeric value 'abc' in column 'price'" \
+  train --data "$work/nonnum.csv.gz" --stream-buffer 100
 
 # --- numeric flags that make no sense are refused, naming the flag -----------
 m="$inputs/tiny.rec"
@@ -133,6 +143,12 @@ expect_ok() {
   fi
 }
 expect_ok data-from-process-substitution train --data <(cat "$good")
+expect_ok data-gzip-from-pipe train --data <(gzip -c "$good")
+gzip -c "$good" >"$work/good.csv.gz"
+expect_ok data-glob-and-gzip-streamed train --data "$work/goo[d].csv" --data "$work/good.csv.gz" \
+  --stream-buffer 64
+expect_fail stream-from-pipe "^error: --stream-buffer: /dev/fd/[0-9]+ is not a regular file" \
+  train --data <(cat "$good") --stream-buffer 64
 { head -1 "$good"; sed -n '2,50p' "$good"; echo "3,4,1e-50,0"; } >"$work/tiny_values.csv"
 expect_ok dense-value-below-float-range train --data "$work/tiny_values.csv"
 

@@ -50,5 +50,5 @@ RUNTIME_OBJS=""
 for src in $RUNTIME; do RUNTIME_OBJS="$RUNTIME_OBJS $(compile "$src")"; done
 rm -f "$BUILD/libruntime.a"
 ar rcs "$BUILD/libruntime.a" $RUNTIME_OBJS
-$CXX -fsanitize=fuzzer,address,undefined $OBJS "$BUILD/libruntime.a" -ltbb -lfmt -lz -lfarmhash \
+$CXX -fsanitize=fuzzer,address,undefined $OBJS "$BUILD/libruntime.a" -ltbb -lfmt -lz -lzstd -lfarmhash \
   -o "$BUILD/fuzz_$TARGET"

@@ -6,6 +6,7 @@
 // the last checkpoint, and that predict/metrics files are written.
 #include "runtime/Checkpoint.h"
 #include "runtime/Random.h"
+#include "runtime/StreamSurvey.h"
 #include "runtime/TouchedRows.h"
 #include "runtime/Trainer.h"
 
@@ -90,6 +91,8 @@ public:
     float* gw = at(buf, "w", Role::Gradient);
     if (float* seed = at(buf, "seed", Role::Seed))
       Seeds.push_back(*seed);
+    if (at(buf, "w", Role::Gradient))
+      SeenX.insert(SeenX.end(), x, x + n);
     // A step writes every output (the runtime does not clear gradients).
     if (gw) {
       gw[0] = 0;
@@ -129,6 +132,7 @@ public:
   }
 
   std::vector<float> Seeds;
+  std::vector<float> SeenX;  ///< the (transformed) x of every row trained on, in order
   int64_t Calls = 0, NanAtCall = -1, InfGradientAtCall = -1;
 
 private:
@@ -390,6 +394,108 @@ TEST_F(TrainerTest, DynamicTableTrainsLikeTheDenseTableAndResumesExactly) {
   EXPECT_EQ(evaluate(*whole, e1, Eval).metrics, evaluate(*resumed, e2, Eval).metrics);
   // Evaluation inserts no row.
   EXPECT_EQ(whole->tables[0].dynamicRows()->size(), held);
+}
+
+/// Writes `d` (rows of logRegPlan) as a CSV file that reads back as `d`.
+std::string writeCsv(const DataSet& d, const std::string& path) {
+  std::string text = "x,item,hist,click,user\n";
+  for (int64_t r = 0; r < d.rows(); ++r) {
+    std::string hist;
+    for (int j = 0; j < 3 && d.ids(2)[r * 3 + j] >= 0; ++j)
+      hist += fmt::format("{}{}", j ? "|" : "", d.ids(2)[r * 3 + j]);
+    text += fmt::format("{},{},{},{},{}\n", d.dense(0)[r], d.ids(1)[r], hist, d.label(0)[r],
+                        d.groups("user")[r]);
+  }
+  test::writeText(path, text);
+  return path;
+}
+
+class StreamedTrainerTest : public TrainerTest {
+protected:
+  /// Streamed --data of `files` after the first pass (StreamSurvey.h).
+  StreamedData survey(std::vector<std::string> files, int64_t buffer, int64_t chunk) {
+    StreamedData data{.files = std::move(files), .bufferRows = buffer, .chunkRows = chunk};
+    DynamicRowCounts touched;
+    surveyStream(Plan, data, touched);
+    return data;
+  }
+  /// The x of every row 2 streamed epochs train on (statistics fixed, so
+  /// that runs compare exactly).
+  std::vector<float> seen(const StreamedData& data, uint64_t seed) {
+    ModelPlan plan = Plan;
+    plan.seed = seed;
+    ModelState state(plan);
+    state.stats[0] = {50, 29, true};
+    LogRegStep train(plan.trainStep), eval(plan.evalStep);
+    Trainer trainer(state, train, eval, {.epochs = 2, .threads = 2, .log = nullptr});
+    std::vector<EpochReport> reports = trainer.trainStreamed(data);
+    EXPECT_EQ(reports[0].steps, 47);  // as in memory: ceil(3000 / 64)
+    EXPECT_EQ(state.step, 94);
+    return train.SeenX;
+  }
+};
+
+TEST_F(StreamedTrainerTest, FirstPassCountsRowsAndComputesStatistics) {
+  const std::string a = writeCsv(Train, Dir.file("train.csv"));
+  StreamedData data = survey({a}, 500, 128);
+  EXPECT_EQ(data.rows, 3000);
+  // The statistics of the data read back into memory, up to rounding.
+  std::vector<FeatureStats> exact = computeFeatureStats(Plan, readDataFile(a, Plan));
+  ASSERT_TRUE(data.stats[0].ready);
+  EXPECT_NEAR(data.stats[0].mean, exact[0].mean, 1e-9 * std::abs(exact[0].mean));
+  EXPECT_NEAR(data.stats[0].stddev, exact[0].stddev, 1e-9 * exact[0].stddev);
+  EXPECT_FALSE(data.stats[1].ready);
+}
+
+TEST_F(StreamedTrainerTest, EveryEpochSeesEveryRowOnceInAnOrderFixedByTheSeed) {
+  const std::string a = writeCsv(Train, Dir.file("train.csv"));
+  const std::vector<float> streamed = seen(survey({a}, 500, 128), 7);
+  ASSERT_EQ(streamed.size(), 6000u);
+  // The rows of each epoch are those an in-memory epoch trains on.
+  ModelState state(Plan);
+  state.stats[0] = {50, 29, true};
+  LogRegStep train(Plan.trainStep), eval(Plan.evalStep);
+  Trainer(state, train, eval, {.epochs = 1, .log = nullptr}).train(readDataFile(a, Plan));
+  std::vector<float> want = train.SeenX;
+  std::sort(want.begin(), want.end());
+  for (int e = 0; e < 2; ++e) {
+    std::vector<float> epoch(streamed.begin() + 3000 * e, streamed.begin() + 3000 * (e + 1));
+    EXPECT_NE(epoch, std::vector<float>(want.begin(), want.end()));  // shuffled...
+    std::sort(epoch.begin(), epoch.end());
+    EXPECT_EQ(epoch, want) << "epoch " << e + 1;                      // ...not lost
+  }
+  EXPECT_NE(std::vector<float>(streamed.begin(), streamed.begin() + 3000),
+            std::vector<float>(streamed.begin() + 3000, streamed.end()));
+  // The order depends on the seed and the rows only: not on the chunks, the
+  // split into files, or the reader thread's timing.
+  const std::string b1 = Dir.file("b1.csv"), b2 = Dir.file("b2.csv");
+  const std::string text = test::readText(a);
+  const size_t cut = text.find('\n', text.size() / 3) + 1;
+  test::writeText(b1, text.substr(0, cut));
+  test::writeText(b2, "x,item,hist,click,user\n" + text.substr(cut));
+  EXPECT_EQ(seen(survey({b1, b2}, 500, 1000), 7), streamed);
+  EXPECT_EQ(seen(survey({a}, 500, 1), 7), streamed);
+  EXPECT_NE(seen(survey({a}, 500, 128), 8), streamed);
+}
+
+TEST_F(StreamedTrainerTest, LearnsLikeInMemoryAndFixedBatchesDropTheRest) {
+  const std::string a = writeCsv(Train, Dir.file("train.csv"));
+  ModelState state(Plan);
+  LogRegStep train(Plan.trainStep), eval(Plan.evalStep);
+  Trainer trainer(state, train, eval, {.threads = 2, .log = nullptr});
+  std::vector<EpochReport> reports = trainer.trainStreamed(survey({a}, 1000, 256), &Eval);
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_LT(reports[2].meanLoss, reports[0].meanLoss - 0.02);
+  EXPECT_GT(reports[2].eval->metrics["auc"], 0.75);
+
+  const std::string e = writeCsv(Eval, Dir.file("eval.csv"));
+  ModelState fixedState(Plan);
+  LogRegStep fixedTrain(Plan.trainStep, 64), fixedEval(Plan.evalStep, 64);
+  Trainer fixed(fixedState, fixedTrain, fixedEval, {.epochs = 1, .log = nullptr});
+  reports = fixed.trainStreamed(survey({e}, 100, 64));
+  EXPECT_EQ(reports[0].steps, 15);
+  EXPECT_EQ(reports[0].droppedRows, 40);
+  EXPECT_EQ(fixedTrain.SeenX.size(), 15u * 64u);
 }
 
 } // namespace

@@ -1,0 +1,25 @@
+// TrainerSteps: pieces of one training step shared by the in-memory epoch
+// (Trainer.cpp) and the streamed one (TrainerStream.cpp).
+#pragma once
+
+#include "runtime/DataSet.h"
+#include "runtime/StepFunction.h"
+#include "runtime/StepRunner.h"
+#include "runtime/StreamCycle.h"
+
+#include <span>
+#include <vector>
+
+namespace recc::rt::trainer_detail {
+
+/// The batches of the plan's other streams, cycled (StreamCycle.h), each of
+/// the compiled step's fixed size or else the plan's.
+std::vector<StreamCycle> streamCycles(const ModelPlan& plan, const StepFunction& fn,
+                                      const std::vector<const DataSet*>& streams);
+
+/// One step's rows of each stream: the source's batch, then each cycle's.
+std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<const int64_t> rows,
+                                             const std::vector<const DataSet*>& streams,
+                                             std::vector<StreamCycle>& cycles, int64_t step);
+
+} // namespace recc::rt::trainer_detail
