@@ -9,6 +9,8 @@ packages=(
   libeigen3-dev libtbb-dev libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   libfarmhash-dev
   libgtest-dev libgmock-dev clang-19 libclang-rt-19-dev libomp-19-dev
+  # recc plot (gnuplot), recc graph --png/--svg (Graphviz), scripts/main.sh (jq)
+  gnuplot-nox graphviz jq
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # The PyTorch peer of the benchmark, over the threaded OpenBLAS.
