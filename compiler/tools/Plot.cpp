@@ -153,6 +153,7 @@ std::string gnuplotScript(const RunLog& log, const std::string& output, const st
   std::string s = terminalFor(output) + "\n";
   s += "set output " + quoted(output) + "\n";
   s += "set datafile missing '?'\nset grid\nset key outside right top\nset xlabel 'step'\n";
+  s += "set xrange [0:*]\n";  // from 0: one eval point is no empty range
   s += dataBlock("train", log.train, log.trainSeries);
   if (!log.eval.empty())
     s += dataBlock("eval", log.eval, log.evalSeries);
