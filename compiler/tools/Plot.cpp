@@ -92,7 +92,8 @@ std::vector<std::string> clauses(const std::string& block, const std::vector<Run
   std::vector<std::string> out;
   for (size_t i = 0; i < series.size(); ++i)
     if (keep(series[i]) && hasValues(pts, series[i]))
-      out.push_back(clause(block, i, block == "eval", prefix + series[i]));
+      // Evaluations are few: points. So is a short run's train curve.
+      out.push_back(clause(block, i, block == "eval" || pts.size() < 3, prefix + series[i]));
   return out;
 }
 
