@@ -19,14 +19,22 @@ using C = BuiltinContext;
 const std::vector<BuiltinParam> kRankingParams = {
     {"top", true}, {"target", true}, {"k", false}, {"by", false}};
 
+/// The metrics of one score per row against a label; `by` (optional) breaks
+/// them down by an input column.
+const std::vector<BuiltinParam> kBinaryParams = {{"score", true}, {"label", true}, {"by", false}};
+
 /// The builtins that build no graph of their own: metrics, optimizers, table
 /// initializers and input types.
 const std::vector<BuiltinRecord>& ownRows() {
   static const std::vector<BuiltinRecord> kRows = {
-      {"auc", C::Metric, {{"score", true}, {"label", true}}, false, "auc(score, label)"},
-      {"gauc", C::Metric, {{"score", true}, {"label", true}, {"by", true}}, false,
-       "gauc(score, label, by = input)"},
-      {"logloss", C::Metric, {{"score", true}, {"label", true}}, false, "logloss(score, label)"},
+      {"auc", C::Metric, kBinaryParams, false, "auc(score, label, by = input)"},
+      {"gauc", C::Metric, {{"score", true}, {"label", true}, {"by", true}, {"reduce", false}},
+       false, "gauc(score, label, by = input, reduce = mean)"},
+      {"logloss", C::Metric, kBinaryParams, false, "logloss(score, label, by = input)"},
+      {"ne", C::Metric, kBinaryParams, false, "ne(score, label, by = input)"},
+      {"calibration", C::Metric, kBinaryParams, false, "calibration(score, label, by = input)"},
+      {"ctr", C::Metric, kBinaryParams, false, "ctr(score, label, by = input)"},
+      {"pctr", C::Metric, kBinaryParams, false, "pctr(score, label, by = input)"},
       {"recall", C::Metric, kRankingParams, false, "recall(top, target, k = K, by = input)"},
       {"precision", C::Metric, kRankingParams, false,
        "precision(top, target, k = K, by = input)"},

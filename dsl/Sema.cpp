@@ -329,7 +329,8 @@ void Sema::checkMetric(const MetricStmt& m, Scope& scope,
   }
   int64_t k;
   if (ranking && args[2]) constInt(args[2], 1, 1 << 20, std::string("'k' of '") + sig->name + "'", k);
-  const Expr* byArg = isBuiltin(sig, "gauc") ? args[2] : ranking ? args[3] : nullptr;
+  const Expr* byArg = ranking ? args[3] : args[2];
+  if (isBuiltin(sig, "gauc") && args[3]) checkGaucReduce(*args[3]);
   if (byArg) {
     if (auto* by = requireName(byArg, "grouping column ('by')")) {
       const Symbol* sym = resolve(by->name, by->loc, scope);
@@ -341,6 +342,17 @@ void Sema::checkMetric(const MetricStmt& m, Scope& scope,
     }
   }
   if (!m.where.name.empty()) requireLabel(m.where.name, m.where.loc);
+}
+
+/// `reduce` of gauc: how the groups' AUCs are weighted (runtime/Metrics.h).
+void Sema::checkGaucReduce(const Expr& e) {
+  static const std::vector<std::string> kReduce = {"mean", "mean_by_sample_num",
+                                                   "mean_by_positive_num"};
+  auto* n = dynCast<NameExpr>(&e);
+  if (n && std::find(kReduce.begin(), kReduce.end(), n->name) != kReduce.end()) return;
+  error(e.loc, "unknown 'reduce' of 'gauc'" +
+                   (n ? " '" + n->name + "'" + didYouMean(n->name, kReduce) : std::string()) +
+                   "; expected 'mean', 'mean_by_sample_num' or 'mean_by_positive_num'");
 }
 
 void Sema::checkOptimizer(const Expr& e) {

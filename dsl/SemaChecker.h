@@ -137,6 +137,7 @@ private:
   void checkOutputs(const ModelDecl& m, Scope& scope, std::map<std::string, SourceLoc>& outs);
   void checkMetric(const MetricStmt& m, Scope& scope,
                    const std::map<std::string, SourceLoc>& outs);
+  void checkGaucReduce(const Expr& e);
   void checkTrain(const TrainStmt& t, const ModelDecl& m, Scope& scope);
   void checkStream(const StreamDecl& st, Scope& scope);
   Ty checkBlockCall(const CallExpr& c, const BlockDecl& b, size_t skip, Scope& scope);

@@ -1,9 +1,10 @@
 // DataSet: a data file held in memory column by column, holding exactly the
 // columns a ModelPlan needs: one column per feature (raw dense values, or ids
 // with -1 padding, `width` per row), one per label, and one interned group id
-// per row for each GAUC group column (with the text each group id stands
-// for). Columns are indexed like the plan's features and labels, so batching
-// is a strided copy with no name lookups.
+// per row for each metric's group column (gauc's groups, a breakdown's,
+// ranking requests), with the text each group id stands for. Columns are
+// indexed like the plan's features and labels, so batching is a strided copy
+// with no name lookups.
 // A DataSet comes from readDataFile (CsvReader.h) or is built in code, e.g. by
 // a synthetic data generator or a test, through the same accessors.
 #pragma once
@@ -96,7 +97,7 @@ private:
   std::map<std::string, std::vector<std::string>> Kept;
 };
 
-/// The data columns GAUC metrics of `plan` group by (deduplicated, in order).
+/// The data columns the metrics of `plan` group by (deduplicated, in order).
 std::vector<std::string> groupColumns(const ModelPlan& plan);
 
 } // namespace recc::rt

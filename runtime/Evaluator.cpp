@@ -198,20 +198,16 @@ bool isInteger(const std::string& s) {
 GroupTable groupTable(const MetricSpec& m, const MetricResult& mr, const DataSet& data) {
   std::span<const std::string> names = data.groupNames(m.groupColumn);
   GroupTable t{m.groupColumn, {}};
-  for (const GroupAuc& g : mr.byGroup)
+  t.kind = m.kind;
+  for (const GroupValue& g : mr.byGroup)
     t.groups.push_back({g.group < int64_t(names.size()) ? names[g.group] : std::to_string(g.group),
-                        g.rows, g.positives, g.auc});
+                        g.rows, g.positives, g.value, g.note});
   const bool numeric = std::all_of(t.groups.begin(), t.groups.end(),
                                    [](const GroupRow& r) { return isInteger(r.name); });
   std::stable_sort(t.groups.begin(), t.groups.end(), [&](const GroupRow& a, const GroupRow& b) {
     return numeric ? std::stoll(a.name) < std::stoll(b.name) : a.name < b.name;
   });
   return t;
-}
-
-/// Why a group has no AUC.
-std::string oneClassNote(const GroupRow& g) {
-  return fmt::format("undefined: one class ({} positives in {} rows)", g.positives, g.rows);
 }
 
 } // namespace
@@ -231,14 +227,15 @@ EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& da
     if (isRankingMetric(m.kind)) {
       mr = rankingMetric(state, c, data, m, filter);
     } else {
-      std::span<const int64_t> groups;
-      if (m.kind == "gauc")
+      std::span<const int64_t> groups;  // gauc's groups, or a breakdown's
+      if (!m.groupColumn.empty())
         groups = data.groups(m.groupColumn);
       mr = computeMetric(m, scoresFor(c, m), labelsFor(state, data, m, m.label), filter,
                          groups);
     }
     r.metrics[m.name] = mr.value;
-    if (m.kind == "gauc" && reportsGroups(state.plan(), m))
+    r.outputs[m.name] = m.output;
+    if (m.kind == "gauc" ? reportsGroups(state.plan(), m) : !mr.byGroup.empty())
       r.byGroup[m.name] = groupTable(m, mr, data);
     if (!mr.note.empty())
       r.notes[m.name] = mr.note;
@@ -335,12 +332,38 @@ PredictedRows predictChunks(ModelState& state, StepFunction& evalStep,
   return done;
 }
 
+namespace {
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+/// One by_group entry (see writeMetricsJson).
+nlohmann::json groupTableJson(const GroupTable& table, double value) {
+  const bool gauc = table.kind == "gauc";
+  nlohmann::json t;
+  t["column"] = table.column;
+  t["kind"] = table.kind;
+  t["value"] = number(value);
+  if (gauc)
+    t["mean"] = number(value);
+  t["by"] = nlohmann::json::object();
+  for (const GroupRow& g : table.groups) {
+    nlohmann::json& row = t["by"][g.name];
+    row["value"] = number(g.value);
+    if (gauc || table.kind == "auc")
+      row["auc"] = number(g.value);
+    row["rows"] = g.rows;
+    row["positives"] = g.positives;
+    if (!g.note.empty())
+      row["note"] = g.note;
+  }
+  return t;
+}
+} // namespace
+
 void writeMetricsJson(const std::string& path, const ModelState& state,
                       const EvalResult& result, const std::string& dataName,
                       const RetrievalResult* retrieval) {
-  auto number = [](double v) {
-    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-  };
   nlohmann::json j;
   j["model"] = state.plan().model;
   j["step"] = state.step;
@@ -355,20 +378,13 @@ void writeMetricsJson(const std::string& path, const ModelState& state,
   j["notes"] = result.notes;
   if (!result.byGroup.empty()) {
     nlohmann::json& tables = j["by_group"];
-    for (const auto& [name, table] : result.byGroup) {
-      nlohmann::json& t = tables[name];
-      t["column"] = table.column;
-      t["mean"] = number(result.metrics.at(name));
-      t["by"] = nlohmann::json::object();
-      for (const GroupRow& g : table.groups) {
-        nlohmann::json& row = t["by"][g.name];
-        row["auc"] = number(g.auc);
-        row["rows"] = g.rows;
-        row["positives"] = g.positives;
-        if (std::isnan(g.auc))
-          row["note"] = oneClassNote(g);
-      }
-    }
+    for (const auto& [name, table] : result.byGroup)
+      tables[name] = groupTableJson(table, result.metrics.at(name));
+  }
+  if (!result.outputs.empty()) {
+    nlohmann::json& byOutput = j["by_output"];
+    for (const auto& [name, output] : result.outputs)
+      byOutput[output].push_back(name);
   }
   if (!result.unseenPolicy.empty())
     j["unseen"] = {{"policy", result.unseenPolicy},
@@ -392,14 +408,21 @@ std::string formatGroupTables(const EvalResult& result) {
   std::string s;
   for (const auto& [name, table] : result.byGroup) {
     const auto defined = std::count_if(table.groups.begin(), table.groups.end(),
-                                       [](const GroupRow& g) { return !std::isnan(g.auc); });
-    s += fmt::format("{} by {}: mean {:.4f} over the {} of {} groups with both classes\n", name,
-                     table.column, result.metrics.at(name), defined, table.groups.size());
-    s += fmt::format("  {:>10} {:>10} {:>10}  {}\n", table.column, "rows", "positives", "auc");
+                                       [](const GroupRow& g) { return !std::isnan(g.value); });
+    const bool gauc = table.kind == "gauc";
+    if (gauc)
+      s += fmt::format("{} by {}: mean {:.4f} over the {} of {} groups with both classes\n",
+                       name, table.column, result.metrics.at(name), defined, table.groups.size());
+    else
+      s += fmt::format("{} by {}: {:.4f} over all rows; defined in {} of {} groups\n", name,
+                       table.column, result.metrics.at(name), defined, table.groups.size());
+    s += fmt::format("  {:>10} {:>10} {:>10}  {}\n", table.column, "rows", "positives",
+                     gauc ? "auc" : table.kind);
     for (const GroupRow& g : table.groups)
       s += fmt::format("  {:>10} {:>10} {:>10}  {}\n", g.name, g.rows, g.positives,
-                       std::isnan(g.auc) ? std::string("n/a (one class)")
-                                         : fmt::format("{:.4f}", g.auc));
+                       !std::isnan(g.value) ? fmt::format("{:.4f}", g.value)
+                       : gauc              ? std::string("n/a (one class)")
+                                           : "n/a (" + g.note + ")");
   }
   return s;
 }

@@ -23,24 +23,30 @@
 
 namespace recc::rt {
 
-/// One group of a per-group table: its AUC (NaN when it has one class).
+/// One group of a per-group table: the metric over its rows (NaN when
+/// undefined, e.g. a gauc group with one class, with a note).
 struct GroupRow {
   std::string name;  ///< the group's value in the data, e.g. scenario "17"
   int64_t rows = 0;
   int64_t positives = 0;
-  double auc = 0;
+  double value = 0;
+  std::string note = {};
 };
 
-/// A gauc metric over a small grouping column (vocabulary at most
-/// kMaxGroupTable), reported group by group: SAR-Net's per-scenario AUCs.
+/// A metric reported group by group: a gauc metric over a small grouping
+/// column (vocabulary at most kMaxGroupTable; SAR-Net's per-scenario AUCs),
+/// or a breakdown (`auc(p, y, by = scenario)`, Metrics.h).
 struct GroupTable {
   std::string column;
   std::vector<GroupRow> groups;  ///< in the order of the group names (numerically if numbers)
+  std::string kind = "gauc";     ///< the metric's kind
 };
 constexpr int64_t kMaxGroupTable = 4096;
 
 struct EvalResult {
   std::map<std::string, double> metrics;   ///< by MetricSpec::name; NaN if undefined
+  /// The output each metric scores (MetricSpec::output), by metric name.
+  std::map<std::string, std::string> outputs;
   std::map<std::string, std::string> notes;  ///< why a metric is NaN, what was skipped
   double loss = 0;   ///< mean eval-step Loss over rows; NaN if the step has none
   int64_t rows = 0;  ///< rows evaluated (padding excluded)
@@ -80,10 +86,15 @@ PredictedRows predictChunks(ModelState& state, StepFunction& evalStep,
 
 /// Writes `result` as JSON, atomically: {"model", "step", "epoch", "data",
 /// "rows", "loss", "metrics": {...}, "notes": {...}, "by_group": {metric:
-/// {"column", "mean", "by": {group: {"auc", "rows", "positives"[, "note"]}}}}};
-/// NaN becomes null (a one-class group's auc is null with a note). With an
-/// unseenPolicy, also {"unseen": {"policy", "skipped_rows", "oov_ids"}}. With
-/// `retrieval`, also {"retrieval": retrievalJson(*retrieval)}.
+/// {"column", "kind", "value", "by": {group: {"value", "rows", "positives"
+/// [, "note"]}}}}, "by_output": {output: [metric, ...]}}; NaN becomes null
+/// (a one-class group's value is null with a note). A gauc table also keeps
+/// the keys it had first: "mean" (= "value") and each group's "auc".
+/// "by_output" names the metrics of each output, i.e. of each task, in name
+/// order; their values stay in "metrics" only, so a metric's name is followed
+/// by its value once in the file.
+/// With an unseenPolicy, also {"unseen": {"policy", "skipped_rows",
+/// "oov_ids"}}. With `retrieval`, also {"retrieval": retrievalJson(*retrieval)}.
 void writeMetricsJson(const std::string& path, const ModelState& state,
                       const EvalResult& result, const std::string& dataName = "",
                       const RetrievalResult* retrieval = nullptr);

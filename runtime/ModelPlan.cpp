@@ -299,6 +299,7 @@ void readEntries(const Fields& root, ModelPlan& plan) {
     f.get("groupColumn", m.groupColumn);
     f.get("targetColumn", m.targetColumn);
     f.get("k", m.k);
+    f.get("reduce", m.reduce);  // absent in plans written before it existed
     plan.metrics.push_back(std::move(m));
   });
   root.forEach("states", [&](const Fields& f) {
@@ -389,7 +390,8 @@ std::string toJson(const ModelPlan& plan) {
                             {"output", m.output}, {"label", m.label},
                             {"filterLabel", m.filterLabel},
                             {"groupColumn", m.groupColumn},
-                            {"targetColumn", m.targetColumn}, {"k", m.k}});
+                            {"targetColumn", m.targetColumn}, {"k", m.k},
+                            {"reduce", m.reduce}});
   j["states"] = Json::array();
   for (const StateSpec& st : plan.states)
     j["states"].push_back({{"name", st.name}, {"kind", st.kind}, {"shape", st.shape},

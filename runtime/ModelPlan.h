@@ -131,20 +131,27 @@ struct StepSpec {
   std::vector<BufferSpec> buffers; ///< inputs first, then outputs
 };
 
-/// A metric reported by evaluation, e.g. CVR AUC on clicked impressions.
-/// Ranking metrics (recall, precision, hitrate, ndcg, mrr, map) score a top_k
+/// A metric reported by evaluation, e.g. CVR AUC on clicked impressions
+/// (formulas in Metrics.h). groupColumn groups gauc's rows (the metric is the
+/// weighted mean of the groups' AUCs, `reduce`) and a ranking metric's
+/// requests; for the other binary metrics it names a breakdown: the metric is
+/// also reported over each group's rows. Ranking metrics (recall, precision, hitrate, ndcg, mrr, map) score a top_k
 /// output, the retrieved item ids best first, against the relevant item id
 /// of each row (targetColumn); rows of one request (groupColumn, else each
 /// row alone) pool their targets, and the metric is the mean over requests.
 struct MetricSpec {
   std::string name;    ///< e.g. "cvr_auc"
-  std::string kind;    ///< auc | gauc | logloss | recall | precision | hitrate | ndcg | mrr | map
+  /// auc | gauc | logloss | ne | calibration | ctr | pctr |
+  /// recall | precision | hitrate | ndcg | mrr | map
+  std::string kind;
   std::string output;  ///< the model output scored (ranking: the top_k output)
   std::string label;   ///< the label column name (model label name); empty for ranking
   std::string filterLabel;  ///< optional: keep rows where this label == 1
-  std::string groupColumn;  ///< gauc, ranking: data column grouping rows (e.g. user id)
+  std::string groupColumn;  ///< data column grouping rows (e.g. user id, scenario); see above
   std::string targetColumn; ///< ranking: data column of the relevant item id
   int64_t k = 0;            ///< ranking: cut-off, at most the top_k output's width
+  /// gauc: mean | mean_by_sample_num | mean_by_positive_num (empty: mean).
+  std::string reduce = {};
 };
 
 /// Model state: tensors the runtime keeps across steps but no optimizer

@@ -50,12 +50,16 @@ void validateFeature(const ModelPlan& plan, const FeatureSpec& f) {
 
 void validateMetric(const ModelPlan& plan, const MetricSpec& m) {
   const bool ranking = isRankingMetric(m.kind);
-  if (m.kind != "auc" && m.kind != "gauc" && m.kind != "logloss" && !ranking)
-    fail("model plan: metric '{}' has unknown kind '{}' (expected auc, gauc, logloss, "
-         "recall, precision, hitrate, ndcg, mrr or map)",
+  if (!isBinaryMetric(m.kind) && !ranking)
+    fail("model plan: metric '{}' has unknown kind '{}' (expected auc, gauc, logloss, ne, "
+         "calibration, ctr, pctr, recall, precision, hitrate, ndcg, mrr or map)",
          m.name, m.kind);
   if (m.kind == "gauc" && m.groupColumn.empty())
     fail("model plan: gauc metric '{}' needs a group column", m.name);
+  GaucReduce reduce;
+  if (!m.reduce.empty() && (m.kind != "gauc" || !parseGaucReduce(m.reduce, reduce)))
+    fail("model plan: metric '{}' has reduce '{}'; only gauc has one, and it is mean, "
+         "mean_by_sample_num or mean_by_positive_num", m.name, m.reduce);
   auto hasLabel = [&](const std::string& name) {
     for (const LabelSpec& l : plan.labels)
       if (l.name == name)

@@ -77,6 +77,8 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
   DivergenceGuard guard(State, Options.checkpointPath, Options.inspector, Options.norms);
   const int64_t epoch = State.epoch + 1;
   progress.startEpoch(epoch, lastEpoch, batcher.numBatches());
+  if (Options.trainLog)
+    Options.trainLog->startEpoch();
   batcher.startEpoch(State.epoch);
   double lossSum = 0;
   int64_t samples = 0;
@@ -94,6 +96,9 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
     lossSum += runner.loss();
     samples += batch.valid;
     progress.update(b + 1, samples, lossSum / double(b + 1));
+    if (Options.trainLog)
+      Options.trainLog->step(State, epoch, {runner.loss(), runner.lossTerms()}, batch.valid,
+                             b + 1 == batcher.numBatches());
   }
   double secs = progress.elapsed();
   EpochReport r{epoch, batcher.numBatches(), batcher.droppedRows(),
@@ -148,6 +153,8 @@ std::vector<EpochReport> Trainer::epochLoop(
       summary += ", " + r.norms;
     if (eval) {
       r.eval = evaluate(*eval);
+      if (Options.trainLog)
+        Options.trainLog->eval(State, *r.eval, eval->source());
       summary += fmt::format("; eval: {}", formatMetrics(*r.eval));
     }
     if (!Options.checkpointPath.empty())

@@ -26,6 +26,7 @@
 #include "runtime/Progress.h"
 #include "runtime/StepFunction.h"
 #include "runtime/StepInspector.h"
+#include "runtime/TrainLog.h"
 
 #include <cstdio>
 #include <functional>
@@ -44,6 +45,8 @@ struct TrainOptions {
   /// Replays a step that went bad to name the op at fault (Divergence.h); null: none.
   StepInspector* inspector = nullptr;
   NormCheck norms;              ///< --check-norms (needs an inspector)
+  /// --log: the training curve as JSON lines (TrainLog.h); null: none.
+  TrainLog* trainLog = nullptr;
 };
 
 struct EpochReport {

@@ -86,6 +86,12 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--check-norms-every", a.checkNormsEvery,
                  "steps between --check-norms replays (default 100)")
       ->check(intRange(1, kMaxSteps));
+  cmd.add_option("--log", a.log,
+                 "write the training curve as JSON lines: losses, samples/s and learning "
+                 "rate every --log-every steps (or 10 s), the metrics of each evaluation; "
+                 "draw it with `recc plot`");
+  cmd.add_option("--log-every", a.logEvery, "steps between --log train lines (default 100)")
+      ->check(intRange(1, kMaxSteps));
 }
 
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
@@ -464,6 +470,7 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     // Outputs are checked first: a bad path must not cost an epoch of training.
     checkCanWrite("--out", a.out);
     checkCanWrite("--metrics-json", a.metricsJson);
+    checkCanWrite("--log", a.log);
     checkStageFlags(plan, a);
     const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
     auto limit = limitThreads(a.threads);
@@ -516,6 +523,9 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     options.checkpointPath = a.out;
     options.inspector = inspector.get();
     options.norms = norms;
+    std::optional<TrainLog> log;
+    if (!a.log.empty()) log.emplace(a.log, plan, a.logEvery);
+    options.trainLog = log ? &*log : nullptr;
     Trainer trainer(state, *trainFn, *evalFn, options);
     std::vector<const DataSet*> streamData;
     for (const DataSet& s : streams) streamData.push_back(&s);
@@ -534,6 +544,8 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     }
     EvalResult result = trainer.evaluate(eval ? *eval : trainAsEval ? *trainAsEval : train);
     printResult(flagText(eval ? a.evalData : a.data), result);
+    // With --eval-data the last epoch's line already holds these metrics.
+    if (log && !eval) log->eval(state, result, flagText(a.data));
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;
   });

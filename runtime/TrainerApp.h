@@ -41,6 +41,8 @@ struct TrainArgs {
   int threads = 0;           ///< 0: all cores
   std::string checkNorms;    ///< "[NAME=]X": per-row activation norm limit (StepInspector.h)
   int64_t checkNormsEvery = 100;  ///< steps between --check-norms replays
+  std::string log;           ///< --log: the training curve as JSON lines (TrainLog.h)
+  int64_t logEvery = 100;    ///< --log-every: steps between train lines
 };
 
 struct EvalArgs {

@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev clang-19 libclang-rt-19-dev libomp-19-dev
   # recc export (ONNX) and its test: the checker and numpy of Debian's python3.
   libonnx-dev libprotobuf-dev python3-onnx python3-numpy
+  # recc plot (gnuplot), recc graph --png/--svg (Graphviz), scripts/main.sh (jq)
+  gnuplot-nox graphviz jq
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # The PyTorch peer of the benchmark, over the threaded OpenBLAS.

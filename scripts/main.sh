@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build recc, generate the synthetic
 # impression -> click -> DAction -> purchase funnel, train ESMM and ESM² on it
-# with the MLIR backend, and print their test metrics side by side.
+# with the MLIR backend, and print their test metrics side by side. Training
+# curves: out/main/MODEL.log.jsonl, drawn in out/main/MODEL.curves.png.
 # Environment: TRAIN_ROWS (default 2000000), TEST_ROWS (500000), EPOCHS (1),
 # BACKEND (mlir), THREADS (all cores).
 set -euo pipefail
@@ -26,17 +27,18 @@ for model in esmm esm2; do
   echo "== training $model ($backend backend, $epochs epoch(s), $threads threads)"
   $recc train "models/$model.rec" --backend "$backend" --data "$out/train.csv" \
     --eval-data "$out/test.csv" --epochs "$epochs" --threads "$threads" \
-    --out "$out/$model.safetensors" --metrics-json "$out/$model.metrics.json"
+    --out "$out/$model.safetensors" --metrics-json "$out/$model.metrics.json" \
+    --log "$out/$model.log.jsonl"
+  $recc plot "$out/$model.log.jsonl" -o "$out/$model.curves.png"
 done
 
 echo
 echo "== test metrics ($test_rows impressions; CVR AUC on clicked impressions)"
 printf '%-8s %12s %12s %12s %10s\n' model cvr_auc ctcvr_auc ctcvr_gauc loss
 for model in esmm esm2; do
-  # The metrics file is pretty-printed JSON: one "key": value per line.
-  awk -v model="$model" -F': ' '
-    { gsub(/[",]/, "", $1); gsub(/[ ,]/, "", $2); gsub(/^ +/, "", $1)
-      if ($2 ~ /^-?[0-9]/ && !($1 in v)) v[$1] = $2 }
-    END { printf "%-8s %12.4f %12.4f %12.4f %10.4f\n", model, v["cvr_auc"], v["ctcvr_auc"],
-          v["ctcvr_gauc"], v["loss"] }' "$out/$model.metrics.json"
+  # An undefined metric is null in the JSON; it prints as nan.
+  read -r cvr ctcvr gauc loss < <(jq -r \
+    '[.metrics.cvr_auc, .metrics.ctcvr_auc, .metrics.ctcvr_gauc, .loss] | map(. // "nan") | @tsv' \
+    "$out/$model.metrics.json")
+  printf '%-8s %12.4f %12.4f %12.4f %10.4f\n' "$model" "$cvr" "$ctcvr" "$gauc" "$loss"
 done

@@ -233,8 +233,10 @@ void GraphBuilder::addMetric(const MetricStmt& m) {
   if (auto* n = dynCast<NameExpr>(args[0])) spec.output = n->name;
   if (auto* n = dynCast<NameExpr>(args[1])) (ranking ? spec.targetColumn : spec.label) =
                                                 ranking ? columnOf(n->name) : n->name;
-  const Expr* by = isBuiltin(sig, "gauc") ? args[2] : ranking ? args[3] : nullptr;
+  const Expr* by = ranking ? args[3] : args[2];
   if (auto* n = dynCast<NameExpr>(by)) spec.groupColumn = columnOf(n->name);
+  if (auto* n = isBuiltin(sig, "gauc") ? dynCast<NameExpr>(args[3]) : nullptr)
+    spec.reduce = n->name;
   spec.filterLabel = m.where.name;
   checkMetricScore(spec, args, ranking);
   plan_.metrics.push_back(spec);

@@ -1,13 +1,15 @@
 // recc: the driver. Every command starts from CompileModel (parse → check →
 // graphs → autodiff → plan); then
 //   check      prints a summary (or the AST),
-//   graph      prints the train/eval graph as text or Graphviz,
+//   graph      prints the train/eval graph as text or Graphviz (or renders it
+//              through Graphviz's dot: --png/--svg FILE),
 //   emit-mlir  prints the MLIR after a lowering stage,
 //   train/eval/predict run the shared TrainerApp commands on a backend,
 //   compile    writes a standalone native trainer (Aot.cpp),
 //   export     writes the serving graph as ONNX (Export.cpp),
 //   bench      measures training throughput per backend (Bench.cpp),
-//   bench-retrieval  times the exact top-K of retrieval (BenchRetrieval.cpp).
+//   bench-retrieval  times the exact top-K of retrieval (BenchRetrieval.cpp),
+//   plot       draws a --log file's training curves through gnuplot (Plot.cpp).
 // Compile errors print clang-style with a caret and exit 1.
 #include "compiler/exec/StepReplay.h"
 #include "compiler/ir/GraphPrinter.h"
@@ -16,6 +18,8 @@
 #include "compiler/tools/Bench.h"
 #include "compiler/tools/Export.h"
 #include "compiler/tools/BenchRetrieval.h"
+#include "compiler/tools/External.h"
+#include "compiler/tools/Plot.h"
 #include "compiler/tools/Summary.h"
 #include "dsl/ASTPrinter.h"
 #include "dsl/Parser.h"
@@ -30,6 +34,7 @@
 
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 using namespace recc;
 
@@ -101,10 +106,30 @@ int cmdCheck(const ModelArgs& m, bool ast) {
   return 0;
 }
 
-int cmdGraph(const ModelArgs& m, bool dot, bool eval, bool forwardOnly, bool locations) {
+/// `recc graph --png/--svg FILE`: the Graphviz text rendered by dot.
+struct GraphPicture {
+  std::string png, svg;
+};
+
+int renderGraph(const Graph& g, const std::string& title, const GraphPicture& picture) {
+  const bool png = !picture.png.empty();
+  const std::string& out = png ? picture.png : picture.svg;
+  const char* flag = png ? "--png" : "--svg";
+  rt::checkCanWrite(flag, out);
+  std::ostringstream text;
+  printDot(g, title, text);
+  runExternal({"dot", "graphviz", std::string("recc graph ") + flag},
+              {png ? "-Tpng" : "-Tsvg", "-o", out}, text.str());
+  checkWritten(out, "dot");
+  return 0;
+}
+
+int cmdGraph(const ModelArgs& m, bool dot, bool eval, bool forwardOnly, bool locations,
+             const GraphPicture& picture) {
   CompiledModel model = compileOrExit(m);
   const Graph& g = eval ? model.evalGraph : model.trainGraph;
   std::string title = model.plan.model + (eval ? ".eval" : ".train");
+  if (!picture.png.empty() || !picture.svg.empty()) return renderGraph(g, title, picture);
   if (dot) printDot(g, title, std::cout);
   else printGraph(g, title, std::cout, {.locations = locations, .backward = !forwardOnly});
   return 0;
@@ -147,6 +172,8 @@ int main(int argc, char** argv) {
   BenchArgs benchArgs;
   ExportArgs exportArgs;
   BenchRetrievalArgs benchRetrievalArgs;
+  GraphPicture picture;
+  PlotArgs plotArgs;
 
   const CLI::IsMember backendNames(std::vector<std::string>{"mlir", "reference"});
 
@@ -160,6 +187,9 @@ int main(int argc, char** argv) {
   graph->add_flag("--eval", eval, "the eval graph (no dropout, no gradients)");
   graph->add_flag("--forward", forwardOnly, "omit the backward pass");
   graph->add_flag("--locations", locations, "print source locations");
+  auto* pngFlag = graph->add_option("--png", picture.png, "render the graph to a PNG file (Graphviz's dot)");
+  graph->add_option("--svg", picture.svg, "render the graph to an SVG file (Graphviz's dot)")
+      ->excludes(pngFlag);
 
   auto* emit = app.add_subcommand("emit-mlir", "print the MLIR after a lowering stage");
   addModelArgs(*emit, m);
@@ -205,11 +235,16 @@ int main(int argc, char** argv) {
       "bench-retrieval", "exact top-K over a random corpus: time, GFLOP/s, the same run's SGEMM");
   addBenchRetrievalFlags(*benchRetrieval, benchRetrievalArgs);
 
+  auto* plot = app.add_subcommand("plot", "draw the training curves of a --log file (gnuplot)");
+  plot->add_option("log_file", plotArgs.log, "the JSON lines of `recc train --log`")->required();
+  plot->add_option("-o,--output", plotArgs.output, "the picture to write: .png or .svg")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (*check) return cmdCheck(m, ast);
-    if (*graph) return cmdGraph(m, dot, eval, forwardOnly, locations);
+    if (*graph) return cmdGraph(m, dot, eval, forwardOnly, locations, picture);
+    if (*plot) return runPlot(plotArgs);
     if (*emit) return cmdEmitMlir(m, stage, eval, threads <= 0 ? 1 : threads, lanes);
     // Output paths are checked before any compiling or training.
     if (*benchRetrieval) {

@@ -353,5 +353,44 @@ model m {
   EXPECT_DOUBLE_EQ(m.plan.params[1].init.scale, 0.25);
 }
 
+TEST(Metrics, EcosystemNamesBreakdownsAndGaucReductions) {
+  const std::string text = R"(
+model m {
+  input user_id : id(10)
+  input scenario : id(4)
+  input n : dense
+  label click, buy
+  p = sigmoid(dense(n, 1))
+  loss l = bce(p, click)
+  output p
+  metric a = auc(p, click, by = scenario)
+  metric g = gauc(p, click, by = user_id, reduce = mean_by_positive_num)
+  metric g0 = gauc(p, click, by = user_id)
+  metric e = ne(p, click)
+  metric c = calibration(p, buy, by = scenario) where click
+  metric r = ctr(p, click)
+  metric q = pctr(p, click)
+}
+)";
+  BuiltModel m = buildOk("metrics.rec", text, GraphMode::Train);
+  const auto& ms = m.plan.metrics;
+  ASSERT_EQ(ms.size(), 7u);
+  EXPECT_EQ(ms[0].groupColumn, "scenario");
+  EXPECT_EQ(ms[0].reduce, "");
+  EXPECT_EQ(ms[1].reduce, "mean_by_positive_num");
+  EXPECT_EQ(ms[2].reduce, "");
+  EXPECT_EQ(ms[3].kind, "ne");
+  EXPECT_EQ(ms[3].groupColumn, "");
+  EXPECT_EQ(ms[4].kind, "calibration");
+  EXPECT_EQ(ms[4].label, "buy");
+  EXPECT_EQ(ms[4].filterLabel, "click");
+  EXPECT_EQ(ms[4].groupColumn, "scenario");
+  EXPECT_EQ(ms[5].kind, "ctr");
+  EXPECT_EQ(ms[6].kind, "pctr");
+  // The plan travels in checkpoints as JSON: reduce survives the round trip.
+  rt::ModelPlan back = rt::planFromJson(rt::toJson(m.plan));
+  EXPECT_EQ(back.metrics[1].reduce, "mean_by_positive_num");
+}
+
 } // namespace
 } // namespace recc::test

@@ -34,7 +34,12 @@ if out=$(./trainer train --data data.csv --out nodir/m.safetensors 2>&1); then
   echo "FAIL: trainer accepted --out in a missing directory"; exit 1
 fi
 grep -q -- "^error: --out: cannot write 'nodir/m.safetensors'" <<<"$out" || { echo "FAIL: $out"; exit 1; }
-./trainer train --data data.csv --out model.safetensors --metrics-json aot.json --epochs 3
+./trainer train --data data.csv --out model.safetensors --metrics-json aot.json --epochs 3 \
+  --log aot.jsonl --log-every 10
+# --log works in a standalone trainer as in recc: 25 steps an epoch, a line
+# every 10 steps and at each epoch's end (9 in all), and the final evaluation.
+[[ $(grep -c '^{"kind":"train","step":' aot.jsonl) -eq 9 && $(grep -c '^{"kind":"eval"' aot.jsonl) -eq 1 ]] \
+  || { echo "FAIL: aot.jsonl: $(cat aot.jsonl)"; exit 1; }
 ./trainer eval --ckpt model.safetensors --data data.csv --metrics-json eval.json
 ./trainer predict --ckpt model.safetensors --data data.csv --out scores.csv
 rows=$(($(wc -l <scores.csv) - 1))

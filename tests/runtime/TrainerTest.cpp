@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <sstream>
 
 namespace recc::rt {
 namespace {
@@ -292,7 +293,9 @@ TEST_F(TrainerTest, PerGroupTablesInTheMetricsFileAndPrinted) {
   ModelState state(Plan);
   EvalResult r;
   r.metrics["scenario_auc"] = 0.7;
-  r.byGroup["scenario_auc"] = {"scenario", {{"2", 30, 3, 0.7}, {"17", 4, 0, NAN}}};
+  r.byGroup["scenario_auc"] = {
+      "scenario",
+      {{"2", 30, 3, 0.7}, {"17", 4, 0, NAN, "undefined: one class (0 positives in 4 rows)"}}};
   writeMetricsJson(Dir.file("m.json"), state, r);
   auto j = nlohmann::json::parse(test::readText(Dir.file("m.json")));
   EXPECT_DOUBLE_EQ(j["metrics"]["scenario_auc"].get<double>(), 0.7);  // as before: a number
@@ -309,6 +312,88 @@ TEST_F(TrainerTest, PerGroupTablesInTheMetricsFileAndPrinted) {
             "    scenario       rows  positives  auc\n"
             "           2         30          3  0.7000\n"
             "          17          4          0  n/a (one class)\n");
+  // The generic keys are there too, so a reader need not know the kind.
+  EXPECT_EQ(t["kind"], "gauc");
+  EXPECT_DOUBLE_EQ(t["value"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(t["by"]["2"]["value"].get<double>(), 0.7);
+}
+
+TEST_F(TrainerTest, BreakdownsAndMetricsByOutputInTheMetricsFile) {
+  ModelState state(Plan);
+  EvalResult r;
+  r.metrics = {{"ctr_ne", 0.9}, {"ctr_cal", 1.1}, {"cvr_auc", NAN}};
+  r.outputs = {{"ctr_ne", "p_ctr"}, {"ctr_cal", "p_ctr"}, {"cvr_auc", "p_cvr"}};
+  r.byGroup["ctr_cal"] = {"scenario",
+                          {{"0", 10, 2, 1.2}, {"1", 5, 0, NAN, "undefined: the labels of the 5 rows sum to 0"}},
+                          "calibration"};
+  writeMetricsJson(Dir.file("m.json"), state, r);
+  auto j = nlohmann::json::parse(test::readText(Dir.file("m.json")));
+  EXPECT_EQ(j["by_output"]["p_ctr"], nlohmann::json({"ctr_cal", "ctr_ne"}));
+  EXPECT_EQ(j["by_output"]["p_cvr"], nlohmann::json({"cvr_auc"}));
+  EXPECT_TRUE(j["metrics"]["cvr_auc"].is_null());
+  const auto& t = j["by_group"]["ctr_cal"];
+  EXPECT_EQ(t["kind"], "calibration");
+  EXPECT_DOUBLE_EQ(t["value"].get<double>(), 1.1);
+  EXPECT_FALSE(t.contains("mean"));  // gauc's key only
+  EXPECT_DOUBLE_EQ(t["by"]["0"]["value"].get<double>(), 1.2);
+  EXPECT_FALSE(t["by"]["0"].contains("auc"));
+  EXPECT_TRUE(t["by"]["1"]["value"].is_null());
+  EXPECT_EQ(t["by"]["1"]["note"], "undefined: the labels of the 5 rows sum to 0");
+  EXPECT_EQ(formatGroupTables(r),
+            "ctr_cal by scenario: 1.1000 over all rows; defined in 1 of 2 groups\n"
+            "    scenario       rows  positives  calibration\n"
+            "           0         10          2  1.2000\n"
+            "           1          5          0  n/a (undefined: the labels of the 5 rows sum to 0)\n");
+}
+
+/// The JSON objects of a --log file, one per line.
+std::vector<nlohmann::json> jsonLines(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(test::readText(path));
+  for (std::string line; std::getline(in, line);)
+    out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST_F(TrainerTest, LogWritesTheTrainingCurveAsJsonLines) {
+  ModelState state(Plan);
+  LogRegStep train(Plan.trainStep), eval(Plan.evalStep);
+  TrainLog log(Dir.file("run.jsonl"), Plan, /*everySteps=*/20);
+  Trainer trainer(state, train, eval, {.epochs = 2, .log = nullptr, .trainLog = &log});
+  trainer.train(Train, &Eval);
+  std::vector<nlohmann::json> lines = jsonLines(Dir.file("run.jsonl"));
+  // start; steps 20, 40, 47 (end of epoch 1), eval; 67, 87, 94, eval.
+  ASSERT_EQ(lines.size(), 9u);
+  EXPECT_EQ(lines[0]["kind"], "start");
+  EXPECT_EQ(lines[0]["model"], "logreg");
+  std::vector<int64_t> steps;
+  for (const auto& l : lines)
+    if (l["kind"] == "train")
+      steps.push_back(l["step"].get<int64_t>());
+  // 10 s without a line would add one; a test step takes microseconds.
+  EXPECT_EQ(steps, (std::vector<int64_t>{20, 40, 47, 67, 87, 94}));
+  const auto& first = lines[1];
+  EXPECT_EQ(first["epoch"], 1);
+  EXPECT_EQ(first["steps"], 20);
+  EXPECT_DOUBLE_EQ(first["lr"].get<double>(), 0.05);
+  EXPECT_GT(first["samples_per_s"].get<double>(), 0);
+  // The step's one loss term is its whole loss here: the means agree.
+  EXPECT_NEAR(first["loss_terms"]["bce"].get<double>(), first["loss"].get<double>(), 1e-6);
+  EXPECT_EQ(lines[3]["steps"], 7);
+  EXPECT_EQ(lines[4]["kind"], "eval");
+  EXPECT_EQ(lines[4]["step"], 47);
+  EXPECT_EQ(lines[4]["epoch"], 1);
+  EXPECT_EQ(lines[4]["rows"], Eval.rows());
+  EXPECT_GT(lines[8]["metrics"]["auc"].get<double>(), 0.5);
+  EXPECT_EQ(lines[8]["epoch"], 2);
+  // Training improves: the last train line's loss is below the first's.
+  EXPECT_LT(lines[7]["loss"].get<double>(), first["loss"].get<double>());
+}
+
+TEST_F(TrainerTest, LogThatCannotBeOpenedNamesTheFlagAndPath) {
+  EXPECT_EQ(test::errorOf([&] { TrainLog log(Dir.file("no/such/dir/run.jsonl"), Plan); }),
+            fmt::format("--log {}: cannot open for writing: No such file or directory",
+                        Dir.file("no/such/dir/run.jsonl")));
 }
 
 TEST_F(TrainerTest, LogsProgressAndEpochSummaries) {
