@@ -198,7 +198,8 @@ void checkTransferComplete(const SafeTensorsReader& in, const std::vector<Slot>&
 
 } // namespace
 
-void saveCheckpoint(const std::string& path, const ModelState& state) {
+void saveCheckpoint(const std::string& path, const ModelState& state,
+                    const std::map<std::string, std::string>& extra) {
   std::vector<std::vector<float>> statsData;
   statsData.reserve(state.stats.size());
   std::vector<TensorRef> tensors = collectTensors(state, statsData);
@@ -212,6 +213,7 @@ void saveCheckpoint(const std::string& path, const ModelState& state) {
       {"plan", toJson(state.plan())},
       {"feature_stats", exactStats(state)},
   };
+  meta.insert(extra.begin(), extra.end());
   writeSafeTensors(path, tensors, meta);
 }
 

@@ -32,8 +32,10 @@ namespace recc::rt {
 /// The version written to and accepted from checkpoint metadata.
 inline constexpr const char* kCheckpointFormatVersion = "1";
 
-/// Writes `state` to `path` atomically.
-void saveCheckpoint(const std::string& path, const ModelState& state);
+/// Writes `state` to `path` atomically; `extra` adds metadata entries
+/// (training's position and best evaluation, CheckpointPolicy.h).
+void saveCheckpoint(const std::string& path, const ModelState& state,
+                    const std::map<std::string, std::string>& extra = {});
 
 struct LoadOptions {
   /// Parameter transfer (pre-train -> fine-tune, `--init-from`): load every

@@ -70,6 +70,11 @@ public:
   /// Step `t` updated the dense parameters: every parameter shadow moves.
   void afterDenseUpdate(const ParamStore& params);
 
+  /// Brings every row of every table shadow up to step `now` in place, as
+  /// tableAt computes it: training does this before it writes a checkpoint,
+  /// so the run that goes on and a run resumed from the file hold the same
+  /// values (a catch-up split in two rounds differently from one).
+  void catchUpTables(const std::vector<EmbeddingTable>& tables, int64_t now);
   /// After a load: the stored values are current as of step `now`.
   void markCurrent(int64_t now);
   /// Re-copies EMA shadow `i` from its source (a transfer load without it).

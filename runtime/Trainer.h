@@ -2,8 +2,12 @@
 // per batch fills the train step's inputs (with the training progress
 // p = step / total steps), runs it, checks the loss, and applies the returned
 // state updates and gradients (dense optimizer on parameters, lazy sparse
-// updates on tables, then EMA shadows). Evaluation feeds p = 1. After each epoch it optionally evaluates and writes a
-// checkpoint. A model with other input streams (`stream` blocks) draws one
+// updates on tables, then EMA shadows). Evaluation feeds p = 1. After each
+// epoch it optionally evaluates and writes a checkpoint; between steps a
+// CheckpointPolicy writes checkpoints every N steps, evaluates, keeps the
+// best model and stops early (--max-steps, --early-stop). A run resumed from
+// a mid-epoch checkpoint goes on with the next batch of the same
+// permutation (TrainPosition.h). A model with other input streams (`stream` blocks) draws one
 // batch of each per step besides the source's, from its own data set, cycled
 // and reshuffled each time it is exhausted (StreamCycle.h); the epoch and
 // the progress p follow the source. A non-finite loss or output stops
@@ -19,6 +23,7 @@
 //   writeMetricsJson(metricsPath, state, trainer.evaluate(testData));
 #pragma once
 
+#include "runtime/CheckpointPolicy.h"
 #include "runtime/DataSet.h"
 #include "runtime/Evaluator.h"
 #include "runtime/ModelState.h"
@@ -27,6 +32,7 @@
 #include "runtime/StepInspector.h"
 
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +48,16 @@ struct TrainOptions {
   /// Replays a step that went bad to name the op at fault (Divergence.h); null: none.
   StepInspector* inspector = nullptr;
   NormCheck norms;              ///< --check-norms (needs an inspector)
+  /// --checkpoint-every, --eval-every, --keep-best, --early-stop, --max-steps
+  /// (CheckpointPolicy.h); their path is checkpointPath.
+  CheckpointOptions checkpoints;
+  /// The metadata of the --init checkpoint the state was loaded from, and its
+  /// path: training continues at its position (TrainPosition.h; mid-epoch
+  /// from the next batch) with its best evaluation. Empty: a fresh run.
+  std::map<std::string, std::string> resumeMeta;
+  std::string resumePath;
+  /// Names of the source's and each stream's data, for messages.
+  std::vector<std::string> dataNames;
 };
 
 struct EpochReport {
@@ -55,6 +71,9 @@ struct EpochReport {
   /// --check-norms: the largest row norm seen (Divergence.h); clip_norm:
   /// the gradient norms (GradientClip.h). Empty without either.
   std::string norms;
+  /// Batches of the epoch done when training stopped in its middle
+  /// (--max-steps, --early-stop); 0: the epoch completed.
+  int64_t stoppedAt = 0;
 };
 
 class Trainer {
@@ -63,7 +82,10 @@ public:
   Trainer(ModelState& state, StepFunction& trainStep, StepFunction& evalStep,
           TrainOptions options = {});
 
-  /// Trains for options.epochs epochs (continuing state.epoch). `streams`
+  /// Trains for options.epochs epochs (continuing state.epoch; an
+  /// interrupted epoch of a resumed run counts as one, and without
+  /// options.epochs an unfinished resumed run goes on to its last epoch),
+  /// or until the checkpoint policy stops it. `streams`
   /// holds the data of each of the plan's other streams, in order. Computes
   /// feature statistics (each feature's from its stream's data) if the
   /// state has none yet. Throws a RuntimeError on a non-finite loss or bad
@@ -77,15 +99,26 @@ public:
   void predict(const DataSet& data, const std::string& csvPath);
 
   ModelState& state() { return State; }
+  /// Why the last train() stopped before its last epoch; empty if it did not.
+  const std::string& stopReason() const { return Stopped; }
+  /// The best evaluation of the last train() under --keep-best.
+  const std::optional<BestEval>& best() const { return Best; }
 
 private:
   EpochReport runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
-                       int64_t lastEpoch, ProgressLine& progress);
+                       int64_t lastEpoch, ProgressLine& progress, CheckpointPolicy& policy,
+                       int64_t firstBatch);
+  /// The run's position at its start; sets `firstBatch` (mid-epoch resume).
+  TrainPosition startPosition(const DataSet& train, const std::vector<const DataSet*>& streams,
+                              const std::optional<TrainPosition>& saved, int64_t lastEpoch,
+                              int64_t& firstBatch);
 
   ModelState& State;
   StepFunction& TrainFn;
   StepFunction& EvalFn;
   TrainOptions Options;
+  std::string Stopped;
+  std::optional<BestEval> Best;
 };
 
 } // namespace recc::rt

@@ -3,6 +3,7 @@
 
 #include "runtime/AtomicFile.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/CheckpointPolicy.h"
 #include "runtime/CliChecks.h"
 #include "runtime/CsvReader.h"
 #include "runtime/Error.h"
@@ -40,6 +41,50 @@ void addRetrievalFlags(CLI::App& cmd, RetrievalArgs& r, bool predict) {
 }
 } // namespace
 
+namespace {
+/// The flags of CheckpointPolicy.h.
+void addCheckpointFlags(CLI::App& cmd, TrainArgs& a) {
+  cmd.add_option("--checkpoint-every", a.checkpointEvery,
+                 "also write --out after every N-th step (a mid-epoch checkpoint that --init "
+                 "resumes exactly)")
+      ->check(intRange(1, kMaxSteps));
+  cmd.add_option("--eval-every", a.evalEvery,
+                 "also evaluate --eval-data after every N-th step")
+      ->check(intRange(1, kMaxSteps));
+  cmd.add_option("--keep-best", a.keepBest,
+                 "METRIC: write OUT.best.safetensors whenever an evaluation improves METRIC "
+                 "(a metric of the model, or loss; loss and logloss are minimized, others "
+                 "maximized)");
+  cmd.add_option("--early-stop", a.earlyStop,
+                 "PATIENCE: stop after PATIENCE evaluations in a row without an improvement "
+                 "of the --keep-best metric")
+      ->check(intRange(1, kMaxSteps));
+  cmd.add_option("--max-steps", a.maxSteps,
+                 "stop after N steps of this run, writing --out (resume it with --init)")
+      ->check(intRange(1, kMaxSteps));
+}
+
+/// The flags of CheckpointPolicy.h need what they act on.
+void checkCheckpointFlags(const ModelPlan& plan, const TrainArgs& a) {
+  if (a.checkpointEvery > 0 && a.out.empty())
+    fail("--checkpoint-every: give the checkpoint to write with --out FILE");
+  if (a.evalEvery > 0 && a.evalData.empty())
+    fail("--eval-every: give the data to evaluate with --eval-data FILE");
+  if (a.earlyStop > 0 && a.keepBest.empty())
+    fail("--early-stop {}: counts evaluations without an improvement of the --keep-best "
+         "metric; give --keep-best METRIC (e.g. --keep-best loss)", a.earlyStop);
+  if (a.keepBest.empty())
+    return;
+  higherIsBetter(plan, a.keepBest);  // names the model's metrics if it has no such one
+  if (a.evalData.empty())
+    fail("--keep-best {}: give the data to evaluate with --eval-data FILE", a.keepBest);
+  if (a.out.empty())
+    fail("--keep-best {}: writes the best model beside --out (OUT.best.safetensors); give "
+         "--out FILE", a.keepBest);
+  checkCanWrite("--keep-best", bestPath(a.out));
+}
+} // namespace
+
 void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--data", a.data, "training data (CSV/TSV with a header row)")->required();
   cmd.add_option("--stream", a.streams,
@@ -70,6 +115,7 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--check-norms-every", a.checkNormsEvery,
                  "steps between --check-norms replays (default 100)")
       ->check(intRange(1, kMaxSteps));
+  addCheckpointFlags(cmd, a);
 }
 
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
@@ -388,6 +434,7 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     checkCanWrite("--out", a.out);
     checkCanWrite("--metrics-json", a.metricsJson);
     checkStageFlags(plan, a);
+    checkCheckpointFlags(plan, a);
     const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
     auto limit = limitThreads(a.threads);
     DataSet train = plan.streams.empty() ? readData("--data", a.data, plan)
@@ -405,7 +452,8 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     std::string skipped;
     if (!eval && !plan.streams.empty()) trainAsEval = readIfComplete(a.data, plan, skipped);
     // Bad checkpoints are reported before the tables are allocated.
-    if (!a.init.empty()) readCheckpointMetadata(a.init);
+    std::map<std::string, std::string> initMeta;
+    if (!a.init.empty()) initMeta = readCheckpointMetadata(a.init);
     if (!a.initFrom.empty()) readCheckpointMetadata(a.initFrom);
     // The steps are made first so that the memory check counts their
     // activations before anything large is allocated.
@@ -428,6 +476,13 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     options.checkpointPath = a.out;
     options.inspector = inspector.get();
     options.norms = norms;
+    options.checkpoints = {.every = a.checkpointEvery, .evalEvery = a.evalEvery,
+                           .keepBest = a.keepBest, .patience = a.earlyStop,
+                           .maxSteps = a.maxSteps};
+    options.resumeMeta = initMeta;
+    options.resumePath = a.init;
+    options.dataNames.push_back(a.data);
+    options.dataNames.insert(options.dataNames.end(), streamPaths.begin(), streamPaths.end());
     Trainer trainer(state, *trainFn, *evalFn, options);
     std::vector<const DataSet*> streamData;
     for (const DataSet& s : streams) streamData.push_back(&s);
@@ -437,6 +492,8 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
       return 0;
     }
     EvalResult result = trainer.evaluate(eval ? *eval : trainAsEval ? *trainAsEval : train);
+    result.best = trainer.best();
+    result.stopped = trainer.stopReason();
     printResult(eval ? a.evalData : a.data, result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;

@@ -36,6 +36,13 @@ struct TrainArgs {
   int threads = 0;           ///< 0: all cores
   std::string checkNorms;    ///< "[NAME=]X": per-row activation norm limit (StepInspector.h)
   int64_t checkNormsEvery = 100;  ///< steps between --check-norms replays
+  /// CheckpointPolicy.h: --checkpoint-every, --eval-every, --keep-best,
+  /// --early-stop, --max-steps (0 / empty: off).
+  int64_t checkpointEvery = 0;
+  int64_t evalEvery = 0;
+  std::string keepBest;
+  int64_t earlyStop = 0;
+  int64_t maxSteps = 0;
 };
 
 struct EvalArgs {
