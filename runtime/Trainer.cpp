@@ -173,10 +173,10 @@ std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eva
   }
   Stopped = policy.stopReason();
   Best = policy.best();
-  if (!Stopped.empty())
-    progress.finish(Stopped + (Options.checkpointPath.empty()
-                                   ? ""
-                                   : "; --init " + Options.checkpointPath + " resumes it"));
+  if (!Stopped.empty() && Options.checkpointPath.empty())
+    progress.finish(Stopped);
+  else if (!Stopped.empty())
+    progress.finish(fmt::format("{}; --init {} resumes it", Stopped, Options.checkpointPath));
   return reports;
 }
 

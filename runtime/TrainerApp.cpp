@@ -476,9 +476,11 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     options.checkpointPath = a.out;
     options.inspector = inspector.get();
     options.norms = norms;
-    options.checkpoints = {.every = a.checkpointEvery, .evalEvery = a.evalEvery,
-                           .keepBest = a.keepBest, .patience = a.earlyStop,
-                           .maxSteps = a.maxSteps};
+    options.checkpoints.every = a.checkpointEvery;
+    options.checkpoints.evalEvery = a.evalEvery;
+    options.checkpoints.keepBest = a.keepBest;
+    options.checkpoints.patience = a.earlyStop;
+    options.checkpoints.maxSteps = a.maxSteps;
     options.resumeMeta = initMeta;
     options.resumePath = a.init;
     options.dataNames.push_back(a.data);
