@@ -134,8 +134,8 @@ void checkMidEpochResume(const TrainPosition& saved, const TrainPosition& now, i
     if (a.rows != b.rows)
       fail("{} on data of {} rows, but {} has {} rows; {}", where, a.rows, name, b.rows, fix);
     if (a.hash != b.hash)
-      fail("{} on data of {} rows with fingerprint {}, but {} has the same row count and "
-           "fingerprint {} (other values or another row order); {}",
+      fail("{} on data of {} rows with fingerprint {}, but {} has fingerprint {} (the same "
+           "row count, other values or another row order); {}",
            where, a.rows, hex(a.hash), name, hex(b.hash), fix);
   }
 }

@@ -76,7 +76,7 @@ sed '5s/^[0-9]*,/49,/' "$work/train.csv" >"$work/changed.csv"
 head -n 300 "$work/train.csv" >"$work/fewer.csv"
 resume() { "$recc" train "$rec" --backend reference --threads 1 --init "$work/mid.safetensors" "$@" 2>&1 >/dev/null; }
 check "a changed row is refused" \
-  'resume --data "$work/changed.csv" | grep -q "stopped mid-epoch (epoch 1, after step 5 of 19) on data of 300 rows with fingerprint .* but .*changed.csv has the same row count and fingerprint"'
+  'resume --data "$work/changed.csv" | grep -q "stopped mid-epoch (epoch 1, after step 5 of 19) on data of 300 rows with fingerprint .* but .*changed.csv has fingerprint [0-9a-f]* (the same row count"'
 check "a row fewer is refused" \
   'resume --data "$work/fewer.csv" | grep -q "on data of 300 rows, but .*fewer.csv has 299 rows"'
 check "another seed is refused" \
