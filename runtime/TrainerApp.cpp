@@ -102,7 +102,9 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_flag("--allow-non-finite", a.allowNonFinite,
                "load an --init or --init-from checkpoint even if it holds NaN or infinite "
                "values");
-  cmd.add_option("--epochs", a.epochs, "epochs (default: the model's train setting)")
+  cmd.add_option("--epochs", a.epochs,
+                 "epochs (default: the model's train setting; with --init of an unfinished "
+                 "run, until its last epoch)")
       ->check(intRange(1, kMaxEpochs));
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
       ->check(intRange(1, kMaxThreads));
