@@ -66,7 +66,6 @@ std::string CheckpointPolicy::keepBestJson() const {
 }
 
 void CheckpointPolicy::save(const std::string& path, int64_t epochStep) {
-  State.states.catchUpTables(State.tables, State.step);
   TrainPosition position = Position;
   position.epochStep = epochStep;
   std::map<std::string, std::string> meta{{kPositionKey, positionJson(position)}};

@@ -17,9 +17,6 @@
 // --init resumes exactly). Every checkpoint records the run's position
 // (TrainPosition.h) and the best evaluation so far (metadata "keep_best"),
 // so a resumed run keeps the same best and patience count.
-// Writing a checkpoint catches every table EMA shadow up to the current
-// step in place (StateStore::catchUpTables): the state that is saved is the
-// state that trains on, so a resumed run continues bit for bit.
 #pragma once
 
 #include "runtime/Evaluator.h"

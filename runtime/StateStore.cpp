@@ -142,20 +142,6 @@ void StateStore::afterDenseUpdate(const ParamStore& params) {
       blend(e.Value.data(), params.value(e.Source).data(), e.Value.numel(), e.Spec.decay);
 }
 
-void StateStore::catchUpTables(const std::vector<EmbeddingTable>& tables, int64_t now) {
-  for (Entry& e : Entries) {
-    if (e.Spec.kind != "ema" || !e.Spec.table)
-      continue;
-    const EmbeddingTable& table = tables[e.Source];
-    const int64_t dim = table.dim();
-    for (int64_t r = 0; r < table.rows(); ++r) {
-      float* s = e.Value.data() + r * dim;
-      catchUp(s, s, table.weights().data() + r * dim, dim, e.Spec.decay, now - e.RowStep[r]);
-      e.RowStep[r] = now;
-    }
-  }
-}
-
 void StateStore::markCurrent(int64_t now) {
   for (Entry& e : Entries)
     std::fill(e.RowStep.begin(), e.RowStep.end(), now);
