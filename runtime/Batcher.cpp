@@ -19,6 +19,12 @@ Batcher Batcher::forTraining(int64_t rows, int64_t planBatch, int64_t fixedBatch
   return Batcher(rows, o);
 }
 
+int64_t Batcher::trainingBatches(int64_t rows, int64_t planBatch, int64_t fixedBatch) {
+  if (fixedBatch > 0)
+    return rows / fixedBatch;
+  return (rows + planBatch - 1) / planBatch;
+}
+
 Batcher Batcher::forEvaluation(int64_t rows, int64_t planBatch, int64_t fixedBatch) {
   Options o;
   o.batchSize = fixedBatch > 0 ? fixedBatch : planBatch;

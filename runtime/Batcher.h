@@ -27,6 +27,8 @@ public:
   /// function has a fixed batch (which then is the batch size).
   static Batcher forTraining(int64_t rows, int64_t planBatch, int64_t fixedBatch,
                              uint64_t seed);
+  /// The number of batches forTraining makes of `rows` rows.
+  static int64_t trainingBatches(int64_t rows, int64_t planBatch, int64_t fixedBatch);
   /// Evaluation batches: in file order; pads the last batch if fixed.
   static Batcher forEvaluation(int64_t rows, int64_t planBatch, int64_t fixedBatch);
 

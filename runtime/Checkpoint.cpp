@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <functional>
 
@@ -29,6 +30,10 @@ struct Slot {
 
 std::string statsName(const FeatureSpec& f) { return "feature_stats/" + f.name; }
 std::string stateName(const StateSpec& s) { return "state/" + s.name; }
+/// A table shadow's lazy state: its rows as held, and the step each is current at.
+std::string rawName(const StateSpec& s) { return "ema_raw/" + s.name; }
+std::string rowStepName(const StateSpec& s) { return "ema_step/" + s.name; }
+bool isTableShadow(const StateSpec& s) { return s.kind == "ema" && s.table; }
 
 /// Model state: as stored, except table shadows, whose rows are written
 /// caught up to the current step (StateStore.h) into `scratch`.
@@ -38,11 +43,19 @@ void collectStates(const ModelState& state, std::vector<TensorRef>& out,
   for (int i = 0; i < st.size(); ++i) {
     const StateSpec& spec = st.spec(i);
     const float* data = st.value(i).data();
-    if (spec.kind == "ema" && spec.table) {
+    if (isTableShadow(spec)) {
       scratch.push_back(st.tableAt(i, state.tables[st.source(i)], state.step));
       data = scratch.back().data();
     }
     out.push_back({stateName(spec), st.value(i).shape(), data});
+    if (!isTableShadow(spec))
+      continue;
+    out.push_back({rawName(spec), st.value(i).shape(), st.value(i).data()});
+    std::span<const int64_t> steps = st.rowSteps(i);
+    out.push_back({rowStepName(spec), {int64_t(steps.size())}, nullptr, DType::I64,
+                   [steps](int64_t first, int64_t count, void* to) {
+                     std::memcpy(to, steps.data() + first, size_t(count) * sizeof(int64_t));
+                   }});
   }
 }
 
@@ -196,9 +209,55 @@ void checkTransferComplete(const SafeTensorsReader& in, const std::vector<Slot>&
        model, fmt::join(missing.begin(), missing.begin() + shown, ", "), more);
 }
 
+/// A table shadow whose lazy state a resume loads, with its row steps.
+struct LazyShadow {
+  int index;
+  std::vector<int64_t> steps;
+};
+
+/// The table shadows whose lazy state (ema_raw/, ema_step/) `in` holds,
+/// checked before anything changes; none for a transfer, which starts the
+/// counters afresh. A checkpoint without them loads the caught-up rows.
+std::vector<LazyShadow> checkLazyShadows(const SafeTensorsReader& in, const ModelState& state,
+                                         const LoadOptions& options) {
+  std::vector<LazyShadow> out;
+  if (options.transfer)
+    return out;
+  const int64_t step = parseCounter(in, "step");
+  for (int i = 0; i < state.states.size(); ++i) {
+    const StateSpec& spec = state.states.spec(i);
+    const std::string raw = rawName(spec), steps = rowStepName(spec);
+    if (!isTableShadow(spec) || (!in.has(raw) && !in.has(steps)))
+      continue;
+    if (!in.has(raw) || !in.has(steps))
+      fail("{}: tensor '{}' is there without '{}' (the lazy state of EMA shadow '{}' needs "
+           "both)", in.path(), in.has(raw) ? raw : steps, in.has(raw) ? steps : raw,
+           spec.name);
+    const Shape rows{state.states.value(i).shape()[0]};
+    if (in.dtype(raw) != DType::F32 || in.shape(raw) != state.states.value(i).shape())
+      fail("{}: tensor '{}' must be F32 {}", in.path(), raw,
+           shapeString(state.states.value(i).shape()));
+    if (in.dtype(steps) != DType::I64 || in.shape(steps) != rows)
+      fail("{}: tensor '{}' must be I64 {}", in.path(), steps, shapeString(rows));
+    if (int64_t bad = in.verify(raw); bad >= 0 && !options.allowNonFinite)
+      fail("{}: tensor '{}' has a non-finite value at element {}; nothing was loaded "
+           "(--allow-non-finite loads it anyway)", in.path(), raw, bad);
+    in.verify(steps);
+    LazyShadow lazy{i, std::vector<int64_t>(size_t(rows[0]))};
+    in.readRange(steps, 0, rows[0], lazy.steps.data());
+    for (size_t r = 0; r < lazy.steps.size(); ++r)
+      if (lazy.steps[r] < 0 || lazy.steps[r] > step)
+        fail("{}: tensor '{}' element {}: step {} is outside [0, {}] (the checkpoint's step)",
+             in.path(), steps, r, lazy.steps[r], step);
+    out.push_back(std::move(lazy));
+  }
+  return out;
+}
+
 } // namespace
 
-void saveCheckpoint(const std::string& path, const ModelState& state) {
+void saveCheckpoint(const std::string& path, const ModelState& state,
+                    const std::map<std::string, std::string>& extra) {
   std::vector<std::vector<float>> statsData;
   statsData.reserve(state.stats.size());
   std::vector<TensorRef> tensors = collectTensors(state, statsData);
@@ -212,6 +271,7 @@ void saveCheckpoint(const std::string& path, const ModelState& state) {
       {"plan", toJson(state.plan())},
       {"feature_stats", exactStats(state)},
   };
+  meta.insert(extra.begin(), extra.end());
   writeSafeTensors(path, tensors, meta);
 }
 
@@ -246,6 +306,7 @@ void loadCheckpoint(const std::string& path, ModelState& state,
   // Dynamic tables are required by a transfer too, as dense ones are.
   const std::vector<RowsLoad> byRows = checkRowsLoads(
       in, state, true, withOptimizer(in, state, options), options.allowNonFinite);
+  std::vector<LazyShadow> lazy = checkLazyShadows(in, state, options);
   loadRows(in, state, byRows);
   for (const Slot& s : slots) {
     if (!in.has(s.name))
@@ -272,6 +333,10 @@ void loadCheckpoint(const std::string& path, ModelState& state,
     state.epoch = parseCounter(in, "epoch");
   }
   state.states.markCurrent(state.step);
+  for (const LazyShadow& l : lazy) {
+    in.read(rawName(state.states.spec(l.index)), state.states.value(l.index).data());
+    std::copy(l.steps.begin(), l.steps.end(), state.states.rowSteps(l.index).begin());
+  }
 }
 
 std::map<std::string, std::string> readCheckpointMetadata(const std::string& path) {

@@ -10,11 +10,16 @@
 //   state/<state>            model state (ModelPlan::states): running
 //                            statistics and EMA shadows (a table's shadow
 //                            written with every row caught up to `step`)
+//   ema_raw/<state>, ema_step/<state> (I64 [rows])
+//                            a table shadow's lazy state (its rows as held,
+//                            each row's step), restored by a resume so later
+//                            catch-ups round as in an uninterrupted run
 //   feature_stats/<feature>  [mean, stddev] of a zscore/tanh_zscore feature, once
 //                            computed (training computes them before its first
 //                            step; evaluation refuses to run without them)
 // Metadata: format "recc-checkpoint", format_version, model, step, epoch,
-// optimizer, and the plan as JSON (so a checkpoint documents itself).
+// optimizer, and the plan as JSON (so a checkpoint documents itself);
+// training adds its position and best evaluation (CheckpointPolicy.h).
 // Writing is atomic (AtomicFile.h): a failed save leaves the previous
 // checkpoint intact. Loading validates before it changes anything: wrong
 // model, missing tensors and shape mismatches are reported by name, e.g.
@@ -32,8 +37,10 @@ namespace recc::rt {
 /// The version written to and accepted from checkpoint metadata.
 inline constexpr const char* kCheckpointFormatVersion = "1";
 
-/// Writes `state` to `path` atomically.
-void saveCheckpoint(const std::string& path, const ModelState& state);
+/// Writes `state` to `path` atomically; `extra` adds metadata entries
+/// (training's position and best evaluation, CheckpointPolicy.h).
+void saveCheckpoint(const std::string& path, const ModelState& state,
+                    const std::map<std::string, std::string>& extra = {});
 
 struct LoadOptions {
   /// Parameter transfer (pre-train -> fine-tune, `--init-from`): load every

@@ -390,6 +390,12 @@ void writeMetricsJson(const std::string& path, const ModelState& state,
     j["unseen"] = {{"policy", result.unseenPolicy},
                    {"skipped_rows", result.unseen.skippedRows},
                    {"oov_ids", result.unseen.oovIds}};
+  if (result.best)
+    j["best"] = {{"metric", result.best->metric}, {"value", number(result.best->value)},
+                 {"step", result.best->step}, {"epoch", result.best->epoch},
+                 {"path", result.best->path}};
+  if (!result.stopped.empty())
+    j["stopped"] = result.stopped;
   if (retrieval)
     j["retrieval"] = retrievalJson(*retrieval);
   writeFileAtomically(path, j.dump(2) + "\n");

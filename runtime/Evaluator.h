@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,15 @@ struct GroupTable {
 };
 constexpr int64_t kMaxGroupTable = 4096;
 
+/// The best evaluation of a training run under --keep-best (CheckpointPolicy.h).
+struct BestEval {
+  std::string metric;  ///< a metric name or "loss"
+  double value = 0;
+  int64_t step = 0;    ///< the global step it was evaluated at
+  int64_t epoch = 0;   ///< epochs completed then
+  std::string path;    ///< the checkpoint holding it; empty: none written
+};
+
 struct EvalResult {
   std::map<std::string, double> metrics;   ///< by MetricSpec::name; NaN if undefined
   /// The output each metric scores (MetricSpec::output), by metric name.
@@ -55,6 +65,10 @@ struct EvalResult {
   /// and what reading the data did under it (DataSet::unseen()).
   std::string unseenPolicy;
   DataSet::Unseen unseen;
+  /// Training's best evaluation (--keep-best) and why it stopped before its
+  /// last epoch (--early-stop, --max-steps; empty: it did not).
+  std::optional<BestEval> best;
+  std::string stopped;
 };
 
 /// Evaluates `data` with `evalStep` (bound to state.plan().evalStep).
@@ -94,7 +108,9 @@ PredictedRows predictChunks(ModelState& state, StepFunction& evalStep,
 /// order; their values stay in "metrics" only, so a metric's name is followed
 /// by its value once in the file.
 /// With an unseenPolicy, also {"unseen": {"policy", "skipped_rows",
-/// "oov_ids"}}. With `retrieval`, also {"retrieval": retrievalJson(*retrieval)}.
+/// "oov_ids"}}. With `best`, also {"best": {"metric", "value", "step", "epoch",
+/// "path"}}; with `stopped`, {"stopped": reason}. With `retrieval`, also
+/// {"retrieval": retrievalJson(*retrieval)}.
 void writeMetricsJson(const std::string& path, const ModelState& state,
                       const EvalResult& result, const std::string& dataName = "",
                       const RetrievalResult* retrieval = nullptr);

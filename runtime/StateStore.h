@@ -70,6 +70,12 @@ public:
   /// Step `t` updated the dense parameters: every parameter shadow moves.
   void afterDenseUpdate(const ParamStore& params);
 
+  /// Table shadow `i`'s lazy state besides value(i): the step each row is
+  /// current at. A checkpoint keeps both, so a resumed run catches rows up
+  /// exactly when and as the uninterrupted one would (a catch-up split in two
+  /// rounds differently from one).
+  std::span<const int64_t> rowSteps(int i) const { return Entries[i].RowStep; }
+  std::span<int64_t> rowSteps(int i) { return Entries[i].RowStep; }
   /// After a load: the stored values are current as of step `now`.
   void markCurrent(int64_t now);
   /// Re-copies EMA shadow `i` from its source (a transfer load without it).

@@ -4,6 +4,7 @@
 
 #include "runtime/ChunkPipe.h"
 #include "runtime/TouchedRows.h"
+#include "runtime/TrainPosition.h"
 
 #include <algorithm>
 #include <cmath>
@@ -38,9 +39,11 @@ void surveyStream(const ModelPlan& plan, StreamedData& data, DynamicRowCounts& t
   std::vector<Moments> moments(plan.features.size());
   DynamicRowCounts bound;
   data.rows = 0;
+  data.fingerprint = {};
   ChunkPipe pipe(data.files, plan, data.read, data.chunkRows);
   for (DataSet chunk = pipe.next(); chunk.rows() > 0; chunk = pipe.next()) {
     data.rows += chunk.rows();
+    addChunk(data.fingerprint, fingerprint(plan, chunk));
     for (size_t f = 0; f < plan.features.size(); ++f)
       if (needsStats(plan.features[f]))
         moments[f].add(chunk.dense(int(f)));

@@ -8,6 +8,7 @@
 #include "runtime/Progress.h"
 #include "runtime/StepRunner.h"
 #include "runtime/StreamCycle.h"
+#include "runtime/TrainPosition.h"
 #include "runtime/TrainerSteps.h"
 
 #include <tbb/global_control.h>
@@ -63,7 +64,8 @@ std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<con
 using namespace trainer_detail;
 
 EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
-                              int64_t lastEpoch, ProgressLine& progress) {
+                              int64_t lastEpoch, ProgressLine& progress,
+                              CheckpointPolicy& policy, int64_t firstBatch) {
   const ModelPlan& plan = State.plan();
   Batcher batcher =
       Batcher::forTraining(train.rows(), plan.batchSize, TrainFn.fixedBatch(), plan.seed);
@@ -84,9 +86,11 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
   int64_t samples = 0;
   // Training progress p = step / total steps, in [0,1), for schedules such
   // as grad_reverse's dann ramp; the total counts the epochs of earlier runs
-  // (resumed training continues the ramp).
+  // (resumed training continues the ramp, mid-epoch too).
   const double totalSteps = double(lastEpoch) * double(batcher.numBatches());
-  for (int64_t b = 0; b < batcher.numBatches(); ++b) {
+  const int64_t batches = batcher.numBatches();
+  int64_t b = firstBatch;  // a resumed epoch goes on with its next batch
+  while (b < batches) {
     Batcher::Batch batch = batcher.batch(b);
     runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
     runner.run(stepRows(train, batch.rows, streams, cycles, State.step),
@@ -95,17 +99,22 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
     runner.applyGradients();
     lossSum += runner.loss();
     samples += batch.valid;
-    progress.update(b + 1, samples, lossSum / double(b + 1));
+    ++b;
+    progress.update(b, samples, lossSum / double(b - firstBatch));
     if (Options.trainLog)
       Options.trainLog->step(State, epoch, {runner.loss(), runner.lossTerms()}, batch.valid,
-                             b + 1 == batcher.numBatches());
+                             b == batches);
+    if (policy.afterStep(b, b == batches))
+      break;
   }
   double secs = progress.elapsed();
-  EpochReport r{epoch, batcher.numBatches(), batcher.droppedRows(),
-                lossSum / double(batcher.numBatches()), secs,
+  EpochReport r{epoch, b - firstBatch, batcher.droppedRows(),
+                lossSum / double(std::max<int64_t>(b - firstBatch, 1)), secs,
                 secs > 0 ? double(samples) / secs : 0.0, std::nullopt,
-                joinNonEmpty({guard.normSummary(), runner.clipSummary()})};
-  State.epoch = epoch;
+                joinNonEmpty({guard.normSummary(), runner.clipSummary()}),
+                b < batches ? b : 0};
+  if (b == batches)
+    State.epoch = epoch;
   return r;
 }
 
@@ -117,9 +126,20 @@ std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eva
         tbb::global_control::max_allowed_parallelism, Options.threads);
   if (!State.statsReady())
     adoptStats(computeFeatureStats(State.plan(), train), streams);
-  return epochLoop([&](int64_t lastEpoch, ProgressLine& progress) {
-    return runEpoch(train, streams, lastEpoch, progress);
-  }, eval);
+  std::vector<std::string> names = Options.dataNames;
+  if (names.empty()) {
+    names.push_back(train.source());
+    for (const DataSet* s : streams) names.push_back(s->source());
+  }
+  // The data's identity is recorded in every checkpoint (hashing it costs
+  // one pass over the data per run) and checked on a mid-epoch resume.
+  const bool fingerprints = !Options.checkpointPath.empty() || !Options.resumeMeta.empty();
+  return epochLoop(
+      [&](int64_t lastEpoch, ProgressLine& progress, CheckpointPolicy& policy, int64_t first) {
+        return runEpoch(train, streams, lastEpoch, progress, policy, first);
+      },
+      eval, [&](int64_t lastEpoch) { return positionOf(train, streams, lastEpoch, fingerprints); },
+      names);
 }
 
 void Trainer::adoptStats(std::vector<FeatureStats> fresh,
@@ -137,32 +157,82 @@ void Trainer::adoptStats(std::vector<FeatureStats> fresh,
 }
 
 std::vector<EpochReport> Trainer::epochLoop(
-    const std::function<EpochReport(int64_t, ProgressLine&)>& runOne, const DataSet* eval) {
+    const EpochRunner& runOne, const DataSet* eval,
+    const std::function<TrainPosition(int64_t)>& position,
+    const std::vector<std::string>& dataNames) {
+  std::optional<TrainPosition> saved;
+  if (!Options.resumeMeta.empty())
+    saved = readPosition(Options.resumeMeta, Options.resumePath);
+  // An unfinished run that is resumed without --epochs goes on to its last epoch.
   const int64_t epochs = Options.epochs > 0 ? Options.epochs : State.plan().epochs;
-  const int64_t lastEpoch = State.epoch + epochs;
+  const int64_t lastEpoch = Options.epochs == 0 && saved && saved->lastEpoch > State.epoch
+                                ? saved->lastEpoch
+                                : State.epoch + epochs;
   std::vector<EpochReport> reports;
   ProgressLine progress(Options.log, Options.plainProgressInterval);
-  for (int64_t e = 0; e < epochs; ++e) {
-    EpochReport r = runOne(lastEpoch, progress);
+  CheckpointOptions policyOptions = Options.checkpoints;
+  policyOptions.path = Options.checkpointPath;
+  std::function<EvalResult()> evaluateEval;
+  if (eval)
+    evaluateEval = [this, eval] { return evaluate(*eval); };
+  CheckpointPolicy policy(State, policyOptions, evaluateEval,
+                          [&progress](const std::string& line) { progress.finish(line); });
+  const TrainPosition now = position(lastEpoch);
+  int64_t firstBatch = resumeAt(now, saved, dataNames);
+  policy.setPosition(now);
+  policy.restore(Options.resumeMeta, Options.resumePath);
+  bool stop = false;
+  while (State.epoch < lastEpoch && !stop) {
+    EpochReport r = runOne(lastEpoch, progress, policy, firstBatch);
+    firstBatch = 0;
     std::string summary = fmt::format(
         "epoch {}/{}: {} steps, loss {:.4f}, {} samples/s, {}", r.epoch, lastEpoch,
         r.steps, r.meanLoss, humanCount(r.samplesPerSecond), humanDuration(r.seconds));
+    if (r.stoppedAt > 0)
+      summary += fmt::format(", stopped after step {} of the epoch", r.stoppedAt);
     if (r.droppedRows > 0)
       summary += fmt::format(", {} rows dropped (fixed batch)", r.droppedRows);
     if (!r.norms.empty())
       summary += ", " + r.norms;
-    if (eval) {
+    if (r.stoppedAt == 0 && eval) {
       r.eval = evaluate(*eval);
       if (Options.trainLog)
         Options.trainLog->eval(State, *r.eval, eval->source());
       summary += fmt::format("; eval: {}", formatMetrics(*r.eval));
     }
-    if (!Options.checkpointPath.empty())
-      saveCheckpoint(Options.checkpointPath, State);
     progress.finish(summary);
+    stop = r.stoppedAt > 0 || policy.afterEpoch(r.eval);
     reports.push_back(std::move(r));
   }
+  Stopped = policy.stopReason();
+  Best = policy.best();
+  if (!Stopped.empty() && Options.checkpointPath.empty())
+    progress.finish(Stopped);
+  else if (!Stopped.empty())
+    progress.finish(fmt::format("{}; --init {} resumes it", Stopped, Options.checkpointPath));
   return reports;
+}
+
+TrainPosition Trainer::positionOf(const DataSet& train, const std::vector<const DataSet*>& streams,
+                                  int64_t lastEpoch, bool fingerprints) {
+  const ModelPlan& plan = State.plan();
+  const int64_t batch = TrainFn.fixedBatch() > 0 ? TrainFn.fixedBatch() : plan.batchSize;
+  TrainPosition now{lastEpoch, 0,
+                    Batcher::trainingBatches(train.rows(), plan.batchSize, TrainFn.fixedBatch()),
+                    plan.seed, batch, {}};
+  if (fingerprints) {
+    now.data.push_back(fingerprint(plan, train));
+    for (const DataSet* s : streams) now.data.push_back(fingerprint(plan, *s));
+  }
+  return now;
+}
+
+int64_t Trainer::resumeAt(const TrainPosition& now, const std::optional<TrainPosition>& saved,
+                          const std::vector<std::string>& dataNames) {
+  if (!saved || saved->epochStep == 0)
+    return 0;
+  checkMidEpochResume(*saved, now, State.epoch, Options.resumePath, dataNames);
+  return saved->epochStep;
 }
 
 EvalResult Trainer::evaluate(const DataSet& data) {

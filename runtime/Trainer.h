@@ -2,8 +2,12 @@
 // per batch fills the train step's inputs (with the training progress
 // p = step / total steps), runs it, checks the loss, and applies the returned
 // state updates and gradients (dense optimizer on parameters, lazy sparse
-// updates on tables, then EMA shadows). Evaluation feeds p = 1. After each epoch it optionally evaluates and writes a
-// checkpoint. A model with other input streams (`stream` blocks) draws one
+// updates on tables, then EMA shadows). Evaluation feeds p = 1. After each
+// epoch it optionally evaluates and writes a checkpoint; between steps a
+// CheckpointPolicy writes checkpoints every N steps, evaluates, keeps the
+// best model and stops early (--max-steps, --early-stop). A run resumed from
+// a mid-epoch checkpoint goes on with the next batch of the same
+// permutation (TrainPosition.h). A model with other input streams (`stream` blocks) draws one
 // batch of each per step besides the source's, from its own data set, cycled
 // and reshuffled each time it is exhausted (StreamCycle.h); the epoch and
 // the progress p follow the source. A non-finite loss or output stops
@@ -19,6 +23,7 @@
 //   writeMetricsJson(metricsPath, state, trainer.evaluate(testData));
 #pragma once
 
+#include "runtime/CheckpointPolicy.h"
 #include "runtime/CsvReader.h"
 #include "runtime/DataSet.h"
 #include "runtime/Evaluator.h"
@@ -30,6 +35,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +43,7 @@
 namespace recc::rt {
 
 struct TrainOptions {
-  int64_t epochs = 0;           ///< epochs to run; 0 means plan.epochs
+  int64_t epochs = 0;           ///< epochs to run; 0 means plan.epochs (see train())
   int threads = 0;              ///< TBB threads; 0 means all cores
   std::string checkpointPath;   ///< written after every epoch; empty: none
   std::FILE* log = stderr;      ///< progress and epoch summaries; null: silent
@@ -47,6 +53,16 @@ struct TrainOptions {
   NormCheck norms;              ///< --check-norms (needs an inspector)
   /// --log: the training curve as JSON lines (TrainLog.h); null: none.
   TrainLog* trainLog = nullptr;
+  /// --checkpoint-every, --eval-every, --keep-best, --early-stop, --max-steps
+  /// (CheckpointPolicy.h); their path is checkpointPath.
+  CheckpointOptions checkpoints;
+  /// The metadata of the --init checkpoint the state was loaded from, and its
+  /// path: training continues at its position (TrainPosition.h; mid-epoch
+  /// from the next batch) with its best evaluation. Empty: a fresh run.
+  std::map<std::string, std::string> resumeMeta;
+  std::string resumePath;
+  /// Names of the source's and each stream's data, for messages.
+  std::vector<std::string> dataNames;
 };
 
 struct EpochReport {
@@ -60,6 +76,9 @@ struct EpochReport {
   /// --check-norms: the largest row norm seen (Divergence.h); clip_norm:
   /// the gradient norms (GradientClip.h). Empty without either.
   std::string norms;
+  /// Batches of the epoch done when training stopped in its middle
+  /// (--max-steps, --early-stop); 0: the epoch completed.
+  int64_t stoppedAt = 0;
 };
 
 /// Training data read as a stream (docs/data.md, `--stream-buffer`): the
@@ -72,6 +91,9 @@ struct StreamedData {
   int64_t chunkRows = 0;    ///< rows parsed at a time by the reader thread
   int64_t rows = 0;         ///< rows of all files (the first pass)
   std::vector<FeatureStats> stats;  ///< of the source's features (the first pass)
+  /// The rows in file order, as parsed chunk by chunk (the first pass); a
+  /// mid-epoch resume checks it (TrainPosition.h).
+  DataFingerprint fingerprint;
 };
 
 class Trainer {
@@ -80,7 +102,10 @@ public:
   Trainer(ModelState& state, StepFunction& trainStep, StepFunction& evalStep,
           TrainOptions options = {});
 
-  /// Trains for options.epochs epochs (continuing state.epoch). `streams`
+  /// Trains for options.epochs epochs (continuing state.epoch; an
+  /// interrupted epoch of a resumed run counts as one, and without
+  /// options.epochs an unfinished resumed run goes on to its last epoch),
+  /// or until the checkpoint policy stops it. `streams`
   /// holds the data of each of the plan's other streams, in order. Computes
   /// feature statistics (each feature's from its stream's data) if the
   /// state has none yet. Throws a RuntimeError on a non-finite loss or bad
@@ -102,23 +127,46 @@ public:
   void predict(const DataSet& data, const std::string& csvPath);
 
   ModelState& state() { return State; }
+  /// Why the last train() stopped before its last epoch; empty if it did not.
+  const std::string& stopReason() const { return Stopped; }
+  /// The best evaluation of the last train() under --keep-best.
+  const std::optional<BestEval>& best() const { return Best; }
 
 private:
   EpochReport runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
-                       int64_t lastEpoch, ProgressLine& progress);
+                       int64_t lastEpoch, ProgressLine& progress, CheckpointPolicy& policy,
+                       int64_t firstBatch);
   EpochReport runStreamedEpoch(const StreamedData& train, const std::vector<const DataSet*>& streams,
-                               int64_t lastEpoch, ProgressLine& progress);
+                               int64_t lastEpoch, ProgressLine& progress,
+                               CheckpointPolicy& policy, int64_t firstBatch);
   /// Takes `fresh` statistics (the source's) for features that have none;
   /// a stream's features take those of its data set.
   void adoptStats(std::vector<FeatureStats> fresh, const std::vector<const DataSet*>& streams);
-  /// The epochs: each run by `runOne`, then summarized, evaluated, saved.
-  std::vector<EpochReport> epochLoop(
-      const std::function<EpochReport(int64_t, ProgressLine&)>& runOne, const DataSet* eval);
+  /// One epoch from batch `firstBatch` (a resumed epoch's next), stepping
+  /// the policy after each step.
+  using EpochRunner = std::function<EpochReport(int64_t lastEpoch, ProgressLine&,
+                                                CheckpointPolicy&, int64_t firstBatch)>;
+  /// The run's position at its start (`now`: this run's, without the epoch
+  /// step); checks a mid-epoch `saved` position against it and returns the
+  /// batch to start with.
+  int64_t resumeAt(const TrainPosition& now, const std::optional<TrainPosition>& saved,
+                   const std::vector<std::string>& dataNames);
+  /// The epochs from the resumed position: each run by `runOne`, then
+  /// summarized, evaluated, judged by the checkpoint policy. `position`
+  /// gives this run's position for its last epoch.
+  std::vector<EpochReport> epochLoop(const EpochRunner& runOne, const DataSet* eval,
+                                     const std::function<TrainPosition(int64_t)>& position,
+                                     const std::vector<std::string>& dataNames);
+  /// This in-memory run's position for `lastEpoch` (TrainPosition.h).
+  TrainPosition positionOf(const DataSet& train, const std::vector<const DataSet*>& streams,
+                           int64_t lastEpoch, bool fingerprints);
 
   ModelState& State;
   StepFunction& TrainFn;
   StepFunction& EvalFn;
   TrainOptions Options;
+  std::string Stopped;
+  std::optional<BestEval> Best;
 };
 
 } // namespace recc::rt

@@ -4,6 +4,7 @@
 #include "runtime/AtomicFile.h"
 #include "runtime/ChunkPipe.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/CheckpointPolicy.h"
 #include "runtime/CliChecks.h"
 #include "runtime/CsvReader.h"
 #include "runtime/DataFiles.h"
@@ -44,6 +45,50 @@ void addRetrievalFlags(CLI::App& cmd, RetrievalArgs& r, bool predict) {
 }
 } // namespace
 
+namespace {
+/// The flags of CheckpointPolicy.h.
+void addCheckpointFlags(CLI::App& cmd, TrainArgs& a) {
+  cmd.add_option("--checkpoint-every", a.checkpointEvery,
+                 "also write --out after every N-th step (a mid-epoch checkpoint that --init "
+                 "resumes exactly)")
+      ->check(intRange(1, kMaxSteps));
+  cmd.add_option("--eval-every", a.evalEvery,
+                 "also evaluate --eval-data after every N-th step")
+      ->check(intRange(1, kMaxSteps));
+  cmd.add_option("--keep-best", a.keepBest,
+                 "METRIC: write OUT.best.safetensors whenever an evaluation improves METRIC "
+                 "(a metric of the model, or loss; loss and logloss are minimized, others "
+                 "maximized)");
+  cmd.add_option("--early-stop", a.earlyStop,
+                 "PATIENCE: stop after PATIENCE evaluations in a row without an improvement "
+                 "of the --keep-best metric")
+      ->check(intRange(1, kMaxSteps));
+  cmd.add_option("--max-steps", a.maxSteps,
+                 "stop after N steps of this run, writing --out (resume it with --init)")
+      ->check(intRange(1, kMaxSteps));
+}
+
+/// The flags of CheckpointPolicy.h need what they act on.
+void checkCheckpointFlags(const ModelPlan& plan, const TrainArgs& a) {
+  if (a.checkpointEvery > 0 && a.out.empty())
+    fail("--checkpoint-every: give the checkpoint to write with --out FILE");
+  if (a.evalEvery > 0 && a.evalData.empty())
+    fail("--eval-every: give the data to evaluate with --eval-data FILE");
+  if (a.earlyStop > 0 && a.keepBest.empty())
+    fail("--early-stop {}: counts evaluations without an improvement of the --keep-best "
+         "metric; give --keep-best METRIC (e.g. --keep-best loss)", a.earlyStop);
+  if (a.keepBest.empty())
+    return;
+  higherIsBetter(plan, a.keepBest);  // names the model's metrics if it has no such one
+  if (a.evalData.empty())
+    fail("--keep-best {}: give the data to evaluate with --eval-data FILE", a.keepBest);
+  if (a.out.empty())
+    fail("--keep-best {}: writes the best model beside --out (OUT.best.safetensors); give "
+         "--out FILE", a.keepBest);
+  checkCanWrite("--keep-best", bestPath(a.out));
+}
+} // namespace
+
 void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--data", a.data,
                  "training data (CSV/TSV with a header row; gzip or zstd read directly): "
@@ -73,7 +118,9 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_flag("--allow-non-finite", a.allowNonFinite,
                "load an --init or --init-from checkpoint even if it holds NaN or infinite "
                "values");
-  cmd.add_option("--epochs", a.epochs, "epochs (default: the model's train setting)")
+  cmd.add_option("--epochs", a.epochs,
+                 "epochs (default: the model's train setting; with --init of an unfinished "
+                 "run, until its last epoch)")
       ->check(intRange(1, kMaxEpochs));
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)")
       ->check(intRange(1, kMaxThreads));
@@ -92,6 +139,7 @@ void addTrainFlags(CLI::App& cmd, TrainArgs& a) {
                  "draw it with `recc plot`");
   cmd.add_option("--log-every", a.logEvery, "steps between --log train lines (default 100)")
       ->check(intRange(1, kMaxSteps));
+  addCheckpointFlags(cmd, a);
 }
 
 void addEvalFlags(CLI::App& cmd, EvalArgs& a, bool predict, bool retrieval) {
@@ -472,6 +520,7 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     checkCanWrite("--metrics-json", a.metricsJson);
     checkCanWrite("--log", a.log);
     checkStageFlags(plan, a);
+    checkCheckpointFlags(plan, a);
     const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
     auto limit = limitThreads(a.threads);
     const bool streamed = a.streamBuffer > 0;
@@ -499,7 +548,8 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     if (!eval && !plan.streams.empty() && !streamed)
       trainAsEval = readIfComplete(a.data, plan, skipped);
     // Bad checkpoints are reported before the tables are allocated.
-    if (!a.init.empty()) readCheckpointMetadata(a.init);
+    std::map<std::string, std::string> initMeta;
+    if (!a.init.empty()) initMeta = readCheckpointMetadata(a.init);
     if (!a.initFrom.empty()) readCheckpointMetadata(a.initFrom);
     // The steps are made first so that the memory check counts their
     // activations before anything large is allocated.
@@ -526,6 +576,15 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     std::optional<TrainLog> log;
     if (!a.log.empty()) log.emplace(a.log, plan, a.logEvery);
     options.trainLog = log ? &*log : nullptr;
+    options.checkpoints.every = a.checkpointEvery;
+    options.checkpoints.evalEvery = a.evalEvery;
+    options.checkpoints.keepBest = a.keepBest;
+    options.checkpoints.patience = a.earlyStop;
+    options.checkpoints.maxSteps = a.maxSteps;
+    options.resumeMeta = initMeta;
+    options.resumePath = a.init;
+    options.dataNames.push_back(flagText(a.data));
+    options.dataNames.insert(options.dataNames.end(), streamPaths.begin(), streamPaths.end());
     Trainer trainer(state, *trainFn, *evalFn, options);
     std::vector<const DataSet*> streamData;
     for (const DataSet& s : streams) streamData.push_back(&s);
@@ -543,6 +602,8 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
       return 0;
     }
     EvalResult result = trainer.evaluate(eval ? *eval : trainAsEval ? *trainAsEval : train);
+    result.best = trainer.best();
+    result.stopped = trainer.stopReason();
     printResult(flagText(eval ? a.evalData : a.data), result);
     // With --eval-data the last epoch's line already holds these metrics.
     if (log && !eval) log->eval(state, result, flagText(a.data));

@@ -43,6 +43,13 @@ struct TrainArgs {
   int64_t checkNormsEvery = 100;  ///< steps between --check-norms replays
   std::string log;           ///< --log: the training curve as JSON lines (TrainLog.h)
   int64_t logEvery = 100;    ///< --log-every: steps between train lines
+  /// CheckpointPolicy.h: --checkpoint-every, --eval-every, --keep-best,
+  /// --early-stop, --max-steps (0 / empty: off).
+  int64_t checkpointEvery = 0;
+  int64_t evalEvery = 0;
+  std::string keepBest;
+  int64_t earlyStop = 0;
+  int64_t maxSteps = 0;
 };
 
 struct EvalArgs {

@@ -5,12 +5,14 @@
 // its rows. The epoch has as many steps as the in-memory one would on the
 // same rows (a fixed-batch step drops the last partial batch), so the
 // progress p and the step seeds line up with it; only the order differs.
+#include "runtime/Batcher.h"
 #include "runtime/ChunkPipe.h"
 #include "runtime/DataFiles.h"
 #include "runtime/Divergence.h"
 #include "runtime/Error.h"
 #include "runtime/ShuffleBuffer.h"
 #include "runtime/Trainer.h"
+#include "runtime/TrainPosition.h"
 #include "runtime/TrainerSteps.h"
 
 #include <tbb/global_control.h>
@@ -23,6 +25,12 @@ namespace recc::rt {
 using namespace trainer_detail;
 
 namespace {
+/// Steps of a streamed epoch over `rows` rows: as many as the in-memory
+/// epoch has (a fixed-batch step drops the last partial batch).
+int64_t streamedSteps(int64_t rows, const ModelPlan& plan, const StepFunction& fn) {
+  return Batcher::trainingBatches(rows, plan.batchSize, fn.fixedBatch());
+}
+
 /// The files hold other rows than the first pass counted.
 [[noreturn]] void changedFiles(const std::string& source, int64_t seen, int64_t counted) {
   fail("{}: {}{} rows now, {} when training started: the data files changed during "
@@ -38,19 +46,34 @@ std::vector<EpochReport> Trainer::trainStreamed(const StreamedData& train, const
         tbb::global_control::max_allowed_parallelism, Options.threads);
   if (!State.statsReady())
     adoptStats(train.stats, streams);
-  return epochLoop([&](int64_t lastEpoch, ProgressLine& progress) {
-    return runStreamedEpoch(train, streams, lastEpoch, progress);
-  }, eval);
+  std::vector<std::string> names = Options.dataNames;
+  if (names.empty()) {
+    names.push_back(describeFiles(train.files));
+    for (const DataSet* s : streams) names.push_back(s->source());
+  }
+  const auto position = [&](int64_t lastEpoch) {
+    const ModelPlan& plan = State.plan();
+    const int64_t batch = TrainFn.fixedBatch() > 0 ? TrainFn.fixedBatch() : plan.batchSize;
+    TrainPosition now{lastEpoch, 0, streamedSteps(train.rows, plan, TrainFn), plan.seed, batch,
+                      {train.fingerprint}, train.bufferRows};
+    for (const DataSet* s : streams) now.data.push_back(fingerprint(plan, *s));
+    return now;
+  };
+  return epochLoop(
+      [&](int64_t lastEpoch, ProgressLine& progress, CheckpointPolicy& policy, int64_t first) {
+        return runStreamedEpoch(train, streams, lastEpoch, progress, policy, first);
+      },
+      eval, position, names);
 }
 
 EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
                                       const std::vector<const DataSet*>& streams,
-                                      int64_t lastEpoch, ProgressLine& progress) {
+                                      int64_t lastEpoch, ProgressLine& progress,
+                                      CheckpointPolicy& policy, int64_t firstBatch) {
   const ModelPlan& plan = State.plan();
   const int64_t fixed = TrainFn.fixedBatch();
   const int64_t batchSize = fixed > 0 ? fixed : plan.batchSize;
-  const int64_t steps = fixed > 0 ? train.rows / batchSize
-                                  : (train.rows + batchSize - 1) / batchSize;
+  const int64_t steps = streamedSteps(train.rows, plan, TrainFn);
   const std::string source = describeFiles(train.files);
   if (steps == 0)
     fail("{}: {} rows are fewer than one batch of {} for the compiled train step", source,
@@ -62,6 +85,8 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
   DivergenceGuard guard(State, Options.checkpointPath, Options.inspector, Options.norms);
   const int64_t epoch = State.epoch + 1;
   progress.startEpoch(epoch, lastEpoch, steps);
+  if (Options.trainLog)
+    Options.trainLog->startEpoch();
   // A buffer beyond the row count would hold nothing more (same order).
   ShuffleBuffer buffer(plan, std::min(train.bufferRows, train.rows));
   buffer.startEpoch(plan.seed, State.epoch);
@@ -72,7 +97,14 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
   double lossSum = 0;
   int64_t samples = 0, b = 0, filled = 0, seen = 0;
   const double totalSteps = double(lastEpoch) * double(steps);  // as in runEpoch
+  // One step on the first `rows` rows of `batch`; true: the policy stops.
+  // The batches a resumed epoch already ran are drawn (the buffer's order
+  // depends on them) but not run.
   const auto step = [&](int64_t rows) {
+    if (b < firstBatch) {
+      ++b;
+      return false;
+    }
     runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
     runner.run(stepRows(batch, std::span<const int64_t>(batchRows.data(), size_t(rows)),
                         streams, cycles, State.step),
@@ -82,38 +114,45 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
     lossSum += runner.loss();
     samples += rows;
     ++b;
-    progress.update(b, samples, lossSum / double(b));
+    progress.update(b, samples, lossSum / double(b - firstBatch));
+    if (Options.trainLog)
+      Options.trainLog->step(State, epoch, {runner.loss(), runner.lossTerms()}, rows,
+                             b == steps);
+    return policy.afterStep(b, b == steps);
   };
+  bool stopped = false;
   {
     ChunkPipe pipe(train.files, plan, train.read, train.chunkRows);
-    for (DataSet chunk = pipe.next(); chunk.rows() > 0; chunk = pipe.next()) {
+    for (DataSet chunk = pipe.next(); chunk.rows() > 0 && !stopped; chunk = pipe.next()) {
       seen += chunk.rows();
       if (seen > train.rows)
         changedFiles(source, seen, train.rows);
-      for (int64_t r = 0; r < chunk.rows(); ++r)
+      for (int64_t r = 0; r < chunk.rows() && !stopped; ++r)
         if (buffer.push(chunk, r, batch, filled) && ++filled == batchSize) {
-          step(batchSize);
+          stopped = step(batchSize);
           filled = 0;
         }
     }
   }
-  if (seen != train.rows)
+  if (!stopped && seen != train.rows)
     changedFiles(source, seen, train.rows);
-  while (buffer.drain(batch, filled))
+  while (!stopped && buffer.drain(batch, filled))
     if (++filled == batchSize) {
-      step(batchSize);
+      stopped = step(batchSize);
       filled = 0;
     }
-  if (filled > 0 && fixed <= 0)
-    step(filled);
+  if (!stopped && filled > 0 && fixed <= 0)
+    stopped = step(filled);
   const double secs = progress.elapsed();
-  EpochReport r{epoch, steps, fixed > 0 ? train.rows % batchSize : 0,
-                lossSum / double(steps), secs, secs > 0 ? double(samples) / secs : 0.0,
-                std::nullopt, ""};
+  const int64_t ran = b - firstBatch;
+  EpochReport r{epoch, ran, fixed > 0 ? train.rows % batchSize : 0,
+                lossSum / double(std::max<int64_t>(ran, 1)), secs,
+                secs > 0 ? double(samples) / secs : 0.0, std::nullopt, "", b < steps ? b : 0};
   r.norms = guard.normSummary();
   if (std::string clip = runner.clipSummary(); !clip.empty())
     r.norms += (r.norms.empty() ? "" : ", ") + clip;
-  State.epoch = epoch;
+  if (b == steps)
+    State.epoch = epoch;
   return r;
 }
 

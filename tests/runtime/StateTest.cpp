@@ -5,11 +5,13 @@
 // row), the training progress is fed, and checkpoints keep all of it (a
 // checkpoint without a state tensor is refused, naming it).
 #include "runtime/Checkpoint.h"
+#include "runtime/SafeTensors.h"
 #include "runtime/StepRunner.h"
 #include "runtime/Trainer.h"
 
 #include "TestUtil.h"
 
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 
@@ -213,14 +215,68 @@ TEST(StateTest, CheckpointKeepsStateAndEvalIsBitIdentical) {
   EXPECT_EQ(0, std::memcmp(before.data(), after.data(), before.size() * sizeof(float)));
   for (int i = 0; i < 3; ++i)
     EXPECT_EQ(values(loaded.states.value(i)), values(state.states.value(i)));
-  // Training on after the reload continues as without it (the saved shadow
-  // rows are caught up in one closed-form step, so only rounding differs).
+  // The table shadow's lazy state (rows as held, each row's step) comes back
+  // too, so training on after the reload continues bit for bit: a catch-up
+  // split at the save would round differently.
+  EXPECT_EQ(values(loaded.states.value(3)), values(state.states.value(3)));
+  EXPECT_TRUE(std::ranges::equal(loaded.states.rowSteps(3), state.states.rowSteps(3)));
   StateStep more(true);
   trainThreeSteps(state, more);
   trainThreeSteps(loaded, more);
-  const std::vector<float> a = values(state.states.value(3)), b = values(loaded.states.value(3));
-  for (size_t i = 0; i < a.size(); ++i)
-    EXPECT_NEAR(a[i], b[i], 1e-6);
+  EXPECT_EQ(values(loaded.states.value(3)), values(state.states.value(3)));
+  EXPECT_EQ(values(loaded.tables[0].weights()), values(state.tables[0].weights()));
+}
+
+/// `path` rewritten without tensor `drop` and with tensor `name`'s I64
+/// elements replaced by `i64` where given.
+void rewrite(const std::string& path, const std::string& out, const std::string& drop,
+             const std::string& name = "", std::vector<int64_t> i64 = {}) {
+  SafeTensorsReader in(path);
+  std::vector<std::vector<char>> bytes;
+  std::vector<TensorRef> refs;
+  for (const std::string& n : in.names()) {
+    if (n == drop)
+      continue;
+    const int64_t count = numElements(in.shape(n));
+    bytes.emplace_back(size_t(count) * 8);
+    in.readRange(n, 0, count, bytes.back().data());
+    if (n == name)
+      std::memcpy(bytes.back().data(), i64.data(), i64.size() * sizeof(int64_t));
+    const char* data = bytes.back().data();
+    const size_t width = in.dtype(n) == DType::I64 ? 8 : 4;
+    refs.push_back({n, in.shape(n), nullptr, in.dtype(n),
+                    [data, width](int64_t first, int64_t c, void* to) {
+                      std::memcpy(to, data + first * width, size_t(c) * width);
+                    }});
+  }
+  std::map<std::string, std::string> meta = in.metadata();
+  meta.erase("crc32");
+  writeSafeTensors(out, refs, meta);
+}
+
+TEST(StateTest, LazyShadowStateIsChecked) {
+  test::TempDir dir;
+  const std::string path = dir.file("s.safetensors"), bad = dir.file("bad.safetensors");
+  ModelState state(statePlan());
+  StateStep train(true);
+  trainThreeSteps(state, train);
+  saveCheckpoint(path, state);
+  ModelState loaded(statePlan());
+  rewrite(path, bad, "ema_step/user_emb.ema");
+  EXPECT_EQ(errorOf([&] { loadCheckpoint(bad, loaded); }),
+            bad + ": tensor 'ema_raw/user_emb.ema' is there without 'ema_step/user_emb.ema' "
+                  "(the lazy state of EMA shadow 'user_emb.ema' needs both)");
+  rewrite(path, bad, "", "ema_step/user_emb.ema", {0, 4, 0, 0});
+  EXPECT_EQ(errorOf([&] { loadCheckpoint(bad, loaded); }),
+            bad + ": tensor 'ema_step/user_emb.ema' element 1: step 4 is outside [0, 3] (the "
+                  "checkpoint's step)");
+  EXPECT_EQ(loaded.step, 0);  // nothing was loaded
+  // Without both tensors (an older checkpoint) the caught-up rows load.
+  rewrite(path, bad, "ema_raw/user_emb.ema");
+  rewrite(bad, bad, "ema_step/user_emb.ema");
+  loadCheckpoint(bad, loaded);
+  EXPECT_EQ(loaded.states.tableAt(3, loaded.tables[0], 3),
+            state.states.tableAt(3, state.tables[0], 3));
 }
 
 TEST(StateTest, CheckpointWithoutAStateTensorIsRefused) {
