@@ -51,6 +51,25 @@ for model in $models; do
   fi
   passed=$((passed + 1))
 done
+# Streamed data (--stream-buffer, docs/data.md): the resumed epoch draws the
+# batches it already ran from the shuffle buffer again without running them,
+# and ends where the uninterrupted streamed run ends; an in-memory run may not
+# resume it mid-epoch (another row order).
+if [ "$backend" = reference ]; then
+  buffer=(--stream-buffer 50)
+  train "$inputs/tiny.rec" "${buffer[@]}" --epochs 2 --out "$work/straight.safetensors"
+  train "$inputs/tiny.rec" "${buffer[@]}" --epochs 2 --max-steps 12 --out "$work/part.safetensors"
+  if "$recc" train "$inputs/tiny.rec" --threads 1 --data "$work/data.csv" \
+       --init "$work/part.safetensors" >"$work/log" 2>&1 ||
+     ! grep -q "through a shuffle buffer of 50 rows (--stream-buffer), this run reads it in memory" "$work/log"; then
+    echo "FAIL: an in-memory run resumed a streamed mid-epoch checkpoint:"; cat "$work/log"; exit 1
+  fi
+  train "$inputs/tiny.rec" "${buffer[@]}" --init "$work/part.safetensors" \
+    --out "$work/resumed.safetensors"
+  cmp -s "$work/straight.safetensors" "$work/resumed.safetensors" ||
+    { echo "FAIL: streamed: uninterrupted and resumed mid-epoch checkpoints differ"; exit 1; }
+  passed=$((passed + 1))
+fi
 # A model with a second input stream (cycled by step, docs/streams.md): 42 rows
 # in batches of 4 make 11 steps an epoch; stop at step 13 (epoch 2) and finish.
 if [ "$backend" = reference ]; then
