@@ -120,17 +120,10 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
 
 std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eval,
                                         std::vector<const DataSet*> streams) {
-  std::unique_ptr<tbb::global_control> limit;
-  if (Options.threads > 0)
-    limit = std::make_unique<tbb::global_control>(
-        tbb::global_control::max_allowed_parallelism, Options.threads);
+  auto limit = limitThreads();
   if (!State.statsReady())
     adoptStats(computeFeatureStats(State.plan(), train), streams);
-  std::vector<std::string> names = Options.dataNames;
-  if (names.empty()) {
-    names.push_back(train.source());
-    for (const DataSet* s : streams) names.push_back(s->source());
-  }
+  const std::vector<std::string> names = dataNames(train.source(), streams);
   // The data's identity is recorded in every checkpoint (hashing it costs
   // one pass over the data per run) and checked on a mid-epoch resume.
   const bool fingerprints = !Options.checkpointPath.empty() || !Options.resumeMeta.empty();
@@ -140,6 +133,22 @@ std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eva
       },
       eval, [&](int64_t lastEpoch) { return positionOf(train, streams, lastEpoch, fingerprints); },
       names);
+}
+
+std::unique_ptr<tbb::global_control> Trainer::limitThreads() const {
+  if (Options.threads <= 0)
+    return nullptr;
+  return std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                               Options.threads);
+}
+
+std::vector<std::string> Trainer::dataNames(const std::string& source,
+                                            const std::vector<const DataSet*>& streams) const {
+  if (!Options.dataNames.empty())
+    return Options.dataNames;
+  std::vector<std::string> names{source};
+  for (const DataSet* s : streams) names.push_back(s->source());
+  return names;
 }
 
 void Trainer::adoptStats(std::vector<FeatureStats> fresh,

@@ -33,7 +33,10 @@
 #include "runtime/StepInspector.h"
 #include "runtime/TrainLog.h"
 
+#include <tbb/global_control.h>
+
 #include <cstdio>
+#include <memory>
 #include <functional>
 #include <map>
 #include <optional>
@@ -139,6 +142,12 @@ private:
   EpochReport runStreamedEpoch(const StreamedData& train, const std::vector<const DataSet*>& streams,
                                int64_t lastEpoch, ProgressLine& progress,
                                CheckpointPolicy& policy, int64_t firstBatch);
+  /// Caps TBB's threads at options.threads (null: no cap) while it lives.
+  std::unique_ptr<tbb::global_control> limitThreads() const;
+  /// The names of the source's (`source`) and each stream's data for
+  /// messages, unless the options name them.
+  std::vector<std::string> dataNames(const std::string& source,
+                                     const std::vector<const DataSet*>& streams) const;
   /// Takes `fresh` statistics (the source's) for features that have none;
   /// a stream's features take those of its data set.
   void adoptStats(std::vector<FeatureStats> fresh, const std::vector<const DataSet*>& streams);

@@ -40,17 +40,10 @@ int64_t streamedSteps(int64_t rows, const ModelPlan& plan, const StepFunction& f
 
 std::vector<EpochReport> Trainer::trainStreamed(const StreamedData& train, const DataSet* eval,
                                                 std::vector<const DataSet*> streams) {
-  std::unique_ptr<tbb::global_control> limit;
-  if (Options.threads > 0)
-    limit = std::make_unique<tbb::global_control>(
-        tbb::global_control::max_allowed_parallelism, Options.threads);
+  auto limit = limitThreads();
   if (!State.statsReady())
     adoptStats(train.stats, streams);
-  std::vector<std::string> names = Options.dataNames;
-  if (names.empty()) {
-    names.push_back(describeFiles(train.files));
-    for (const DataSet* s : streams) names.push_back(s->source());
-  }
+  const std::vector<std::string> names = dataNames(describeFiles(train.files), streams);
   const auto position = [&](int64_t lastEpoch) {
     const ModelPlan& plan = State.plan();
     const int64_t batch = TrainFn.fixedBatch() > 0 ? TrainFn.fixedBatch() : plan.batchSize;
