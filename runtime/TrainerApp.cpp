@@ -501,52 +501,126 @@ void surveyStreamedData(const ModelPlan& plan, const TrainArgs& a, StreamedData&
 }
 } // namespace
 
+namespace {
+/// The data of `recc train`: the source (in memory, or the files to stream),
+/// each other stream's, the evaluation data, and what the final metrics
+/// read when there is no --eval-data.
+struct TrainInputs {
+  std::optional<StreamedData> streamed;
+  DataSet train;
+  std::vector<DataSet> streams;
+  std::optional<DataSet> eval;
+  std::optional<DataSet> trainAsEval;
+  std::string skipped;  ///< why trainAsEval is absent
+  std::vector<const DataSet*> streamPointers() const {
+    std::vector<const DataSet*> out;
+    for (const DataSet& s : streams) out.push_back(&s);
+    return out;
+  }
+};
+
+TrainInputs readTrainInputs(const ModelPlan& plan, const TrainArgs& a,
+                            const std::vector<std::string>& streamPaths) {
+  TrainInputs in;
+  const bool streamed = a.streamBuffer > 0;
+  if (streamed)
+    in.streamed = streamedTrainData(plan, a);
+  else
+    in.train = plan.streams.empty() ? readData("--data", a.data, plan)
+                                    : readStream("--data", a.data, plan, 0);
+  for (size_t k = 0; k < streamPaths.size(); ++k)
+    in.streams.push_back(readStream("--stream " + plan.streams[k].name, {streamPaths[k]}, plan,
+                                    int(k + 1)));
+  if (!a.evalData.empty())
+    in.eval = readData("--eval-data", a.evalData, plan, evalReadOptions(plan));
+  // The final metrics of a model with streams and no --eval-data: every
+  // stream reads the rows of --data, as in evaluation (read apart from
+  // `train`, which holds the source's columns only).
+  if (!in.eval && !plan.streams.empty() && !streamed)
+    in.trainAsEval = readIfComplete(a.data, plan, in.skipped);
+  return in;
+}
+
+/// The trainer's options from the flags; `log` and `initMeta` outlive it.
+TrainOptions trainOptions(const TrainArgs& a, StepInspector* inspector, NormCheck norms,
+                          TrainLog* log, const std::map<std::string, std::string>& initMeta,
+                          const std::vector<std::string>& streamPaths) {
+  TrainOptions options;
+  options.epochs = a.epochs;
+  options.threads = a.threads;
+  options.checkpointPath = a.out;
+  options.inspector = inspector;
+  options.norms = norms;
+  options.trainLog = log;
+  options.checkpoints.every = a.checkpointEvery;
+  options.checkpoints.evalEvery = a.evalEvery;
+  options.checkpoints.keepBest = a.keepBest;
+  options.checkpoints.patience = a.earlyStop;
+  options.checkpoints.maxSteps = a.maxSteps;
+  options.resumeMeta = initMeta;
+  options.resumePath = a.init;
+  options.dataNames.push_back(flagText(a.data));
+  options.dataNames.insert(options.dataNames.end(), streamPaths.begin(), streamPaths.end());
+  return options;
+}
+
+/// The flags checked before anything is read: a bad path or flag must not
+/// cost an epoch of training. Returns the --check-norms setting.
+NormCheck checkTrainFlags(const ModelPlan& plan, const TrainArgs& a,
+                          StepInspector* inspector) {
+  NormCheck norms = parseNormCheck(a);
+  if (norms.limit > 0 && !inspector)
+    fail("--check-norms: this trainer has no graph to replay a step and read its "
+         "activations; use `recc train` on the model file");
+  if (norms.limit > 0)
+    inspector->validate(norms);
+  checkCanWrite("--out", a.out);
+  checkCanWrite("--metrics-json", a.metricsJson);
+  checkCanWrite("--log", a.log);
+  checkStageFlags(plan, a);
+  checkCheckpointFlags(plan, a);
+  if (a.streamBuffer > 0 && !a.metricsJson.empty() && a.evalData.empty())
+    fail("--metrics-json: with --stream-buffer the final metrics are those of --eval-data "
+         "(evaluating the training data would hold it in memory); give --eval-data");
+  return norms;
+}
+
+/// The final metrics after training: of --eval-data, else of the training
+/// data where it can be evaluated; printed, logged and written as asked.
+void reportFinalMetrics(Trainer& trainer, const TrainInputs& in, const TrainArgs& a,
+                        TrainLog* log) {
+  if (in.streamed && !in.eval) {
+    std::printf("%s: no final metrics: with --stream-buffer they are those of --eval-data\n",
+                flagText(a.data).c_str());
+    return;
+  }
+  if (!in.eval && !trainer.state().plan().streams.empty() && !in.trainAsEval) {
+    std::printf("%s: final %s\n", flagText(a.data).c_str(), in.skipped.c_str());
+    return;
+  }
+  EvalResult result =
+      trainer.evaluate(in.eval ? *in.eval : in.trainAsEval ? *in.trainAsEval : in.train);
+  result.best = trainer.best();
+  result.stopped = trainer.stopReason();
+  printResult(flagText(in.eval ? a.evalData : a.data), result);
+  // With --eval-data the last epoch's line already holds these metrics.
+  if (log && !in.eval) log->eval(trainer.state(), result, flagText(a.data));
+  if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, trainer.state(), result);
+}
+} // namespace
+
 int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainArgs& a,
              const InspectorFactory& inspectorFactory) {
   return guarded([&] {
     ModelPlan plan = modelPlan;
     if (a.seed >= 0) plan.seed = uint64_t(a.seed);
-    NormCheck norms = parseNormCheck(a);
     std::unique_ptr<StepInspector> inspector;
     if (inspectorFactory)
       inspector = inspectorFactory(plan);
-    if (norms.limit > 0 && !inspector)
-      fail("--check-norms: this trainer has no graph to replay a step and read its "
-           "activations; use `recc train` on the model file");
-    if (norms.limit > 0)
-      inspector->validate(norms);
-    // Outputs are checked first: a bad path must not cost an epoch of training.
-    checkCanWrite("--out", a.out);
-    checkCanWrite("--metrics-json", a.metricsJson);
-    checkCanWrite("--log", a.log);
-    checkStageFlags(plan, a);
-    checkCheckpointFlags(plan, a);
+    const NormCheck norms = checkTrainFlags(plan, a, inspector.get());
     const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
     auto limit = limitThreads(a.threads);
-    const bool streamed = a.streamBuffer > 0;
-    if (streamed && !a.metricsJson.empty() && a.evalData.empty())
-      fail("--metrics-json: with --stream-buffer the final metrics are those of --eval-data "
-           "(evaluating the training data would hold it in memory); give --eval-data");
-    std::optional<StreamedData> streamedData;
-    DataSet train;
-    if (streamed)
-      streamedData = streamedTrainData(plan, a);
-    else
-      train = plan.streams.empty() ? readData("--data", a.data, plan)
-                                   : readStream("--data", a.data, plan, 0);
-    std::vector<DataSet> streams;
-    for (size_t k = 0; k < streamPaths.size(); ++k)
-      streams.push_back(readStream("--stream " + plan.streams[k].name, {streamPaths[k]}, plan,
-                                   int(k + 1)));
-    std::optional<DataSet> eval;
-    if (!a.evalData.empty()) eval = readData("--eval-data", a.evalData, plan, evalReadOptions(plan));
-    // The final metrics of a model with streams and no --eval-data: every
-    // stream reads the rows of --data, as in evaluation (read apart from
-    // `train`, which holds the source's columns only).
-    std::optional<DataSet> trainAsEval;
-    std::string skipped;
-    if (!eval && !plan.streams.empty() && !streamed)
-      trainAsEval = readIfComplete(a.data, plan, skipped);
+    TrainInputs in = readTrainInputs(plan, a, streamPaths);
     // Bad checkpoints are reported before the tables are allocated.
     std::map<std::string, std::string> initMeta;
     if (!a.init.empty()) initMeta = readCheckpointMetadata(a.init);
@@ -556,9 +630,9 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     auto trainFn = makeStep(steps, plan, true);
     auto evalFn = makeStep(steps, plan, false);
     // Dynamic tables are counted at the rows training will insert.
-    DynamicRowCounts touched = streamed ? DynamicRowCounts{} : touchedRows(plan, train);
-    if (streamed) surveyStreamedData(plan, a, *streamedData, touched);
-    for (const DataSet& s : streams)  // the sum bounds the union
+    DynamicRowCounts touched = in.streamed ? DynamicRowCounts{} : touchedRows(plan, in.train);
+    if (in.streamed) surveyStreamedData(plan, a, *in.streamed, touched);
+    for (const DataSet& s : in.streams)  // the sum bounds the union
       for (const auto& [table, rows] : touchedRows(plan, s)) touched[table] += rows;
     if (!a.init.empty()) addStoredRows(touched, a.init, plan);
     checkMemory(plan, {usage(plan.trainStep, *trainFn, trainBatches(plan)),
@@ -567,47 +641,17 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     ModelState state(plan);
     if (!a.init.empty()) loadInto(a.init, state, a.allowNonFinite);
     if (!a.initFrom.empty()) transferInto(a.initFrom, state, a.allowNonFinite);
-    TrainOptions options;
-    options.epochs = a.epochs;
-    options.threads = a.threads;
-    options.checkpointPath = a.out;
-    options.inspector = inspector.get();
-    options.norms = norms;
     std::optional<TrainLog> log;
     if (!a.log.empty()) log.emplace(a.log, plan, a.logEvery);
-    options.trainLog = log ? &*log : nullptr;
-    options.checkpoints.every = a.checkpointEvery;
-    options.checkpoints.evalEvery = a.evalEvery;
-    options.checkpoints.keepBest = a.keepBest;
-    options.checkpoints.patience = a.earlyStop;
-    options.checkpoints.maxSteps = a.maxSteps;
-    options.resumeMeta = initMeta;
-    options.resumePath = a.init;
-    options.dataNames.push_back(flagText(a.data));
-    options.dataNames.insert(options.dataNames.end(), streamPaths.begin(), streamPaths.end());
-    Trainer trainer(state, *trainFn, *evalFn, options);
-    std::vector<const DataSet*> streamData;
-    for (const DataSet& s : streams) streamData.push_back(&s);
-    if (streamed)
-      trainer.trainStreamed(*streamedData, eval ? &*eval : nullptr, streamData);
+    TrainLog* logPtr = log ? &*log : nullptr;
+    Trainer trainer(state, *trainFn, *evalFn,
+                    trainOptions(a, inspector.get(), norms, logPtr, initMeta, streamPaths));
+    const DataSet* eval = in.eval ? &*in.eval : nullptr;
+    if (in.streamed)
+      trainer.trainStreamed(*in.streamed, eval, in.streamPointers());
     else
-      trainer.train(train, eval ? &*eval : nullptr, streamData);
-    if (streamed && !eval) {
-      std::printf("%s: no final metrics: with --stream-buffer they are those of --eval-data\n",
-                  flagText(a.data).c_str());
-      return 0;
-    }
-    if (!eval && !plan.streams.empty() && !trainAsEval) {
-      std::printf("%s: final %s\n", flagText(a.data).c_str(), skipped.c_str());
-      return 0;
-    }
-    EvalResult result = trainer.evaluate(eval ? *eval : trainAsEval ? *trainAsEval : train);
-    result.best = trainer.best();
-    result.stopped = trainer.stopReason();
-    printResult(flagText(eval ? a.evalData : a.data), result);
-    // With --eval-data the last epoch's line already holds these metrics.
-    if (log && !eval) log->eval(state, result, flagText(a.data));
-    if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
+      trainer.train(in.train, eval, in.streamPointers());
+    reportFinalMetrics(trainer, in, a, logPtr);
     return 0;
   });
 }
