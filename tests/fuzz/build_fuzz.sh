@@ -22,7 +22,7 @@ mkdir -p "$BUILD/obj"
 
 # The runtime minus the command-line front ends (CLI11), as an archive so a
 # target links only the objects it uses.
-RUNTIME=$(ls "$ROOT"/runtime/*.cpp | grep -v -e TrainerApp.cpp -e TrainerMain.cpp)
+RUNTIME=$(ls "$ROOT"/runtime/*.cpp | grep -v -e TrainerApp.cpp -e TrainerFlags.cpp -e TrainerMain.cpp)
 FRONTEND=$(ls "$ROOT"/dsl/*.cpp "$ROOT"/compiler/ir/*.cpp "$ROOT"/compiler/ops/*.cpp \
   "$ROOT"/compiler/passes/*.cpp "$ROOT"/compiler/passes/builtins/*.cpp)
 case "$TARGET" in
