@@ -14,6 +14,7 @@ launcher=()
 # RelWithDebInfo compiles with -g, which makes ccache hash the working
 # directory: a fresh clone (CI) would miss every object of the last run.
 export CCACHE_NOHASHDIR=1
+export CCACHE_BASEDIR="$PWD"   # tree paths hashed relative to the clone
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$build" "${launcher[@]}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRECC_SANITIZE=ON -DRECC_WITH_MLIR=OFF >/dev/null

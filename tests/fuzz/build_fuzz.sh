@@ -17,6 +17,7 @@ CCACHE=$(command -v ccache || true)
 # -g makes ccache hash the working directory; a fresh clone's differs, so
 # leave it out (debug info then names sources relative to the tree).
 export CCACHE_NOHASHDIR=1
+export CCACHE_BASEDIR="$ROOT"   # tree paths hashed relative to the clone
 OPT=${RECC_FUZZ_OPT:--O1}
 mkdir -p "$BUILD/obj"
 
