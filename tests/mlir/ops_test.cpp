@@ -120,6 +120,22 @@ OP_TEST(MlirOps, MatMulSeveralKBlocks, MatMul) {
   }
 }
 
+// Packed B slivers: N = 512 (rows 2 KiB apart, the case packing is for), K =
+// 385 peeled into 384 + 1 (the remainder accumulates onto the first part's
+// C), and with gradients a transposed-A weight gradient (M = 385) and a
+// transposed-B data gradient, on one and two threads.
+OP_TEST(MlirOps, MatMulPackedSlivers, MatMul) {
+  for (int threads : {1, 2}) {
+    JitOptions o;
+    o.threads = threads;
+    for (bool grad : {false, true}) {
+      Mismatch m = compareWithReference(opGraph(OpKind::MatMul, {{B, 385}, {385, 512}}, {}, grad),
+                                        256, {}, o, Tolerance{1e-5, 2e-4});
+      EXPECT_TRUE(m.ok) << threads << " threads: " << m.where << " (score " << m.worst << ")";
+    }
+  }
+}
+
 // Two threads split a large column reduction (a bias gradient: rows reduced,
 // columns parallel) along its columns, at a multiple of 16 (150 = 80 + 70).
 OP_TEST(MlirOps, SumToColumnsTwoThreads, SumTo) {

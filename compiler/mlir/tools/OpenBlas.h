@@ -9,6 +9,14 @@
 
 namespace recc::bench {
 
+/// The core type a benchmark asks OpenBLAS for: SkylakeX (AVX-512, about 2x
+/// the Haswell kernel) where the CPU has AVX-512, else none, so OpenBLAS picks
+/// its own for the CPU (the environment may pin an older one; benchmarks set
+/// this instead and print which kernel ran).
+inline std::string fastestCoreType() {
+  return __builtin_cpu_supports("avx512f") ? "SkylakeX" : "";
+}
+
 struct OpenBlas {
   using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*,
                            int, float, float*, int);
@@ -20,6 +28,7 @@ struct OpenBlas {
   /// an OPENBLAS_CORETYPE already in the environment wins unless `overwrite`.
   OpenBlas(const std::string& coreType, bool overwrite) {
     if (!coreType.empty()) setenv("OPENBLAS_CORETYPE", coreType.c_str(), overwrite ? 1 : 0);
+    else if (overwrite) unsetenv("OPENBLAS_CORETYPE");
     void* h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!h) return;
     sgemm = (SgemmFn)dlsym(h, "cblas_sgemm");

@@ -184,13 +184,11 @@ double maxRelError(const std::vector<float>& got, const std::vector<double>& wan
   return err / scale;
 }
 
-bool cpuHasAvx512() { return __builtin_cpu_supports("avx512f"); }
-
 }  // namespace
 
 int main(int argc, char** argv) {
   int reps = 15, threads = 2;
-  std::string coreType = cpuHasAvx512() ? "SkylakeX" : "";
+  std::string coreType = recc::bench::fastestCoreType();
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::max(1, std::atoi(argv[++i]));

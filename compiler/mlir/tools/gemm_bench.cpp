@@ -4,11 +4,14 @@
 // naive lowering (convert-linalg-to-loops, no tiling/vectorization).
 //
 //   recc_gemm_bench [--reps N] [--no-naive] [--threads 1|2|both]
+//                   [--shape MxNxK[ta][tb]]... [--openblas-coretype NAME]
 //
 // Each shape is a one-node graph `y = matmul(a, b)` with the transpose flags of
-// the gradient it stands for, compiled by compileJit. OpenBLAS is told the
-// core type (OPENBLAS_CORETYPE=SkylakeX unless set) because under
-// virtualization it may detect an SSE-only "Prescott" core and run 5x slower.
+// the gradient it stands for, compiled by compileJit. `--shape 512x512x256tb`
+// times other shapes instead (`ta`: A stored [K,M]; `tb`: B stored [N,K]).
+// OpenBLAS runs its fastest kernel for the CPU (SkylakeX on AVX-512, else its
+// own detection; an OPENBLAS_CORETYPE pin in the environment is overridden),
+// and the tool prints which kernel ran.
 #include "compiler/mlir/Backend.h"
 #include "compiler/mlir/tools/OpenBlas.h"
 
@@ -28,7 +31,7 @@ using recc::bench::OpenBlas;
 namespace {
 
 struct GemmShape {
-  const char* name;
+  std::string name;
   int64_t m, n, k;
   bool ta, tb;
 };
@@ -79,31 +82,60 @@ Graph gemmGraph(const GemmShape& s) {
   return g;
 }
 
+/// "MxNxK" with optional "ta"/"tb" suffixes, e.g. 512x512x256tb.
+bool parseShape(const std::string& text, GemmShape& s) {
+  long m = 0, n = 0, k = 0;
+  int used = 0;
+  if (std::sscanf(text.c_str(), "%ldx%ldx%ld%n", &m, &n, &k, &used) != 3 || m <= 0 || n <= 0 ||
+      k <= 0)
+    return false;
+  std::string rest = text.substr(used);
+  s = {text, m, n, k, rest.find("ta") != std::string::npos, rest.find("tb") != std::string::npos};
+  return rest == "" || rest == "ta" || rest == "tb" || rest == "tatb";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int reps = 20;
   bool naive = true;
   std::vector<int> threadList{1, 2};
+  std::vector<GemmShape> shapes;
+  std::string coreType = recc::bench::fastestCoreType();
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--no-naive")) naive = false;
     else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
       std::string t = argv[++i];
       threadList = t == "both" ? std::vector<int>{1, 2} : std::vector<int>{std::atoi(t.c_str())};
+    } else if (!std::strcmp(argv[i], "--shape") && i + 1 < argc) {
+      GemmShape s;
+      if (!parseShape(argv[++i], s)) {
+        std::fprintf(stderr, "error: --shape: expected MxNxK[ta][tb], got '%s'\n", argv[i]);
+        return 2;
+      }
+      shapes.push_back(s);
+    } else if (!std::strcmp(argv[i], "--openblas-coretype") && i + 1 < argc) {
+      coreType = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--reps N] [--no-naive] [--threads 1|2|both]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--reps N] [--no-naive] [--threads 1|2|both] "
+                   "[--shape MxNxK[ta][tb]]... [--openblas-coretype NAME]\n",
+                   argv[0]);
       return 2;
     }
   }
-  OpenBlas blas("SkylakeX", /*overwrite=*/false);
-  std::printf("OpenBLAS: %s\n", blas.sgemm ? (blas.coreName ? blas.coreName() : "loaded")
-                                            : "not found (libopenblas.so.0)");
+  if (shapes.empty()) shapes.assign(std::begin(kShapes), std::end(kShapes));
+  OpenBlas blas(coreType, /*overwrite=*/true);
+  std::printf("OpenBLAS: %s (OPENBLAS_CORETYPE=%s)\n",
+              blas.sgemm ? (blas.coreName ? blas.coreName() : "loaded")
+                         : "not found (libopenblas.so.0)",
+              coreType.empty() ? "unset" : coreType.c_str());
   std::printf("%-26s %3s %9s %9s %9s %7s %9s\n", "shape (MxNxK)", "thr", "mlir", "openblas",
               "naive", "ratio", "compile");
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
-  for (const GemmShape& s : kShapes) {
+  for (const GemmShape& s : shapes) {
     Graph g = gemmGraph(s);
     std::vector<float> a(s.m * s.k), b(s.k * s.n), c(s.m * s.n), ref(s.m * s.n);
     for (auto& v : a) v = u(rng);
@@ -143,7 +175,7 @@ int main(int argc, char** argv) {
       if (blas.sgemm)
         for (size_t i = 0; i < c.size(); ++i)
           maxErr = std::max(maxErr, (double)std::fabs(c[i] - ref[i]));
-      std::printf("%-26s %3d %9.1f %9.1f %9.1f %6.0f%% %8.2fs%s\n", s.name, threads, mlirRate,
+      std::printf("%-26s %3d %9.1f %9.1f %9.1f %6.0f%% %8.2fs%s\n", s.name.c_str(), threads, mlirRate,
                   blasRate, naiveRate, blasRate > 0 ? 100 * mlirRate / blasRate : 0, compile,
                   maxErr > 1e-2 ? "  MISMATCH vs OpenBLAS" : "");
     }
