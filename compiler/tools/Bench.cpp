@@ -106,7 +106,9 @@ nlohmann::json measureInference(const CompiledModel& model, BackendKind kind, co
     std::iota(rows.begin(), rows.end(), (int64_t)s * batch);
     runner.run(data, rows, (uint32_t)s);
   });
-  return {{"infer_samples_per_second", steps * batch / t.seconds},
+  const double rate = steps * batch / t.seconds;
+  return {{"infer_samples_per_second", rate},
+          {"infer_dense_gflops", rate * forwardFlopsPerSample(model.evalGraph) / 1e9},
           {"infer_step_ms", 1e3 * t.seconds / steps},
           {"infer_median_step_ms", 1e3 * t.medianSeconds},
           {"infer_compile_seconds", compileSeconds}};
@@ -202,10 +204,10 @@ int runBench(const CompiledModel& model, const BenchArgs& a) {
                  r["median_step_ms"].get<double>(), r["dense_gflops"].get<double>(),
                  r["peak_rss_mb"].get<double>(), r["compile_seconds"].get<double>());
     if (r.contains("infer_samples_per_second"))
-      fmt::print("  {:<10} {:>10.0f} samples/s  {:>7.2f} ms/step (median {:.2f})  inference "
-                 "(compile {:.2f} s)\n",
+      fmt::print("  {:<10} {:>10.0f} samples/s  {:>7.2f} ms/step (median {:.2f})  {:>7.1f} "
+                 "GFLOP/s  inference (compile {:.2f} s)\n",
                  name, r["infer_samples_per_second"].get<double>(), r["infer_step_ms"].get<double>(),
-                 r["infer_median_step_ms"].get<double>(),
+                 r["infer_median_step_ms"].get<double>(), r["infer_dense_gflops"].get<double>(),
                  r["infer_compile_seconds"].get<double>());
     all.push_back(r);
   }
