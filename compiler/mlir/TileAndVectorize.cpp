@@ -320,6 +320,10 @@ void tileMatmulPiece(IRRewriter& rw, Operation* op, bool zeroInit) {
     if (b) tileMatmulPiece(rw, b, zeroInit);
   };
   int64_t nr = firstDivisor(n, {2 * vectorLanes, vectorLanes});
+  // A wide N that only one register divides (696 = 87 x 8 on AVX2) runs
+  // one-register tiles, a load per FMA: peel it to two-register tiles plus a
+  // narrow remainder instead.
+  if (nr != 2 * vectorLanes && n > 8 * vectorLanes) return peel(1, n - n % (2 * vectorLanes));
   if (!nr && n > 2 * vectorLanes) return peel(1, n - n % (2 * vectorLanes));
   if (!nr && n > vectorLanes) return peel(1, vectorLanes);
   if (!nr) nr = n;
