@@ -41,26 +41,28 @@ def disturbed(run):
 
 
 def model_rows(run):
-    """The training and inference rows of one side-by-side summary."""
+    """The training and inference rows of one side-by-side summary. Peak RSS is one figure per
+    process (recc bench trains, then runs inference), shown on the first row."""
     s = run.get("summary")
     name = run["name"]
     if run.get("error") or not s:
-        return [f"| {name} | — | failed: {run.get('error', 'no summary')} |" + " |" * 9]
-    rss = ratio(s["rss"]["ratio"]) if s["rss"]["ratio"] else "—"
+        return [f"| {name} | failed: {run.get('error', 'no summary')} |" + " |" * 10]
     share = disturbed(run)
     flag = f"**busy {share:.0%}**" if share > LOADED else f"quiet ({share:.0%})"
     unit = "users/s" if s["kind"] == "retrieval" else "samples/s"
+    rss = ratio(s["rss"]["ratio"])
     rows = []
     for phase, label in (("train", "training"), ("infer", "inference")):
         p = s.get(phase)
         if not p:
             continue
         target = f" (≥ {p['target']:g})" if p.get("target") else ""
-        compile_s = spread(p.get("compile_s"), "{:.1f}")
-        rows.append(f"| {name} | {label}, {unit} | {spread(p['recc'])} | {spread(p['peer'])} | "
-                    f"{ratio(p['ratio'])}{target} | {pct(p['recc_sgemm_fraction'])} | "
-                    f"{pct(p['peer_sgemm_fraction'])} | {rss if phase == 'train' or not s.get('train') else '〃'} | "
-                    f"{compile_s} | {spread(s['sgemm_gflops'], '{:.0f}')} | {loadavg(run)} | {flag} |")
+        cells = [name, f"{label}, {unit}", spread(p["recc"]), spread(p["peer"]),
+                 ratio(p["ratio"]) + target, pct(p["recc_sgemm_fraction"]),
+                 pct(p["peer_sgemm_fraction"]), rss if not rows else "(same process)",
+                 spread(p.get("compile_s"), "{:.1f}"), spread(s["sgemm_gflops"], "{:.0f}"),
+                 loadavg(run), flag]
+        rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 
@@ -103,9 +105,20 @@ def compile_table(rows):
     return "\n".join(lines)
 
 
+def load_line(load):
+    """How busy the machine was while a section ran (run_all.py's under_watch)."""
+    if not load:
+        return ""
+    share = load["other_share"]
+    busy = f"**busy**: other processes used {share:.0%} of the CPU" if share > LOADED else \
+        f"quiet: other processes used {share:.0%} of the CPU"
+    return f"Load average {loadavg(load)}; {busy}."
+
+
 def flags(results):
     """One line per thing that makes the table less than a clean measurement."""
-    out = []
+    out = [f"{name}: other processes used {load['other_share']:.0%} of the CPU"
+           for name, load in results.get("load", {}).items() if load["other_share"] > LOADED]
     for run in results["runs"]:
         if run.get("error") or not run.get("summary"):
             out.append(f"{run['name']}: failed ({run.get('error', 'no summary')})")
@@ -137,12 +150,16 @@ def markdown(results):
         "",
         reader_table(results.get("read_rate")),
         "",
+        load_line(results.get("load", {}).get("reader")),
+        "",
         "## .rec to a JIT-ready training step",
         "",
         compile_table(results.get("compile")),
+        "",
+        load_line(results.get("load", {}).get("compile")),
         "",
         "## Flags",
         "",
     ]
     parts += [f"- {f}" for f in flags(results)] or ["- none"]
-    return "\n".join(parts) + "\n"
+    return "\n".join(parts).replace("\n\n\n\n", "\n\n") + "\n"

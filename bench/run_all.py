@@ -83,6 +83,15 @@ class OtherShare:
         return max(0.0, other / max(1, total1 - total0))
 
 
+def under_watch(fn, *args):
+    """fn(*args) and how busy the machine was meanwhile: load average before and after, and
+    the other processes' share of the CPU (see OtherShare)."""
+    before, share = load_average(), OtherShare()
+    result = fn(*args)
+    return result, {"load_before": before, "load_after": load_average(),
+                    "other_share": round(share.fraction(), 3)}
+
+
 def run_logged(cmd, log, timeout=None):
     """Runs cmd from the repository root with its output in `log`; returns the exit status."""
     with open(log, "w") as f:
@@ -221,15 +230,18 @@ def coretype_summary(runs):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeats", type=int, default=3, help="interleaved repeats per model")
+    p.add_argument("--repeats", type=int,
+                   help="interleaved repeats per model (default 3; 1 with --quick)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true",
-                   help="tiny steps, small retrieval and reader data, one model per .rec file "
-                        "in the compile table: checks the script, measures nothing")
+                   help="tiny steps, one repeat, small retrieval and reader data, one model "
+                        "per .rec file in the compile table: checks the script, measures nothing")
     p.add_argument("--only", help="comma-separated parts: side-by-side names (esm2, esmm, "
                                   "sarnet, zeus_pretrain, zeus_finetune, uma2, damcar, "
                                   "retrieval), reader, compile")
     a = p.parse_args()
+    if a.repeats is None:
+        a.repeats = 1 if a.quick else 3
     if a.repeats < 1 or a.threads < 1:
         p.error("--repeats and --threads must be at least 1")
     names = [s[0] for s in scripts(a)] + ["reader", "compile"]
@@ -249,8 +261,11 @@ def main():
     results["runs"] = side_by_side([s for s in scripts(a) if s[0] in only],
                                    os.path.join(ROOT, logs))
     results["coretype_summary"] = coretype_summary(results["runs"])
-    results["read_rate"] = read_rate(a, logs) if "reader" in only else None
-    results["compile"] = compile_times(a) if "compile" in only else []
+    results["read_rate"], results["compile"], results["load"] = None, [], {}
+    if "reader" in only:
+        results["read_rate"], results["load"]["reader"] = under_watch(read_rate, a, logs)
+    if "compile" in only:
+        results["compile"], results["load"]["compile"] = under_watch(compile_times, a)
     results["finished"] = now()
     results["flags"] = all_table.flags(results)
 

@@ -5,7 +5,7 @@
 # out/bench/all.json; see bench/README.md, "Every model in one table".
 #
 # Usage: bench/run_all.sh [--repeats N] [--threads T] [--quick] [--only PARTS]
-#   --quick  tiny steps: checks that everything runs, measures nothing
+#   --quick  tiny steps, one repeat: checks that everything runs, measures nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --bench >/dev/null
