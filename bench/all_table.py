@@ -139,7 +139,7 @@ def markdown(results):
         "",
         f"{results['started']} – {results['finished']}, {m['cpu']} ({m['cores']} cores"
         f"{', AVX-512' if m.get('avx512') else ''}), {results['threads']} threads, "
-        f"{results['repeats']} interleaved repeats per model, mode {mode}. Each cell is the median "
+        f"{results['repeats']} interleaved repeat{'s' if results['repeats'] != 1 else ''} per model, mode {mode}. Each cell is the median "
         "over the repeats with the range; ratios are per repeat (recc_i / peer_i). SGEMM is "
         "1024³ through torch at the fastest correct OpenBLAS core type, measured in each peer run "
         f"({results.get('coretype_summary') or 'see all.json'}).",

@@ -40,8 +40,10 @@ sizes=(--items "$items" --users "$users" --dim "$dim" --k "$k" --threads "$threa
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((r = 1; r <= repeats; ++r)); do
   echo "repeat $r/$repeats: recc bench-retrieval" >&2
-  "$recc" bench-retrieval "${sizes[@]}" --gemm openblas --reps 1 --json "$out/recc_$r.json" \
-    >"$out/recc_$r.log"
+  # recc's OpenBLAS picks its core type by the CPU's flags (runtime/BlasGemm.cpp) unless the
+  # environment pins one; the peer does not keep a pin either (torch_common.py).
+  env -u OPENBLAS_CORETYPE "$recc" bench-retrieval "${sizes[@]}" --gemm openblas --reps 1 \
+    --json "$out/recc_$r.json" >"$out/recc_$r.log"
   echo "repeat $r/$repeats: pytorch peer" >&2
   /usr/bin/python3 bench/torch_retrieval.py "${sizes[@]}" --reps 1 --json "$out/torch_$r.json" \
     >/dev/null 2>"$out/torch_$r.log"

@@ -107,9 +107,15 @@ def probe_coretype(coretype, threads, reps=5):
     except subprocess.TimeoutExpired:
         return {"coretype": name, "ok": False, "error": "probe timed out after 60 s"}
     if run.returncode != 0:
-        why = f"signal {-run.returncode}" if run.returncode < 0 else f"exit {run.returncode}"
+        why = f"exit {run.returncode}"
+        if run.returncode < 0:
+            import signal
+            why = f"killed by {signal.Signals(-run.returncode).name}" + \
+                (": the CPU lacks the kernels' instructions" if -run.returncode == signal.SIGILL
+                 else "")
+        detail = run.stderr.strip()[-300:]
         return {"coretype": name, "ok": False,
-                "error": f"probe failed ({why}): {run.stderr.strip()[-300:]}"}
+                "error": f"probe failed ({why})" + (f": {detail}" if detail else "")}
     return json.loads(run.stdout)
 
 
@@ -121,10 +127,18 @@ def choose_coretype(args):
     rejected = [c for c in os.environ.get(_RETRY_ENV, "").split(",") if c]
     candidates = [c for c in coretype_candidates(args.openblas_coretype)
                   if (c or "detect") not in rejected]
-    record = {"mode": args.openblas_coretype, "env_pin": pin or None, "rejected": rejected}
-    if args.openblas_coretype != "auto" or not candidates:
-        record["probes"] = []
-        return (candidates or [None])[0], record
+    record = {"mode": args.openblas_coretype, "env_pin": pin or None, "rejected": rejected,
+              "probes": []}
+    if args.openblas_coretype == "none" or not candidates:
+        return None, record
+    if args.openblas_coretype != "auto":
+        # A named core type is used as named, but one the CPU cannot run (SIGILL) would kill
+        # the peer in the middle of torch's import: say so instead.
+        record["probes"] = [probe_coretype(args.openblas_coretype, args.threads, reps=1)]
+        if "error" in record["probes"][0]:
+            sys.exit(f"{TAG}: --openblas-coretype {args.openblas_coretype}: "
+                     f"{record['probes'][0]['error']}")
+        return args.openblas_coretype, record
     t = time.perf_counter()
     probes = [probe_coretype(c, args.threads) for c in candidates]
     record["probes"], record["probe_seconds"] = probes, round(time.perf_counter() - t, 2)
