@@ -28,28 +28,36 @@ OUT = "out/bench"
 
 
 def scripts(a):
-    """(name, command, summary files) of every side-by-side script, in the order they run."""
-    steps = lambda full: ["--steps", str(3 if a.quick else full)]
-    warm = lambda full: ["--warmup", str(1 if a.quick else full)]
-    common = lambda s, w: ["--repeats", str(a.repeats), "--threads", str(a.threads)] + \
-        steps(s) + warm(w)
-    esm = lambda m: (m, ["bench/run_esm2.sh", m, str(a.threads), steps(50)[1], "--repeats",
-                         str(a.repeats)] + warm(5), [f"{OUT}/{m}/summary.json"])
-    sarnet_rows = ["--train-rows", "8192"] if a.quick else []
-    retrieval_size = ["--items", "30000", "--users", "2000"] if a.quick else []
+    """(name, command, summary files) of every side-by-side script, in the order they run, with
+    each script's default steps and warm-ups (3 and 1 with --quick)."""
+    def sized(steps, warmup):
+        steps, warmup = (3, 1) if a.quick else (steps, warmup)
+        return ["--repeats", str(a.repeats), "--threads", str(a.threads), "--steps", str(steps),
+                "--warmup", str(warmup)]
+
+    def summary(*names):
+        return [f"{OUT}/{n}/summary.json" for n in names]
+
+    esm_steps = "3" if a.quick else "50"
+    esm_flags = ["--repeats", str(a.repeats), "--warmup", "1" if a.quick else "5"]
+    quick_sarnet = ["--train-rows", "8192"] if a.quick else []
+    quick_retrieval = ["--items", "30000", "--users", "2000"] if a.quick else []
     return [
-        esm("esm2"), esm("esmm"),
-        ("sarnet", ["bench/run_sarnet.sh", "--skip-train"] + common(10, 2) + sarnet_rows,
-         [f"{OUT}/sarnet/summary.json"]),
+        ("esm2", ["bench/run_esm2.sh", "esm2", str(a.threads), esm_steps] + esm_flags,
+         summary("esm2")),
+        ("esmm", ["bench/run_esm2.sh", "esmm", str(a.threads), esm_steps] + esm_flags,
+         summary("esmm")),
+        ("sarnet", ["bench/run_sarnet.sh", "--skip-train"] + sized(10, 2) + quick_sarnet,
+         summary("sarnet")),
         ("zeus_pretrain", ["bench/run_zeus.sh", "--stage", "pretrain", "--skip-train"]
-         + common(10, 2), [f"{OUT}/zeus_pretrain/summary.json"]),
+         + sized(10, 2), summary("zeus_pretrain")),
         ("zeus_finetune", ["bench/run_zeus.sh", "--stage", "finetune", "--skip-train"]
-         + common(10, 2), [f"{OUT}/zeus_finetune/summary.json"]),
-        ("uma2", ["bench/run_uma2.sh"] + common(20, 3), [f"{OUT}/uma2/summary.json"]),
-        ("damcar", ["bench/run_damcar.sh"] + common(20, 3),
-         [f"{OUT}/damcar/damcar/summary.json", f"{OUT}/damcar/damcar_ret/summary.json"]),
+         + sized(10, 2), summary("zeus_finetune")),
+        ("uma2", ["bench/run_uma2.sh"] + sized(20, 3), summary("uma2")),
+        ("damcar", ["bench/run_damcar.sh"] + sized(20, 3),
+         summary("damcar/damcar", "damcar/damcar_ret")),
         ("retrieval", ["bench/run_retrieval.sh", "--repeats", str(a.repeats), "--threads",
-                       str(a.threads)] + retrieval_size, [f"{OUT}/retrieval/summary.json"]),
+                       str(a.threads)] + quick_retrieval, summary("retrieval")),
     ]
 
 
@@ -228,7 +236,7 @@ def coretype_summary(runs):
     return "OpenBLAS core type chosen: " + ", ".join(chosen) if chosen else ""
 
 
-def main():
+def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int,
                    help="interleaved repeats per model (default 3; 1 with --quick)")
@@ -245,30 +253,38 @@ def main():
     if a.repeats < 1 or a.threads < 1:
         p.error("--repeats and --threads must be at least 1")
     names = [s[0] for s in scripts(a)] + ["reader", "compile"]
-    only = a.only.split(",") if a.only else names
-    unknown = [n for n in only if n not in names]
+    a.only = a.only.split(",") if a.only else names
+    unknown = [n for n in a.only if n not in names]
     if unknown:
         p.error(f"--only: unknown part(s) {', '.join(unknown)} (known: {', '.join(names)})")
     for tool in (RECC, "build/bench/read_rate", "build/examples/gen_funnel"):
         if not os.access(os.path.join(ROOT, tool), os.X_OK):
-            sys.exit(f"run_all: {tool} is missing; build first (scripts/build.sh)")
-    logs = f"{OUT}/all"
-    os.makedirs(os.path.join(ROOT, logs), exist_ok=True)
+            p.error(f"{tool} is missing; build first (scripts/build.sh)")
+    return a
 
+
+def measure(a, logs):
     now = lambda: datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results = {"started": now(), "quick": a.quick, "repeats": a.repeats, "threads": a.threads,
                "machine": machine()}
-    results["runs"] = side_by_side([s for s in scripts(a) if s[0] in only],
+    results["runs"] = side_by_side([s for s in scripts(a) if s[0] in a.only],
                                    os.path.join(ROOT, logs))
     results["coretype_summary"] = coretype_summary(results["runs"])
     results["read_rate"], results["compile"], results["load"] = None, [], {}
-    if "reader" in only:
+    if "reader" in a.only:
         results["read_rate"], results["load"]["reader"] = under_watch(read_rate, a, logs)
-    if "compile" in only:
+    if "compile" in a.only:
         results["compile"], results["load"]["compile"] = under_watch(compile_times, a)
     results["finished"] = now()
     results["flags"] = all_table.flags(results)
+    return results
 
+
+def main():
+    a = parse_args()
+    logs = f"{OUT}/all"
+    os.makedirs(os.path.join(ROOT, logs), exist_ok=True)
+    results = measure(a, logs)
     text = all_table.markdown(results)
     with open(os.path.join(ROOT, OUT, "all.md"), "w") as f:
         f.write(text)

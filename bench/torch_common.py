@@ -119,35 +119,37 @@ def probe_coretype(coretype, threads, reps=5):
     return json.loads(run.stdout)
 
 
+def _log_probes(probes):
+    for p in probes:
+        what = p.get("error") or (
+            f"{p['gflops']:.1f} GFLOP/s (core {p['core']}), max relative error "
+            f"{p['max_rel_err']:.1e}" + ("" if p["ok"] else ": WRONG"))
+        log(f"OpenBLAS core type {p['coretype']:<8}: {what}")
+
+
 def choose_coretype(args):
     """The core type to load OpenBLAS with, and a record of how it was chosen (for the JSON).
-    `auto` probes every candidate in its own process and takes the fastest correct one."""
+    `auto` probes every candidate in its own process and takes the fastest correct one; a
+    named core type gets one probe, so that one the CPU cannot run (SIGILL) stops the peer with
+    that reason instead of killing it inside torch's import."""
     pin = os.environ.get(_PIN_ENV, os.environ.get("OPENBLAS_CORETYPE"))
     os.environ[_PIN_ENV] = pin or ""
+    mode = args.openblas_coretype
     rejected = [c for c in os.environ.get(_RETRY_ENV, "").split(",") if c]
-    candidates = [c for c in coretype_candidates(args.openblas_coretype)
-                  if (c or "detect") not in rejected]
-    record = {"mode": args.openblas_coretype, "env_pin": pin or None, "rejected": rejected,
-              "probes": []}
-    if args.openblas_coretype == "none" or not candidates:
+    candidates = [c for c in coretype_candidates(mode) if (c or "detect") not in rejected]
+    record = {"mode": mode, "env_pin": pin or None, "rejected": rejected, "probes": []}
+    if mode == "none" or not candidates:
         return None, record
-    if args.openblas_coretype != "auto":
-        # A named core type is used as named, but one the CPU cannot run (SIGILL) would kill
-        # the peer in the middle of torch's import: say so instead.
-        record["probes"] = [probe_coretype(args.openblas_coretype, args.threads, reps=1)]
-        if "error" in record["probes"][0]:
-            sys.exit(f"{TAG}: --openblas-coretype {args.openblas_coretype}: "
-                     f"{record['probes'][0]['error']}")
-        return args.openblas_coretype, record
     t = time.perf_counter()
-    probes = [probe_coretype(c, args.threads) for c in candidates]
-    record["probes"], record["probe_seconds"] = probes, round(time.perf_counter() - t, 2)
-    for p in probes:
-        what = (f"{p['gflops']:.1f} GFLOP/s (core {p['core']}), max relative error "
-                f"{p['max_rel_err']:.1e}" + ("" if p["ok"] else ": WRONG")) if "gflops" in p \
-            else p["error"]
-        log(f"OpenBLAS core type {p['coretype']:<8}: {what}")
-    best = choose_fastest(probes)
+    record["probes"] = [probe_coretype(c, args.threads, reps=5 if mode == "auto" else 1)
+                        for c in candidates]
+    record["probe_seconds"] = round(time.perf_counter() - t, 2)
+    if mode != "auto":
+        if "error" in record["probes"][0]:
+            sys.exit(f"{TAG}: --openblas-coretype {mode}: {record['probes'][0]['error']}")
+        return mode, record
+    _log_probes(record["probes"])
+    best = choose_fastest(record["probes"])
     if best is None:
         log("WARNING: no OpenBLAS core type computed SGEMM correctly; letting OpenBLAS detect")
         return None, record
