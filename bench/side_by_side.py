@@ -135,7 +135,8 @@ def ratio_line(name, s, target, sense=">=", times="x"):
 def print_models(s, title):
     tr, inf = s["train"], s["infer"]
     print(f"\n{title}, batch {s['batch']}, {s['threads']} threads, {s['repeats']} interleaved "
-          f"repeats (median, range); OpenBLAS core {s['openblas_core']}")
+          f"repeat{'s' if s['repeats'] != 1 else ''} (median, range); OpenBLAS core "
+          f"{s['openblas_core']}")
     print("recc (MLIR backend, `recc bench`):")
     row("training", tr["recc"], "samples/s")
     row("inference (eval step)", inf and inf["recc"], "samples/s")
