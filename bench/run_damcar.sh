@@ -58,5 +58,5 @@ echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 for m in "${list[@]}"; do
   /usr/bin/python3 bench/side_by_side.py --out "out/bench/damcar/$m" --repeats "$repeats" \
-    --title "DAMCAR $m" --train-target 2
+    --title "DAMCAR $m" --train-target 2 --json-summary "out/bench/damcar/$m/summary.json"
 done

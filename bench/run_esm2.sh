@@ -1,43 +1,61 @@
 #!/usr/bin/env bash
-# ESM² (or ESMM) training throughput, side by side in one run: recc's MLIR
-# backend, recc's reference executor, and the PyTorch eager peer, with the
-# machine's SGEMM rate (OpenBLAS through torch) measured in the same run.
-# Prints ratios; writes the raw JSON under out/bench/.
-# Usage: bench/run_esm2.sh [esm2|esmm] [THREADS] [STEPS]
+# ESM² (or ESMM) side by side in one run: `recc bench` (MLIR backend, training
+# and inference) and the PyTorch eager peer (bench/torch_esm2.py), interleaved
+# (recc, peer, recc, peer, ...) so that a change in the machine's load hits
+# both, with the machine's SGEMM rate (OpenBLAS through torch, at the fastest
+# correct core type) measured in each peer run. Prints the median and range of
+# every figure and of the per-repeat ratios; writes the raw JSON and logs under
+# out/bench/MODEL/.
+#
+# Usage: bench/run_esm2.sh [esm2|esmm] [THREADS] [STEPS] [--repeats N] [--warmup W]
+#                          [--reference]
+#   THREADS      default 2; STEPS: timed steps per measurement, default 50
+#   --repeats    interleaved repeats (default 3)
+#   --reference  also time recc's reference executor (double precision) once
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${1:-esm2}
-threads=${2:-2}
-steps=${3:-50}
-out=out/bench
+
+positional=() repeats=3 warmup=5 reference=0
+while (($#)); do
+  case "$1" in
+    --repeats) repeats=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --reference) reference=1; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -*) echo "run_esm2.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    *) positional+=("$1"); shift ;;
+  esac
+done
+model=${positional[0]:-esm2} threads=${positional[1]:-2} steps=${positional[2]:-50}
+[[ $model == esm2 || $model == esmm ]] || { echo "run_esm2.sh: the model must be esm2 or esmm, got '$model'" >&2; exit 2; }
+for v in repeats threads steps; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "run_esm2.sh: ${v} must be a positive integer, got '${!v}'" >&2; exit 2; }
+done
+[[ $warmup =~ ^[0-9]+$ ]] || { echo "run_esm2.sh: --warmup must be a non-negative integer, got '$warmup'" >&2; exit 2; }
+
+out=out/bench/$model
 mkdir -p "$out"
+recc=build/compiler/tools/recc
 scripts/install-deps.sh --bench >/dev/null
-[[ -x build/compiler/tools/recc ]] || scripts/build.sh
+[[ -x $recc ]] || scripts/build.sh
 
-build/compiler/tools/recc bench "models/$model.rec" --backends mlir,reference \
-  --threads "$threads" --steps "$steps" --reference-steps 3 --json "$out/recc_$model.json"
-/usr/bin/python3 bench/torch_esm2.py --model "$model" --threads "$threads" --steps "$steps" \
-  --json "$out/torch_$model.json" >/dev/null
+echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for ((r = 1; r <= repeats; ++r)); do
+  echo "repeat $r/$repeats: recc bench $model" >&2
+  "$recc" bench "models/$model.rec" --backends mlir --inference --threads "$threads" \
+    --steps "$steps" --warmup "$warmup" --json "$out/recc_$r.json" >"$out/recc_$r.log"
+  echo "repeat $r/$repeats: pytorch peer" >&2
+  /usr/bin/python3 bench/torch_esm2.py --model "$model" --threads "$threads" --steps "$steps" \
+    --warmup "$warmup" --json "$out/torch_$r.json" >/dev/null 2>"$out/torch_$r.log"
+done
+if ((reference)); then
+  echo "recc bench $model, reference executor" >&2
+  "$recc" bench "models/$model.rec" --backends reference --threads "$threads" --steps 3 \
+    --warmup 0 --json "$out/reference.json" | tail -n +2
+fi
+echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-/usr/bin/python3 - "$out/recc_$model.json" "$out/torch_$model.json" <<'PY'
-import json, sys
-recc = json.load(open(sys.argv[1]))
-torch = json.load(open(sys.argv[2]))
-by = {r["backend"]: r for r in recc["results"] if "error" not in r}
-sgemm = torch["sgemm_gflops"]
-print(f"\n{recc['model']}: batch {torch['batch']}, {torch['threads']} threads, "
-      f"{recc['dense_mflop_per_sample_train']:.2f} dense MFLOP/sample; SGEMM {sgemm:.0f} GFLOP/s")
-print(f"{'':<12}{'samples/s':>12}{'GFLOP/s':>10}{'of SGEMM':>10}{'peak RSS MB':>13}")
-rows = [(k, v["train_samples_per_second"], v["dense_gflops"], v["peak_rss_mb"]) for k, v in by.items()]
-rows.append(("pytorch", torch["train_samples_per_s"], torch["train_gflops"], torch["peak_rss_mib"]))
-for name, sps, gf, rss in rows:
-    print(f"{name:<12}{sps:>12.0f}{gf:>10.1f}{gf / sgemm:>10.0%}{rss:>13.0f}")
-if "mlir" in by:
-    m = by["mlir"]
-    print(f"\nmlir / pytorch training throughput: {m['train_samples_per_second'] / torch['train_samples_per_s']:.2f}x")
-    print(f"mlir dense GFLOP/s / SGEMM:         {m['dense_gflops'] / sgemm:.2f}")
-    print(f"mlir peak RSS / pytorch peak RSS:   {m['peak_rss_mb'] / torch['peak_rss_mib']:.2f}")
-    print(f"mlir JIT compile of the train step: {m['compile_seconds']:.1f} s")
-if torch.get("other_load_train", 0) > 0.05:
-    print(f"warning: other processes used {torch['other_load_train']:.0%} of the CPU during the torch run")
-PY
+title=ESM²; [[ $model == esmm ]] && title=ESMM
+/usr/bin/python3 bench/side_by_side.py --out "$out" --repeats "$repeats" --title "$title" \
+  --train-target 2.5 --infer-target 1.2 \
+  --json-summary "$out/summary.json"

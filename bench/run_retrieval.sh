@@ -40,36 +40,16 @@ sizes=(--items "$items" --users "$users" --dim "$dim" --k "$k" --threads "$threa
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((r = 1; r <= repeats; ++r)); do
   echo "repeat $r/$repeats: recc bench-retrieval" >&2
-  "$recc" bench-retrieval "${sizes[@]}" --gemm openblas --reps 1 --json "$out/recc_$r.json" \
-    >"$out/recc_$r.log"
+  # recc's OpenBLAS picks its core type by the CPU's flags (runtime/BlasGemm.cpp) unless the
+  # environment pins one; the peer does not keep a pin either (torch_common.py).
+  env -u OPENBLAS_CORETYPE "$recc" bench-retrieval "${sizes[@]}" --gemm openblas --reps 1 \
+    --json "$out/recc_$r.json" >"$out/recc_$r.log"
   echo "repeat $r/$repeats: pytorch peer" >&2
   /usr/bin/python3 bench/torch_retrieval.py "${sizes[@]}" --reps 1 --json "$out/torch_$r.json" \
     >/dev/null 2>"$out/torch_$r.log"
 done
 echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-/usr/bin/python3 - "$out" "$repeats" <<'PY'
-import json, statistics, sys
-out, n = sys.argv[1], int(sys.argv[2])
-recc = [json.load(open(f"{out}/recc_{r}.json")) for r in range(1, n + 1)]
-peer = [json.load(open(f"{out}/torch_{r}.json")) for r in range(1, n + 1)]
-def row(name, xs, unit):
-    return f"{name:<34}{statistics.median(xs):>10.3f}{min(xs):>10.3f}{max(xs):>10.3f}  {unit}"
-r0 = recc[0]
-print(f"\ntop-{r0['k']} of {r0['items']} items for {r0['users']} users, d = {r0['dim']}, "
-      f"{r0['threads']} threads; {r0['openblas']}; {n} interleaved runs each")
-print(f"{'':<34}{'median':>10}{'min':>10}{'max':>10}")
-rs = [x["topk"]["openblas"]["median_seconds"] for x in recc]
-ps = [x["median_seconds"] for x in peer]
-print(row("recc top-k", rs, "s"))
-print(row("recc top-k", [x["topk"]["openblas"]["gflops"] for x in recc], "GFLOP/s"))
-print(row("recc GEMMs alone (same blocks)", [x["gemm_only"]["openblas"]["gflops"] for x in recc], "GFLOP/s"))
-print(row("pytorch matmul + topk", ps, "s"))
-print(row("pytorch matmul + topk", [x["gflops"] for x in peer], "GFLOP/s"))
-print(row("SGEMM 1024^3 (recc run)", [x["sgemm_gflops"] for x in recc], "GFLOP/s"))
-print(row("SGEMM 1024^3 (torch run)", [x["sgemm_gflops"] for x in peer], "GFLOP/s"))
-print(f"\nrecc / pytorch speed (ratio of medians): {statistics.median(ps) / statistics.median(rs):.2f}x")
-loads = [x["other_load"] for x in peer]
-if max(loads) > 0.05:
-    print(f"warning: other processes used up to {max(loads):.0%} of the CPU during the torch runs")
-PY
+/usr/bin/python3 bench/side_by_side.py --kind retrieval --out "$out" --repeats "$repeats" \
+  --title "corpus retrieval" --infer-target 2 \
+  --json-summary "$out/summary.json"

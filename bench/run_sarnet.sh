@@ -7,14 +7,15 @@
 # raw JSON and logs under out/bench/sarnet/.
 #
 # Usage: bench/run_sarnet.sh [--repeats N] [--threads T] [--steps S] [--warmup W]
-#                            [--data FILE.csv] [--train-rows N]
+#                            [--data FILE.csv] [--train-rows N] [--skip-train]
 #   --data        a CSV with models/sarnet.rec's columns (e.g. the SAR-Net
 #                 generator's); default: random rows written by sarnet_data.py
 #   --train-rows  rows of that random CSV (default 40 batches of 2048)
+#   --skip-train  no `recc train` run (and no train/bench ratio)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-repeats=3 threads=2 steps=10 warmup=2 data="" train_rows=81920
+repeats=3 threads=2 steps=10 warmup=2 data="" train_rows=81920 skip_train=0
 while (($#)); do
   case "$1" in
     --repeats) repeats=$2; shift 2 ;;
@@ -23,7 +24,8 @@ while (($#)); do
     --warmup) warmup=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --train-rows) train_rows=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --skip-train) skip_train=1; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run_sarnet.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -53,10 +55,15 @@ for ((r = 1; r <= repeats; ++r)); do
   /usr/bin/python3 bench/torch_sarnet.py --threads "$threads" --steps "$steps" --warmup "$warmup" \
     --data "$data" --json "$out/torch_$r.json" >/dev/null 2>"$out/torch_$r.log"
 done
-echo "recc train on $data" >&2
-"$recc" train models/sarnet.rec --data "$data" --threads "$threads" --epochs 1 \
-  >"$out/train.log" 2>&1
+train_log=()
+if ((!skip_train)); then
+  echo "recc train on $data" >&2
+  "$recc" train models/sarnet.rec --data "$data" --threads "$threads" --epochs 1 \
+    >"$out/train.log" 2>&1
+  train_log=(--train-log "$out/train.log")
+fi
 echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 /usr/bin/python3 bench/side_by_side.py --out "$out" --repeats "$repeats" --title SAR-Net \
-  --train-target 3 --infer-target 3 --train-log "$out/train.log"
+  --train-target 3 --infer-target 3 "${train_log[@]}" \
+  --json-summary "$out/summary.json"

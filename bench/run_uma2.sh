@@ -51,4 +51,5 @@ done
 echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 /usr/bin/python3 bench/side_by_side.py --out "$out" --repeats "$repeats" --title "UMA²" \
-  --train-target 2
+  --train-target 2 \
+  --json-summary "$out/summary.json"

@@ -8,13 +8,15 @@
 # writes the raw JSON and logs under out/bench/zeus_STAGE/.
 #
 # Usage: bench/run_zeus.sh [--stage pretrain|finetune] [--repeats N] [--threads T]
-#                          [--steps S] [--warmup W] [--data DIR]
-#   --data  gen_zeus's output folder (default: generated into out/bench/zeus_data
-#           with gen_zeus's defaults); the peer reads pretrain.csv or train.csv
+#                          [--steps S] [--warmup W] [--data DIR] [--skip-train]
+#   --data        gen_zeus's output folder (default: generated into
+#                 out/bench/zeus_data with gen_zeus's defaults); the peer reads
+#                 pretrain.csv or train.csv
+#   --skip-train  no `recc train` run (and no train/bench ratio)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-stage=pretrain repeats=3 threads=2 steps=10 warmup=2 data=""
+stage=pretrain repeats=3 threads=2 steps=10 warmup=2 data="" skip_train=0
 while (($#)); do
   case "$1" in
     --stage) stage=$2; shift 2 ;;
@@ -23,7 +25,8 @@ while (($#)); do
     --steps) steps=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --skip-train) skip_train=1; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run_zeus.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,16 +60,21 @@ for ((r = 1; r <= repeats; ++r)); do
     --warmup "$warmup" --data "$csv" --max-rows "$rows" --json "$out/torch_$r.json" \
     >/dev/null 2>"$out/torch_$r.log"
 done
-echo "recc train $model on $csv" >&2
-init=()
-if [[ $stage == finetune ]]; then
-  "$recc" train models/zeus.rec --model zeus_pretrain --data "$data/pretrain.csv" --threads "$threads" \
-    --out "$out/pretrain.safetensors" >"$out/pretrain.log" 2>&1
-  init=(--init-from "$out/pretrain.safetensors")
+train_log=()
+if ((!skip_train)); then
+  echo "recc train $model on $csv" >&2
+  init=()
+  if [[ $stage == finetune ]]; then
+    "$recc" train models/zeus.rec --model zeus_pretrain --data "$data/pretrain.csv" --threads "$threads" \
+      --out "$out/pretrain.safetensors" >"$out/pretrain.log" 2>&1
+    init=(--init-from "$out/pretrain.safetensors")
+  fi
+  "$recc" train models/zeus.rec --model "$model" --data "$csv" --threads "$threads" --epochs 1 \
+    "${init[@]}" >"$out/train.log" 2>&1
+  train_log=(--train-log "$out/train.log")
 fi
-"$recc" train models/zeus.rec --model "$model" --data "$csv" --threads "$threads" --epochs 1 \
-  "${init[@]}" >"$out/train.log" 2>&1
 echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 /usr/bin/python3 bench/side_by_side.py --out "$out" --repeats "$repeats" --title "ZEUS $stage" \
-  --train-target 3 --infer-target 3 --train-log "$out/train.log"
+  --train-target 3 --infer-target 3 "${train_log[@]}" \
+  --json-summary "$out/summary.json"

@@ -19,10 +19,10 @@ import numpy as np
 
 SEQ_LEN = 50
 # column: vocabulary, as models/sarnet.rec declares them
-ID_FIELDS = {"scenario": 20, "scn_id": 400, "scn_type": 16, "user_id": 1000000, "country": 200,
-             "item_id": 1000000, "category": 5000, "dest": 2000}
+ID_FIELDS = {"scenario": 20, "scn_id": 400, "scn_type": 16, "scn_time": 16, "user_id": 1000000,
+             "country": 200, "item_id": 1000000, "category": 5000, "dest": 2000}
 SEQ_FIELDS = {"seq_item": 1000000, "seq_cat": 5000, "seq_dest": 2000, "seq_scn": 400,
-              "seq_type": 16}
+              "seq_type": 16, "seq_time": 16}
 DENSE_FIELDS = ["item_score", "fc"]
 LABEL = "click"
 COLUMNS = list(ID_FIELDS) + ["item_score"] + list(SEQ_FIELDS) + ["fc", LABEL]

@@ -15,10 +15,13 @@ import os
 import sys
 import time
 
-# The core types tried in `auto` mode, fastest first; a core type whose SGEMM disagrees with a
-# double-precision product is skipped (the process re-executes itself with the next one).
+# In `auto` mode a core type whose SGEMM in torch disagrees with a double-precision product,
+# although its probe agreed, is excluded and the process re-executes itself (_RETRY_ENV lists
+# the excluded ones; _PIN_ENV keeps the environment's original pin across that re-execution).
 _RETRY_ENV = "RECC_BENCH_CORETYPE_REJECTED"
+_PIN_ENV = "RECC_BENCH_CORETYPE_PIN"
 TAG = "torch_peer"
+CORETYPE_CHOICE = {}
 
 
 def log(msg):
@@ -37,9 +40,10 @@ def add_common_args(p, batch, steps=100, warmup=10):
     p.add_argument("--omp-wait-policy", choices=["PASSIVE", "ACTIVE"], default="PASSIVE",
                    help="OMP_WAIT_POLICY for torch's OpenMP threads (ACTIVE only to show the cost)")
     p.add_argument("--openblas-coretype", default="auto",
-                   help="OPENBLAS_CORETYPE; 'auto' keeps the environment's, else tries SkylakeX "
-                        "on AVX-512 CPUs and Haswell on AVX2 ones, checked against a "
-                        "double-precision product; 'none' lets OpenBLAS detect")
+                   help="OPENBLAS_CORETYPE; 'auto' probes SkylakeX (AVX-512 CPUs), Haswell "
+                        "(AVX2) and OpenBLAS's own detection, each in its own process, and "
+                        "takes the fastest whose SGEMM agrees with a float64 product (an "
+                        "environment pin is not kept); 'none' lets OpenBLAS detect")
     p.add_argument("--max-rows", type=int, default=0,
                    help="read at most this many CSV rows (0: all)")
 
@@ -64,31 +68,104 @@ def _cpu_flags():
         return []
 
 
-def coretype_candidates(choice):
-    """The OPENBLAS_CORETYPE values to try, best first ([None]: let OpenBLAS detect)."""
+def coretype_candidates(choice, flags=None):
+    """The OPENBLAS_CORETYPE values to consider ([None]: let OpenBLAS detect the CPU). `auto`
+    probes SkylakeX (AVX-512 CPUs), Haswell (AVX2 ones) and OpenBLAS's own detection: Debian 12's
+    OpenBLAS 0.3.21 does not know recent CPUs (e.g. family 6, model 207) and falls back to the
+    SSE3 "Prescott" kernels (1024^3 SGEMM on 2 threads ~60 instead of ~290 GFLOP/s), while an
+    environment pin such as Haswell halves SGEMM on AVX-512 CPUs. A pin is not kept."""
     if choice == "none":
         return [None]
     if choice != "auto":
         return [choice]
-    if "OPENBLAS_CORETYPE" in os.environ and _RETRY_ENV not in os.environ:
-        return [os.environ["OPENBLAS_CORETYPE"]]
-    flags = _cpu_flags()
-    # OpenBLAS 0.3.21 (Debian 12) does not know recent CPUs (e.g. family 6, model 207) and its
-    # DYNAMIC_ARCH dispatch falls back to the SSE3 "Prescott" kernels: 1024^3 SGEMM on 2
-    # threads drops from ~290 to ~60 GFLOP/s. Naming the core type restores the AVX kernels.
-    ranked = (["SkylakeX"] if "avx512f" in flags else []) + (["Haswell"] if "avx2" in flags else [])
-    return ranked + [None]
+    flags = _cpu_flags() if flags is None else flags
+    return (["SkylakeX"] if "avx512f" in flags else []) + (["Haswell"] if "avx2" in flags else []) \
+        + [None]
+
+
+def choose_fastest(probes):
+    """The probe result of the fastest core type that computed correctly (None if none did)."""
+    good = [p for p in probes if p.get("ok")]
+    return max(good, key=lambda p: p["gflops"]) if good else None
+
+
+def probe_coretype(coretype, threads, reps=5):
+    """Runs openblas_probe.py in a fresh process with OPENBLAS_CORETYPE=coretype (unset for None):
+    its 1024^3 SGEMM rate at `threads` threads and its error against a float64 product. A core
+    type the CPU cannot run (SIGILL) comes back with ok False and the reason."""
+    import json
+    import subprocess
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    env.pop("OPENBLAS_CORETYPE", None)
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openblas_probe.py")
+    name = coretype or "detect"
+    try:
+        run = subprocess.run([sys.executable, script, "--reps", str(reps)], env=env,
+                             capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return {"coretype": name, "ok": False, "error": "probe timed out after 60 s"}
+    if run.returncode != 0:
+        why = f"exit {run.returncode}"
+        if run.returncode < 0:
+            import signal
+            why = f"killed by {signal.Signals(-run.returncode).name}" + \
+                (": the CPU lacks the kernels' instructions" if -run.returncode == signal.SIGILL
+                 else "")
+        detail = run.stderr.strip()[-300:]
+        return {"coretype": name, "ok": False,
+                "error": f"probe failed ({why})" + (f": {detail}" if detail else "")}
+    return json.loads(run.stdout)
+
+
+def _log_probes(probes):
+    for p in probes:
+        what = p.get("error") or (
+            f"{p['gflops']:.1f} GFLOP/s (core {p['core']}), max relative error "
+            f"{p['max_rel_err']:.1e}" + ("" if p["ok"] else ": WRONG"))
+        log(f"OpenBLAS core type {p['coretype']:<8}: {what}")
+
+
+def choose_coretype(args):
+    """The core type to load OpenBLAS with, and a record of how it was chosen (for the JSON).
+    `auto` probes every candidate in its own process and takes the fastest correct one; a
+    named core type gets one probe, so that one the CPU cannot run (SIGILL) stops the peer with
+    that reason instead of killing it inside torch's import."""
+    pin = os.environ.get(_PIN_ENV, os.environ.get("OPENBLAS_CORETYPE"))
+    os.environ[_PIN_ENV] = pin or ""
+    mode = args.openblas_coretype
+    rejected = [c for c in os.environ.get(_RETRY_ENV, "").split(",") if c]
+    candidates = [c for c in coretype_candidates(mode) if (c or "detect") not in rejected]
+    record = {"mode": mode, "env_pin": pin or None, "rejected": rejected, "probes": []}
+    if mode == "none" or not candidates:
+        return None, record
+    t = time.perf_counter()
+    record["probes"] = [probe_coretype(c, args.threads, reps=5 if mode == "auto" else 1)
+                        for c in candidates]
+    record["probe_seconds"] = round(time.perf_counter() - t, 2)
+    if mode != "auto":
+        if "error" in record["probes"][0]:
+            sys.exit(f"{TAG}: --openblas-coretype {mode}: {record['probes'][0]['error']}")
+        return mode, record
+    _log_probes(record["probes"])
+    best = choose_fastest(record["probes"])
+    if best is None:
+        log("WARNING: no OpenBLAS core type computed SGEMM correctly; letting OpenBLAS detect")
+        return None, record
+    log(f"chosen: {best['coretype']} (fastest correct; environment pin: {pin or 'none'}; "
+        f"probes took {record['probe_seconds']:.1f} s)")
+    return (None if best["coretype"] == "detect" else best["coretype"]), record
 
 
 def configure_environment(args, tag):
     """Sets OMP_WAIT_POLICY, the thread counts and OPENBLAS_CORETYPE before torch loads.
-    Returns the core type chosen (None: OpenBLAS detects the CPU itself)."""
-    global TAG
+    Returns the core type chosen (None: OpenBLAS detects the CPU itself); how it was chosen is
+    in CORETYPE_CHOICE, which start_peer puts into the JSON under blas.coretype_choice."""
+    global TAG, CORETYPE_CHOICE
     TAG = tag
-    rejected = [c for c in os.environ.get(_RETRY_ENV, "").split(",") if c]
-    candidates = [c for c in coretype_candidates(args.openblas_coretype)
-                  if (c or "detect") not in rejected] or [None]
-    coretype = candidates[0]
+    coretype, CORETYPE_CHOICE = choose_coretype(args)
+    CORETYPE_CHOICE["chosen"] = coretype or "detect"
     if coretype:
         os.environ["OPENBLAS_CORETYPE"] = coretype
     else:
@@ -105,7 +182,7 @@ def configure_environment(args, tag):
 def verify_sgemm_or_retry(args, coretype):
     """Checks torch's float32 GEMM against a double-precision product of the same inputs. If
     the core type in use gives wrong results and `auto` has another to try, re-executes this
-    script with it (OpenBLAS reads the core type only at load). Returns the check's result."""
+    script without it (OpenBLAS reads the core type only at load). Returns the check's result."""
     import torch
     g = torch.Generator().manual_seed(1)
     a = torch.rand(301, 517, generator=g) - 0.5
@@ -125,9 +202,9 @@ def verify_sgemm_or_retry(args, coretype):
     if args.openblas_coretype == "auto":
         rejected = [c for c in os.environ.get(_RETRY_ENV, "").split(",") if c]
         rejected.append(coretype or "detect")
-        if (coretype or "detect") != "detect":
+        if len(rejected) < len(coretype_candidates("auto")):
             os.environ[_RETRY_ENV] = ",".join(rejected)
-            log("re-running with the next core type")
+            log("re-running without it")
             sys.stdout.flush()
             os.execv(sys.executable, [sys.executable] + sys.argv)
     return result
@@ -350,6 +427,7 @@ def start_peer(args, coretype, note=""):
     sgemm_check = verify_sgemm_or_retry(args, coretype)
     blas = blas_report()
     blas["sgemm_check"] = sgemm_check
+    blas["coretype_choice"] = CORETYPE_CHOICE
     return blas, [sgemm_gflops()]
 
 

@@ -60,6 +60,7 @@ def main():
     check = tc.verify_sgemm_or_retry(args, coretype)
     blas = tc.blas_report()
     blas["sgemm_check"] = check
+    blas["coretype_choice"] = tc.CORETYPE_CHOICE
     sgemm = [tc.sgemm_gflops()]
     g = torch.Generator().manual_seed(7)
     users = torch.randn(args.users, args.dim, generator=g)

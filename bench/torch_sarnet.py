@@ -44,7 +44,7 @@ import sarnet_data  # noqa: E402
 S = 20          # scenarios (the `scenario` input's vocabulary)
 D = 16          # embedding dim
 T = sarnet_data.SEQ_LEN
-V_WIDTH = 3 * D + 2 * D + 3 * D + 1 + 2 * D    # v = [v_cb, v_u, p_ti, item_score, p_ts]: 161
+V_WIDTH = 3 * D + 2 * D + 3 * D + 1 + 3 * D    # v = [v_cb, v_u, p_ti, item_score, p_ts]: 177
 SPEC_EXPERTS, SHARED_EXPERTS = 2, 8
 MAIN, BIAS = [200, 80], [16]                   # expert main net and bias net hidden widths
 DIN = [80, 40]
@@ -53,7 +53,8 @@ EPS = 1e-7
 TABLES = {  # table: (rows, the id columns it embeds)
     "item": (1000000, ["item_id", "seq_item"]), "cat": (5000, ["category", "seq_cat"]),
     "dest": (2000, ["dest", "seq_dest"]), "scn": (400, ["scn_id", "seq_scn"]),
-    "stype": (16, ["scn_type", "seq_type"]), "user": (1000000, ["user_id"]),
+    "stype": (16, ["scn_type", "seq_type"]), "time": (16, ["scn_time", "seq_time"]),
+    "user": (1000000, ["user_id"]),
     "country": (200, ["country"]),
 }
 
@@ -112,7 +113,7 @@ def glorot(*shape):
 
 
 class SharedExpert(nn.Module):
-    """main = sigmoid(mlp(bn(x))); bias = sigmoid(mlp(bn(fc))), training only."""
+    """main = sigmoid(mlp(bn(x))); bias = sigmoid(mlp(bn(log fc))), training only."""
 
     def __init__(self):
         super().__init__()
@@ -240,7 +241,7 @@ class SarNet(nn.Module):
             with torch.no_grad():
                 t.weight[0].zero_()
             self.tables[name] = t
-        self.din_i, self.din_s = DinUnit(3 * D), DinUnit(2 * D)
+        self.din_i, self.din_s = DinUnit(3 * D), DinUnit(3 * D)
         self.beta = nn.Parameter(torch.ones(S, V_WIDTH))     # v2 = v * beta[s] + gamma[s]
         self.gamma = nn.Parameter(torch.zeros(S, V_WIDTH))
         self.spec = ScenarioExperts(SPEC_EXPERTS)
@@ -255,10 +256,12 @@ class SarNet(nn.Module):
         e = self.embed
         p_ti = torch.cat([e("item", ids["item_id"]), e("cat", ids["category"]),
                           e("dest", ids["dest"])], 1)
-        p_ts = torch.cat([e("scn", ids["scn_id"]), e("stype", ids["scn_type"])], 1)
+        p_ts = torch.cat([e("scn", ids["scn_id"]), e("stype", ids["scn_type"]),
+                          e("time", ids["scn_time"])], 1)
         P_i = torch.cat([e("item", ids["seq_item"]), e("cat", ids["seq_cat"]),
                          e("dest", ids["seq_dest"])], 2)
-        P_s = torch.cat([e("scn", ids["seq_scn"]), e("stype", ids["seq_type"])], 2)
+        P_s = torch.cat([e("scn", ids["seq_scn"]), e("stype", ids["seq_type"]),
+                         e("time", ids["seq_time"])], 2)
         m = (ids["seq_item"] > 0).float()
         v_u = torch.cat([e("user", ids["user_id"]), e("country", ids["country"])], 1)
         a_i = masked_softmax(self.din_i(P_i, p_ti), m)
@@ -268,7 +271,7 @@ class SarNet(nn.Module):
         v = torch.cat([v_cb, v_u, p_ti, score, p_ts], 1)
         scenario = ids["scenario"] - 1
         v2 = v * self.beta[scenario] + self.gamma[scenario]
-        f = fc.unsqueeze(1)
+        f = torch.log(fc.clamp(0.1, 10)).unsqueeze(1)   # the bias nets read log(fc), clipped
         o_spec = (self.spec.grouped if self.per_scenario == "group" else self.spec.gathered)(
             v2, f, scenario)
         o_shared = torch.cat([ex(v2, f) for ex in self.shared], 1)
@@ -288,7 +291,7 @@ def dense_forward_flops_per_sample():
     units at all T behaviours, the ten experts' main nets and the gate; 2 * sum(in * out)."""
     def macs(widths):
         return sum(a * b for a, b in zip(widths, widths[1:]))
-    din = T * (macs([4 * 3 * D] + DIN + [1]) + macs([4 * 2 * D] + DIN + [1]))
+    din = T * 2 * macs([4 * 3 * D] + DIN + [1])
     experts = (SPEC_EXPERTS + SHARED_EXPERTS) * macs([V_WIDTH] + MAIN + [1])
     gate = V_WIDTH * (SPEC_EXPERTS + SHARED_EXPERTS)
     return 2 * (din + experts + gate)
