@@ -124,6 +124,7 @@ std::pair<Operation*, Operation*> split(IRRewriter& rw, Operation* op, unsigned 
 }
 
 void tileGeneric(IRRewriter& rw, Operation* op, int threads = 1);
+Operation* splitEvenly(IRRewriter& rw, Operation* op, unsigned dim, int64_t half);
 /// A zero fill of `op`'s output, placed right before `op` and vectorized.
 void zeroOutput(IRRewriter& rw, Operation* op) {
   rw.setInsertionPoint(op);
@@ -178,13 +179,17 @@ void zeroFilledThenTiled(IRRewriter& rw, Operation* op, ArrayRef<int64_t> cache,
   tileAndVectorize(rw, op, {SmallVector<int64_t>(cache), SmallVector<int64_t>(reg)});
 }
 
-/// A buffer of `shape` f32 on the stack of `op`'s function, allocated at its
-/// entry (64-byte aligned): each matmul piece gets its own, so the two halves
-/// of a split matmul, which run on two threads, never share one.
+/// A buffer of `shape` f32 on the stack (64-byte aligned), allocated where
+/// each thread that runs `op` gets its own: at the start of the body of the
+/// scf.forall that runs `op` on two threads (splitEvenly), else at the entry
+/// of `op`'s function (the two halves of split(), which run on two threads,
+/// are two ops, and each piece gets its own buffer).
 Value entryAlloca(IRRewriter& rw, Operation* op, ArrayRef<int64_t> shape) {
-  auto f = op->getParentOfType<func::FuncOp>();
   OpBuilder::InsertionGuard guard(rw);
-  rw.setInsertionPointToStart(&f.getBody().front());
+  if (auto forall = op->getParentOfType<scf::ForallOp>())
+    rw.setInsertionPointToStart(forall.getBody());
+  else
+    rw.setInsertionPointToStart(&op->getParentOfType<func::FuncOp>().getBody().front());
   auto type = MemRefType::get(shape, rw.getF32Type());
   return rw.create<memref::AllocaOp>(op->getLoc(), type, rw.getI64IntegerAttr(64));
 }
@@ -412,6 +417,25 @@ void runInParallel(IRRewriter& rw, Operation* a, Operation* b) {
   b->moveBefore(branch.elseBlock()->getTerminator());
 }
 
+/// Where `op`'s loop `dim` is exactly two `half`s: one scf.forall over the two
+/// halves (the two threads) around a single op on a half, so that the code of
+/// a half is emitted once, not once per thread. Returns that op, or null (op
+/// untouched) where the halves differ or tiling fails.
+Operation* splitEvenly(IRRewriter& rw, Operation* op, unsigned dim, int64_t half) {
+  SmallVector<int64_t> r = cast<linalg::LinalgOp>(op).getStaticLoopRanges();
+  if (2 * half != r[dim]) return nullptr;
+  SmallVector<int64_t> sizes(r.size(), 0);
+  sizes[dim] = half;
+  scf::SCFTilingOptions opts;
+  opts.setTileSizes(getAsIndexOpFoldResult(rw.getContext(), sizes));
+  opts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  rw.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> res = scf::tileUsingSCF(rw, cast<TilingInterface>(op), opts);
+  if (failed(res) || res->tiledOps.empty()) return nullptr;
+  rw.eraseOp(op);
+  return res->tiledOps.back();
+}
+
 void tileMatmul(IRRewriter& rw, linalg::LinalgOp op, int threads) {
   bool zeroInit = op->hasAttr("recc.zero_init");
   op->removeAttr("recc.zero_init");
@@ -425,7 +449,10 @@ void tileMatmul(IRRewriter& rw, linalg::LinalgOp op, int threads) {
     // halves then tile evenly and take equal time); otherwise M, whose halves
     // peel identically (ESM²'s data gradient, N = 696: split M).
     bool splitN = n >= 128 && (n % 64 == 0 || m < 40);
-    auto [a, b] = split(rw, op, splitN ? 1 : 0, splitN ? halfRounded(n, 32) : halfRounded(m, 10));
+    unsigned dim = splitN ? 1 : 0;
+    int64_t half = splitN ? halfRounded(n, 32) : halfRounded(m, 10);
+    if (Operation* piece = splitEvenly(rw, op, dim, half)) return tileMatmulPiece(rw, piece, zeroInit);
+    auto [a, b] = split(rw, op, dim, half);
     if (b) {
       runInParallel(rw, a, b);
       tileMatmulPiece(rw, a, zeroInit);
@@ -468,6 +495,7 @@ void tileGeneric(IRRewriter& rw, Operation* op, int threads) {
   if (int64_t d = rank >= 2 ? splittableLoop(lop) : -1;
       threads > 1 && elements >= (1 << 17) && d >= 0) {
     int64_t point = d == rank - 1 ? halfRounded(r[d], vectorLanes) : r[d] / 2;
+    if (Operation* piece = splitEvenly(rw, op, (unsigned)d, point)) return tileGeneric(rw, piece);
     auto [a, b] = split(rw, op, (unsigned)d, point);
     if (b) {
       runInParallel(rw, a, b);

@@ -123,12 +123,14 @@ OP_TEST(MlirOps, MatMulSeveralKBlocks, MatMul) {
 // Packed B slivers: N = 512 (rows 2 KiB apart, the case packing is for), K =
 // 385 peeled into 384 + 1 (the remainder accumulates onto the first part's
 // C), and with gradients a transposed-A weight gradient (M = 385) and a
-// transposed-B data gradient, on one and two threads.
+// transposed-B data gradient, on one and two threads. On two threads each
+// thread packs into a buffer of its own (a shared one failed about one run in
+// three: the forward case runs four times).
 OP_TEST(MlirOps, MatMulPackedSlivers, MatMul) {
   for (int threads : {1, 2}) {
     JitOptions o;
     o.threads = threads;
-    for (bool grad : {false, true}) {
+    for (bool grad : {false, false, false, false, true}) {
       Mismatch m = compareWithReference(opGraph(OpKind::MatMul, {{B, 385}, {385, 512}}, {}, grad),
                                         256, {}, o, Tolerance{1e-5, 2e-4});
       EXPECT_TRUE(m.ok) << threads << " threads: " << m.where << " (score " << m.worst << ")";
