@@ -7,14 +7,16 @@
 //   1. memref.copy → linalg.copy, so copies are tiled and vectorized too (and
 //      strided copies never call the `memrefCopy` runtime library function).
 //   2. matmul: optionally split across two threads (N when it halves into
-//      multiples of 32, else M, cut near the middle; the halves run in one
-//      scf.forall), with `recc.zero_init` (the fill recc-outline-kernels
-//      folded in) tag the loops whose first k block starts from zero, peel
-//      M and N so that every piece is divided evenly by its register tile,
-//      then tile twice — cache tiles (≤240 × ≤256 × ≤256) and a register tile of
-//      mr × nr × kr (10 × 32 × 8 when shapes allow: twenty zmm accumulators;
-//      6 × 16 × 8 on AVX2: twelve ymm) —
-//      and vectorize the innermost tile with static shapes (no masks:
+//      multiples of 32, else M, cut near the middle; equal halves are one op
+//      in a two-iteration scf.forall, unequal ones two ops), with
+//      `recc.zero_init` (the fill recc-outline-kernels folded in) tag the
+//      loops whose first k block starts from zero, peel M, N and K so that
+//      every piece is divided evenly by its register tile, tile to cache tiles
+//      (≤240 × ≤256 × ≤256), then per k block copy each nr-wide sliver of B
+//      (and, for transposed A, the A tile) into contiguous stack buffers that
+//      register tiles of mr × nr × kr sweep (10 × 32 × 8 when shapes allow:
+//      twenty zmm accumulators; 4 × 16 × 8 on AVX2: eight ymm) — and
+//      vectorize the innermost tile with static shapes (no masks:
 //      non-dividing tiles would silently stay scalar).
 //   3. other linalg ops: with two threads, halve large ones along their
 //      outermost parallel loop; peel the innermost dimension to a multiple of
