@@ -591,7 +591,8 @@ def print_epochs(rank_result, gens, runs_by_row, cfg):
 
 
 def run(a, cfg, recc):
-    rc.log(f"DAMCAR reproduction ({'quick' if a.quick else 'full'}): {cfg['users']} users, "
+    rc.log(f"DAMCAR reproduction ({'quick' if a.quick else 'full'}, Rank = "
+           f"{RANK_LABEL[a.rank]}): {cfg['users']} users, "
            f"{cfg['items']} videos, {cfg['eval_users']} test users, seeds {cfg['seeds']}, "
            f"{a.jobs} jobs")
     data = generate(a.build, a.out, cfg)

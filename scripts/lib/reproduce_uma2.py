@@ -158,16 +158,16 @@ def dssm_variant(src, dst):
 def dssm_files(data):
     """DSSM's training, validation, test and corpus files (dssm_rows), written
     once next to gen_uma2's; returns {"train", "valid", "test", "corpus"}."""
-    files = {}
+    files, code = {}, dssm_rows.__file__  # rebuilt when the generator's files or the code change
     for name, src, make in (("train", "ss_abc_random.csv", dssm_rows.training_rows),
                             ("valid", "valid.csv", dssm_rows.single_rows),
                             ("test", "test.csv", dssm_rows.single_rows)):
         files[name] = os.path.join(data, f"dssm_{name}.csv")
         rc.cached(files[name], lambda tmp, src=src, make=make: dssm_rows.write(
-            os.path.join(data, src), tmp, WORLD, make), os.path.join(data, src))
+            os.path.join(data, src), tmp, WORLD, make), os.path.join(data, src), code)
     files["corpus"] = os.path.join(data, "dssm_corpus.csv")
     rc.cached(files["corpus"], lambda tmp: dssm_rows.write_corpus(
-        os.path.join(data, "corpus.csv"), tmp), os.path.join(data, "corpus.csv"))
+        os.path.join(data, "corpus.csv"), tmp), os.path.join(data, "corpus.csv"), code)
     return files
 
 
