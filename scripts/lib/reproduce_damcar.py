@@ -160,9 +160,10 @@ def generate(build, out, cfg):
     if not (os.path.exists(done) and all(os.path.getmtime(done) >= os.path.getmtime(t)
                                          for t in (gen, walk))):
         run_generators(d, cfg, gen, walk)
-    valid = os.path.join(d, "valid.csv")
+    valid = os.path.join(d, "valid.csv")  # resampled when the data or VALID_USERS changes
     rc.cached(os.path.join(d, "eval_valid.csv"),
-              lambda tmp: sample_test_users(valid, tmp, VALID_USERS), valid)
+              lambda tmp: sample_test_users(valid, tmp, VALID_USERS), valid,
+              os.path.abspath(__file__))
     return d
 
 
