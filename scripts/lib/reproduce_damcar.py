@@ -238,7 +238,7 @@ def no_ema_variant(out):
     def make(tmp):
         with open(tmp, "w") as f:
             f.write(text.replace(old, old.replace("weight 0.7", "weight 0   ")))
-    rc.cached(path, make, DAMCAR)
+    rc.cached(path, make, DAMCAR, os.path.abspath(__file__))  # rewritten when this code changes
     return path
 
 

@@ -122,7 +122,7 @@ def model_variant(src, dst):
     def make(tmp):
         with open(tmp, "w") as f:
             f.write(text)
-    rc.cached(dst, make, src)
+    rc.cached(dst, make, src, os.path.abspath(__file__))  # rewritten when this code changes
     return dst
 
 
@@ -151,7 +151,7 @@ def dssm_variant(src, dst):
     def make(tmp):
         with open(tmp, "w") as f:
             f.write(text)
-    rc.cached(dst, make, src)
+    rc.cached(dst, make, src, os.path.abspath(__file__))  # rewritten when this code changes
     return dst
 
 
