@@ -100,6 +100,16 @@ class DamcarRankTest(unittest.TestCase):
         self.assertNotIn("paper", without)
         self.assertEqual(without["epochs"], [3])
 
+    def test_claims_name_the_ranker_without_deepfm(self):
+        run = {m: 0.1 for m in reproduce_damcar.METRICS}
+        run.update(epochs=1)
+        for rank, marked in (("deepfm", False), ("dcn", True)):
+            results = {key: reproduce_damcar.aggregate(key, label, [run], rank)
+                       for key, label, *_ in reproduce_damcar.ROWS}
+            items = reproduce_damcar.check_claims(results, rank).items
+            self.assertEqual(len(items), 12)
+            self.assertEqual({c["claim"].startswith("[Rank = DCN;") for c in items}, {marked})
+
 
 if __name__ == "__main__":
     unittest.main()
