@@ -5,7 +5,9 @@
 # recc and the paper's data generator unless --no-build, then runs the
 # reproduction, which prints the paper's tables beside recc's measurements and
 # writes out/reproduce/PAPER.json (--out DIR: DIR/PAPER.json). --quick runs
-# small data to check that everything trains (the test suite runs it).
+# small data to check that everything trains (the test suite runs it). Other
+# flags go to the paper's script (damcar: --rank deepfm|dcn, the frozen ranker;
+# dcn writes DIR/damcar_dcn.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage="usage: scripts/reproduce.sh PAPER [--quick] [--no-build] [--out DIR] [--jobs N] [--seed-count N]"

@@ -124,13 +124,15 @@ def corpus_metrics(metrics, ks=(100, 200), names=("hitrate", "precision", "recal
 
 
 def retrieve(recc, model_file, model, ckpt, test, corpus, ks, metrics_json, exclude_seen=None,
-             lists_csv=None, what="retrieve"):
+             lists_csv=None, what="retrieve", keys=()):
     """Retrieval over the whole corpus (docs/retrieval.md) for the users of
     `test`: `recc eval --corpus`'s metrics at `ks` (corpus_metrics), and with
     `lists_csv` also each user's list of max(ks) items (`recc predict
-    --corpus`) written there."""
+    --corpus`) written there. `keys`: flags naming the user and item keys
+    where the towers read none (--user-key U --item-key I)."""
     common = ["--model", model, "--ckpt", ckpt, "--data", test, "--corpus", corpus,
               "--threads", "1"] + (["--exclude-seen", exclude_seen] if exclude_seen else [])
+    common += list(keys)
     run([recc.binary, "eval", model_file] + common + ["--k", ",".join(map(str, ks)),
                                                       "--metrics-json", metrics_json], what)
     if lists_csv:
@@ -263,15 +265,18 @@ def finish_validation(path, data, problems, min_claims, counted):
     print(f"{path}: complete ({counted}, {len(claims)} claims)")
 
 
-def main(paper, doc, full, quick, run, validate, data_seed, config=None):
+def main(paper, doc, full, quick, run, validate, data_seed, config=None, options=None):
     """The command line every reproduction shares:
       reproduce_PAPER.py --build DIR [--quick] [--out DIR] [--jobs N]
       reproduce_PAPER.py --validate FILE [--seeds N]
     `run(args, cfg, recc)` generates the data, trains and measures, prints the
     paper's tables beside recc's and returns (results, the paper's numbers,
     Claims); this prints the claims, writes OUT/PAPER.json with the config and
-    the time taken (plus `config`, what else describes the run), and checks it
-    with `validate(path, seeds)`. Returns the process's exit status."""
+    the time taken (plus `config`, what else describes the run: a dict, or a
+    function of the parsed arguments returning one), and checks it with
+    `validate(path, seeds)`. `options(parser)`: adds the paper's own flags; a
+    `json_name` in the config names the result file instead of PAPER.json.
+    Returns the process's exit status."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--quick", action="store_true")
@@ -282,6 +287,8 @@ def main(paper, doc, full, quick, run, validate, data_seed, config=None):
     ap.add_argument("--seed-count", type=int, metavar="N",
                     help="run only the first N seeds of the configuration (a shorter run; "
                          "the JSON's config records the seeds run)")
+    if options:
+        options(ap)
     a = ap.parse_args()
     try:
         if a.validate:
@@ -300,9 +307,10 @@ def main(paper, doc, full, quick, run, validate, data_seed, config=None):
         out = dict(results)
         out["paper"] = paper_numbers
         out["claims"] = claims.items
-        out["config"] = dict(cfg, **(config or {}), quick=a.quick, data_seed=data_seed,
+        extra = (config(a) if callable(config) else config) or {}
+        out["config"] = dict(cfg, **extra, quick=a.quick, data_seed=data_seed,
                              backend="mlir", minutes=round(minutes, 1))
-        path = os.path.join(a.out, f"{paper}.json")
+        path = os.path.join(a.out, f"{extra.get('json_name', paper)}.json")
         write_json(path, out)
         print(f"\nwrote {path} ({minutes:.1f} minutes)")
         validate(path, len(cfg["seeds"]))

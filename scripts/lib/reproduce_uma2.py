@@ -9,6 +9,11 @@ averaged over the test users (spec A.5). Seen items are not excluded (spec
 A.8.13: the paper's protocol gives no filtering). The AUC on the test day's
 clicks sampled 1:4:20 (valid.csv) is reported too.
 
+One row beyond Table 1, marked "not in the paper": DSSM (models/dssm.rec, which
+the paper cites but does not compare), trained on the SS-ABC(random) data in
+its own form, a softmax over each click with 4 of its random negatives
+(scripts/lib/dssm_rows.py); its AUC is its score `p` on valid.csv's rows.
+
 The model files declare the paper's vocabularies (1.6M users, 282k items, 10k
 categories); the data has far fewer, so the reproduction trains variants of
 them with the vocabularies set to the generated world's sizes (written under
@@ -30,6 +35,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dssm_rows  # noqa: E402
 import reproduce_common as rc  # noqa: E402
 
 STRATEGY_FILE = {"SS-A": "ss_a.csv", "SS-AB": "ss_ab.csv", "SS-ABC(random)": "ss_abc_random.csv",
@@ -57,6 +63,11 @@ ROWS = [
     ("uma2_sos_dat", "uma2_baselines.rec", "uma2_sos_dat", "UMA²_SOS_DAT", "SS-ABC(fixed)",
      "ablation 2"),
 ]
+
+# Rows beyond Table 1 (no paper numbers): DSSM on SS-ABC(random), in its own
+# form (dssm_rows: 1 click + 4 of its random negatives a row).
+EXTRA_ROWS = [("dssm", "dssm.rec", "dssm", "DSSM", "SS-ABC(random)", "not in the paper")]
+ALL_ROWS = ROWS + EXTRA_ROWS
 
 METRICS = ["hitrate@100", "hitrate@200", "precision@100", "precision@200", "recall@100",
            "recall@200"]
@@ -111,8 +122,53 @@ def model_variant(src, dst):
     def make(tmp):
         with open(tmp, "w") as f:
             f.write(text)
-    rc.cached(dst, make, src)
+    rc.cached(dst, make, src, os.path.abspath(__file__))  # rewritten when this code changes
     return dst
+
+
+def dssm_variant(src, dst):
+    """models/dssm.rec for this world: its vocabularies (words: dssm_rows'
+    query vocabulary; documents: the items), and what corpus retrieval needs,
+    which the file, a model of text matching, does not declare: the request
+    and item keys (user_id, item_id, read by no tower) and a top_k of the
+    query vector over the candidates' (the first candidate's: the corpus
+    item's), both L2-normalized as the training cosine is."""
+    with open(src) as f:
+        text = f.read()
+    vocab, items = dssm_rows.query_vocab(WORLD), WORLD["items"]
+    edits = [("ids(500000, len = 20)", f"ids({vocab}, len = 20)"),
+             ("ids(500000, len = 5)", f"ids({items}, len = 5)"),
+             ("word_emb[500000,", f"word_emb[{vocab},"), ("doc_emb[500000,", f"doc_emb[{items},"),
+             ("  label clicked", f"  input user_id : id({WORLD['users']})  "
+                                 f"input item_id : id({items})   # retrieval keys\n  label clicked"),
+             ("  output p\n", "  top_items = top_k(l2_normalize(v_q), take(l2_normalize(v_d), 0), "
+                              "k = 200)\n  output p, top_items\n")]
+    for old, new in edits:
+        if text.count(old) != 1:
+            raise rc.Failure(f"{src}: no single '{old.strip()}' to adapt (did the model change?)")
+        text = text.replace(old, new)
+
+    def make(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+    rc.cached(dst, make, src, os.path.abspath(__file__))  # rewritten when this code changes
+    return dst
+
+
+def dssm_files(data):
+    """DSSM's training, validation, test and corpus files (dssm_rows), written
+    once next to gen_uma2's; returns {"train", "valid", "test", "corpus"}."""
+    files, code = {}, dssm_rows.__file__  # rebuilt when the generator's files or the code change
+    for name, src, make in (("train", "ss_abc_random.csv", dssm_rows.training_rows),
+                            ("valid", "valid.csv", dssm_rows.single_rows),
+                            ("test", "test.csv", dssm_rows.single_rows)):
+        files[name] = os.path.join(data, f"dssm_{name}.csv")
+        rc.cached(files[name], lambda tmp, src=src, make=make: dssm_rows.write(
+            os.path.join(data, src), tmp, WORLD, make), os.path.join(data, src), code)
+    files["corpus"] = os.path.join(data, "dssm_corpus.csv")
+    rc.cached(files["corpus"], lambda tmp: dssm_rows.write_corpus(
+        os.path.join(data, "corpus.csv"), tmp), os.path.join(data, "corpus.csv"), code)
+    return files
 
 
 def generate(build, out, cfg):
@@ -138,34 +194,44 @@ def run_all(recc, out, cfg, data, jobs):
     """Compiles every model once, then trains and evaluates every (row, seed),
     `jobs` at a time with one thread each; returns {row: [result per seed]}."""
     models_dir, bins = os.path.join(out, "models"), os.path.join(out, "bin")
-    files = {f: model_variant(os.path.join("models", f), os.path.join(models_dir, f))
-             for f in sorted({f for _, f, *_ in ROWS})}
-    pairs = sorted({(f, m) for _, f, m, *_ in ROWS})
+    variant = lambda f: dssm_variant if f == "dssm.rec" else model_variant  # noqa: E731
+    files = {f: variant(f)(os.path.join("models", f), os.path.join(models_dir, f))
+             for f in sorted({f for _, f, *_ in ALL_ROWS})}
+    pairs = sorted({(f, m) for _, f, m, *_ in ALL_ROWS})
     trainers = dict(zip(pairs, rc.parallel(
         [lambda f=f, m=m: recc.compile(files[f], m, os.path.join(bins, "uma2-" + m))
          for f, m in pairs], jobs)))
     runs_dir = os.path.join(out, "runs", f"{cfg['train_requests']}-{cfg['test_requests']}")
     os.makedirs(runs_dir, exist_ok=True)
     valid, test, corpus = (os.path.join(data, n) for n in ("valid.csv", "test.csv", "corpus.csv"))
+    dssm = dssm_files(data)
 
     def job(key, f, m, strategy, seed):
         def go():
             stem = os.path.join(runs_dir, f"{key}.seed{seed}")
-            train_csv = os.path.join(data, STRATEGY_FILE[strategy])
-            result = rc.trained(stem, trainers[(f, m)], train_csv, valid)
+            if m == "dssm":  # its own rows; its towers read no id, so the keys are named
+                train_csv, valid_csv, test_csv, corpus_csv = (
+                    dssm[n] for n in ("train", "valid", "test", "corpus"))
+                keys = ["--user-key", "user_id", "--item-key", "item_id"]
+            else:
+                train_csv, valid_csv, test_csv, corpus_csv, keys = (
+                    os.path.join(data, STRATEGY_FILE[strategy]), valid, test, corpus, [])
+            result = rc.trained(stem, trainers[(f, m)], train_csv, valid_csv)
             if result is None:
-                result = rc.train(trainers[(f, m)], train_csv, valid, seed, stem + ".train.json",
-                                  checkpoint=stem + ".ckpt")
+                result = rc.train(trainers[(f, m)], train_csv, valid_csv, seed,
+                                  stem + ".train.json", checkpoint=stem + ".ckpt")
                 with open(stem + ".train.json", "w") as fh:
                     json.dump(result, fh)
-            result["retrieval"] = rc.retrieve(recc, files[f], m, stem + ".ckpt", test, corpus, K,
-                                              stem + ".eval.json", what=f"retrieve {key} seed {seed}")
+            result["retrieval"] = rc.retrieve(recc, files[f], m, stem + ".ckpt", test_csv,
+                                              corpus_csv, K, stem + ".eval.json", keys=keys,
+                                              what=f"retrieve {key} seed {seed}")
             result["seed"] = seed
             return key, result
         return go
 
-    jobs_list = [job(key, f, m, s, seed) for key, f, m, _, s, _ in ROWS for seed in cfg["seeds"]]
-    runs = {key: [] for key, *_ in ROWS}
+    jobs_list = [job(key, f, m, s, seed) for key, f, m, _, s, _ in ALL_ROWS
+                 for seed in cfg["seeds"]]
+    runs = {key: [] for key, *_ in ALL_ROWS}
     for key, result in rc.parallel(jobs_list, jobs):
         runs[key].append(result)
     return runs
@@ -173,7 +239,7 @@ def run_all(recc, out, cfg, data, jobs):
 
 def aggregate(key, runs):
     """One row's entry of the result JSON from its per-seed results."""
-    _, f, m, label, strategy, group = next(r for r in ROWS if r[0] == key)
+    _, f, m, label, strategy, group = next(r for r in ALL_ROWS if r[0] == key)
     entry = {"model": m, "label": label, "strategy": strategy, "group": group}
     for metric in METRICS + ["auc"]:
         vals = [r["metrics"].get("auc") if metric == "auc" else r["retrieval"].get(metric)
@@ -181,7 +247,8 @@ def aggregate(key, runs):
         entry[metric], entry[metric + "_spread"] = rc.spread(vals)
     entry["seeds"] = [dict({"seed": r["seed"], "auc": r["metrics"].get("auc"),
                             "train_seconds": r["train_seconds"]}, **r["retrieval"]) for r in runs]
-    entry["paper"] = dict(zip(METRICS, PAPER[key]))
+    if key in PAPER:
+        entry["paper"] = dict(zip(METRICS, PAPER[key]))
     return entry
 
 
@@ -211,14 +278,15 @@ def check_claims(results):
 
 def print_table(results):
     rows = []
-    for key, *_ in ROWS:
+    for key, *_ in ALL_ROWS:
         r = results[key]
         cells = [f"{r['label']} [{r['strategy']}]" + (f" ({r['group']})" if r["group"] != "main"
                                                      else "")]
         for metric in ("hitrate@100", "hitrate@200", "precision@100", "precision@200",
                        "recall@100", "recall@200"):
             digits = 5 if metric.startswith("precision") else 4
-            cells.append(f"{r['paper'][metric]:.{digits}f} | "
+            paper = (r.get("paper") or {}).get(metric)
+            cells.append(("—" if paper is None else f"{paper:.{digits}f}") + " | "
                          + rc.fmt_pm(r[metric], r[metric + "_spread"], digits))
         cells.append(rc.fmt_pm(r["auc"], r["auc_spread"]))
         rows.append(cells)
@@ -235,13 +303,14 @@ def validate(path, seeds):
     with open(path) as f:
         data = json.load(f)
     problems = []
-    for key, *_ in ROWS:
+    for key, *_ in ALL_ROWS:
         r = rc.checked_row(data, key, METRICS + ["auc"], seeds, problems)
         if r is None:
             continue
-        if sorted((r.get("paper") or {})) != sorted(METRICS):
-            problems.append(f"{key}: the paper's numbers are missing")
-    rc.finish_validation(path, data, problems, 7, f"{len(ROWS)} rows, {seeds} seeds")
+        if sorted((r.get("paper") or {})) != (sorted(METRICS) if key in PAPER else []):
+            problems.append(f"{key}: the paper's numbers are " +
+                            ("missing" if key in PAPER else "there, but the paper has none"))
+    rc.finish_validation(path, data, problems, 7, f"{len(ALL_ROWS)} rows, {seeds} seeds")
 
 
 def run(a, cfg, recc):
@@ -250,7 +319,7 @@ def run(a, cfg, recc):
            f"seeds {cfg['seeds']}, {a.jobs} jobs")
     data = generate(a.build, a.out, cfg)
     runs = run_all(recc, a.out, cfg, data, a.jobs)
-    results = {key: aggregate(key, runs[key]) for key, *_ in ROWS}
+    results = {key: aggregate(key, runs[key]) for key, *_ in ALL_ROWS}
     print_table(results)
     paper = {"table1": {k: dict(zip(METRICS, v)) for k, v in PAPER.items()}}
     return results, paper, check_claims(results)

@@ -12,9 +12,13 @@ paper=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Compiled trainers are cached in the build tree (rebuilt when recc or the
-# model file changes), the data and results live in a fresh directory.
+# model file changes), and so are the model variants a reproduction writes
+# (rewritten when their model file or the script changes; kept, they keep the
+# trainers compiled from them valid); the data and results live in a fresh
+# directory.
 cache=$build/reproduce-cache
-mkdir -p "$cache/bin" "$work/out"
+mkdir -p "$cache/bin" "$cache/models-$paper" "$work/out"
 ln -s "$cache/bin" "$work/out/bin"
+ln -s "$cache/models-$paper" "$work/out/models"
 BUILD_DIR=$build "$src/scripts/reproduce.sh" "$paper" --quick --no-build --out "$work/out"
 python3 "$src/scripts/lib/reproduce_$paper.py" --validate "$work/out/$paper.json" --seeds 1
