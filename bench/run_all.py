@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import all_table  # noqa: E402
+import torch_common  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECC = "build/compiler/tools/recc"
@@ -69,32 +70,10 @@ def load_average():
         return [float(x) for x in f.read().split()[:3]]
 
 
-class OtherShare:
-    """Other processes' share of the machine's CPU time over an interval: the busy time in
-    /proc/stat less the CPU time of this process's finished children (the scripts, recc and
-    the peers, all waited for), over the interval's wall time on every core."""
-
-    def __init__(self):
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample():
-        with open("/proc/stat") as f:
-            jiffies = [int(x) for x in f.readline().split()[1:]]
-        t = os.times()
-        return sum(jiffies), jiffies[3] + jiffies[4], t.children_user + t.children_system
-
-    def fraction(self):
-        (total0, idle0, own0), (total1, idle1, own1) = self.start, self._sample()
-        hz = os.sysconf("SC_CLK_TCK")
-        other = (total1 - total0) - (idle1 - idle0) - (own1 - own0) * hz
-        return max(0.0, other / max(1, total1 - total0))
-
-
 def under_watch(fn, *args):
     """fn(*args) and how busy the machine was meanwhile: load average before and after, and
-    the other processes' share of the CPU (see OtherShare)."""
-    before, share = load_average(), OtherShare()
+    the other processes' share of the CPU (torch_common.OtherLoad over our children)."""
+    before, share = load_average(), torch_common.OtherLoad(children=True)
     result = fn(*args)
     return result, {"load_before": before, "load_after": load_average(),
                     "other_share": round(share.fraction(), 3)}
@@ -122,7 +101,7 @@ def side_by_side(specs, logs):
             if os.path.exists(os.path.join(ROOT, path)):
                 os.remove(os.path.join(ROOT, path))
         print(f"run_all: {' '.join(cmd)}", file=sys.stderr, flush=True)
-        before, share, t = load_average(), OtherShare(), time.perf_counter()
+        before, share, t = load_average(), torch_common.OtherLoad(children=True), time.perf_counter()
         status = run_logged(cmd, f"{logs}/{name}.log")
         common = {"script": " ".join(cmd), "log": f"{logs}/{name}.log", "load_before": before,
                   "load_after": load_average(), "other_share": round(share.fraction(), 3),

@@ -266,25 +266,26 @@ def blas_report():
 
 class OtherLoad:
     """Share of the machine's CPU time that other processes used while a measurement ran, from
-    /proc/stat less this process's own time: a number above ~0.05 means the run was disturbed
-    (on a 2-core machine a neighbour's compile halves what we measure)."""
+    /proc/stat less our own CPU time: this process's, or with children=True that of its
+    finished (waited-for) children, for a driver that runs the measurements as subprocesses.
+    A number above ~0.05 means the run was disturbed (on a 2-core machine a neighbour's
+    compile halves what we measure)."""
 
-    def __init__(self):
+    def __init__(self, children=False):
+        self.children = children
         self.start = self._sample()
 
-    @staticmethod
-    def _sample():
+    def _sample(self):
         with open("/proc/stat") as f:
             jiffies = [int(x) for x in f.readline().split()[1:]]
-        own = os.times()
-        return sum(jiffies), jiffies[3] + jiffies[4], own.user + own.system
+        t = os.times()
+        own = t.children_user + t.children_system if self.children else t.user + t.system
+        return sum(jiffies), jiffies[3] + jiffies[4], own
 
     def fraction(self):
-        total0, idle0, own0 = self.start
-        total1, idle1, own1 = self._sample()
+        (total0, idle0, own0), (total1, idle1, own1) = self.start, self._sample()
         hz = os.sysconf("SC_CLK_TCK")
-        busy = (total1 - total0) - (idle1 - idle0)
-        other = busy - (own1 - own0) * hz
+        other = (total1 - total0) - (idle1 - idle0) - (own1 - own0) * hz
         return max(0.0, other / max(1, total1 - total0))
 
 
