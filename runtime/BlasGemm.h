@@ -1,10 +1,11 @@
 // BlasGemm: OpenBLAS's SGEMM as a score GEMM for TopK, loaded with dlopen
 // where libopenblas.so.0 exists (nothing links it). Retrieval runs many
 // small GEMMs side by side on its own threads, so OpenBLAS is told to use
-// one thread per call. Its core type is pinned as bench/torch_common.py pins
-// it (OPENBLAS_CORETYPE: SkylakeX with AVX-512, Haswell with AVX2, unless
-// the environment names one): OpenBLAS 0.3.21 falls back to SSE kernels on
-// CPUs it does not know.
+// one thread per call. Its core type is named by the CPU's flags
+// (OPENBLAS_CORETYPE: SkylakeX with AVX-512, Haswell with AVX2, unless the
+// environment names one): OpenBLAS 0.3.21 falls back to SSE kernels on CPUs
+// it does not know. (The benchmarks' peers probe every candidate instead and
+// run the fastest correct one: bench/torch_common.py.)
 #pragma once
 
 #include "runtime/TopK.h"
