@@ -10,8 +10,12 @@
 //      folds a matmul's zero fill into the matmul (`recc.zero_init`, see
 //      fuseZeroFills);
 //   2. clones each top-level linalg op whose operands are all statically
-//      shaped, identity-layout memrefs (and whose body captures nothing but
-//      constants) into a private function taking those memrefs;
+//      shaped memrefs with static strides (and whose body captures nothing
+//      but constants) into a private function taking those memrefs;
+//      a strided view (a column block of a wider buffer, one expert's slice)
+//      is passed as its base buffer and its offset, and rebuilt inside the
+//      kernel with a dynamic offset, so views that differ only in where they
+//      start (cross-stitch's 20 columns) share one kernel;
 //   3. keys the function by its printed body (generic form, no locations):
 //      ops with the same key share one function, and the op is replaced by a
 //      func.call.
@@ -39,6 +43,29 @@ namespace {
 /// Elements below which an op is left in place (a call costs more than it).
 constexpr int64_t kMinElements = 256;
 
+bool hasStaticStrides(MemRefType t) {
+  if (t.getLayout().isIdentity()) return true;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(getStridesAndOffset(t, strides, offset))) return false;
+  return llvm::none_of(strides, ShapedType::isDynamic);
+}
+
+/// A strided memref of `t`'s shape and strides whose offset is dynamic: what a
+/// kernel rebuilds from (base, offset).
+MemRefType withDynamicOffset(MemRefType t) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  (void)getStridesAndOffset(t, strides, offset);
+  auto layout = StridedLayoutAttr::get(t.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(t.getShape(), t.getElementType(), layout, t.getMemorySpace());
+}
+
+bool passedAsBaseAndOffset(Value v) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && !t.getLayout().isIdentity();
+}
+
 bool outlinable(linalg::LinalgOp op, SetVector<Value>& captured) {
   if (!op.hasPureBufferSemantics()) return false;
   int64_t most = 0;
@@ -48,7 +75,7 @@ bool outlinable(linalg::LinalgOp op, SetVector<Value>& captured) {
       if (!v.getType().isIntOrIndexOrFloat()) return false;
       continue;
     }
-    if (!t.hasStaticShape() || !t.getLayout().isIdentity()) return false;
+    if (!t.hasStaticShape() || !hasStaticStrides(t)) return false;
     most = std::max(most, t.getNumElements());
   }
   if (most < kMinElements) return false;
@@ -128,17 +155,46 @@ struct OutlineKernelsPass : public PassWrapper<OutlineKernelsPass, OperationPass
       SetVector<Value> captured;
       if (!outlinable(op, captured)) continue;
       Location loc = op.getLoc();
+      // Call arguments: identity memrefs and scalars as they are; a strided
+      // view as (base buffer, offset).
+      SmallVector<Value> args;
+      rw.setInsertionPoint(op);
+      for (Value v : op->getOperands()) {
+        if (!passedAsBaseAndOffset(v)) {
+          args.push_back(v);
+          continue;
+        }
+        auto meta = rw.create<memref::ExtractStridedMetadataOp>(loc, v);
+        args.push_back(meta.getBaseBuffer());
+        args.push_back(meta.getOffset());
+      }
       SmallVector<Type> types;
-      for (Value v : op->getOperands()) types.push_back(v.getType());
+      for (Value v : args) types.push_back(v.getType());
 
-      // The candidate kernel: constants, the op, a return.
+      // The candidate kernel: views rebuilt, constants, the op, a return.
       rw.setInsertionPointToEnd(module.getBody());
       auto fn = rw.create<func::FuncOp>(loc, "__recc_kernel", rw.getFunctionType(types, {}));
       fn.setPrivate();
       Block* entry = fn.addEntryBlock();
       rw.setInsertionPointToStart(entry);
       IRMapping map;
-      for (auto [v, a] : llvm::zip(op->getOperands(), entry->getArguments())) map.map(v, a);
+      unsigned a = 0;
+      for (Value v : op->getOperands()) {
+        if (!passedAsBaseAndOffset(v)) {
+          map.map(v, entry->getArgument(a++));
+          continue;
+        }
+        auto t = cast<MemRefType>(v.getType());
+        SmallVector<int64_t> strides;
+        int64_t offset;
+        (void)getStridesAndOffset(t, strides, offset);
+        SmallVector<OpFoldResult> sizes, strideFolds;
+        for (int64_t d : t.getShape()) sizes.push_back(rw.getIndexAttr(d));
+        for (int64_t s : strides) strideFolds.push_back(rw.getIndexAttr(s));
+        Value base = entry->getArgument(a++), off = entry->getArgument(a++);
+        map.map(v, rw.create<memref::ReinterpretCastOp>(loc, withDynamicOffset(t), base, off,
+                                                        sizes, strideFolds));
+      }
       for (Value c : captured) map.map(c, rw.clone(*c.getDefiningOp())->getResult(0));
       rw.clone(*op, map);
       rw.create<func::ReturnOp>(loc);
@@ -157,7 +213,7 @@ struct OutlineKernelsPass : public PassWrapper<OutlineKernelsPass, OperationPass
         rw.eraseOp(fn);
       }
       rw.setInsertionPoint(op);
-      rw.create<func::CallOp>(loc, it->second, op->getOperands());
+      rw.create<func::CallOp>(loc, it->second, args);
       rw.eraseOp(op);
     }
   }
