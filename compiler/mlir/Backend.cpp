@@ -1,15 +1,18 @@
 // Backend: compileJit, emitObject and emitMlir — the three ways out of the
 // pipeline. All three lower graphs the same way (Lowering.h, Pipeline.h); they
-// differ only in where the LLVM module goes: the ORC JIT of an
-// mlir::ExecutionEngine, an object file, or a printer.
+// differ only in where the LLVM module goes: objects compiled in parallel and
+// linked by an ORC LLJIT, one object file, or a printer.
 #include "compiler/mlir/Backend.h"
 #include "compiler/mlir/Lowering.h"
 #include "compiler/mlir/Pipeline.h"
 #include "runtime/MemoryCheck.h"
 
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
+#include "llvm/Support/SmallVectorMemoryBuffer.h"
 #include "llvm/Support/raw_os_ostream.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Verifier.h"
 
 #include <algorithm>
@@ -40,11 +43,15 @@ struct PhaseTimer {
                          std::chrono::duration<double>(t - t0).count());
     t0 = t;
   }
-  void size(const llvm::Module& m, const std::string& when) const {
+  void size(const std::vector<CompiledPart>& parts) const {
     if (!on) return;
-    size_t insts = 0;
-    for (const llvm::Function& f : m) insts += f.getInstructionCount();
-    std::fprintf(stderr, "recc-mlir: LLVM IR %s: %zu instructions\n", when.c_str(), insts);
+    size_t before = 0, after = 0;
+    for (const CompiledPart& p : parts) {
+      before += p.instructionsBefore;
+      after += p.instructionsAfter;
+    }
+    std::fprintf(stderr, "recc-mlir: LLVM IR in %zu parts: %zu instructions, %zu after O3\n",
+                 parts.size(), before, after);
   }
 };
 
@@ -88,11 +95,38 @@ void loadOpenMP() {
   throw CodegenError("threads > 1 needs the OpenMP runtime (libomp.so.5), which was not found");
 }
 
-void writePerfMap(mlir::ExecutionEngine& engine, const std::vector<std::string>& names) {
+/// An ORC JIT that links objects and resolves what they call (libc, libm,
+/// libomp) from the process.
+std::unique_ptr<llvm::orc::LLJIT> makeJit() {
+  auto jit =
+      llvm::orc::LLJITBuilder()
+          .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession& es, const llvm::Triple&) {
+            return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                es, [] { return std::make_unique<llvm::SectionMemoryManager>(); });
+          })
+          .create();
+  if (!jit) throw CodegenError("cannot create the JIT: " + llvm::toString(jit.takeError()));
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*jit)->getDataLayout().getGlobalPrefix());
+  if (!process) throw CodegenError("JIT: " + llvm::toString(process.takeError()));
+  (*jit)->getMainJITDylib().addGenerator(std::move(*process));
+  return std::move(*jit);
+}
+
+void* lookup(llvm::orc::LLJIT& jit, const std::string& name) {
+  auto a = jit.lookup(name);
+  if (!a)
+    throw CodegenError("JIT lookup of '" + name + "' failed: " + llvm::toString(a.takeError()));
+  return a->toPtr<void*>();
+}
+
+/// /tmp/perf-<pid>.map: every JIT'd function (kernels, OpenMP regions), so
+/// that `perf report` can name it.
+void writePerfMap(llvm::orc::LLJIT& jit, const std::vector<CompiledPart>& parts) {
   std::vector<std::pair<uintptr_t, std::string>> syms;
-  for (const std::string& n : names)
-    if (auto a = engine.lookup(n)) syms.push_back({reinterpret_cast<uintptr_t>(*a), n});
-    else llvm::consumeError(a.takeError());
+  for (const CompiledPart& p : parts)
+    for (const std::string& n : p.functions)
+      syms.push_back({reinterpret_cast<uintptr_t>(lookup(jit, n)), n});
   std::sort(syms.begin(), syms.end());
   std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
   FILE* f = std::fopen(path.c_str(), "a");
@@ -107,9 +141,9 @@ void writePerfMap(mlir::ExecutionEngine& engine, const std::vector<std::string>&
 
 class JitStep : public rt::StepFunction {
 public:
-  JitStep(std::unique_ptr<mlir::ExecutionEngine> engine, void (*fn)(float**),
-          rt::BatchSizes batch, int64_t arenaBytes)
-      : engine_(std::move(engine)), fn_(fn), batch_(std::move(batch)), arenaBytes_(arenaBytes) {}
+  JitStep(std::unique_ptr<llvm::orc::LLJIT> jit, void (*fn)(float**), rt::BatchSizes batch,
+          int64_t arenaBytes)
+      : jit_(std::move(jit)), fn_(fn), batch_(std::move(batch)), arenaBytes_(arenaBytes) {}
 
   void run(const rt::BatchSizes& batch, float* const* buffers) override {
     if (!(batch == batch_))
@@ -122,7 +156,7 @@ public:
   int64_t workingBytes() const override { return arenaBytes_; }
 
 private:
-  std::unique_ptr<mlir::ExecutionEngine> engine_;
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
   void (*fn_)(float**);
   rt::BatchSizes batch_;
   int64_t arenaBytes_;
@@ -145,58 +179,27 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, const rt::Batch
   rt::checkStepWorkingMemory("the compiled step", batch.largest(), arenaBytes);
   if (options.threads > 1) loadOpenMP();
 
-  auto tm = makeTargetMachine(options);
-  std::vector<StepSig> sigs{{symbol, numBuffers(graph)}};
-  std::string error;
-  // RECC_MLIR_PERF_MAP=1: every JIT'd function (kernels, OpenMP regions) is
-  // listed in /tmp/perf-<pid>.map so `perf report` can name it.
-  const char* pm = std::getenv("RECC_MLIR_PERF_MAP");
-  bool perfMap = pm && *pm == '1';
-  std::vector<std::string> functions;
-  auto builder = [&](mlir::Operation* op,
-                     llvm::LLVMContext& lctx) -> std::unique_ptr<llvm::Module> {
-    try {
-      timer.lap("JIT setup");
-      auto m = translate(mlir::cast<mlir::ModuleOp>(op), lctx, sigs);
-      timer.lap("translate to LLVM IR");
-      return m;
-    } catch (const CodegenError& e) {
-      error = e.what();
-      return nullptr;
-    }
-  };
-  auto transformer = [&](llvm::Module* m) -> llvm::Error {
-    try {
-      timer.size(*m, "before O" + std::to_string(options.optLevel));
-      optimize(*m, *tm, options.optLevel);
-      timer.size(*m, "after O" + std::to_string(options.optLevel));
-      timer.lap("LLVM optimize");
-      if (perfMap)
-        for (llvm::Function& f : *m)
-          if (!f.isDeclaration() && !f.getName().empty()) {
-            f.setLinkage(llvm::GlobalValue::ExternalLinkage);
-            f.setVisibility(llvm::GlobalValue::DefaultVisibility);
-            functions.push_back(f.getName().str());
-          }
-    } catch (const CodegenError& e) {
-      return llvm::createStringError(llvm::inconvertibleErrorCode(), e.what());
-    }
-    return llvm::Error::success();
-  };
-  mlir::ExecutionEngineOptions eo;
-  eo.llvmModuleBuilder = builder;
-  eo.transformer = transformer;
-  eo.jitCodeGenOptLevel = tm->getOptLevel();
-  auto engine = mlir::ExecutionEngine::create(*module, eo);
-  if (!engine)
-    throw CodegenError("JIT compilation failed: " +
-                       (error.empty() ? llvm::toString(engine.takeError()) : error));
-  auto fn = (*engine)->lookup(symbol);
-  if (!fn) throw CodegenError("JIT lookup failed: " + llvm::toString(fn.takeError()));
-  timer.lap("LLVM codegen (lookup)");
-  if (perfMap) writePerfMap(**engine, functions);
-  return std::make_unique<JitStep>(std::move(*engine), reinterpret_cast<void (*)(float**)>(*fn),
-                                   batch, arenaBytes);
+  // The LLVM half on every core (ParallelCodegen.cpp), then one JIT links
+  // the parts' objects.
+  auto lctx = std::make_unique<llvm::LLVMContext>();
+  auto m = translate(*module, *lctx, {{symbol, numBuffers(graph)}});
+  timer.lap("translate to LLVM IR");
+  std::vector<CompiledPart> parts = compileParts(std::move(m), options, compileThreads(options));
+  timer.size(parts);
+  timer.lap("LLVM O3 + codegen");
+  auto jit = makeJit();
+  for (CompiledPart& p : parts) {
+    auto object = std::make_unique<llvm::SmallVectorMemoryBuffer>(
+        std::move(p.object), /*RequiresNullTerminator=*/false);
+    if (llvm::Error e = jit->addObjectFile(std::move(object)))
+      throw CodegenError("JIT: " + llvm::toString(std::move(e)));
+  }
+  auto* fn = reinterpret_cast<void (*)(float**)>(lookup(*jit, symbol));
+  timer.lap("JIT link");
+  // RECC_MLIR_PERF_MAP=1: name the JIT'd functions for `perf report`.
+  if (const char* pm = std::getenv("RECC_MLIR_PERF_MAP"); pm && *pm == '1')
+    writePerfMap(*jit, parts);
+  return std::make_unique<JitStep>(std::move(jit), fn, batch, arenaBytes);
 }
 
 void emitObject(const std::vector<StepGraph>& steps, const rt::BatchSizes& batch,

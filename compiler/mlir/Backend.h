@@ -47,6 +47,10 @@ struct CodegenOptions {
   /// f32 lanes of the vector registers the kernels are tiled for: 16
   /// (AVX-512) or 8 (AVX2); 0 = from the host's features (16 for a named cpu).
   int lanes = 0;
+  /// Threads that compile (the LLVM half of a JIT compile is split into this
+  /// many parts); 0 = the machine's hardware threads, at most 8. The code
+  /// does not depend on it.
+  int compileThreads = 0;
 };
 using JitOptions = CodegenOptions;
 

@@ -41,7 +41,7 @@ using namespace mlir;
 namespace {
 
 /// Elements below which an op is left in place (a call costs more than it).
-constexpr int64_t kMinElements = 256;
+constexpr int64_t kMinElements = 1;
 
 bool hasStaticStrides(MemRefType t) {
   if (t.getLayout().isIdentity()) return true;

@@ -32,7 +32,9 @@ std::unique_ptr<mlir::MLIRContext> makeContext() {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
-  return std::make_unique<mlir::MLIRContext>(registry, mlir::MLIRContext::Threading::DISABLED);
+  // Threading on: passes nested under func.func / llvm.func (stagePipeline)
+  // run on every core, one function at a time each.
+  return std::make_unique<mlir::MLIRContext>(registry, mlir::MLIRContext::Threading::ENABLED);
 }
 
 /// The vector width the kernels are tiled for: AVX-512's 16 f32 lanes where
@@ -66,23 +68,22 @@ std::string stagePipeline(Stage to, const CodegenOptions& o) {
     if (!o.vectorize)
       return "func.func(recc-tile-vectorize{vectorize=0}),convert-linalg-to-loops,canonicalize";
     return "recc-outline-kernels,func.func(recc-tile-vectorize{threads=" + std::to_string(threads) +
-           " " + lanes + "}),fold-memref-alias-ops,canonicalize,cse,func.func(recc-lower-vectors{" +
-           lanes + "}),canonicalize,cse";
+           " " + lanes + "},fold-memref-alias-ops,canonicalize,cse,recc-lower-vectors{" + lanes +
+           "},canonicalize,cse)";
   case Stage::LLVM: {
-    std::string p = "convert-linalg-to-loops,";
+    // Passes that work function by function are nested under func.func (or,
+    // after convert-func-to-llvm, llvm.func), so they run on every core.
+    std::string p = "func.func(convert-linalg-to-loops";
     // Lowerings that split work in two emit scf.forall (LowerRoutedMatMul.cpp);
     // on one thread it is a plain loop.
-    if (threads <= 1) p += "scf-forall-to-for,";
-    if (threads > 1)
-      p += "scf-forall-to-parallel,convert-scf-to-openmp{num-threads=" +
-           std::to_string(threads) + "},";
-    p += "recc-approximate-math,canonicalize,lower-affine,convert-scf-to-cf,"
-         "expand-strided-metadata,lower-affine,convert-vector-to-llvm,"
-         "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
-         "convert-index-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-         "convert-cf-to-llvm,";
+    p += threads <= 1 ? ",scf-forall-to-for)," : ",scf-forall-to-parallel),";
+    if (threads > 1) p += "convert-scf-to-openmp{num-threads=" + std::to_string(threads) + "},";
+    p += "func.func(recc-approximate-math,canonicalize,lower-affine,convert-scf-to-cf,"
+         "expand-strided-metadata,lower-affine),convert-vector-to-llvm,finalize-memref-to-llvm,"
+         "func.func(convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm),"
+         "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-cf-to-llvm,";
     if (threads > 1) p += "convert-openmp-to-llvm,";
-    p += "reconcile-unrealized-casts,canonicalize";
+    p += "reconcile-unrealized-casts,llvm.func(canonicalize)";
     return p;
   }
   }

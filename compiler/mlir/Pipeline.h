@@ -17,8 +17,10 @@
 
 #include "compiler/mlir/Backend.h"
 
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -68,5 +70,24 @@ void optimize(llvm::Module& module, llvm::TargetMachine& tm, int optLevel);
 
 /// Writes `module` as a relocatable object file for `tm`'s target.
 void writeObject(llvm::Module& module, llvm::TargetMachine& tm, const std::string& path);
+void writeObject(llvm::Module& module, llvm::TargetMachine& tm, llvm::raw_pwrite_stream& out);
+
+/// One part of a module split for parallel compilation (ParallelCodegen.cpp):
+/// its object file, the functions it defines, and its size in LLVM
+/// instructions before and after optimization.
+struct CompiledPart {
+  llvm::SmallVector<char, 0> object;
+  std::vector<std::string> functions;
+  size_t instructionsBefore = 0, instructionsAfter = 0;
+};
+
+/// The threads a compile uses: options.compileThreads, or the machine's
+/// hardware threads (at most 8).
+unsigned compileThreads(const CodegenOptions& options);
+
+/// Splits `module` into at most `parts` parts of about equal size, then
+/// optimizes each and compiles it to an object, each part on its own thread.
+std::vector<CompiledPart> compileParts(std::unique_ptr<llvm::Module> module,
+                                       const CodegenOptions& options, unsigned parts);
 
 }  // namespace recc::codegen

@@ -727,7 +727,7 @@ struct LowerVectorsPass : public PassWrapper<LowerVectorsPass, OperationPass<fun
   }
 };
 
-struct ApproximateMathPass : public PassWrapper<ApproximateMathPass, OperationPass<ModuleOp>> {
+struct ApproximateMathPass : public PassWrapper<ApproximateMathPass, OperationPass<>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateMathPass)
   StringRef getArgument() const final { return "recc-approximate-math"; }
   StringRef getDescription() const final {

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace recc;
 using namespace recc::mlirtest;
 
@@ -135,6 +137,27 @@ OP_TEST(MlirOps, MatMulPackedSlivers, MatMul) {
                                         256, {}, o, Tolerance{1e-5, 2e-4});
       EXPECT_TRUE(m.ok) << threads << " threads: " << m.where << " (score " << m.worst << ")";
     }
+  }
+}
+
+// The LLVM half of a compile split into 1, 2 or 5 parts, each compiled on its
+// own thread and linked by the JIT: the same numbers, bit for bit.
+TEST(MlirCompile, PartsDoNotChangeTheResult) {
+  Graph g = opGraph(OpKind::MatMul, {{B, 70}, {70, 48}}, {}, /*withGrad=*/true);
+  std::vector<std::vector<float>> inputs;
+  for (const Binding& in : g.inputs()) {
+    std::vector<float> v((size_t)g.node(in.node).shape.numElements(64));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.37 * (double)(i + inputs.size()));
+    inputs.push_back(v);
+  }
+  std::vector<std::vector<float>> first;
+  for (int parts : {1, 2, 5}) {
+    JitOptions o;
+    o.threads = 2;
+    o.compileThreads = parts;
+    auto out = runJit(g, 64, inputs, o);
+    if (first.empty()) first = out;
+    EXPECT_EQ(out, first) << parts << " parts";
   }
 }
 

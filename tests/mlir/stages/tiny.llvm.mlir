@@ -6,721 +6,102 @@
 // CHECK-NEXT:     llvm.return %0 : !llvm.array<3840 x i8>
 // CHECK-NEXT:   }
 // CHECK-NEXT:   llvm.func @recc_train_step_body(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: !llvm.ptr, %arg4: !llvm.ptr, %arg5: !llvm.ptr, %arg6: !llvm.ptr, %arg7: !llvm.ptr, %arg8: !llvm.ptr, %arg9: !llvm.ptr, %arg10: !llvm.ptr, %arg11: !llvm.ptr, %arg12: !llvm.ptr, %arg13: !llvm.ptr, %arg14: !llvm.ptr, %arg15: !llvm.ptr) {
-// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
-// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
-// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
-// CHECK-NEXT:     %3 = llvm.mlir.addressof @recc_train_step_body_arena : !llvm.ptr
-// CHECK-NEXT:     %4 = llvm.mlir.constant(6.250000e-02 : f32) : f32
-// CHECK-NEXT:     %5 = llvm.mlir.constant(-1.000000e+00 : f32) : f32
-// CHECK-NEXT:     %6 = llvm.mlir.constant(0.000000e+00 : f32) : f32
-// CHECK-NEXT:     %7 = llvm.mlir.constant(dense<0.000000e+00> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %8 = llvm.mlir.constant(dense<0.000000e+00> : vector<16xf32>) : vector<16xf32>
-// CHECK-NEXT:     %9 = llvm.mlir.constant(9 : index) : i64
-// CHECK-NEXT:     %10 = llvm.mlir.constant(dense<1.000000e+00> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %11 = llvm.mlir.constant(dense<1.000000e-07> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %12 = llvm.mlir.constant(dense<0.99999988> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %13 = llvm.mlir.constant(dense<-1.000000e+00> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %14 = llvm.mlir.constant(dense<-6.250000e-02> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %15 = llvm.mlir.constant(dense<-1.000000e-07> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %16 = llvm.mlir.constant(2 : index) : i64
-// CHECK-NEXT:     %17 = llvm.mlir.constant(3 : index) : i64
-// CHECK-NEXT:     %18 = llvm.mlir.constant(4 : index) : i64
-// CHECK-NEXT:     %19 = llvm.mlir.constant(5 : index) : i64
-// CHECK-NEXT:     %20 = llvm.mlir.constant(6 : index) : i64
-// CHECK-NEXT:     %21 = llvm.mlir.constant(7 : index) : i64
-// CHECK-NEXT:     %22 = llvm.mlir.constant(11 : index) : i64
-// CHECK-NEXT:     %23 = llvm.mlir.constant(12 : index) : i64
-// CHECK-NEXT:     %24 = llvm.mlir.constant(13 : index) : i64
-// CHECK-NEXT:     %25 = llvm.mlir.constant(14 : index) : i64
-// CHECK-NEXT:     %26 = llvm.mlir.constant(15 : index) : i64
-// CHECK-NEXT:     %27 = llvm.mlir.constant(dense<0.000000e+00> : vector<160xf32>) : vector<160xf32>
-// CHECK-NEXT:     %28 = llvm.mlir.constant(dense<5.000000e-01> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %29 = llvm.mlir.constant(dense<1.44269502> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %30 = llvm.mlir.constant(dense<-0.693359375> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %31 = llvm.mlir.constant(dense<2.12194442E-4> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %32 = llvm.mlir.constant(dense<1.98756912E-4> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %33 = llvm.mlir.constant(dense<0.00139819994> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %34 = llvm.mlir.constant(dense<0.00833345205> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %35 = llvm.mlir.constant(dense<0.0416657962> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %36 = llvm.mlir.constant(dense<0.166666657> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %37 = llvm.mlir.constant(dense<-8.780000e+01> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %38 = llvm.mlir.constant(dense<8.880000e+01> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %39 = llvm.mlir.constant(dense<-1.270000e+02> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %40 = llvm.mlir.constant(dense<1.270000e+02> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %41 = llvm.mlir.constant(dense<23> : vector<1xi32>) : vector<1xi32>
-// CHECK-NEXT:     %42 = llvm.mlir.constant(dense<127> : vector<1xi32>) : vector<1xi32>
-// CHECK-NEXT:     %43 = llvm.mlir.constant(dense<-5.000000e-01> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %44 = llvm.mlir.constant(dense<1.17549435E-38> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %45 = llvm.mlir.constant(dense<0xFF800000> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %46 = llvm.mlir.constant(dense<0x7F800000> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %47 = llvm.mlir.constant(dense<0x7FC00000> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %48 = llvm.mlir.constant(dense<0.707106769> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %49 = llvm.mlir.constant(dense<0.0703768358> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %50 = llvm.mlir.constant(dense<-0.115146101> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %51 = llvm.mlir.constant(dense<0.116769984> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %52 = llvm.mlir.constant(dense<-0.12420141> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %53 = llvm.mlir.constant(dense<0.142493233> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %54 = llvm.mlir.constant(dense<-0.166680574> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %55 = llvm.mlir.constant(dense<0.200007141> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %56 = llvm.mlir.constant(dense<-0.24999994> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %57 = llvm.mlir.constant(dense<0.333333313> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %58 = llvm.mlir.constant(dense<-2139095041> : vector<1xi32>) : vector<1xi32>
-// CHECK-NEXT:     %59 = llvm.mlir.constant(dense<1056964608> : vector<1xi32>) : vector<1xi32>
-// CHECK-NEXT:     %60 = llvm.mlir.constant(dense<1.260000e+02> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %61 = llvm.mlir.constant(dense<0.693147182> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %62 = llvm.mlir.constant(8 : index) : i64
-// CHECK-NEXT:     %63 = llvm.mlir.constant(10 : index) : i64
-// CHECK-NEXT:     %64 = llvm.mlir.constant(16 : index) : i64
-// CHECK-NEXT:     %65 = llvm.mlir.constant(1 : index) : i64
-// CHECK-NEXT:     %66 = llvm.mlir.constant(0 : index) : i64
-// CHECK-NEXT:     %67 = llvm.getelementptr %3[0, 0] : (!llvm.ptr) -> !llvm.ptr, !llvm.array<3840 x i8>
-// CHECK-NEXT:     %68 = llvm.getelementptr %67[3072] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     llvm.br ^bb1(%66 : i64)
-// CHECK-NEXT:   ^bb1(%69: i64):  // 2 preds: ^bb0, ^bb2
-// CHECK-NEXT:     %70 = llvm.icmp "slt" %69, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %70, ^bb2, ^bb3
-// CHECK-NEXT:   ^bb2:  // pred: ^bb1
-// CHECK-NEXT:     %71 = llvm.mul %69, %62 : i64
-// CHECK-NEXT:     %72 = llvm.add %71, %66 : i64
-// CHECK-NEXT:     %73 = llvm.getelementptr %arg0[%72] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %74 = llvm.load %73 {alignment = 4 : i64} : !llvm.ptr -> vector<8xf32>
-// CHECK-NEXT:     %75 = llvm.mul %69, %63 : i64
-// CHECK-NEXT:     %76 = llvm.add %75, %66 : i64
-// CHECK-NEXT:     %77 = llvm.getelementptr %68[%76] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %74, %77 {alignment = 4 : i64} : vector<8xf32>, !llvm.ptr
-// CHECK-NEXT:     %78 = llvm.add %69, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb1(%78 : i64)
-// CHECK-NEXT:   ^bb3:  // pred: ^bb1
-// CHECK-NEXT:     llvm.br ^bb4(%66 : i64)
-// CHECK-NEXT:   ^bb4(%79: i64):  // 2 preds: ^bb3, ^bb5
-// CHECK-NEXT:     %80 = llvm.icmp "slt" %79, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %80, ^bb5, ^bb6
-// CHECK-NEXT:   ^bb5:  // pred: ^bb4
-// CHECK-NEXT:     %81 = llvm.add %79, %66 : i64
-// CHECK-NEXT:     %82 = llvm.getelementptr %arg1[%81] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %83 = llvm.load %82 : !llvm.ptr -> f32
-// CHECK-NEXT:     %84 = llvm.mul %79, %63 : i64
-// CHECK-NEXT:     %85 = llvm.add %84, %62 : i64
-// CHECK-NEXT:     %86 = llvm.getelementptr %68[%85] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %83, %86 : f32, !llvm.ptr
-// CHECK-NEXT:     %87 = llvm.add %79, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb4(%87 : i64)
-// CHECK-NEXT:   ^bb6:  // pred: ^bb4
-// CHECK-NEXT:     llvm.br ^bb7(%66 : i64)
-// CHECK-NEXT:   ^bb7(%88: i64):  // 2 preds: ^bb6, ^bb8
-// CHECK-NEXT:     %89 = llvm.icmp "slt" %88, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %89, ^bb8, ^bb9
-// CHECK-NEXT:   ^bb8:  // pred: ^bb7
-// CHECK-NEXT:     %90 = llvm.add %88, %66 : i64
-// CHECK-NEXT:     %91 = llvm.getelementptr %arg2[%90] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %92 = llvm.load %91 : !llvm.ptr -> f32
-// CHECK-NEXT:     %93 = llvm.mul %88, %63 : i64
-// CHECK-NEXT:     %94 = llvm.add %93, %9 : i64
-// CHECK-NEXT:     %95 = llvm.getelementptr %68[%94] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %92, %95 : f32, !llvm.ptr
-// CHECK-NEXT:     %96 = llvm.add %88, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb7(%96 : i64)
-// CHECK-NEXT:   ^bb9:  // pred: ^bb7
-// CHECK-NEXT:     llvm.call @__recc_k0_matmul(%68, %arg3, %67) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     %97 = llvm.getelementptr %67[1024] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     llvm.call @__recc_k1_generic(%67, %arg4, %97) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     llvm.call @__recc_k2_generic(%97, %67) : (!llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     %98 = llvm.getelementptr %67[2048] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     llvm.call @__recc_k3_matmul(%67, %arg5, %98) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     %99 = llvm.load %arg6 : !llvm.ptr -> f32
-// CHECK-NEXT:     %100 = llvm.insertelement %99, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %101 = llvm.shufflevector %100, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     llvm.br ^bb10(%66 : i64)
-// CHECK-NEXT:   ^bb10(%102: i64):  // 2 preds: ^bb9, ^bb11
-// CHECK-NEXT:     %103 = llvm.icmp "slt" %102, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %103, ^bb11, ^bb12
-// CHECK-NEXT:   ^bb11:  // pred: ^bb10
-// CHECK-NEXT:     %104 = llvm.add %102, %66 : i64
-// CHECK-NEXT:     %105 = llvm.getelementptr %98[%104] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %106 = llvm.load %105 : !llvm.ptr -> f32
-// CHECK-NEXT:     %107 = llvm.insertelement %106, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %108 = llvm.shufflevector %107, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %109 = llvm.fadd %108, %101  : vector<1xf32>
-// CHECK-NEXT:     %110 = llvm.intr.fabs(%109)  : (vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %111 = llvm.fneg %110  : vector<1xf32>
-// CHECK-NEXT:     %112 = llvm.fcmp "uge" %111, %37 : vector<1xf32>
-// CHECK-NEXT:     %113 = llvm.select %112, %111, %37 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %114 = llvm.fcmp "ule" %113, %38 : vector<1xf32>
-// CHECK-NEXT:     %115 = llvm.select %114, %113, %38 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %116 = llvm.intr.fma(%115, %29, %28)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %117 = llvm.intr.floor(%116)  : (vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %118 = llvm.fcmp "uge" %117, %39 : vector<1xf32>
-// CHECK-NEXT:     %119 = llvm.select %118, %117, %39 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %120 = llvm.fcmp "ule" %119, %40 : vector<1xf32>
-// CHECK-NEXT:     %121 = llvm.select %120, %119, %40 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %122 = llvm.intr.fma(%30, %121, %115)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %123 = llvm.intr.fma(%31, %121, %122)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %124 = llvm.intr.fma(%123, %32, %33)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %125 = llvm.intr.fma(%124, %123, %34)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %126 = llvm.intr.fma(%125, %123, %35)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %127 = llvm.intr.fma(%126, %123, %36)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %128 = llvm.intr.fma(%127, %123, %28)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %129 = llvm.fmul %123, %123  : vector<1xf32>
-// CHECK-NEXT:     %130 = llvm.intr.fma(%128, %129, %123)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %131 = llvm.fadd %130, %10  : vector<1xf32>
-// CHECK-NEXT:     %132 = llvm.fptosi %121 : vector<1xf32> to vector<1xi32>
-// CHECK-NEXT:     %133 = llvm.add %132, %42 : vector<1xi32>
-// CHECK-NEXT:     %134 = llvm.shl %133, %41 : vector<1xi32>
-// CHECK-NEXT:     %135 = llvm.bitcast %134 : vector<1xi32> to vector<1xf32>
-// CHECK-NEXT:     %136 = llvm.fmul %131, %135  : vector<1xf32>
-// CHECK-NEXT:     %137 = llvm.fadd %136, %10  : vector<1xf32>
-// CHECK-NEXT:     %138 = llvm.fdiv %10, %137  : vector<1xf32>
-// CHECK-NEXT:     %139 = llvm.fcmp "oge" %109, %7 : vector<1xf32>
-// CHECK-NEXT:     %140 = llvm.fmul %136, %138  : vector<1xf32>
-// CHECK-NEXT:     %141 = llvm.select %139, %138, %140 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %142 = llvm.extractelement %141[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     %143 = llvm.add %102, %66 : i64
-// CHECK-NEXT:     %144 = llvm.getelementptr %arg8[%143] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %142, %144 : f32, !llvm.ptr
-// CHECK-NEXT:     %145 = llvm.add %102, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb10(%145 : i64)
-// CHECK-NEXT:   ^bb12:  // pred: ^bb10
-// CHECK-NEXT:     llvm.br ^bb13(%66 : i64)
-// CHECK-NEXT:   ^bb13(%146: i64):  // 2 preds: ^bb12, ^bb14
-// CHECK-NEXT:     %147 = llvm.icmp "slt" %146, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %147, ^bb14, ^bb15
-// CHECK-NEXT:   ^bb14:  // pred: ^bb13
-// CHECK-NEXT:     %148 = llvm.add %146, %66 : i64
-// CHECK-NEXT:     %149 = llvm.getelementptr %arg8[%148] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %150 = llvm.load %149 : !llvm.ptr -> f32
-// CHECK-NEXT:     %151 = llvm.insertelement %150, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %152 = llvm.shufflevector %151, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %153 = llvm.intr.maximum(%152, %11)  : (vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %154 = llvm.intr.minimum(%153, %12)  : (vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %155 = llvm.extractelement %154[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     %156 = llvm.add %146, %66 : i64
-// CHECK-NEXT:     %157 = llvm.getelementptr %98[%156] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %155, %157 : f32, !llvm.ptr
-// CHECK-NEXT:     %158 = llvm.add %146, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb13(%158 : i64)
-// CHECK-NEXT:   ^bb15:  // pred: ^bb13
-// CHECK-NEXT:     %159 = llvm.getelementptr %67[2112] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     llvm.br ^bb16(%66 : i64)
-// CHECK-NEXT:   ^bb16(%160: i64):  // 2 preds: ^bb15, ^bb17
-// CHECK-NEXT:     %161 = llvm.icmp "slt" %160, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %161, ^bb17, ^bb18
-// CHECK-NEXT:   ^bb17:  // pred: ^bb16
-// CHECK-NEXT:     %162 = llvm.add %160, %66 : i64
-// CHECK-NEXT:     %163 = llvm.getelementptr %98[%162] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %164 = llvm.load %163 : !llvm.ptr -> f32
-// CHECK-NEXT:     %165 = llvm.insertelement %164, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %166 = llvm.shufflevector %165, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %167 = llvm.fmul %166, %13  : vector<1xf32>
-// CHECK-NEXT:     %168 = llvm.fadd %167, %10  : vector<1xf32>
-// CHECK-NEXT:     %169 = llvm.extractelement %168[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     %170 = llvm.add %160, %66 : i64
-// CHECK-NEXT:     %171 = llvm.getelementptr %159[%170] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %169, %171 : f32, !llvm.ptr
-// CHECK-NEXT:     %172 = llvm.add %160, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb16(%172 : i64)
-// CHECK-NEXT:   ^bb18:  // pred: ^bb16
-// CHECK-NEXT:     %173 = llvm.getelementptr %67[2176] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     llvm.br ^bb19(%66 : i64)
-// CHECK-NEXT:   ^bb19(%174: i64):  // 2 preds: ^bb18, ^bb20
-// CHECK-NEXT:     %175 = llvm.icmp "slt" %174, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %175, ^bb20, ^bb21
-// CHECK-NEXT:   ^bb20:  // pred: ^bb19
-// CHECK-NEXT:     %176 = llvm.add %174, %66 : i64
-// CHECK-NEXT:     %177 = llvm.getelementptr %arg7[%176] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %178 = llvm.load %177 : !llvm.ptr -> f32
-// CHECK-NEXT:     %179 = llvm.insertelement %178, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %180 = llvm.shufflevector %179, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %181 = llvm.fmul %180, %13  : vector<1xf32>
-// CHECK-NEXT:     %182 = llvm.fadd %181, %10  : vector<1xf32>
-// CHECK-NEXT:     %183 = llvm.extractelement %182[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     %184 = llvm.add %174, %66 : i64
-// CHECK-NEXT:     %185 = llvm.getelementptr %173[%184] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %183, %185 : f32, !llvm.ptr
-// CHECK-NEXT:     %186 = llvm.add %174, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb19(%186 : i64)
-// CHECK-NEXT:   ^bb21:  // pred: ^bb19
-// CHECK-NEXT:     %187 = llvm.getelementptr %67[2240] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     llvm.store %6, %187 : f32, !llvm.ptr
-// CHECK-NEXT:     llvm.br ^bb22(%66 : i64)
-// CHECK-NEXT:   ^bb22(%188: i64):  // 2 preds: ^bb21, ^bb23
-// CHECK-NEXT:     %189 = llvm.icmp "slt" %188, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %189, ^bb23, ^bb24
-// CHECK-NEXT:   ^bb23:  // pred: ^bb22
-// CHECK-NEXT:     %190 = llvm.add %188, %66 : i64
-// CHECK-NEXT:     %191 = llvm.getelementptr %arg7[%190] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %192 = llvm.load %191 : !llvm.ptr -> f32
-// CHECK-NEXT:     %193 = llvm.insertelement %192, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %194 = llvm.shufflevector %193, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %195 = llvm.add %188, %66 : i64
-// CHECK-NEXT:     %196 = llvm.getelementptr %98[%195] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %197 = llvm.load %196 : !llvm.ptr -> f32
-// CHECK-NEXT:     %198 = llvm.insertelement %197, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %199 = llvm.shufflevector %198, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %200 = llvm.add %188, %66 : i64
-// CHECK-NEXT:     %201 = llvm.getelementptr %173[%200] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %202 = llvm.load %201 : !llvm.ptr -> f32
-// CHECK-NEXT:     %203 = llvm.insertelement %202, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %204 = llvm.shufflevector %203, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %205 = llvm.add %188, %66 : i64
-// CHECK-NEXT:     %206 = llvm.getelementptr %159[%205] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %207 = llvm.load %206 : !llvm.ptr -> f32
-// CHECK-NEXT:     %208 = llvm.insertelement %207, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %209 = llvm.shufflevector %208, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %210 = llvm.load %187 : !llvm.ptr -> f32
-// CHECK-NEXT:     %211 = llvm.insertelement %210, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %212 = llvm.extractelement %211[%66 : i64] : vector<1xf32>
-// CHECK-NEXT:     %213 = llvm.fcmp "ugt" %199, %44 : vector<1xf32>
-// CHECK-NEXT:     %214 = llvm.select %213, %199, %44 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %215 = llvm.bitcast %214 : vector<1xf32> to vector<1xi32>
-// CHECK-NEXT:     %216 = llvm.and %215, %58  : vector<1xi32>
-// CHECK-NEXT:     %217 = llvm.or %216, %59  : vector<1xi32>
-// CHECK-NEXT:     %218 = llvm.bitcast %217 : vector<1xi32> to vector<1xf32>
-// CHECK-NEXT:     %219 = llvm.bitcast %214 : vector<1xf32> to vector<1xi32>
-// CHECK-NEXT:     %220 = llvm.lshr %219, %41  : vector<1xi32>
-// CHECK-NEXT:     %221 = llvm.sitofp %220 : vector<1xi32> to vector<1xf32>
-// CHECK-NEXT:     %222 = llvm.fsub %221, %60  : vector<1xf32>
-// CHECK-NEXT:     %223 = llvm.fcmp "olt" %218, %48 : vector<1xf32>
-// CHECK-NEXT:     %224 = llvm.select %223, %218, %7 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %225 = llvm.fsub %218, %10  : vector<1xf32>
-// CHECK-NEXT:     %226 = llvm.select %223, %10, %7 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %227 = llvm.fsub %222, %226  : vector<1xf32>
-// CHECK-NEXT:     %228 = llvm.fadd %225, %224  : vector<1xf32>
-// CHECK-NEXT:     %229 = llvm.fmul %228, %228  : vector<1xf32>
-// CHECK-NEXT:     %230 = llvm.fmul %229, %228  : vector<1xf32>
-// CHECK-NEXT:     %231 = llvm.intr.fma(%49, %228, %50)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %232 = llvm.intr.fma(%52, %228, %53)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %233 = llvm.intr.fma(%55, %228, %56)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %234 = llvm.intr.fma(%231, %228, %51)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %235 = llvm.intr.fma(%232, %228, %54)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %236 = llvm.intr.fma(%233, %228, %57)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %237 = llvm.intr.fma(%234, %230, %235)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %238 = llvm.intr.fma(%237, %230, %236)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %239 = llvm.fmul %238, %230  : vector<1xf32>
-// CHECK-NEXT:     %240 = llvm.intr.fma(%43, %229, %239)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %241 = llvm.fadd %228, %240  : vector<1xf32>
-// CHECK-NEXT:     %242 = llvm.intr.fma(%227, %61, %241)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %243 = llvm.fcmp "ult" %199, %7 : vector<1xf32>
-// CHECK-NEXT:     %244 = llvm.fcmp "oeq" %199, %7 : vector<1xf32>
-// CHECK-NEXT:     %245 = llvm.fcmp "oeq" %199, %46 : vector<1xf32>
-// CHECK-NEXT:     %246 = llvm.select %245, %46, %242 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %247 = llvm.select %243, %47, %246 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %248 = llvm.select %244, %45, %247 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %249 = llvm.fcmp "ugt" %209, %44 : vector<1xf32>
-// CHECK-NEXT:     %250 = llvm.select %249, %209, %44 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %251 = llvm.bitcast %250 : vector<1xf32> to vector<1xi32>
-// CHECK-NEXT:     %252 = llvm.and %251, %58  : vector<1xi32>
-// CHECK-NEXT:     %253 = llvm.or %252, %59  : vector<1xi32>
-// CHECK-NEXT:     %254 = llvm.bitcast %253 : vector<1xi32> to vector<1xf32>
-// CHECK-NEXT:     %255 = llvm.bitcast %250 : vector<1xf32> to vector<1xi32>
-// CHECK-NEXT:     %256 = llvm.lshr %255, %41  : vector<1xi32>
-// CHECK-NEXT:     %257 = llvm.sitofp %256 : vector<1xi32> to vector<1xf32>
-// CHECK-NEXT:     %258 = llvm.fsub %257, %60  : vector<1xf32>
-// CHECK-NEXT:     %259 = llvm.fcmp "olt" %254, %48 : vector<1xf32>
-// CHECK-NEXT:     %260 = llvm.select %259, %254, %7 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %261 = llvm.fsub %254, %10  : vector<1xf32>
-// CHECK-NEXT:     %262 = llvm.select %259, %10, %7 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %263 = llvm.fsub %258, %262  : vector<1xf32>
-// CHECK-NEXT:     %264 = llvm.fadd %261, %260  : vector<1xf32>
-// CHECK-NEXT:     %265 = llvm.fmul %264, %264  : vector<1xf32>
-// CHECK-NEXT:     %266 = llvm.fmul %265, %264  : vector<1xf32>
-// CHECK-NEXT:     %267 = llvm.intr.fma(%49, %264, %50)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %268 = llvm.intr.fma(%52, %264, %53)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %269 = llvm.intr.fma(%55, %264, %56)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %270 = llvm.intr.fma(%267, %264, %51)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %271 = llvm.intr.fma(%268, %264, %54)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %272 = llvm.intr.fma(%269, %264, %57)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %273 = llvm.intr.fma(%270, %266, %271)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %274 = llvm.intr.fma(%273, %266, %272)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %275 = llvm.fmul %274, %266  : vector<1xf32>
-// CHECK-NEXT:     %276 = llvm.intr.fma(%43, %265, %275)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %277 = llvm.fadd %264, %276  : vector<1xf32>
-// CHECK-NEXT:     %278 = llvm.intr.fma(%263, %61, %277)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %279 = llvm.fcmp "ult" %209, %7 : vector<1xf32>
-// CHECK-NEXT:     %280 = llvm.fcmp "oeq" %209, %7 : vector<1xf32>
-// CHECK-NEXT:     %281 = llvm.fcmp "oeq" %209, %46 : vector<1xf32>
-// CHECK-NEXT:     %282 = llvm.select %281, %46, %278 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %283 = llvm.select %279, %47, %282 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %284 = llvm.select %280, %45, %283 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %285 = llvm.fmul %204, %284  : vector<1xf32>
-// CHECK-NEXT:     %286 = llvm.fmul %194, %248  : vector<1xf32>
-// CHECK-NEXT:     %287 = llvm.fadd %286, %285  : vector<1xf32>
-// CHECK-NEXT:     %288 = llvm.extractelement %287[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     %289 = llvm.fadd %212, %288  : f32
-// CHECK-NEXT:     %290 = llvm.insertelement %289, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %291 = llvm.extractelement %290[%66 : i64] : vector<1xf32>
-// CHECK-NEXT:     llvm.store %291, %187 : f32, !llvm.ptr
-// CHECK-NEXT:     %292 = llvm.add %188, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb22(%292 : i64)
-// CHECK-NEXT:   ^bb24:  // pred: ^bb22
-// CHECK-NEXT:     %293 = llvm.load %187 : !llvm.ptr -> f32
-// CHECK-NEXT:     %294 = llvm.fmul %293, %4  : f32
-// CHECK-NEXT:     %295 = llvm.fmul %294, %5  : f32
-// CHECK-NEXT:     llvm.store %295, %arg9 : f32, !llvm.ptr
-// CHECK-NEXT:     %296 = llvm.getelementptr %67[3712] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     llvm.br ^bb25(%66 : i64)
-// CHECK-NEXT:   ^bb25(%297: i64):  // 2 preds: ^bb24, ^bb26
-// CHECK-NEXT:     %298 = llvm.icmp "slt" %297, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %298, ^bb26, ^bb27
-// CHECK-NEXT:   ^bb26:  // pred: ^bb25
-// CHECK-NEXT:     %299 = llvm.add %297, %66 : i64
-// CHECK-NEXT:     %300 = llvm.getelementptr %173[%299] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %301 = llvm.load %300 : !llvm.ptr -> f32
-// CHECK-NEXT:     %302 = llvm.insertelement %301, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %303 = llvm.shufflevector %302, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %304 = llvm.add %297, %66 : i64
-// CHECK-NEXT:     %305 = llvm.getelementptr %159[%304] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %306 = llvm.load %305 : !llvm.ptr -> f32
-// CHECK-NEXT:     %307 = llvm.insertelement %306, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %308 = llvm.shufflevector %307, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %309 = llvm.add %297, %66 : i64
-// CHECK-NEXT:     %310 = llvm.getelementptr %arg7[%309] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %311 = llvm.load %310 : !llvm.ptr -> f32
-// CHECK-NEXT:     %312 = llvm.insertelement %311, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %313 = llvm.shufflevector %312, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %314 = llvm.add %297, %66 : i64
-// CHECK-NEXT:     %315 = llvm.getelementptr %98[%314] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %316 = llvm.load %315 : !llvm.ptr -> f32
-// CHECK-NEXT:     %317 = llvm.insertelement %316, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %318 = llvm.shufflevector %317, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %319 = llvm.add %297, %66 : i64
-// CHECK-NEXT:     %320 = llvm.getelementptr %arg8[%319] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %321 = llvm.load %320 : !llvm.ptr -> f32
-// CHECK-NEXT:     %322 = llvm.insertelement %321, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %323 = llvm.shufflevector %322, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %324 = llvm.fmul %303, %14  : vector<1xf32>
-// CHECK-NEXT:     %325 = llvm.fdiv %324, %308  : vector<1xf32>
-// CHECK-NEXT:     %326 = llvm.fadd %323, %15  : vector<1xf32>
-// CHECK-NEXT:     %327 = llvm.fmul %313, %14  : vector<1xf32>
-// CHECK-NEXT:     %328 = llvm.fdiv %327, %318  : vector<1xf32>
-// CHECK-NEXT:     %329 = llvm.fmul %325, %13  : vector<1xf32>
-// CHECK-NEXT:     %330 = llvm.fmul %323, %13  : vector<1xf32>
-// CHECK-NEXT:     %331 = llvm.fadd %330, %12  : vector<1xf32>
-// CHECK-NEXT:     %332 = llvm.fcmp "ogt" %331, %7 : vector<1xf32>
-// CHECK-NEXT:     %333 = llvm.select %332, %10, %7 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %334 = llvm.fadd %330, %10  : vector<1xf32>
-// CHECK-NEXT:     %335 = llvm.fcmp "ogt" %326, %7 : vector<1xf32>
-// CHECK-NEXT:     %336 = llvm.select %335, %10, %7 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %337 = llvm.fmul %336, %333  : vector<1xf32>
-// CHECK-NEXT:     %338 = llvm.fadd %329, %328  : vector<1xf32>
-// CHECK-NEXT:     %339 = llvm.fmul %323, %334  : vector<1xf32>
-// CHECK-NEXT:     %340 = llvm.fmul %338, %337  : vector<1xf32>
-// CHECK-NEXT:     %341 = llvm.fmul %340, %339  : vector<1xf32>
-// CHECK-NEXT:     %342 = llvm.extractelement %341[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     %343 = llvm.add %297, %66 : i64
-// CHECK-NEXT:     %344 = llvm.getelementptr %296[%343] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %342, %344 : f32, !llvm.ptr
-// CHECK-NEXT:     %345 = llvm.add %297, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb25(%345 : i64)
-// CHECK-NEXT:   ^bb27:  // pred: ^bb25
-// CHECK-NEXT:     llvm.store %6, %arg15 : f32, !llvm.ptr
-// CHECK-NEXT:     %346 = llvm.load %arg15 : !llvm.ptr -> f32
-// CHECK-NEXT:     %347 = llvm.insertelement %346, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %348 = llvm.shufflevector %347, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     llvm.br ^bb28(%66, %348 : i64, vector<1xf32>)
-// CHECK-NEXT:   ^bb28(%349: i64, %350: vector<1xf32>):  // 2 preds: ^bb27, ^bb29
-// CHECK-NEXT:     %351 = llvm.icmp "slt" %349, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %351, ^bb29, ^bb30
-// CHECK-NEXT:   ^bb29:  // pred: ^bb28
-// CHECK-NEXT:     %352 = llvm.add %349, %66 : i64
-// CHECK-NEXT:     %353 = llvm.getelementptr %296[%352] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %354 = llvm.load %353 : !llvm.ptr -> f32
-// CHECK-NEXT:     %355 = llvm.insertelement %354, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %356 = llvm.shufflevector %355, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %357 = llvm.fadd %350, %356  : vector<1xf32>
-// CHECK-NEXT:     %358 = llvm.add %349, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb28(%358, %357 : i64, vector<1xf32>)
-// CHECK-NEXT:   ^bb30:  // pred: ^bb28
-// CHECK-NEXT:     %359 = llvm.extractelement %350[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     llvm.store %359, %arg15 : f32, !llvm.ptr
-// CHECK-NEXT:     %360 = llvm.getelementptr %67[3776] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     %361 = llvm.add %66, %66 : i64
-// CHECK-NEXT:     %362 = llvm.getelementptr %arg5[%361] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %363 = llvm.load %362 : !llvm.ptr -> f32
-// CHECK-NEXT:     %364 = llvm.insertelement %363, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %365 = llvm.shufflevector %364, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %366 = llvm.add %65, %66 : i64
-// CHECK-NEXT:     %367 = llvm.getelementptr %arg5[%366] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %368 = llvm.load %367 : !llvm.ptr -> f32
-// CHECK-NEXT:     %369 = llvm.insertelement %368, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %370 = llvm.shufflevector %369, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %371 = llvm.add %16, %66 : i64
-// CHECK-NEXT:     %372 = llvm.getelementptr %arg5[%371] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %373 = llvm.load %372 : !llvm.ptr -> f32
-// CHECK-NEXT:     %374 = llvm.insertelement %373, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %375 = llvm.shufflevector %374, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %376 = llvm.add %17, %66 : i64
-// CHECK-NEXT:     %377 = llvm.getelementptr %arg5[%376] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %378 = llvm.load %377 : !llvm.ptr -> f32
-// CHECK-NEXT:     %379 = llvm.insertelement %378, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %380 = llvm.shufflevector %379, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %381 = llvm.add %18, %66 : i64
-// CHECK-NEXT:     %382 = llvm.getelementptr %arg5[%381] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %383 = llvm.load %382 : !llvm.ptr -> f32
-// CHECK-NEXT:     %384 = llvm.insertelement %383, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %385 = llvm.shufflevector %384, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %386 = llvm.add %19, %66 : i64
-// CHECK-NEXT:     %387 = llvm.getelementptr %arg5[%386] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %388 = llvm.load %387 : !llvm.ptr -> f32
-// CHECK-NEXT:     %389 = llvm.insertelement %388, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %390 = llvm.shufflevector %389, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %391 = llvm.add %20, %66 : i64
-// CHECK-NEXT:     %392 = llvm.getelementptr %arg5[%391] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %393 = llvm.load %392 : !llvm.ptr -> f32
-// CHECK-NEXT:     %394 = llvm.insertelement %393, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %395 = llvm.shufflevector %394, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %396 = llvm.add %21, %66 : i64
-// CHECK-NEXT:     %397 = llvm.getelementptr %arg5[%396] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %398 = llvm.load %397 : !llvm.ptr -> f32
-// CHECK-NEXT:     %399 = llvm.insertelement %398, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %400 = llvm.shufflevector %399, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %401 = llvm.add %62, %66 : i64
-// CHECK-NEXT:     %402 = llvm.getelementptr %arg5[%401] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %403 = llvm.load %402 : !llvm.ptr -> f32
-// CHECK-NEXT:     %404 = llvm.insertelement %403, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %405 = llvm.shufflevector %404, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %406 = llvm.add %9, %66 : i64
-// CHECK-NEXT:     %407 = llvm.getelementptr %arg5[%406] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %408 = llvm.load %407 : !llvm.ptr -> f32
-// CHECK-NEXT:     %409 = llvm.insertelement %408, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %410 = llvm.shufflevector %409, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %411 = llvm.add %63, %66 : i64
-// CHECK-NEXT:     %412 = llvm.getelementptr %arg5[%411] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %413 = llvm.load %412 : !llvm.ptr -> f32
-// CHECK-NEXT:     %414 = llvm.insertelement %413, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %415 = llvm.shufflevector %414, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %416 = llvm.add %22, %66 : i64
-// CHECK-NEXT:     %417 = llvm.getelementptr %arg5[%416] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %418 = llvm.load %417 : !llvm.ptr -> f32
-// CHECK-NEXT:     %419 = llvm.insertelement %418, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %420 = llvm.shufflevector %419, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %421 = llvm.add %23, %66 : i64
-// CHECK-NEXT:     %422 = llvm.getelementptr %arg5[%421] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %423 = llvm.load %422 : !llvm.ptr -> f32
-// CHECK-NEXT:     %424 = llvm.insertelement %423, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %425 = llvm.shufflevector %424, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %426 = llvm.add %24, %66 : i64
-// CHECK-NEXT:     %427 = llvm.getelementptr %arg5[%426] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %428 = llvm.load %427 : !llvm.ptr -> f32
-// CHECK-NEXT:     %429 = llvm.insertelement %428, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %430 = llvm.shufflevector %429, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %431 = llvm.add %25, %66 : i64
-// CHECK-NEXT:     %432 = llvm.getelementptr %arg5[%431] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %433 = llvm.load %432 : !llvm.ptr -> f32
-// CHECK-NEXT:     %434 = llvm.insertelement %433, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %435 = llvm.shufflevector %434, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %436 = llvm.add %26, %66 : i64
-// CHECK-NEXT:     %437 = llvm.getelementptr %arg5[%436] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %438 = llvm.load %437 : !llvm.ptr -> f32
-// CHECK-NEXT:     %439 = llvm.insertelement %438, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %440 = llvm.shufflevector %439, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %441 = llvm.shufflevector %365, %365 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %442 = llvm.shufflevector %441, %8 [0, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %443 = llvm.shufflevector %370, %370 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %444 = llvm.shufflevector %443, %442 [16, 0, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %445 = llvm.shufflevector %375, %375 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %446 = llvm.shufflevector %445, %444 [16, 17, 0, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %447 = llvm.shufflevector %380, %380 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %448 = llvm.shufflevector %447, %446 [16, 17, 18, 0, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %449 = llvm.shufflevector %385, %385 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %450 = llvm.shufflevector %449, %448 [16, 17, 18, 19, 0, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %451 = llvm.shufflevector %390, %390 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %452 = llvm.shufflevector %451, %450 [16, 17, 18, 19, 20, 0, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %453 = llvm.shufflevector %395, %395 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %454 = llvm.shufflevector %453, %452 [16, 17, 18, 19, 20, 21, 0, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %455 = llvm.shufflevector %400, %400 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %456 = llvm.shufflevector %455, %454 [16, 17, 18, 19, 20, 21, 22, 0, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %457 = llvm.shufflevector %405, %405 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %458 = llvm.shufflevector %457, %456 [16, 17, 18, 19, 20, 21, 22, 23, 0, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %459 = llvm.shufflevector %410, %410 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %460 = llvm.shufflevector %459, %458 [16, 17, 18, 19, 20, 21, 22, 23, 24, 0, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %461 = llvm.shufflevector %415, %415 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %462 = llvm.shufflevector %461, %460 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 0, 27, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %463 = llvm.shufflevector %420, %420 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %464 = llvm.shufflevector %463, %462 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 0, 28, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %465 = llvm.shufflevector %425, %425 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %466 = llvm.shufflevector %465, %464 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 0, 29, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %467 = llvm.shufflevector %430, %430 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %468 = llvm.shufflevector %467, %466 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 0, 30, 31] : vector<16xf32> 
-// CHECK-NEXT:     %469 = llvm.shufflevector %435, %435 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %470 = llvm.shufflevector %469, %468 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 0, 31] : vector<16xf32> 
-// CHECK-NEXT:     %471 = llvm.shufflevector %440, %440 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
-// CHECK-NEXT:     %472 = llvm.shufflevector %471, %470 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 0] : vector<16xf32> 
-// CHECK-NEXT:     %473 = llvm.mul %66, %64 : i64
-// CHECK-NEXT:     %474 = llvm.add %473, %66 : i64
-// CHECK-NEXT:     %475 = llvm.getelementptr %360[%474] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %472, %475 {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr
-// CHECK-NEXT:     %476 = llvm.getelementptr %67[2048] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     llvm.call @__recc_k4_matmul(%296, %360, %476) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     llvm.call @__recc_k5_matmul_transpose_a(%67, %296, %arg14) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     llvm.call @__recc_k6_generic(%476, %97, %67) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     llvm.store %8, %arg13 {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr
-// CHECK-NEXT:     llvm.call @__recc_k7_generic(%67, %arg13) : (!llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     %477 = llvm.getelementptr %67[1024] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     %478 = llvm.mul %66, %64 : i64
-// CHECK-NEXT:     %479 = llvm.add %478, %66 : i64
-// CHECK-NEXT:     %480 = llvm.getelementptr %arg3[%479] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %481 = llvm.load %480 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %482 = llvm.mul %65, %64 : i64
-// CHECK-NEXT:     %483 = llvm.add %482, %66 : i64
-// CHECK-NEXT:     %484 = llvm.getelementptr %arg3[%483] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %485 = llvm.load %484 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %486 = llvm.mul %16, %64 : i64
-// CHECK-NEXT:     %487 = llvm.add %486, %66 : i64
-// CHECK-NEXT:     %488 = llvm.getelementptr %arg3[%487] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %489 = llvm.load %488 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %490 = llvm.mul %17, %64 : i64
-// CHECK-NEXT:     %491 = llvm.add %490, %66 : i64
-// CHECK-NEXT:     %492 = llvm.getelementptr %arg3[%491] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %493 = llvm.load %492 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %494 = llvm.mul %18, %64 : i64
-// CHECK-NEXT:     %495 = llvm.add %494, %66 : i64
-// CHECK-NEXT:     %496 = llvm.getelementptr %arg3[%495] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %497 = llvm.load %496 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %498 = llvm.mul %19, %64 : i64
-// CHECK-NEXT:     %499 = llvm.add %498, %66 : i64
-// CHECK-NEXT:     %500 = llvm.getelementptr %arg3[%499] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %501 = llvm.load %500 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %502 = llvm.mul %20, %64 : i64
-// CHECK-NEXT:     %503 = llvm.add %502, %66 : i64
-// CHECK-NEXT:     %504 = llvm.getelementptr %arg3[%503] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %505 = llvm.load %504 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %506 = llvm.mul %21, %64 : i64
-// CHECK-NEXT:     %507 = llvm.add %506, %66 : i64
-// CHECK-NEXT:     %508 = llvm.getelementptr %arg3[%507] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %509 = llvm.load %508 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %510 = llvm.mul %62, %64 : i64
-// CHECK-NEXT:     %511 = llvm.add %510, %66 : i64
-// CHECK-NEXT:     %512 = llvm.getelementptr %arg3[%511] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %513 = llvm.load %512 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %514 = llvm.mul %9, %64 : i64
-// CHECK-NEXT:     %515 = llvm.add %514, %66 : i64
-// CHECK-NEXT:     %516 = llvm.getelementptr %arg3[%515] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %517 = llvm.load %516 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
-// CHECK-NEXT:     %518 = llvm.shufflevector %481, %481 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %519 = llvm.shufflevector %518, %27 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
-// CHECK-NEXT:     %520 = llvm.shufflevector %485, %485 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %521 = llvm.shufflevector %520, %519 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
-// CHECK-NEXT:     %522 = llvm.shufflevector %489, %489 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %523 = llvm.shufflevector %522, %521 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
-// CHECK-NEXT:     %524 = llvm.shufflevector %493, %493 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %525 = llvm.shufflevector %524, %523 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
-// CHECK-NEXT:     %526 = llvm.shufflevector %497, %497 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %527 = llvm.shufflevector %526, %525 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
-// CHECK-NEXT:     %528 = llvm.shufflevector %501, %501 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %529 = llvm.shufflevector %528, %527 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
-// CHECK-NEXT:     %530 = llvm.shufflevector %505, %505 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %531 = llvm.shufflevector %530, %529 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
-// CHECK-NEXT:     %532 = llvm.shufflevector %509, %509 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %533 = llvm.shufflevector %532, %531 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
-// CHECK-NEXT:     %534 = llvm.shufflevector %513, %513 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %535 = llvm.shufflevector %534, %533 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
-// CHECK-NEXT:     %536 = llvm.shufflevector %517, %517 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
-// CHECK-NEXT:     %537 = llvm.shufflevector %536, %535 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<160xf32> 
-// CHECK-NEXT:     %538 = llvm.shufflevector %537, %537 [0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 1, 17, 33, 49, 65, 81, 97, 113, 129, 145, 2, 18, 34, 50, 66, 82, 98, 114, 130, 146, 3, 19, 35, 51, 67, 83, 99, 115, 131, 147, 4, 20, 36, 52, 68, 84, 100, 116, 132, 148, 5, 21, 37, 53, 69, 85, 101, 117, 133, 149, 6, 22, 38, 54, 70, 86, 102, 118, 134, 150, 7, 23, 39, 55, 71, 87, 103, 119, 135, 151, 8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 9, 25, 41, 57, 73, 89, 105, 121, 137, 153, 10, 26, 42, 58, 74, 90, 106, 122, 138, 154, 11, 27, 43, 59, 75, 91, 107, 123, 139, 155, 12, 28, 44, 60, 76, 92, 108, 124, 140, 156, 13, 29, 45, 61, 77, 93, 109, 125, 141, 157, 14, 30, 46, 62, 78, 94, 110, 126, 142, 158, 15, 31, 47, 63, 79, 95, 111, 127, 143, 159] : vector<160xf32> 
-// CHECK-NEXT:     %539 = llvm.shufflevector %538, %538 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] : vector<160xf32> 
-// CHECK-NEXT:     %540 = llvm.shufflevector %538, %538 [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] : vector<160xf32> 
-// CHECK-NEXT:     %541 = llvm.shufflevector %538, %538 [20, 21, 22, 23, 24, 25, 26, 27, 28, 29] : vector<160xf32> 
-// CHECK-NEXT:     %542 = llvm.shufflevector %538, %538 [30, 31, 32, 33, 34, 35, 36, 37, 38, 39] : vector<160xf32> 
-// CHECK-NEXT:     %543 = llvm.shufflevector %538, %538 [40, 41, 42, 43, 44, 45, 46, 47, 48, 49] : vector<160xf32> 
-// CHECK-NEXT:     %544 = llvm.shufflevector %538, %538 [50, 51, 52, 53, 54, 55, 56, 57, 58, 59] : vector<160xf32> 
-// CHECK-NEXT:     %545 = llvm.shufflevector %538, %538 [60, 61, 62, 63, 64, 65, 66, 67, 68, 69] : vector<160xf32> 
-// CHECK-NEXT:     %546 = llvm.shufflevector %538, %538 [70, 71, 72, 73, 74, 75, 76, 77, 78, 79] : vector<160xf32> 
-// CHECK-NEXT:     %547 = llvm.shufflevector %538, %538 [80, 81, 82, 83, 84, 85, 86, 87, 88, 89] : vector<160xf32> 
-// CHECK-NEXT:     %548 = llvm.shufflevector %538, %538 [90, 91, 92, 93, 94, 95, 96, 97, 98, 99] : vector<160xf32> 
-// CHECK-NEXT:     %549 = llvm.shufflevector %538, %538 [100, 101, 102, 103, 104, 105, 106, 107, 108, 109] : vector<160xf32> 
-// CHECK-NEXT:     %550 = llvm.shufflevector %538, %538 [110, 111, 112, 113, 114, 115, 116, 117, 118, 119] : vector<160xf32> 
-// CHECK-NEXT:     %551 = llvm.shufflevector %538, %538 [120, 121, 122, 123, 124, 125, 126, 127, 128, 129] : vector<160xf32> 
-// CHECK-NEXT:     %552 = llvm.shufflevector %538, %538 [130, 131, 132, 133, 134, 135, 136, 137, 138, 139] : vector<160xf32> 
-// CHECK-NEXT:     %553 = llvm.shufflevector %538, %538 [140, 141, 142, 143, 144, 145, 146, 147, 148, 149] : vector<160xf32> 
-// CHECK-NEXT:     %554 = llvm.shufflevector %538, %538 [150, 151, 152, 153, 154, 155, 156, 157, 158, 159] : vector<160xf32> 
-// CHECK-NEXT:     %555 = llvm.mul %66, %63 : i64
-// CHECK-NEXT:     %556 = llvm.add %555, %66 : i64
-// CHECK-NEXT:     %557 = llvm.getelementptr %477[%556] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %539, %557 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %558 = llvm.mul %65, %63 : i64
-// CHECK-NEXT:     %559 = llvm.add %558, %66 : i64
-// CHECK-NEXT:     %560 = llvm.getelementptr %477[%559] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %540, %560 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %561 = llvm.mul %16, %63 : i64
-// CHECK-NEXT:     %562 = llvm.add %561, %66 : i64
-// CHECK-NEXT:     %563 = llvm.getelementptr %477[%562] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %541, %563 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %564 = llvm.mul %17, %63 : i64
-// CHECK-NEXT:     %565 = llvm.add %564, %66 : i64
-// CHECK-NEXT:     %566 = llvm.getelementptr %477[%565] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %542, %566 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %567 = llvm.mul %18, %63 : i64
-// CHECK-NEXT:     %568 = llvm.add %567, %66 : i64
-// CHECK-NEXT:     %569 = llvm.getelementptr %477[%568] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %543, %569 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %570 = llvm.mul %19, %63 : i64
-// CHECK-NEXT:     %571 = llvm.add %570, %66 : i64
-// CHECK-NEXT:     %572 = llvm.getelementptr %477[%571] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %544, %572 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %573 = llvm.mul %20, %63 : i64
-// CHECK-NEXT:     %574 = llvm.add %573, %66 : i64
-// CHECK-NEXT:     %575 = llvm.getelementptr %477[%574] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %545, %575 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %576 = llvm.mul %21, %63 : i64
-// CHECK-NEXT:     %577 = llvm.add %576, %66 : i64
-// CHECK-NEXT:     %578 = llvm.getelementptr %477[%577] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %546, %578 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %579 = llvm.mul %62, %63 : i64
-// CHECK-NEXT:     %580 = llvm.add %579, %66 : i64
-// CHECK-NEXT:     %581 = llvm.getelementptr %477[%580] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %547, %581 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %582 = llvm.mul %9, %63 : i64
-// CHECK-NEXT:     %583 = llvm.add %582, %66 : i64
-// CHECK-NEXT:     %584 = llvm.getelementptr %477[%583] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %548, %584 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %585 = llvm.mul %63, %63 : i64
-// CHECK-NEXT:     %586 = llvm.add %585, %66 : i64
-// CHECK-NEXT:     %587 = llvm.getelementptr %477[%586] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %549, %587 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %588 = llvm.mul %22, %63 : i64
-// CHECK-NEXT:     %589 = llvm.add %588, %66 : i64
-// CHECK-NEXT:     %590 = llvm.getelementptr %477[%589] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %550, %590 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %591 = llvm.mul %23, %63 : i64
-// CHECK-NEXT:     %592 = llvm.add %591, %66 : i64
-// CHECK-NEXT:     %593 = llvm.getelementptr %477[%592] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %551, %593 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %594 = llvm.mul %24, %63 : i64
-// CHECK-NEXT:     %595 = llvm.add %594, %66 : i64
-// CHECK-NEXT:     %596 = llvm.getelementptr %477[%595] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %552, %596 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %597 = llvm.mul %25, %63 : i64
-// CHECK-NEXT:     %598 = llvm.add %597, %66 : i64
-// CHECK-NEXT:     %599 = llvm.getelementptr %477[%598] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %553, %599 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %600 = llvm.mul %26, %63 : i64
-// CHECK-NEXT:     %601 = llvm.add %600, %66 : i64
-// CHECK-NEXT:     %602 = llvm.getelementptr %477[%601] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %554, %602 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
-// CHECK-NEXT:     %603 = llvm.getelementptr %67[1664] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK-NEXT:     llvm.call @__recc_k8_matmul(%67, %477, %603) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     llvm.call @__recc_k9_matmul_transpose_a(%68, %67, %arg12) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:     %604 = llvm.load %arg9 : !llvm.ptr -> f32
-// CHECK-NEXT:     llvm.store %604, %arg10 : f32, !llvm.ptr
-// CHECK-NEXT:     llvm.br ^bb31(%66 : i64)
-// CHECK-NEXT:   ^bb31(%605: i64):  // 2 preds: ^bb30, ^bb32
-// CHECK-NEXT:     %606 = llvm.icmp "slt" %605, %64 : i64
-// CHECK-NEXT:     llvm.cond_br %606, ^bb32, ^bb33
-// CHECK-NEXT:   ^bb32:  // pred: ^bb31
-// CHECK-NEXT:     %607 = llvm.mul %605, %63 : i64
-// CHECK-NEXT:     %608 = llvm.add %607, %66 : i64
-// CHECK-NEXT:     %609 = llvm.getelementptr %603[%608] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %610 = llvm.load %609 {alignment = 4 : i64} : !llvm.ptr -> vector<8xf32>
-// CHECK-NEXT:     %611 = llvm.mul %605, %62 : i64
-// CHECK-NEXT:     %612 = llvm.add %611, %66 : i64
-// CHECK-NEXT:     %613 = llvm.getelementptr %arg11[%612] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %610, %613 {alignment = 4 : i64} : vector<8xf32>, !llvm.ptr
-// CHECK-NEXT:     %614 = llvm.add %605, %65 : i64
-// CHECK-NEXT:     llvm.br ^bb31(%614 : i64)
-// CHECK-NEXT:   ^bb33:  // pred: ^bb31
+// CHECK-NEXT:     %0 = llvm.mlir.addressof @recc_train_step_body_arena : !llvm.ptr
+// CHECK-NEXT:     %1 = llvm.mlir.constant(0.000000e+00 : f32) : f32
+// CHECK-NEXT:     %2 = llvm.mlir.constant(9 : index) : i64
+// CHECK-NEXT:     %3 = llvm.mlir.constant(8 : index) : i64
+// CHECK-NEXT:     %4 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     %5 = llvm.getelementptr %0[0, 0] : (!llvm.ptr) -> !llvm.ptr, !llvm.array<3840 x i8>
+// CHECK-NEXT:     %6 = llvm.getelementptr %5[3072] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k0_copy(%arg0, %6, %4) : (!llvm.ptr, !llvm.ptr, i64) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k1_copy(%arg1, %6, %3) : (!llvm.ptr, !llvm.ptr, i64) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k1_copy(%arg2, %6, %2) : (!llvm.ptr, !llvm.ptr, i64) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k2_matmul(%6, %arg3, %5) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %7 = llvm.getelementptr %5[1024] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k3_generic(%5, %arg4, %7) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k4_generic(%7, %5) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %8 = llvm.getelementptr %5[2048] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k5_matmul(%5, %arg5, %8) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k6_generic(%8, %arg6, %arg8) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k7_generic(%arg8, %8) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %9 = llvm.getelementptr %5[2112] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k8_generic(%8, %9) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %10 = llvm.getelementptr %5[2176] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k8_generic(%arg7, %10) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %11 = llvm.getelementptr %5[2240] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k9_fill(%1, %11) : (f32, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k10_generic(%arg7, %8, %10, %9, %11) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k11_generic(%11, %arg9) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %12 = llvm.getelementptr %5[3712] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k12_generic(%10, %9, %arg7, %8, %arg8, %12) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k13_fill(%1, %arg15) : (f32, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k14_generic(%12, %arg15) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %13 = llvm.getelementptr %5[3776] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k15_transpose(%arg5, %13) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %14 = llvm.getelementptr %5[2048] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k16_matmul(%12, %13, %14) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k17_matmul_transpose_a(%5, %12, %arg14) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k18_generic(%14, %7, %5) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k19_fill(%1, %arg13) : (f32, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k20_generic(%5, %arg13) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %15 = llvm.getelementptr %5[1024] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k21_transpose(%arg3, %15) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     %16 = llvm.getelementptr %5[1664] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NEXT:     llvm.call @__recc_k22_matmul(%5, %15, %16) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k23_matmul_transpose_a(%6, %5, %arg12) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k24_copy(%arg9, %arg10) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:     llvm.call @__recc_k25_copy(%16, %4, %arg11) : (!llvm.ptr, i64, !llvm.ptr) -> ()
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k0_matmul(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k0_copy(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: i64) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(10 : index) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %2 = llvm.mlir.constant(8 : index) : i64
+// CHECK-NEXT:     %3 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %4 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     llvm.br ^bb1(%4 : i64)
+// CHECK-NEXT:   ^bb1(%5: i64):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %6 = llvm.icmp "slt" %5, %3 : i64
+// CHECK-NEXT:     llvm.cond_br %6, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb2:  // pred: ^bb1
+// CHECK-NEXT:     %7 = llvm.mul %5, %2 : i64
+// CHECK-NEXT:     %8 = llvm.add %7, %4 : i64
+// CHECK-NEXT:     %9 = llvm.getelementptr %arg0[%8] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %10 = llvm.load %9 {alignment = 4 : i64} : !llvm.ptr -> vector<8xf32>
+// CHECK-NEXT:     %11 = llvm.getelementptr %arg1[%arg2] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %12 = llvm.mul %5, %0 : i64
+// CHECK-NEXT:     %13 = llvm.add %12, %4 : i64
+// CHECK-NEXT:     %14 = llvm.getelementptr %11[%13] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %10, %14 {alignment = 4 : i64} : vector<8xf32>, !llvm.ptr
+// CHECK-NEXT:     %15 = llvm.add %5, %1 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%15 : i64)
+// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k1_copy(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: i64) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(10 : index) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %2 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %3 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     llvm.br ^bb1(%3 : i64)
+// CHECK-NEXT:   ^bb1(%4: i64):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %5 = llvm.icmp "slt" %4, %2 : i64
+// CHECK-NEXT:     llvm.cond_br %5, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb2:  // pred: ^bb1
+// CHECK-NEXT:     %6 = llvm.add %4, %3 : i64
+// CHECK-NEXT:     %7 = llvm.getelementptr %arg0[%6] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %8 = llvm.load %7 : !llvm.ptr -> f32
+// CHECK-NEXT:     %9 = llvm.getelementptr %arg1[%arg2] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %10 = llvm.mul %4, %0 : i64
+// CHECK-NEXT:     %11 = llvm.add %10, %3 : i64
+// CHECK-NEXT:     %12 = llvm.getelementptr %9[%11] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %8, %12 : f32, !llvm.ptr
+// CHECK-NEXT:     %13 = llvm.add %4, %1 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%13 : i64)
+// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k2_matmul(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(1 : i64) : i64
 // CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
 // CHECK-NEXT:     %2 = llvm.mlir.undef : vector<16xf32>
@@ -930,7 +311,7 @@
 // CHECK-NEXT:   ^bb6:  // pred: ^bb1
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k1_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k3_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(1 : index) : i64
 // CHECK-NEXT:     %1 = llvm.mlir.constant(16 : index) : i64
 // CHECK-NEXT:     %2 = llvm.mlir.constant(0 : index) : i64
@@ -954,7 +335,7 @@
 // CHECK-NEXT:   ^bb3:  // pred: ^bb1
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k2_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k4_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(dense<0.000000e+00> : vector<16xf32>) : vector<16xf32>
 // CHECK-NEXT:     %1 = llvm.mlir.constant(1 : index) : i64
 // CHECK-NEXT:     %2 = llvm.mlir.constant(16 : index) : i64
@@ -979,7 +360,7 @@
 // CHECK-NEXT:   ^bb3:  // pred: ^bb1
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k3_matmul(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k5_matmul(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(7 : i64) : i64
 // CHECK-NEXT:     %1 = llvm.mlir.constant(6 : i64) : i64
 // CHECK-NEXT:     %2 = llvm.mlir.constant(5 : i64) : i64
@@ -1424,7 +805,542 @@
 // CHECK-NEXT:   ^bb6:  // pred: ^bb1
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k4_matmul(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k6_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
+// CHECK-NEXT:     %3 = llvm.mlir.constant(dense<1.000000e+00> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %4 = llvm.mlir.constant(dense<0.000000e+00> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %5 = llvm.mlir.constant(dense<5.000000e-01> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %6 = llvm.mlir.constant(dense<1.44269502> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %7 = llvm.mlir.constant(dense<-0.693359375> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %8 = llvm.mlir.constant(dense<2.12194442E-4> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %9 = llvm.mlir.constant(dense<1.98756912E-4> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %10 = llvm.mlir.constant(dense<0.00139819994> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %11 = llvm.mlir.constant(dense<0.00833345205> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %12 = llvm.mlir.constant(dense<0.0416657962> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %13 = llvm.mlir.constant(dense<0.166666657> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %14 = llvm.mlir.constant(dense<-8.780000e+01> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %15 = llvm.mlir.constant(dense<8.880000e+01> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %16 = llvm.mlir.constant(dense<-1.270000e+02> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %17 = llvm.mlir.constant(dense<1.270000e+02> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %18 = llvm.mlir.constant(dense<23> : vector<1xi32>) : vector<1xi32>
+// CHECK-NEXT:     %19 = llvm.mlir.constant(dense<127> : vector<1xi32>) : vector<1xi32>
+// CHECK-NEXT:     %20 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %21 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %22 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     %23 = llvm.load %arg1 : !llvm.ptr -> f32
+// CHECK-NEXT:     %24 = llvm.insertelement %23, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %25 = llvm.shufflevector %24, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     llvm.br ^bb1(%22 : i64)
+// CHECK-NEXT:   ^bb1(%26: i64):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %27 = llvm.icmp "slt" %26, %21 : i64
+// CHECK-NEXT:     llvm.cond_br %27, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb2:  // pred: ^bb1
+// CHECK-NEXT:     %28 = llvm.add %26, %22 : i64
+// CHECK-NEXT:     %29 = llvm.getelementptr %arg0[%28] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %30 = llvm.load %29 : !llvm.ptr -> f32
+// CHECK-NEXT:     %31 = llvm.insertelement %30, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %32 = llvm.shufflevector %31, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %33 = llvm.fadd %32, %25  : vector<1xf32>
+// CHECK-NEXT:     %34 = llvm.intr.fabs(%33)  : (vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %35 = llvm.fneg %34  : vector<1xf32>
+// CHECK-NEXT:     %36 = llvm.fcmp "uge" %35, %14 : vector<1xf32>
+// CHECK-NEXT:     %37 = llvm.select %36, %35, %14 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %38 = llvm.fcmp "ule" %37, %15 : vector<1xf32>
+// CHECK-NEXT:     %39 = llvm.select %38, %37, %15 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %40 = llvm.intr.fma(%39, %6, %5)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %41 = llvm.intr.floor(%40)  : (vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %42 = llvm.fcmp "uge" %41, %16 : vector<1xf32>
+// CHECK-NEXT:     %43 = llvm.select %42, %41, %16 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %44 = llvm.fcmp "ule" %43, %17 : vector<1xf32>
+// CHECK-NEXT:     %45 = llvm.select %44, %43, %17 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %46 = llvm.intr.fma(%7, %45, %39)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %47 = llvm.intr.fma(%8, %45, %46)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %48 = llvm.intr.fma(%47, %9, %10)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %49 = llvm.intr.fma(%48, %47, %11)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %50 = llvm.intr.fma(%49, %47, %12)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %51 = llvm.intr.fma(%50, %47, %13)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %52 = llvm.intr.fma(%51, %47, %5)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %53 = llvm.fmul %47, %47  : vector<1xf32>
+// CHECK-NEXT:     %54 = llvm.intr.fma(%52, %53, %47)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %55 = llvm.fadd %54, %3  : vector<1xf32>
+// CHECK-NEXT:     %56 = llvm.fptosi %45 : vector<1xf32> to vector<1xi32>
+// CHECK-NEXT:     %57 = llvm.add %56, %19 : vector<1xi32>
+// CHECK-NEXT:     %58 = llvm.shl %57, %18 : vector<1xi32>
+// CHECK-NEXT:     %59 = llvm.bitcast %58 : vector<1xi32> to vector<1xf32>
+// CHECK-NEXT:     %60 = llvm.fmul %55, %59  : vector<1xf32>
+// CHECK-NEXT:     %61 = llvm.fadd %60, %3  : vector<1xf32>
+// CHECK-NEXT:     %62 = llvm.fdiv %3, %61  : vector<1xf32>
+// CHECK-NEXT:     %63 = llvm.fcmp "oge" %33, %4 : vector<1xf32>
+// CHECK-NEXT:     %64 = llvm.fmul %60, %62  : vector<1xf32>
+// CHECK-NEXT:     %65 = llvm.select %63, %62, %64 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %66 = llvm.extractelement %65[%0 : i64] : vector<1xf32>
+// CHECK-NEXT:     %67 = llvm.add %26, %22 : i64
+// CHECK-NEXT:     %68 = llvm.getelementptr %arg2[%67] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %66, %68 : f32, !llvm.ptr
+// CHECK-NEXT:     %69 = llvm.add %26, %20 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%69 : i64)
+// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k7_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
+// CHECK-NEXT:     %3 = llvm.mlir.constant(dense<1.000000e-07> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %4 = llvm.mlir.constant(dense<0.99999988> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %5 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %6 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %7 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     llvm.br ^bb1(%7 : i64)
+// CHECK-NEXT:   ^bb1(%8: i64):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %9 = llvm.icmp "slt" %8, %6 : i64
+// CHECK-NEXT:     llvm.cond_br %9, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb2:  // pred: ^bb1
+// CHECK-NEXT:     %10 = llvm.add %8, %7 : i64
+// CHECK-NEXT:     %11 = llvm.getelementptr %arg0[%10] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %12 = llvm.load %11 : !llvm.ptr -> f32
+// CHECK-NEXT:     %13 = llvm.insertelement %12, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %14 = llvm.shufflevector %13, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %15 = llvm.intr.maximum(%14, %3)  : (vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %16 = llvm.intr.minimum(%15, %4)  : (vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %17 = llvm.extractelement %16[%0 : i64] : vector<1xf32>
+// CHECK-NEXT:     %18 = llvm.add %8, %7 : i64
+// CHECK-NEXT:     %19 = llvm.getelementptr %arg1[%18] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %17, %19 : f32, !llvm.ptr
+// CHECK-NEXT:     %20 = llvm.add %8, %5 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%20 : i64)
+// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k8_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
+// CHECK-NEXT:     %3 = llvm.mlir.constant(dense<-1.000000e+00> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %4 = llvm.mlir.constant(dense<1.000000e+00> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %5 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %6 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %7 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     llvm.br ^bb1(%7 : i64)
+// CHECK-NEXT:   ^bb1(%8: i64):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %9 = llvm.icmp "slt" %8, %6 : i64
+// CHECK-NEXT:     llvm.cond_br %9, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb2:  // pred: ^bb1
+// CHECK-NEXT:     %10 = llvm.add %8, %7 : i64
+// CHECK-NEXT:     %11 = llvm.getelementptr %arg0[%10] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %12 = llvm.load %11 : !llvm.ptr -> f32
+// CHECK-NEXT:     %13 = llvm.insertelement %12, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %14 = llvm.shufflevector %13, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %15 = llvm.fmul %14, %3  : vector<1xf32>
+// CHECK-NEXT:     %16 = llvm.fadd %15, %4  : vector<1xf32>
+// CHECK-NEXT:     %17 = llvm.extractelement %16[%0 : i64] : vector<1xf32>
+// CHECK-NEXT:     %18 = llvm.add %8, %7 : i64
+// CHECK-NEXT:     %19 = llvm.getelementptr %arg1[%18] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %17, %19 : f32, !llvm.ptr
+// CHECK-NEXT:     %20 = llvm.add %8, %5 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%20 : i64)
+// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k9_fill(%arg0: f32, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     llvm.store %arg0, %arg1 : f32, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k10_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: !llvm.ptr, %arg4: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
+// CHECK-NEXT:     %3 = llvm.mlir.constant(dense<0.000000e+00> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %4 = llvm.mlir.constant(dense<1.000000e+00> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %5 = llvm.mlir.constant(dense<-5.000000e-01> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %6 = llvm.mlir.constant(dense<1.17549435E-38> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %7 = llvm.mlir.constant(dense<0xFF800000> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %8 = llvm.mlir.constant(dense<0x7F800000> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %9 = llvm.mlir.constant(dense<0x7FC00000> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %10 = llvm.mlir.constant(dense<0.707106769> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %11 = llvm.mlir.constant(dense<0.0703768358> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %12 = llvm.mlir.constant(dense<-0.115146101> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %13 = llvm.mlir.constant(dense<0.116769984> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %14 = llvm.mlir.constant(dense<-0.12420141> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %15 = llvm.mlir.constant(dense<0.142493233> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %16 = llvm.mlir.constant(dense<-0.166680574> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %17 = llvm.mlir.constant(dense<0.200007141> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %18 = llvm.mlir.constant(dense<-0.24999994> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %19 = llvm.mlir.constant(dense<0.333333313> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %20 = llvm.mlir.constant(dense<-2139095041> : vector<1xi32>) : vector<1xi32>
+// CHECK-NEXT:     %21 = llvm.mlir.constant(dense<1056964608> : vector<1xi32>) : vector<1xi32>
+// CHECK-NEXT:     %22 = llvm.mlir.constant(dense<23> : vector<1xi32>) : vector<1xi32>
+// CHECK-NEXT:     %23 = llvm.mlir.constant(dense<1.260000e+02> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %24 = llvm.mlir.constant(dense<0.693147182> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %25 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %26 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %27 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     %28 = llvm.load %arg4 : !llvm.ptr -> f32
+// CHECK-NEXT:     %29 = llvm.insertelement %28, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     llvm.br ^bb1(%27, %29 : i64, vector<1xf32>)
+// CHECK-NEXT:   ^bb1(%30: i64, %31: vector<1xf32>):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %32 = llvm.icmp "slt" %30, %26 : i64
+// CHECK-NEXT:     llvm.cond_br %32, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb2:  // pred: ^bb1
+// CHECK-NEXT:     %33 = llvm.add %30, %27 : i64
+// CHECK-NEXT:     %34 = llvm.getelementptr %arg0[%33] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %35 = llvm.load %34 : !llvm.ptr -> f32
+// CHECK-NEXT:     %36 = llvm.insertelement %35, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %37 = llvm.shufflevector %36, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %38 = llvm.add %30, %27 : i64
+// CHECK-NEXT:     %39 = llvm.getelementptr %arg1[%38] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %40 = llvm.load %39 : !llvm.ptr -> f32
+// CHECK-NEXT:     %41 = llvm.insertelement %40, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %42 = llvm.shufflevector %41, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %43 = llvm.add %30, %27 : i64
+// CHECK-NEXT:     %44 = llvm.getelementptr %arg2[%43] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %45 = llvm.load %44 : !llvm.ptr -> f32
+// CHECK-NEXT:     %46 = llvm.insertelement %45, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %47 = llvm.shufflevector %46, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %48 = llvm.add %30, %27 : i64
+// CHECK-NEXT:     %49 = llvm.getelementptr %arg3[%48] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %50 = llvm.load %49 : !llvm.ptr -> f32
+// CHECK-NEXT:     %51 = llvm.insertelement %50, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %52 = llvm.shufflevector %51, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %53 = llvm.extractelement %31[%27 : i64] : vector<1xf32>
+// CHECK-NEXT:     %54 = llvm.fcmp "ugt" %42, %6 : vector<1xf32>
+// CHECK-NEXT:     %55 = llvm.select %54, %42, %6 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %56 = llvm.bitcast %55 : vector<1xf32> to vector<1xi32>
+// CHECK-NEXT:     %57 = llvm.and %56, %20  : vector<1xi32>
+// CHECK-NEXT:     %58 = llvm.or %57, %21  : vector<1xi32>
+// CHECK-NEXT:     %59 = llvm.bitcast %58 : vector<1xi32> to vector<1xf32>
+// CHECK-NEXT:     %60 = llvm.bitcast %55 : vector<1xf32> to vector<1xi32>
+// CHECK-NEXT:     %61 = llvm.lshr %60, %22  : vector<1xi32>
+// CHECK-NEXT:     %62 = llvm.sitofp %61 : vector<1xi32> to vector<1xf32>
+// CHECK-NEXT:     %63 = llvm.fsub %62, %23  : vector<1xf32>
+// CHECK-NEXT:     %64 = llvm.fcmp "olt" %59, %10 : vector<1xf32>
+// CHECK-NEXT:     %65 = llvm.select %64, %59, %3 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %66 = llvm.fsub %59, %4  : vector<1xf32>
+// CHECK-NEXT:     %67 = llvm.select %64, %4, %3 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %68 = llvm.fsub %63, %67  : vector<1xf32>
+// CHECK-NEXT:     %69 = llvm.fadd %66, %65  : vector<1xf32>
+// CHECK-NEXT:     %70 = llvm.fmul %69, %69  : vector<1xf32>
+// CHECK-NEXT:     %71 = llvm.fmul %70, %69  : vector<1xf32>
+// CHECK-NEXT:     %72 = llvm.intr.fma(%11, %69, %12)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %73 = llvm.intr.fma(%14, %69, %15)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %74 = llvm.intr.fma(%17, %69, %18)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %75 = llvm.intr.fma(%72, %69, %13)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %76 = llvm.intr.fma(%73, %69, %16)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %77 = llvm.intr.fma(%74, %69, %19)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %78 = llvm.intr.fma(%75, %71, %76)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %79 = llvm.intr.fma(%78, %71, %77)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %80 = llvm.fmul %79, %71  : vector<1xf32>
+// CHECK-NEXT:     %81 = llvm.intr.fma(%5, %70, %80)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %82 = llvm.fadd %69, %81  : vector<1xf32>
+// CHECK-NEXT:     %83 = llvm.intr.fma(%68, %24, %82)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %84 = llvm.fcmp "ult" %42, %3 : vector<1xf32>
+// CHECK-NEXT:     %85 = llvm.fcmp "oeq" %42, %3 : vector<1xf32>
+// CHECK-NEXT:     %86 = llvm.fcmp "oeq" %42, %8 : vector<1xf32>
+// CHECK-NEXT:     %87 = llvm.select %86, %8, %83 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %88 = llvm.select %84, %9, %87 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %89 = llvm.select %85, %7, %88 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %90 = llvm.fcmp "ugt" %52, %6 : vector<1xf32>
+// CHECK-NEXT:     %91 = llvm.select %90, %52, %6 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %92 = llvm.bitcast %91 : vector<1xf32> to vector<1xi32>
+// CHECK-NEXT:     %93 = llvm.and %92, %20  : vector<1xi32>
+// CHECK-NEXT:     %94 = llvm.or %93, %21  : vector<1xi32>
+// CHECK-NEXT:     %95 = llvm.bitcast %94 : vector<1xi32> to vector<1xf32>
+// CHECK-NEXT:     %96 = llvm.bitcast %91 : vector<1xf32> to vector<1xi32>
+// CHECK-NEXT:     %97 = llvm.lshr %96, %22  : vector<1xi32>
+// CHECK-NEXT:     %98 = llvm.sitofp %97 : vector<1xi32> to vector<1xf32>
+// CHECK-NEXT:     %99 = llvm.fsub %98, %23  : vector<1xf32>
+// CHECK-NEXT:     %100 = llvm.fcmp "olt" %95, %10 : vector<1xf32>
+// CHECK-NEXT:     %101 = llvm.select %100, %95, %3 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %102 = llvm.fsub %95, %4  : vector<1xf32>
+// CHECK-NEXT:     %103 = llvm.select %100, %4, %3 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %104 = llvm.fsub %99, %103  : vector<1xf32>
+// CHECK-NEXT:     %105 = llvm.fadd %102, %101  : vector<1xf32>
+// CHECK-NEXT:     %106 = llvm.fmul %105, %105  : vector<1xf32>
+// CHECK-NEXT:     %107 = llvm.fmul %106, %105  : vector<1xf32>
+// CHECK-NEXT:     %108 = llvm.intr.fma(%11, %105, %12)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %109 = llvm.intr.fma(%14, %105, %15)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %110 = llvm.intr.fma(%17, %105, %18)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %111 = llvm.intr.fma(%108, %105, %13)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %112 = llvm.intr.fma(%109, %105, %16)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %113 = llvm.intr.fma(%110, %105, %19)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %114 = llvm.intr.fma(%111, %107, %112)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %115 = llvm.intr.fma(%114, %107, %113)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %116 = llvm.fmul %115, %107  : vector<1xf32>
+// CHECK-NEXT:     %117 = llvm.intr.fma(%5, %106, %116)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %118 = llvm.fadd %105, %117  : vector<1xf32>
+// CHECK-NEXT:     %119 = llvm.intr.fma(%104, %24, %118)  : (vector<1xf32>, vector<1xf32>, vector<1xf32>) -> vector<1xf32>
+// CHECK-NEXT:     %120 = llvm.fcmp "ult" %52, %3 : vector<1xf32>
+// CHECK-NEXT:     %121 = llvm.fcmp "oeq" %52, %3 : vector<1xf32>
+// CHECK-NEXT:     %122 = llvm.fcmp "oeq" %52, %8 : vector<1xf32>
+// CHECK-NEXT:     %123 = llvm.select %122, %8, %119 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %124 = llvm.select %120, %9, %123 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %125 = llvm.select %121, %7, %124 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %126 = llvm.fmul %47, %125  : vector<1xf32>
+// CHECK-NEXT:     %127 = llvm.fmul %37, %89  : vector<1xf32>
+// CHECK-NEXT:     %128 = llvm.fadd %127, %126  : vector<1xf32>
+// CHECK-NEXT:     %129 = llvm.extractelement %128[%0 : i64] : vector<1xf32>
+// CHECK-NEXT:     %130 = llvm.fadd %53, %129  : f32
+// CHECK-NEXT:     %131 = llvm.insertelement %130, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %132 = llvm.add %30, %25 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%132, %131 : i64, vector<1xf32>)
+// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     %133 = llvm.extractelement %31[%27 : i64] : vector<1xf32>
+// CHECK-NEXT:     llvm.store %133, %arg4 : f32, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k11_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(-1.000000e+00 : f32) : f32
+// CHECK-NEXT:     %1 = llvm.mlir.constant(6.250000e-02 : f32) : f32
+// CHECK-NEXT:     %2 = llvm.load %arg0 : !llvm.ptr -> f32
+// CHECK-NEXT:     %3 = llvm.fmul %2, %1  : f32
+// CHECK-NEXT:     %4 = llvm.fmul %3, %0  : f32
+// CHECK-NEXT:     llvm.store %4, %arg1 : f32, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k12_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: !llvm.ptr, %arg4: !llvm.ptr, %arg5: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
+// CHECK-NEXT:     %3 = llvm.mlir.constant(dense<-6.250000e-02> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %4 = llvm.mlir.constant(dense<-1.000000e-07> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %5 = llvm.mlir.constant(dense<-1.000000e+00> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %6 = llvm.mlir.constant(dense<0.99999988> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %7 = llvm.mlir.constant(dense<0.000000e+00> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %8 = llvm.mlir.constant(dense<1.000000e+00> : vector<1xf32>) : vector<1xf32>
+// CHECK-NEXT:     %9 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %10 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %11 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     llvm.br ^bb1(%11 : i64)
+// CHECK-NEXT:   ^bb1(%12: i64):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %13 = llvm.icmp "slt" %12, %10 : i64
+// CHECK-NEXT:     llvm.cond_br %13, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb2:  // pred: ^bb1
+// CHECK-NEXT:     %14 = llvm.add %12, %11 : i64
+// CHECK-NEXT:     %15 = llvm.getelementptr %arg0[%14] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %16 = llvm.load %15 : !llvm.ptr -> f32
+// CHECK-NEXT:     %17 = llvm.insertelement %16, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %18 = llvm.shufflevector %17, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %19 = llvm.add %12, %11 : i64
+// CHECK-NEXT:     %20 = llvm.getelementptr %arg1[%19] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %21 = llvm.load %20 : !llvm.ptr -> f32
+// CHECK-NEXT:     %22 = llvm.insertelement %21, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %23 = llvm.shufflevector %22, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %24 = llvm.add %12, %11 : i64
+// CHECK-NEXT:     %25 = llvm.getelementptr %arg2[%24] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %26 = llvm.load %25 : !llvm.ptr -> f32
+// CHECK-NEXT:     %27 = llvm.insertelement %26, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %28 = llvm.shufflevector %27, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %29 = llvm.add %12, %11 : i64
+// CHECK-NEXT:     %30 = llvm.getelementptr %arg3[%29] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %31 = llvm.load %30 : !llvm.ptr -> f32
+// CHECK-NEXT:     %32 = llvm.insertelement %31, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %33 = llvm.shufflevector %32, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %34 = llvm.add %12, %11 : i64
+// CHECK-NEXT:     %35 = llvm.getelementptr %arg4[%34] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %36 = llvm.load %35 : !llvm.ptr -> f32
+// CHECK-NEXT:     %37 = llvm.insertelement %36, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %38 = llvm.shufflevector %37, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %39 = llvm.fmul %18, %3  : vector<1xf32>
+// CHECK-NEXT:     %40 = llvm.fdiv %39, %23  : vector<1xf32>
+// CHECK-NEXT:     %41 = llvm.fadd %38, %4  : vector<1xf32>
+// CHECK-NEXT:     %42 = llvm.fmul %28, %3  : vector<1xf32>
+// CHECK-NEXT:     %43 = llvm.fdiv %42, %33  : vector<1xf32>
+// CHECK-NEXT:     %44 = llvm.fmul %40, %5  : vector<1xf32>
+// CHECK-NEXT:     %45 = llvm.fmul %38, %5  : vector<1xf32>
+// CHECK-NEXT:     %46 = llvm.fadd %45, %6  : vector<1xf32>
+// CHECK-NEXT:     %47 = llvm.fcmp "ogt" %46, %7 : vector<1xf32>
+// CHECK-NEXT:     %48 = llvm.select %47, %8, %7 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %49 = llvm.fadd %45, %8  : vector<1xf32>
+// CHECK-NEXT:     %50 = llvm.fcmp "ogt" %41, %7 : vector<1xf32>
+// CHECK-NEXT:     %51 = llvm.select %50, %8, %7 : vector<1xi1>, vector<1xf32>
+// CHECK-NEXT:     %52 = llvm.fmul %51, %48  : vector<1xf32>
+// CHECK-NEXT:     %53 = llvm.fadd %44, %43  : vector<1xf32>
+// CHECK-NEXT:     %54 = llvm.fmul %38, %49  : vector<1xf32>
+// CHECK-NEXT:     %55 = llvm.fmul %53, %52  : vector<1xf32>
+// CHECK-NEXT:     %56 = llvm.fmul %55, %54  : vector<1xf32>
+// CHECK-NEXT:     %57 = llvm.extractelement %56[%0 : i64] : vector<1xf32>
+// CHECK-NEXT:     %58 = llvm.add %12, %11 : i64
+// CHECK-NEXT:     %59 = llvm.getelementptr %arg5[%58] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %57, %59 : f32, !llvm.ptr
+// CHECK-NEXT:     %60 = llvm.add %12, %9 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%60 : i64)
+// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k13_fill(%arg0: f32, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     llvm.store %arg0, %arg1 : f32, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k14_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
+// CHECK-NEXT:     %3 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %4 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %5 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     %6 = llvm.load %arg1 : !llvm.ptr -> f32
+// CHECK-NEXT:     %7 = llvm.insertelement %6, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %8 = llvm.shufflevector %7, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     llvm.br ^bb1(%5, %8 : i64, vector<1xf32>)
+// CHECK-NEXT:   ^bb1(%9: i64, %10: vector<1xf32>):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %11 = llvm.icmp "slt" %9, %3 : i64
+// CHECK-NEXT:     llvm.cond_br %11, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb2:  // pred: ^bb1
+// CHECK-NEXT:     %12 = llvm.add %9, %5 : i64
+// CHECK-NEXT:     %13 = llvm.getelementptr %arg0[%12] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %14 = llvm.load %13 : !llvm.ptr -> f32
+// CHECK-NEXT:     %15 = llvm.insertelement %14, %2[%1 : i32] : vector<1xf32>
+// CHECK-NEXT:     %16 = llvm.shufflevector %15, %2 [0] : vector<1xf32> 
+// CHECK-NEXT:     %17 = llvm.fadd %10, %16  : vector<1xf32>
+// CHECK-NEXT:     %18 = llvm.add %9, %4 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%18, %17 : i64, vector<1xf32>)
+// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     %19 = llvm.extractelement %10[%0 : i64] : vector<1xf32>
+// CHECK-NEXT:     llvm.store %19, %arg1 : f32, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k15_transpose(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:     %1 = llvm.mlir.undef : vector<1xf32>
+// CHECK-NEXT:     %2 = llvm.mlir.constant(2 : index) : i64
+// CHECK-NEXT:     %3 = llvm.mlir.constant(3 : index) : i64
+// CHECK-NEXT:     %4 = llvm.mlir.constant(4 : index) : i64
+// CHECK-NEXT:     %5 = llvm.mlir.constant(5 : index) : i64
+// CHECK-NEXT:     %6 = llvm.mlir.constant(6 : index) : i64
+// CHECK-NEXT:     %7 = llvm.mlir.constant(7 : index) : i64
+// CHECK-NEXT:     %8 = llvm.mlir.constant(8 : index) : i64
+// CHECK-NEXT:     %9 = llvm.mlir.constant(9 : index) : i64
+// CHECK-NEXT:     %10 = llvm.mlir.constant(10 : index) : i64
+// CHECK-NEXT:     %11 = llvm.mlir.constant(11 : index) : i64
+// CHECK-NEXT:     %12 = llvm.mlir.constant(12 : index) : i64
+// CHECK-NEXT:     %13 = llvm.mlir.constant(13 : index) : i64
+// CHECK-NEXT:     %14 = llvm.mlir.constant(14 : index) : i64
+// CHECK-NEXT:     %15 = llvm.mlir.constant(15 : index) : i64
+// CHECK-NEXT:     %16 = llvm.mlir.constant(dense<0.000000e+00> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %17 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %18 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %19 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     %20 = llvm.add %19, %19 : i64
+// CHECK-NEXT:     %21 = llvm.getelementptr %arg0[%20] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %22 = llvm.load %21 : !llvm.ptr -> f32
+// CHECK-NEXT:     %23 = llvm.insertelement %22, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %24 = llvm.shufflevector %23, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %25 = llvm.add %18, %19 : i64
+// CHECK-NEXT:     %26 = llvm.getelementptr %arg0[%25] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %27 = llvm.load %26 : !llvm.ptr -> f32
+// CHECK-NEXT:     %28 = llvm.insertelement %27, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %29 = llvm.shufflevector %28, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %30 = llvm.add %2, %19 : i64
+// CHECK-NEXT:     %31 = llvm.getelementptr %arg0[%30] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %32 = llvm.load %31 : !llvm.ptr -> f32
+// CHECK-NEXT:     %33 = llvm.insertelement %32, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %34 = llvm.shufflevector %33, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %35 = llvm.add %3, %19 : i64
+// CHECK-NEXT:     %36 = llvm.getelementptr %arg0[%35] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %37 = llvm.load %36 : !llvm.ptr -> f32
+// CHECK-NEXT:     %38 = llvm.insertelement %37, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %39 = llvm.shufflevector %38, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %40 = llvm.add %4, %19 : i64
+// CHECK-NEXT:     %41 = llvm.getelementptr %arg0[%40] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %42 = llvm.load %41 : !llvm.ptr -> f32
+// CHECK-NEXT:     %43 = llvm.insertelement %42, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %44 = llvm.shufflevector %43, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %45 = llvm.add %5, %19 : i64
+// CHECK-NEXT:     %46 = llvm.getelementptr %arg0[%45] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %47 = llvm.load %46 : !llvm.ptr -> f32
+// CHECK-NEXT:     %48 = llvm.insertelement %47, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %49 = llvm.shufflevector %48, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %50 = llvm.add %6, %19 : i64
+// CHECK-NEXT:     %51 = llvm.getelementptr %arg0[%50] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %52 = llvm.load %51 : !llvm.ptr -> f32
+// CHECK-NEXT:     %53 = llvm.insertelement %52, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %54 = llvm.shufflevector %53, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %55 = llvm.add %7, %19 : i64
+// CHECK-NEXT:     %56 = llvm.getelementptr %arg0[%55] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %57 = llvm.load %56 : !llvm.ptr -> f32
+// CHECK-NEXT:     %58 = llvm.insertelement %57, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %59 = llvm.shufflevector %58, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %60 = llvm.add %8, %19 : i64
+// CHECK-NEXT:     %61 = llvm.getelementptr %arg0[%60] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %62 = llvm.load %61 : !llvm.ptr -> f32
+// CHECK-NEXT:     %63 = llvm.insertelement %62, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %64 = llvm.shufflevector %63, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %65 = llvm.add %9, %19 : i64
+// CHECK-NEXT:     %66 = llvm.getelementptr %arg0[%65] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %67 = llvm.load %66 : !llvm.ptr -> f32
+// CHECK-NEXT:     %68 = llvm.insertelement %67, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %69 = llvm.shufflevector %68, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %70 = llvm.add %10, %19 : i64
+// CHECK-NEXT:     %71 = llvm.getelementptr %arg0[%70] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %72 = llvm.load %71 : !llvm.ptr -> f32
+// CHECK-NEXT:     %73 = llvm.insertelement %72, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %74 = llvm.shufflevector %73, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %75 = llvm.add %11, %19 : i64
+// CHECK-NEXT:     %76 = llvm.getelementptr %arg0[%75] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %77 = llvm.load %76 : !llvm.ptr -> f32
+// CHECK-NEXT:     %78 = llvm.insertelement %77, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %79 = llvm.shufflevector %78, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %80 = llvm.add %12, %19 : i64
+// CHECK-NEXT:     %81 = llvm.getelementptr %arg0[%80] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %82 = llvm.load %81 : !llvm.ptr -> f32
+// CHECK-NEXT:     %83 = llvm.insertelement %82, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %84 = llvm.shufflevector %83, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %85 = llvm.add %13, %19 : i64
+// CHECK-NEXT:     %86 = llvm.getelementptr %arg0[%85] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %87 = llvm.load %86 : !llvm.ptr -> f32
+// CHECK-NEXT:     %88 = llvm.insertelement %87, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %89 = llvm.shufflevector %88, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %90 = llvm.add %14, %19 : i64
+// CHECK-NEXT:     %91 = llvm.getelementptr %arg0[%90] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %92 = llvm.load %91 : !llvm.ptr -> f32
+// CHECK-NEXT:     %93 = llvm.insertelement %92, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %94 = llvm.shufflevector %93, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %95 = llvm.add %15, %19 : i64
+// CHECK-NEXT:     %96 = llvm.getelementptr %arg0[%95] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %97 = llvm.load %96 : !llvm.ptr -> f32
+// CHECK-NEXT:     %98 = llvm.insertelement %97, %1[%0 : i32] : vector<1xf32>
+// CHECK-NEXT:     %99 = llvm.shufflevector %98, %1 [0] : vector<1xf32> 
+// CHECK-NEXT:     %100 = llvm.shufflevector %24, %24 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %101 = llvm.shufflevector %100, %16 [0, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %102 = llvm.shufflevector %29, %29 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %103 = llvm.shufflevector %102, %101 [16, 0, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %104 = llvm.shufflevector %34, %34 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %105 = llvm.shufflevector %104, %103 [16, 17, 0, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %106 = llvm.shufflevector %39, %39 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %107 = llvm.shufflevector %106, %105 [16, 17, 18, 0, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %108 = llvm.shufflevector %44, %44 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %109 = llvm.shufflevector %108, %107 [16, 17, 18, 19, 0, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %110 = llvm.shufflevector %49, %49 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %111 = llvm.shufflevector %110, %109 [16, 17, 18, 19, 20, 0, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %112 = llvm.shufflevector %54, %54 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %113 = llvm.shufflevector %112, %111 [16, 17, 18, 19, 20, 21, 0, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %114 = llvm.shufflevector %59, %59 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %115 = llvm.shufflevector %114, %113 [16, 17, 18, 19, 20, 21, 22, 0, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %116 = llvm.shufflevector %64, %64 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %117 = llvm.shufflevector %116, %115 [16, 17, 18, 19, 20, 21, 22, 23, 0, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %118 = llvm.shufflevector %69, %69 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %119 = llvm.shufflevector %118, %117 [16, 17, 18, 19, 20, 21, 22, 23, 24, 0, 26, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %120 = llvm.shufflevector %74, %74 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %121 = llvm.shufflevector %120, %119 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 0, 27, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %122 = llvm.shufflevector %79, %79 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %123 = llvm.shufflevector %122, %121 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 0, 28, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %124 = llvm.shufflevector %84, %84 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %125 = llvm.shufflevector %124, %123 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 0, 29, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %126 = llvm.shufflevector %89, %89 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %127 = llvm.shufflevector %126, %125 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 0, 30, 31] : vector<16xf32> 
+// CHECK-NEXT:     %128 = llvm.shufflevector %94, %94 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %129 = llvm.shufflevector %128, %127 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 0, 31] : vector<16xf32> 
+// CHECK-NEXT:     %130 = llvm.shufflevector %99, %99 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<1xf32> 
+// CHECK-NEXT:     %131 = llvm.shufflevector %130, %129 [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 0] : vector<16xf32> 
+// CHECK-NEXT:     %132 = llvm.mul %19, %17 : i64
+// CHECK-NEXT:     %133 = llvm.add %132, %19 : i64
+// CHECK-NEXT:     %134 = llvm.getelementptr %arg1[%133] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %131, %134 {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k16_matmul(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i32) : i32
 // CHECK-NEXT:     %1 = llvm.mlir.undef : vector<16xf32>
 // CHECK-NEXT:     %2 = llvm.mlir.constant(8 : index) : i64
@@ -1583,7 +1499,7 @@
 // CHECK-NEXT:   ^bb6:  // pred: ^bb4
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k5_matmul_transpose_a(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k17_matmul_transpose_a(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(7 : i64) : i64
 // CHECK-NEXT:     %1 = llvm.mlir.constant(6 : i64) : i64
 // CHECK-NEXT:     %2 = llvm.mlir.constant(5 : i64) : i64
@@ -2021,7 +1937,7 @@
 // CHECK-NEXT:   ^bb6:  // pred: ^bb1
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k6_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k18_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(dense<0.000000e+00> : vector<16xf32>) : vector<16xf32>
 // CHECK-NEXT:     %1 = llvm.mlir.constant(dense<1.000000e+00> : vector<16xf32>) : vector<16xf32>
 // CHECK-NEXT:     %2 = llvm.mlir.constant(1 : index) : i64
@@ -2052,7 +1968,15 @@
 // CHECK-NEXT:   ^bb3:  // pred: ^bb1
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k7_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k19_fill(%arg0: f32, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:     %1 = llvm.mlir.undef : vector<16xf32>
+// CHECK-NEXT:     %2 = llvm.insertelement %arg0, %1[%0 : i32] : vector<16xf32>
+// CHECK-NEXT:     %3 = llvm.shufflevector %2, %1 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     llvm.store %3, %arg1 {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k20_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(1 : index) : i64
 // CHECK-NEXT:     %1 = llvm.mlir.constant(16 : index) : i64
 // CHECK-NEXT:     %2 = llvm.mlir.constant(0 : index) : i64
@@ -2073,7 +1997,169 @@
 // CHECK-NEXT:     llvm.store %5, %arg1 {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k8_matmul(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k21_transpose(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(2 : index) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(3 : index) : i64
+// CHECK-NEXT:     %2 = llvm.mlir.constant(4 : index) : i64
+// CHECK-NEXT:     %3 = llvm.mlir.constant(5 : index) : i64
+// CHECK-NEXT:     %4 = llvm.mlir.constant(6 : index) : i64
+// CHECK-NEXT:     %5 = llvm.mlir.constant(7 : index) : i64
+// CHECK-NEXT:     %6 = llvm.mlir.constant(8 : index) : i64
+// CHECK-NEXT:     %7 = llvm.mlir.constant(9 : index) : i64
+// CHECK-NEXT:     %8 = llvm.mlir.constant(dense<0.000000e+00> : vector<160xf32>) : vector<160xf32>
+// CHECK-NEXT:     %9 = llvm.mlir.constant(11 : index) : i64
+// CHECK-NEXT:     %10 = llvm.mlir.constant(12 : index) : i64
+// CHECK-NEXT:     %11 = llvm.mlir.constant(13 : index) : i64
+// CHECK-NEXT:     %12 = llvm.mlir.constant(14 : index) : i64
+// CHECK-NEXT:     %13 = llvm.mlir.constant(15 : index) : i64
+// CHECK-NEXT:     %14 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %15 = llvm.mlir.constant(10 : index) : i64
+// CHECK-NEXT:     %16 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %17 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     %18 = llvm.mul %17, %16 : i64
+// CHECK-NEXT:     %19 = llvm.add %18, %17 : i64
+// CHECK-NEXT:     %20 = llvm.getelementptr %arg0[%19] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %21 = llvm.load %20 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %22 = llvm.mul %14, %16 : i64
+// CHECK-NEXT:     %23 = llvm.add %22, %17 : i64
+// CHECK-NEXT:     %24 = llvm.getelementptr %arg0[%23] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %25 = llvm.load %24 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %26 = llvm.mul %0, %16 : i64
+// CHECK-NEXT:     %27 = llvm.add %26, %17 : i64
+// CHECK-NEXT:     %28 = llvm.getelementptr %arg0[%27] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %29 = llvm.load %28 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %30 = llvm.mul %1, %16 : i64
+// CHECK-NEXT:     %31 = llvm.add %30, %17 : i64
+// CHECK-NEXT:     %32 = llvm.getelementptr %arg0[%31] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %33 = llvm.load %32 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %34 = llvm.mul %2, %16 : i64
+// CHECK-NEXT:     %35 = llvm.add %34, %17 : i64
+// CHECK-NEXT:     %36 = llvm.getelementptr %arg0[%35] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %37 = llvm.load %36 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %38 = llvm.mul %3, %16 : i64
+// CHECK-NEXT:     %39 = llvm.add %38, %17 : i64
+// CHECK-NEXT:     %40 = llvm.getelementptr %arg0[%39] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %41 = llvm.load %40 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %42 = llvm.mul %4, %16 : i64
+// CHECK-NEXT:     %43 = llvm.add %42, %17 : i64
+// CHECK-NEXT:     %44 = llvm.getelementptr %arg0[%43] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %45 = llvm.load %44 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %46 = llvm.mul %5, %16 : i64
+// CHECK-NEXT:     %47 = llvm.add %46, %17 : i64
+// CHECK-NEXT:     %48 = llvm.getelementptr %arg0[%47] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %49 = llvm.load %48 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %50 = llvm.mul %6, %16 : i64
+// CHECK-NEXT:     %51 = llvm.add %50, %17 : i64
+// CHECK-NEXT:     %52 = llvm.getelementptr %arg0[%51] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %53 = llvm.load %52 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %54 = llvm.mul %7, %16 : i64
+// CHECK-NEXT:     %55 = llvm.add %54, %17 : i64
+// CHECK-NEXT:     %56 = llvm.getelementptr %arg0[%55] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %57 = llvm.load %56 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %58 = llvm.shufflevector %21, %21 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %59 = llvm.shufflevector %58, %8 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
+// CHECK-NEXT:     %60 = llvm.shufflevector %25, %25 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %61 = llvm.shufflevector %60, %59 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
+// CHECK-NEXT:     %62 = llvm.shufflevector %29, %29 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %63 = llvm.shufflevector %62, %61 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
+// CHECK-NEXT:     %64 = llvm.shufflevector %33, %33 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %65 = llvm.shufflevector %64, %63 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
+// CHECK-NEXT:     %66 = llvm.shufflevector %37, %37 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %67 = llvm.shufflevector %66, %65 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
+// CHECK-NEXT:     %68 = llvm.shufflevector %41, %41 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %69 = llvm.shufflevector %68, %67 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
+// CHECK-NEXT:     %70 = llvm.shufflevector %45, %45 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %71 = llvm.shufflevector %70, %69 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
+// CHECK-NEXT:     %72 = llvm.shufflevector %49, %49 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %73 = llvm.shufflevector %72, %71 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
+// CHECK-NEXT:     %74 = llvm.shufflevector %53, %53 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %75 = llvm.shufflevector %74, %73 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319] : vector<160xf32> 
+// CHECK-NEXT:     %76 = llvm.shufflevector %57, %57 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : vector<16xf32> 
+// CHECK-NEXT:     %77 = llvm.shufflevector %76, %75 [160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<160xf32> 
+// CHECK-NEXT:     %78 = llvm.shufflevector %77, %77 [0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 1, 17, 33, 49, 65, 81, 97, 113, 129, 145, 2, 18, 34, 50, 66, 82, 98, 114, 130, 146, 3, 19, 35, 51, 67, 83, 99, 115, 131, 147, 4, 20, 36, 52, 68, 84, 100, 116, 132, 148, 5, 21, 37, 53, 69, 85, 101, 117, 133, 149, 6, 22, 38, 54, 70, 86, 102, 118, 134, 150, 7, 23, 39, 55, 71, 87, 103, 119, 135, 151, 8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 9, 25, 41, 57, 73, 89, 105, 121, 137, 153, 10, 26, 42, 58, 74, 90, 106, 122, 138, 154, 11, 27, 43, 59, 75, 91, 107, 123, 139, 155, 12, 28, 44, 60, 76, 92, 108, 124, 140, 156, 13, 29, 45, 61, 77, 93, 109, 125, 141, 157, 14, 30, 46, 62, 78, 94, 110, 126, 142, 158, 15, 31, 47, 63, 79, 95, 111, 127, 143, 159] : vector<160xf32> 
+// CHECK-NEXT:     %79 = llvm.shufflevector %78, %78 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] : vector<160xf32> 
+// CHECK-NEXT:     %80 = llvm.shufflevector %78, %78 [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] : vector<160xf32> 
+// CHECK-NEXT:     %81 = llvm.shufflevector %78, %78 [20, 21, 22, 23, 24, 25, 26, 27, 28, 29] : vector<160xf32> 
+// CHECK-NEXT:     %82 = llvm.shufflevector %78, %78 [30, 31, 32, 33, 34, 35, 36, 37, 38, 39] : vector<160xf32> 
+// CHECK-NEXT:     %83 = llvm.shufflevector %78, %78 [40, 41, 42, 43, 44, 45, 46, 47, 48, 49] : vector<160xf32> 
+// CHECK-NEXT:     %84 = llvm.shufflevector %78, %78 [50, 51, 52, 53, 54, 55, 56, 57, 58, 59] : vector<160xf32> 
+// CHECK-NEXT:     %85 = llvm.shufflevector %78, %78 [60, 61, 62, 63, 64, 65, 66, 67, 68, 69] : vector<160xf32> 
+// CHECK-NEXT:     %86 = llvm.shufflevector %78, %78 [70, 71, 72, 73, 74, 75, 76, 77, 78, 79] : vector<160xf32> 
+// CHECK-NEXT:     %87 = llvm.shufflevector %78, %78 [80, 81, 82, 83, 84, 85, 86, 87, 88, 89] : vector<160xf32> 
+// CHECK-NEXT:     %88 = llvm.shufflevector %78, %78 [90, 91, 92, 93, 94, 95, 96, 97, 98, 99] : vector<160xf32> 
+// CHECK-NEXT:     %89 = llvm.shufflevector %78, %78 [100, 101, 102, 103, 104, 105, 106, 107, 108, 109] : vector<160xf32> 
+// CHECK-NEXT:     %90 = llvm.shufflevector %78, %78 [110, 111, 112, 113, 114, 115, 116, 117, 118, 119] : vector<160xf32> 
+// CHECK-NEXT:     %91 = llvm.shufflevector %78, %78 [120, 121, 122, 123, 124, 125, 126, 127, 128, 129] : vector<160xf32> 
+// CHECK-NEXT:     %92 = llvm.shufflevector %78, %78 [130, 131, 132, 133, 134, 135, 136, 137, 138, 139] : vector<160xf32> 
+// CHECK-NEXT:     %93 = llvm.shufflevector %78, %78 [140, 141, 142, 143, 144, 145, 146, 147, 148, 149] : vector<160xf32> 
+// CHECK-NEXT:     %94 = llvm.shufflevector %78, %78 [150, 151, 152, 153, 154, 155, 156, 157, 158, 159] : vector<160xf32> 
+// CHECK-NEXT:     %95 = llvm.mul %17, %15 : i64
+// CHECK-NEXT:     %96 = llvm.add %95, %17 : i64
+// CHECK-NEXT:     %97 = llvm.getelementptr %arg1[%96] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %79, %97 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %98 = llvm.mul %14, %15 : i64
+// CHECK-NEXT:     %99 = llvm.add %98, %17 : i64
+// CHECK-NEXT:     %100 = llvm.getelementptr %arg1[%99] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %80, %100 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %101 = llvm.mul %0, %15 : i64
+// CHECK-NEXT:     %102 = llvm.add %101, %17 : i64
+// CHECK-NEXT:     %103 = llvm.getelementptr %arg1[%102] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %81, %103 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %104 = llvm.mul %1, %15 : i64
+// CHECK-NEXT:     %105 = llvm.add %104, %17 : i64
+// CHECK-NEXT:     %106 = llvm.getelementptr %arg1[%105] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %82, %106 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %107 = llvm.mul %2, %15 : i64
+// CHECK-NEXT:     %108 = llvm.add %107, %17 : i64
+// CHECK-NEXT:     %109 = llvm.getelementptr %arg1[%108] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %83, %109 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %110 = llvm.mul %3, %15 : i64
+// CHECK-NEXT:     %111 = llvm.add %110, %17 : i64
+// CHECK-NEXT:     %112 = llvm.getelementptr %arg1[%111] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %84, %112 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %113 = llvm.mul %4, %15 : i64
+// CHECK-NEXT:     %114 = llvm.add %113, %17 : i64
+// CHECK-NEXT:     %115 = llvm.getelementptr %arg1[%114] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %85, %115 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %116 = llvm.mul %5, %15 : i64
+// CHECK-NEXT:     %117 = llvm.add %116, %17 : i64
+// CHECK-NEXT:     %118 = llvm.getelementptr %arg1[%117] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %86, %118 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %119 = llvm.mul %6, %15 : i64
+// CHECK-NEXT:     %120 = llvm.add %119, %17 : i64
+// CHECK-NEXT:     %121 = llvm.getelementptr %arg1[%120] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %87, %121 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %122 = llvm.mul %7, %15 : i64
+// CHECK-NEXT:     %123 = llvm.add %122, %17 : i64
+// CHECK-NEXT:     %124 = llvm.getelementptr %arg1[%123] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %88, %124 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %125 = llvm.mul %15, %15 : i64
+// CHECK-NEXT:     %126 = llvm.add %125, %17 : i64
+// CHECK-NEXT:     %127 = llvm.getelementptr %arg1[%126] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %89, %127 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %128 = llvm.mul %9, %15 : i64
+// CHECK-NEXT:     %129 = llvm.add %128, %17 : i64
+// CHECK-NEXT:     %130 = llvm.getelementptr %arg1[%129] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %90, %130 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %131 = llvm.mul %10, %15 : i64
+// CHECK-NEXT:     %132 = llvm.add %131, %17 : i64
+// CHECK-NEXT:     %133 = llvm.getelementptr %arg1[%132] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %91, %133 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %134 = llvm.mul %11, %15 : i64
+// CHECK-NEXT:     %135 = llvm.add %134, %17 : i64
+// CHECK-NEXT:     %136 = llvm.getelementptr %arg1[%135] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %92, %136 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %137 = llvm.mul %12, %15 : i64
+// CHECK-NEXT:     %138 = llvm.add %137, %17 : i64
+// CHECK-NEXT:     %139 = llvm.getelementptr %arg1[%138] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %93, %139 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     %140 = llvm.mul %13, %15 : i64
+// CHECK-NEXT:     %141 = llvm.add %140, %17 : i64
+// CHECK-NEXT:     %142 = llvm.getelementptr %arg1[%141] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %94, %142 {alignment = 4 : i64} : vector<10xf32>, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k22_matmul(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(7 : i64) : i64
 // CHECK-NEXT:     %1 = llvm.mlir.constant(6 : i64) : i64
 // CHECK-NEXT:     %2 = llvm.mlir.constant(5 : i64) : i64
@@ -2511,7 +2597,7 @@
 // CHECK-NEXT:   ^bb6:  // pred: ^bb1
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   llvm.func @__recc_k9_matmul_transpose_a(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:   llvm.func @__recc_k23_matmul_transpose_a(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
 // CHECK-NEXT:     %0 = llvm.mlir.constant(9 : i64) : i64
 // CHECK-NEXT:     %1 = llvm.mlir.constant(8 : i64) : i64
 // CHECK-NEXT:     %2 = llvm.mlir.constant(7 : i64) : i64
@@ -3069,6 +3155,36 @@
 // CHECK-NEXT:     %535 = llvm.add %534, %25 : i64
 // CHECK-NEXT:     %536 = llvm.getelementptr %arg2[%535] : (!llvm.ptr, i64) -> !llvm.ptr, f32
 // CHECK-NEXT:     llvm.store %533, %536 {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k24_copy(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.load %arg0 : !llvm.ptr -> f32
+// CHECK-NEXT:     llvm.store %0, %arg1 : f32, !llvm.ptr
+// CHECK-NEXT:     llvm.return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   llvm.func @__recc_k25_copy(%arg0: !llvm.ptr, %arg1: i64, %arg2: !llvm.ptr) attributes {sym_visibility = "private"} {
+// CHECK-NEXT:     %0 = llvm.mlir.constant(10 : index) : i64
+// CHECK-NEXT:     %1 = llvm.mlir.constant(1 : index) : i64
+// CHECK-NEXT:     %2 = llvm.mlir.constant(8 : index) : i64
+// CHECK-NEXT:     %3 = llvm.mlir.constant(16 : index) : i64
+// CHECK-NEXT:     %4 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     llvm.br ^bb1(%4 : i64)
+// CHECK-NEXT:   ^bb1(%5: i64):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %6 = llvm.icmp "slt" %5, %3 : i64
+// CHECK-NEXT:     llvm.cond_br %6, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb2:  // pred: ^bb1
+// CHECK-NEXT:     %7 = llvm.getelementptr %arg0[%arg1] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %8 = llvm.mul %5, %0 : i64
+// CHECK-NEXT:     %9 = llvm.add %8, %4 : i64
+// CHECK-NEXT:     %10 = llvm.getelementptr %7[%9] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %11 = llvm.load %10 {alignment = 4 : i64} : !llvm.ptr -> vector<8xf32>
+// CHECK-NEXT:     %12 = llvm.mul %5, %2 : i64
+// CHECK-NEXT:     %13 = llvm.add %12, %4 : i64
+// CHECK-NEXT:     %14 = llvm.getelementptr %arg2[%13] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %11, %14 {alignment = 4 : i64} : vector<8xf32>, !llvm.ptr
+// CHECK-NEXT:     %15 = llvm.add %5, %1 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%15 : i64)
+// CHECK-NEXT:   ^bb3:  // pred: ^bb1
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
 // CHECK-NEXT: }

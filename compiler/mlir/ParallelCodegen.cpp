@@ -1,0 +1,101 @@
+// ParallelCodegen: the LLVM half of a JIT compile, on every core.
+//
+// LLVM's O3 and instruction selection take most of a large model's compile
+// time and run on one thread per module. The translated module is therefore
+// split into parts of about equal size (llvm::SplitModule, which balances by
+// instruction count once every symbol is external), and each part is
+// optimized and compiled to an object on its own thread, in its own
+// LLVMContext (bitcode carries the part across), with its own TargetMachine.
+// Little is lost: kernels are noinline already (Translate.cpp), so O3 works
+// function by function anyway. The split is deterministic, so the objects do
+// not depend on thread timing.
+#include "compiler/mlir/Pipeline.h"
+
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
+
+#include <algorithm>
+#include <thread>
+
+namespace recc::codegen {
+
+unsigned compileThreads(const CodegenOptions& o) {
+  if (o.compileThreads > 0) return (unsigned)o.compileThreads;
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
+
+namespace {
+
+size_t instructionCount(const llvm::Module& m) {
+  size_t n = 0;
+  for (const llvm::Function& f : m) n += f.getInstructionCount();
+  return n;
+}
+
+/// A part's symbols are reached from other parts, which may be loaded
+/// anywhere in the address space: default visibility and no dso_local make
+/// every reference go through the GOT or a stub, never a 32-bit offset.
+void exposeSymbols(llvm::Module& part) {
+  for (llvm::GlobalValue& g : part.global_values()) {
+    if (g.hasLocalLinkage()) continue;
+    g.setVisibility(llvm::GlobalValue::DefaultVisibility);
+    g.setDSOLocal(false);
+  }
+}
+
+/// Optimizes one part (bitcode) and compiles it to an object.
+CompiledPart compilePart(const llvm::SmallVector<char, 0>& bitcode, const CodegenOptions& o) {
+  llvm::LLVMContext ctx;
+  llvm::MemoryBufferRef ref(llvm::StringRef(bitcode.data(), bitcode.size()), "recc-part");
+  llvm::Expected<std::unique_ptr<llvm::Module>> m = llvm::parseBitcodeFile(ref, ctx);
+  if (!m)
+    throw CodegenError("internal error: a split module does not read back: " +
+                       llvm::toString(m.takeError()));
+  CompiledPart out;
+  out.instructionsBefore = instructionCount(**m);
+  auto tm = makeTargetMachine(o);
+  optimize(**m, *tm, o.optLevel);
+  out.instructionsAfter = instructionCount(**m);
+  for (const llvm::Function& f : **m)
+    if (!f.isDeclaration())
+      out.functions.push_back(f.getName().str());
+  llvm::raw_svector_ostream os(out.object);
+  writeObject(**m, *tm, os);
+  return out;
+}
+
+}  // namespace
+
+std::vector<CompiledPart> compileParts(std::unique_ptr<llvm::Module> module,
+                                       const CodegenOptions& o, unsigned parts) {
+  std::vector<llvm::SmallVector<char, 0>> bitcode;
+  llvm::SplitModule(*module, std::max(parts, 1u), [&](std::unique_ptr<llvm::Module> part) {
+    if (instructionCount(*part) == 0 && part->global_empty()) return;
+    exposeSymbols(*part);
+    llvm::raw_svector_ostream os(bitcode.emplace_back());
+    llvm::WriteBitcodeToFile(*part, os);
+  });
+  module.reset();
+
+  std::vector<CompiledPart> out(bitcode.size());
+  std::vector<std::string> errors(bitcode.size());
+  auto work = [&](size_t i) {
+    try {
+      out[i] = compilePart(bitcode[i], o);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < bitcode.size(); ++i) threads.emplace_back(work, i);
+  if (!bitcode.empty()) work(0);
+  for (std::thread& t : threads) t.join();
+  for (const std::string& e : errors)
+    if (!e.empty()) throw CodegenError(e);
+  return out;
+}
+
+}  // namespace recc::codegen
