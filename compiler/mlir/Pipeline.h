@@ -85,9 +85,9 @@ struct CompiledPart {
 /// hardware threads (at most 8).
 unsigned compileThreads(const CodegenOptions& options);
 
-/// Splits `module` into at most `parts` parts of about equal size, then
-/// optimizes each and compiles it to an object, each part on its own thread.
+/// Splits `module` into parts of about equal size, then optimizes each and
+/// compiles it to an object on `threads` threads.
 std::vector<CompiledPart> compileParts(std::unique_ptr<llvm::Module> module,
-                                       const CodegenOptions& options, unsigned parts);
+                                       const CodegenOptions& options, unsigned threads);
 
 }  // namespace recc::codegen

@@ -140,8 +140,8 @@ OP_TEST(MlirOps, MatMulPackedSlivers, MatMul) {
   }
 }
 
-// The LLVM half of a compile split into 1, 2 or 5 parts, each compiled on its
-// own thread and linked by the JIT: the same numbers, bit for bit.
+// The LLVM half of a compile on 1, 2 or 5 threads (1, 8 or 20 parts), linked
+// by the JIT: the same numbers, bit for bit.
 TEST(MlirCompile, PartsDoNotChangeTheResult) {
   Graph g = opGraph(OpKind::MatMul, {{B, 70}, {70, 48}}, {}, /*withGrad=*/true);
   std::vector<std::vector<float>> inputs;
@@ -151,13 +151,13 @@ TEST(MlirCompile, PartsDoNotChangeTheResult) {
     inputs.push_back(v);
   }
   std::vector<std::vector<float>> first;
-  for (int parts : {1, 2, 5}) {
+  for (int threads : {1, 2, 5}) {
     JitOptions o;
     o.threads = 2;
-    o.compileThreads = parts;
+    o.compileThreads = threads;
     auto out = runJit(g, 64, inputs, o);
     if (first.empty()) first = out;
-    EXPECT_EQ(out, first) << parts << " parts";
+    EXPECT_EQ(out, first) << threads << " compile threads";
   }
 }
 
