@@ -2,11 +2,12 @@
 // rows of the batch (compiler/ops/BatchRows.cpp has their reference kernels).
 //
 // top_k: the scores q·itemsᵀ are one GEMM; the selection is a loop over rows
-// and items (scf.for on tensors) keeping each row's best k sorted, best first,
-// by insertion: an item enters only when it beats the row's k-th score, so on
-// a large corpus most items cost one comparison. Scanning items in index order
-// and inserting after equal scores sends ties to the lower index, as the
-// reference does.
+// (two threads take half each) and items (scf.for on tensors) keeping each
+// row's best k sorted, best first, by insertion: an item enters only when it
+// beats the row's k-th score, so once the list is full most items cost one
+// comparison; its place is found by binary search. Scanning items in index
+// order and inserting after equal scores sends ties to the lower index, as
+// the reference does.
 //
 // group_sum: the equality matrix E[i,j] = (id_i == id_j) as a map, then E·x as
 // a GEMM over the flattened rows: O(B²·|row|) flops, fine for batches in the
@@ -32,83 +33,111 @@ static Value index(OpBuilder& b, Location l, int64_t v) {
   return b.create<arith::ConstantIndexOp>(l, v);
 }
 
-/// The sorted lists of one row: best scores and their item indices.
-struct Best {
-  Value vals, idx;  ///< tensors [rows, k], row i sorted best first
-};
+/// Row r of `best` [rows, 2k] holds one row's list: its k best scores, best
+/// first, in columns 0..k-1 and their item indices in columns k..2k-1.
+static Value at(OpBuilder& b, Location l, Value best, Value r, Value col) {
+  return b.create<tensor::ExtractOp>(l, best, ValueRange{r, col});
+}
 
-/// Inserts item `j` (index value `jf`) with score `s` into row `i` of `best`,
-/// after every entry scoring >= s; the k-th entry falls off.
-static Best insertSorted(OpBuilder& b, Location l, Best best, Value i, Value s, Value jf,
-                         int64_t k) {
-  Value zero = index(b, l, 0), one = index(b, l, 1), kk = index(b, l, k);
-  auto count = b.create<scf::ForOp>(
-      l, zero, kk, one, ValueRange{zero}, [&](OpBuilder& nb, Location nl, Value p, ValueRange a) {
-        Value v = nb.create<tensor::ExtractOp>(nl, best.vals, ValueRange{i, p});
-        Value ge = nb.create<arith::CmpFOp>(nl, arith::CmpFPredicate::OGE, v, s);
-        Value add = nb.create<arith::SelectOp>(nl, ge, index(nb, nl, 1), index(nb, nl, 0));
-        nb.create<scf::YieldOp>(nl, ValueRange{nb.create<arith::AddIOp>(nl, a[0], add)});
+/// Where score `s` enters row r of `best`: after every entry >= s (so ties go
+/// to the lower item index). A binary search of ceil(log2(k + 1)) steps.
+static Value insertPosition(OpBuilder& b, Location l, Value best, Value r, Value s, int64_t k) {
+  int64_t steps = 0;
+  while ((int64_t{1} << steps) < k + 1) ++steps;
+  Value zero = index(b, l, 0), one = index(b, l, 1);
+  auto search = b.create<scf::ForOp>(
+      l, zero, index(b, l, steps), one, ValueRange{zero, index(b, l, k)},
+      [&](OpBuilder& nb, Location nl, Value, ValueRange a) {
+        Value lo = a[0], hi = a[1];
+        Value open = nb.create<arith::CmpIOp>(nl, arith::CmpIPredicate::ult, lo, hi);
+        Value mid = nb.create<arith::MinUIOp>(
+            nl, nb.create<arith::DivUIOp>(nl, nb.create<arith::AddIOp>(nl, lo, hi),
+                                          index(nb, nl, 2)),
+            index(nb, nl, k - 1));
+        Value ge = nb.create<arith::CmpFOp>(nl, arith::CmpFPredicate::OGE, at(nb, nl, best, r, mid), s);
+        Value right = nb.create<arith::AndIOp>(nl, open, ge);
+        Value notGe = nb.create<arith::XOrIOp>(
+            nl, ge, nb.create<arith::ConstantOp>(nl, nb.getBoolAttr(true)));
+        Value left = nb.create<arith::AndIOp>(nl, open, notGe);
+        Value newLo = nb.create<arith::SelectOp>(
+            nl, right, nb.create<arith::AddIOp>(nl, mid, index(nb, nl, 1)), lo);
+        Value newHi = nb.create<arith::SelectOp>(nl, left, mid, hi);
+        nb.create<scf::YieldOp>(nl, ValueRange{newLo, newHi});
       });
-  Value pos = count.getResult(0);
-  // Shift entries pos..k-2 down by one, from the back: p = k-1-q.
+  return search.getResult(0);
+}
+
+/// Inserts item `jf` with score `s` into row r of `best` at its position; the
+/// k-th entry falls off.
+static Value insertSorted(OpBuilder& b, Location l, Value best, Value r, Value s, Value jf,
+                          int64_t k) {
+  Value pos = insertPosition(b, l, best, r, s, k);
+  // Shift entries pos..k-2 (and their indices) down by one, from the back.
+  Value zero = index(b, l, 0), one = index(b, l, 1);
   Value shifts = b.create<arith::SubIOp>(l, index(b, l, k - 1), pos);
   auto shifted = b.create<scf::ForOp>(
-      l, zero, shifts, one, ValueRange{best.vals, best.idx},
-      [&](OpBuilder& nb, Location nl, Value q, ValueRange a) {
+      l, zero, shifts, one, ValueRange{best}, [&](OpBuilder& nb, Location nl, Value q, ValueRange a) {
+        Value t = a[0];
         Value p = nb.create<arith::SubIOp>(nl, index(nb, nl, k - 1), q);
-        Value prev = nb.create<arith::SubIOp>(nl, p, index(nb, nl, 1));
-        SmallVector<Value> out;
-        for (Value t : a) {
-          Value v = nb.create<tensor::ExtractOp>(nl, t, ValueRange{i, prev});
-          out.push_back(nb.create<tensor::InsertOp>(nl, v, t, ValueRange{i, p}));
+        for (int64_t half : {int64_t{0}, k}) {
+          Value to = nb.create<arith::AddIOp>(nl, p, index(nb, nl, half));
+          Value from = nb.create<arith::SubIOp>(nl, to, index(nb, nl, 1));
+          t = nb.create<tensor::InsertOp>(nl, at(nb, nl, t, r, from), t, ValueRange{r, to});
         }
-        nb.create<scf::YieldOp>(nl, out);
+        nb.create<scf::YieldOp>(nl, ValueRange{t});
       });
-  Value vals = b.create<tensor::InsertOp>(l, s, shifted.getResult(0), ValueRange{i, pos});
-  Value idx = b.create<tensor::InsertOp>(l, jf, shifted.getResult(1), ValueRange{i, pos});
-  return {vals, idx};
+  Value t = b.create<tensor::InsertOp>(l, s, shifted.getResult(0), ValueRange{r, pos});
+  Value idxPos = b.create<arith::AddIOp>(l, pos, index(b, l, k));
+  return b.create<tensor::InsertOp>(l, jf, t, ValueRange{r, idxPos});
 }
 
-/// One item of one row: insert it when it beats the row's current k-th score.
-static Best offer(OpBuilder& b, Location l, Value scores, Best best, Value i, Value j, int64_t k) {
-  Value s = b.create<tensor::ExtractOp>(l, scores, ValueRange{i, j});
-  Value last = b.create<tensor::ExtractOp>(l, best.vals, ValueRange{i, index(b, l, k - 1)});
-  Value better = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, s, last);
-  auto ifOp = b.create<scf::IfOp>(l, TypeRange{best.vals.getType(), best.idx.getType()}, better,
-                                  /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    Value j64 = b.create<arith::IndexCastOp>(l, b.getI64Type(), j);
-    Value jf = b.create<arith::SIToFPOp>(l, b.getF32Type(), j64);
-    Best in = insertSorted(b, l, best, i, s, jf, k);
-    b.create<scf::YieldOp>(l, ValueRange{in.vals, in.idx});
-    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-    b.create<scf::YieldOp>(l, ValueRange{best.vals, best.idx});
-  }
-  return {ifOp.getResult(0), ifOp.getResult(1)};
+/// Item j of row r (scores row `row`): inserted when it beats the row's k-th
+/// score, so once the list is full most items cost one comparison.
+static Value offer(OpBuilder& b, Location l, Value scores, Value best, Value row, Value r, Value j,
+                   int64_t k) {
+  Value s = b.create<tensor::ExtractOp>(l, scores, ValueRange{row, j});
+  Value better = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, s,
+                                         at(b, l, best, r, index(b, l, k - 1)));
+  auto ifOp = b.create<scf::IfOp>(l, TypeRange{best.getType()}, better, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  Value j64 = b.create<arith::IndexCastOp>(l, b.getI64Type(), j);
+  Value jf = b.create<arith::SIToFPOp>(l, b.getF32Type(), j64);
+  b.create<scf::YieldOp>(l, ValueRange{insertSorted(b, l, best, r, s, jf, k)});
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  b.create<scf::YieldOp>(l, ValueRange{best});
+  return ifOp.getResult(0);
 }
 
-/// Rows without k items (a batch smaller than k) keep -1 in the missing places.
+/// Rows without k items (a batch smaller than k) keep -1 in the missing
+/// places. Two threads take half of the rows each.
 static Value lowerTopK(LowerCtx& c) {
   std::vector<int64_t> out = c.dims();
-  int64_t rows = out[0], k = out[1];
-  Value scores = gemm(c, c.in(0), emitTransposed(c, c.in(1)), rows, rows);
-  Best init{emitFilled(c, out, -std::numeric_limits<double>::infinity()),
-            emitFilled(c, out, -1.0)};
-  OpBuilder& b = c.b;
-  Value zero = index(b, c.loc, 0), one = index(b, c.loc, 1), n = index(b, c.loc, rows);
-  auto rowLoop = b.create<scf::ForOp>(
-      c.loc, zero, n, one, ValueRange{init.vals, init.idx},
-      [&](OpBuilder& rb, Location rl, Value i, ValueRange ra) {
-        auto itemLoop = rb.create<scf::ForOp>(
-            rl, zero, n, one, ra, [&](OpBuilder& ib, Location il, Value j, ValueRange ia) {
-              Best next = offer(ib, il, scores, Best{ia[0], ia[1]}, i, j, k);
-              ib.create<scf::YieldOp>(il, ValueRange{next.vals, next.idx});
-            });
-        rb.create<scf::YieldOp>(rl, itemLoop.getResults());
-      });
-  return rowLoop.getResult(1);
+  int64_t rows = out[0], k = out[1], items = c.inDims(1)[0];
+  Value scores = gemm(c, c.in(0), emitTransposed(c, c.in(1)), rows, items);
+  // Scores start at -inf, indices at -1.
+  SmallVector<OpFoldResult> offsets{c.b.getIndexAttr(0), c.b.getIndexAttr(k)},
+      sizes{c.b.getIndexAttr(rows), c.b.getIndexAttr(k)},
+      strides{c.b.getIndexAttr(1), c.b.getIndexAttr(1)};
+  Value init = c.b.create<tensor::InsertSliceOp>(
+      c.loc, emitFilled(c, out, -1.0),
+      emitFilled(c, {rows, 2 * k}, -std::numeric_limits<double>::infinity()), offsets, sizes,
+      strides);
+  Value best = inHalves(c, init, evenAxis({rows, 2 * k}, {0}),
+                        [&](OpBuilder& b, Location l, Value first, Value part) {
+    int64_t partRows = cast<RankedTensorType>(part.getType()).getDimSize(0);
+    return forRows(b, l, partRows, part, [&](OpBuilder& rb, Location rl, Value r, Value acc) {
+      Value row = rb.create<arith::AddIOp>(rl, first, r);
+      auto itemLoop = rb.create<scf::ForOp>(
+          rl, index(rb, rl, 0), index(rb, rl, items), index(rb, rl, 1), ValueRange{acc},
+          [&](OpBuilder& ib, Location il, Value j, ValueRange a) {
+            ib.create<scf::YieldOp>(il, offer(ib, il, scores, a[0], row, r, j, k));
+          });
+      return itemLoop.getResult(0);
+    });
+  });
+  return c.b.create<tensor::ExtractSliceOp>(c.loc, c.tensorType(out), best, offsets, sizes,
+                                            strides);
 }
 
 static Value lowerGroupSum(LowerCtx& c) {

@@ -98,11 +98,8 @@ Value multiplyAdd(OpBuilder& b, Location l, Value x, Value y, Value out,
       .getResult(0);
 }
 
-/// Runs `part(b, l, offset, acc)` once on all of `acc`, or, when `axis` >= 0,
-/// on the two halves of `acc` along `axis` (its extent even), each in one
-/// iteration of an scf.forall (two threads; scf-forall-to-for makes it a loop
-/// when there is one): `offset` is where the half starts, `acc` the half.
-using PartFn = function_ref<Value(OpBuilder&, Location, Value offset, Value acc)>;
+}  // namespace
+
 Value inHalves(LowerCtx& c, Value acc, int64_t axis, PartFn part) {
   if (axis < 0) return part(c.b, c.loc, indexConst(c.b, c.loc, 0), acc);
   auto t = cast<RankedTensorType>(acc.getType());
@@ -130,8 +127,6 @@ Value inHalves(LowerCtx& c, Value acc, int64_t axis, PartFn part) {
   return forall.getResult(0);
 }
 
-/// The axis of `dims` to halve for two threads: the first of `axes` with an
-/// even extent of at least 2, or -1.
 int64_t evenAxis(ArrayRef<int64_t> dims, std::initializer_list<int64_t> axes) {
   for (int64_t a : axes)
     if (dims[a] >= 2 && dims[a] % 2 == 0) return a;
@@ -147,8 +142,6 @@ Value forRows(OpBuilder& b, Location l, int64_t rows, Value acc,
                                    });
   return loop.getResult(0);
 }
-
-}  // namespace
 
 /// y[b] = x[b] · w[id_b]: per row, a [1,n] x [n,u] product into y's row.
 static Value lowerGatherMatMul(LowerCtx& c) {

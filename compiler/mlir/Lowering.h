@@ -107,6 +107,22 @@ mlir::Value emitTransposed(LowerCtx& c, mlir::Value m);
 /// A tensor of extents `dims` filled with `v`.
 mlir::Value emitFilled(LowerCtx& c, const std::vector<int64_t>& dims, double v);
 
+/// Row-parallel loops (in LowerRoutedMatMul.cpp). inHalves runs
+/// `part(b, l, offset, acc)` once on all of `acc`, or, when `axis` >= 0, on
+/// the two halves of `acc` along `axis` (its extent even), each in one
+/// iteration of an scf.forall (two threads; scf-forall-to-for makes it a loop
+/// when there is one): `offset` is where the half starts, `acc` the half.
+using PartFn = llvm::function_ref<mlir::Value(mlir::OpBuilder&, mlir::Location,
+                                              mlir::Value offset, mlir::Value acc)>;
+mlir::Value inHalves(LowerCtx& c, mlir::Value acc, int64_t axis, PartFn part);
+/// The axis of `dims` to halve for two threads: the first of `axes` with an
+/// even extent of at least 2, or -1.
+int64_t evenAxis(llvm::ArrayRef<int64_t> dims, std::initializer_list<int64_t> axes);
+/// acc = body(row, acc) for row = 0 .. rows-1 (scf.for on tensors).
+mlir::Value forRows(mlir::OpBuilder& b, mlir::Location l, int64_t rows, mlir::Value acc,
+                    llvm::function_ref<mlir::Value(mlir::OpBuilder&, mlir::Location,
+                                                   mlir::Value row, mlir::Value acc)> body);
+
 /// Axes normalized against `rank` (negative counts from the back), sorted,
 /// de-duplicated; empty means all axes.
 std::vector<int64_t> normalizedAxes(std::vector<int64_t> axes, int64_t rank);

@@ -283,6 +283,19 @@ OP_TEST(MlirOps, TopK, TopK) {
   check(OpKind::TopK, {{B, 3}, {B, 3}}, {{"k", int64_t(12)}}, ints, none, 5);
 }
 
+// A long list (k = 100 of 256) on two threads, each taking half of the rows:
+// every position of the binary search and of the shifts, with ties and without.
+OP_TEST(MlirOps, TopKLongListsTwoThreads, TopK) {
+  JitOptions o;
+  o.threads = 2;
+  std::map<std::string, Range> ints{{"x0", {-2, 2, true}}, {"x1", {-2, 2, true}}};
+  for (const auto& ranges : {std::map<std::string, Range>{}, ints}) {
+    Graph g = opGraph(OpKind::TopK, {{B, 4}, {B, 4}}, {{"k", int64_t(100)}}, false);
+    Mismatch m = compareWithReference(g, 256, ranges, o);
+    EXPECT_TRUE(m.ok) << m.where << " (score " << m.worst << ")";
+  }
+}
+
 // Ids -1..4 over 37 rows into 4 matrices: several rows per matrix, and ids
 // outside [0, 4) that select nothing. Widths 19 and 21 leave peeled remainders.
 OP_TEST(MlirOps, GatherMatMul, GatherMatMul) {
