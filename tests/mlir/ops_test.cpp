@@ -302,10 +302,16 @@ OP_TEST(MlirOps, GatherMatMul, GatherMatMul) {
   std::map<std::string, Range> ids{{"x2", {-1, 4, true}}};
   check(OpKind::GatherMatMul, {{B, 19}, {4, 19, 21}, {B, 1}}, {}, ids, {true, true, false}, 37);
   check(OpKind::GatherMatMul, {{B, 7}, {3, 7, 1}, {B}}, {}, ids, {true, true, false}, 9);
+  // Seventy matrices, most with no rows or one.
+  std::map<std::string, Range> many{{"x2", {-1, 70, true}}};
+  check(OpKind::GatherMatMul, {{B, 5}, {70, 5, 9}, {B, 1}}, {}, many, {true, true, false}, 37);
 }
 OP_TEST(MlirOps, ScatterMatMul, ScatterMatMul) {
   std::map<std::string, Range> ids{{"x2", {-1, 4, true}}};
   check(OpKind::ScatterMatMul, {{B, 19}, {B, 21}, {B, 1}}, {{"depth", int64_t(4)}}, ids,
+        {true, true, false}, 37);
+  std::map<std::string, Range> many{{"x2", {-1, 70, true}}};
+  check(OpKind::ScatterMatMul, {{B, 5}, {B, 9}, {B, 1}}, {{"depth", int64_t(70)}}, many,
         {true, true, false}, 37);
 }
 
