@@ -4,8 +4,8 @@
 // into the DataSet's columns (each row writes only its own slots). Each chunk
 // stops at its first bad row; the error reported is the one on the lowest
 // line, so the message does not depend on the thread count. DataChunks runs
-// the same Reader on a few lines at a time, copied out of the decompressed
-// stream.
+// the same Reader on a few lines at a time, which LineSource.h copies out of
+// the decompressed stream.
 #include "runtime/CsvReader.h"
 
 #include "runtime/DataSetRows.h"
@@ -13,6 +13,7 @@
 #include "runtime/DataFiles.h"
 #include "runtime/TextSource.h"
 #include "runtime/IdLookup.h"
+#include "runtime/LineSource.h"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -31,37 +32,6 @@
 
 namespace recc::rt {
 namespace {
-
-struct Line {
-  std::string_view text;
-  int64_t number;  // 1-based line number in the file
-  int file = 0;    // index of the file among those read together
-};
-
-/// Whether `line` has more than blanks (blank lines are skipped).
-bool isContentLine(std::string_view line) {
-  return line.find_first_not_of(" \t") != std::string_view::npos;
-}
-
-/// Splits `text` (of file `file`) into non-blank lines, dropping '\r' of CRLF endings.
-std::vector<Line> splitLines(std::string_view text, int file = 0) {
-  std::vector<Line> lines;
-  int64_t number = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos)
-      end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r')
-      line.remove_suffix(1);
-    ++number;
-    if (isContentLine(line))
-      lines.push_back({line, number, file});
-    pos = end + 1;
-  }
-  return lines;
-}
 
 /// Trims surrounding blanks (not the delimiter) and one pair of quotes.
 std::string_view cleanField(std::string_view f, char delim) {
@@ -683,95 +653,17 @@ DataSet readDataFile(const std::string& path, const ModelPlan& plan,
   return Reader({path}, plan, options).read();
 }
 
-/// DataChunks' state: the reader (header bound once, shared parsing), the
-/// file being read and the text of its next lines.
+/// DataChunks' state: the reader (header bound once, shared parsing) and the
+/// lines of the files (LineSource.h).
 struct DataChunks::Impl {
-  static constexpr size_t kBlock = 1 << 20;
   Impl(std::vector<std::string> paths, const ModelPlan& plan, const ReadOptions& options)
-      : Files(paths), Read(std::move(paths), plan, options) {}
+      : Read(paths, plan, options),
+        Lines(std::move(paths), [this](const Line& first) { return Read.acceptFirstLine(first); },
+              Read.headerless()) {}
 
-  std::vector<std::string> Files;
   Reader Read;
-  int File = -1;                     // index in Files of the file being read
-  std::unique_ptr<TextSource> Source;
-  std::string Buffer;                // decompressed text; Buffer[Pos, end) unread
-  size_t Pos = 0;
-  bool SourceDone = false;
-  int64_t LineNumber = 0;            // of the last line taken from the file
-  bool HeaderSeen = false;
+  LineSource Lines;
   int64_t RowsSoFar = 0;
-
-  /// The next line of the current file (without its '\n'), valid until the
-  /// next call; false at the end of the file.
-  bool rawLine(std::string_view& line) {
-    for (;;) {
-      const size_t nl = Buffer.find('\n', Pos);
-      if (nl != std::string::npos || (SourceDone && Pos < Buffer.size())) {
-        const size_t end = nl == std::string::npos ? Buffer.size() : nl;
-        line = std::string_view(Buffer).substr(Pos, end - Pos);
-        Pos = end + (nl == std::string::npos ? 0 : 1);
-        return true;
-      }
-      if (SourceDone)
-        return false;
-      Buffer.erase(0, Pos);
-      Pos = 0;
-      const size_t old = Buffer.size();
-      Buffer.resize(old + kBlock);
-      const size_t n = Source->read(Buffer.data() + old, kBlock);
-      Buffer.resize(old + n);
-      SourceDone = n == 0;
-    }
-  }
-
-  /// Opens the next file; false when there is none.
-  bool openNext() {
-    if (++File >= static_cast<int>(Files.size()))
-      return false;
-    Source = std::make_unique<TextSource>(Files[File], "data file");
-    Buffer.clear();
-    Pos = 0;
-    SourceDone = false;
-    LineNumber = 0;
-    HeaderSeen = false;
-    return true;
-  }
-
-  /// Copies up to `rows` data lines into `text` and returns them (pointing
-  /// into `text`); checks each file's header on the way.
-  std::vector<Line> takeLines(int64_t rows, std::string& text) {
-    struct Span { size_t at, size; int64_t number; int file; };
-    std::vector<Span> spans;
-    while (static_cast<int64_t>(spans.size()) < rows) {
-      if (!Source && !openNext())
-        break;
-      std::string_view line;
-      if (!rawLine(line)) {
-        if (!HeaderSeen)
-          fail("{}: empty file ({})", Files[File],
-               Read.headerless() ? "no data rows" : "expected a header row");
-        Source.reset();
-        continue;
-      }
-      ++LineNumber;
-      if (!line.empty() && line.back() == '\r')
-        line.remove_suffix(1);
-      if (!isContentLine(line))
-        continue;
-      if (!HeaderSeen) {
-        HeaderSeen = true;
-        if (!Read.acceptFirstLine({line, LineNumber, File}))
-          continue;
-      }
-      spans.push_back({text.size(), line.size(), LineNumber, File});
-      text.append(line);
-    }
-    std::vector<Line> lines;
-    lines.reserve(spans.size());
-    for (const Span& s : spans)
-      lines.push_back({std::string_view(text).substr(s.at, s.size), s.number, s.file});
-    return lines;
-  }
 };
 
 DataChunks::DataChunks(std::vector<std::string> paths, const ModelPlan& plan,
@@ -787,10 +679,10 @@ DataSet DataChunks::next(int64_t rows) {
   rows = std::max<int64_t>(rows, 1);
   for (;;) {
     std::string text;
-    std::vector<Line> lines = P->takeLines(rows, text);
+    std::vector<Line> lines = P->Lines.take(rows, text);
     if (lines.empty()) {
       if (P->RowsSoFar == 0)
-        fail("{}: no data rows{}", describeFiles(P->Files),
+        fail("{}: no data rows{}", describeFiles(P->Lines.files()),
              P->Read.headerless() ? "" : " after the header");
       return DataSet();
     }
