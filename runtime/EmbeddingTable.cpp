@@ -226,21 +226,26 @@ void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
                     [&](const tbb::blocked_range<size_t>& r) {
     std::vector<float>& sum = scratch.local();
     for (size_t k = r.begin(); k < r.end(); ++k) {
-      std::memcpy(sum.data(), rowGrad[refs[runStart[k]].seq], d * sizeof(float));
-      for (size_t j = runStart[k] + 1; j < runStart[k + 1]; ++j) {
-        const float* g = rowGrad[refs[j].seq];
-        for (int64_t e = 0; e < d; ++e)
-          sum[e] += g[e];
+      // A row used once in the batch (most rows of large tables) is updated
+      // from its gradient in place; repeated rows sum theirs first.
+      const float* grad = rowGrad[refs[runStart[k]].seq];
+      if (runStart[k + 1] - runStart[k] > 1) {
+        std::memcpy(sum.data(), grad, d * sizeof(float));
+        for (size_t j = runStart[k] + 1; j < runStart[k + 1]; ++j) {
+          const float* g = rowGrad[refs[j].seq];
+          for (int64_t e = 0; e < d; ++e)
+            sum[e] += g[e];
+        }
+        grad = sum.data();
       }
       if (!records.empty()) {
         float* rec = records[k];
-        updateElements(c, rec, sum.data(), nslots > 0 ? rec + d : nullptr,
+        updateElements(c, rec, grad, nslots > 0 ? rec + d : nullptr,
                        nslots > 1 ? rec + 2 * d : nullptr, d);
         continue;
       }
       int64_t o = runIds[k] * d;
-      updateElements(c, w + o, sum.data(), s0 ? s0 + o : nullptr,
-                     s1 ? s1 + o : nullptr, d);
+      updateElements(c, w + o, grad, s0 ? s0 + o : nullptr, s1 ? s1 + o : nullptr, d);
     }
   });
 }
