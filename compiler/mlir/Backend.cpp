@@ -20,6 +20,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <ostream>
 #include <unistd.h>
@@ -258,6 +260,18 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, const rt::Batch
   return std::make_unique<JitStep>(std::move(jit), std::move(arenas), fn, batch, arenaBytes);
 }
 
+/// Runs `argv` (no shell) and waits; its exit status, or -1.
+static int run(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 void emitObject(const std::vector<StepGraph>& steps, const rt::BatchSizes& batch,
                 const std::string& path, const CodegenOptions& options) {
   auto ctx = makeContext();
@@ -265,14 +279,35 @@ void emitObject(const std::vector<StepGraph>& steps, const rt::BatchSizes& batch
   lowerTo(*module, Stage::LLVM, options);
   llvm::LLVMContext lctx;
   auto m = translate(*module, lctx, signatures(steps));
-  auto tm = makeTargetMachine(options);
-  // The medium code model puts the step's large static buffers in .lbss, out
-  // of the 2 GiB that 32-bit relocations reach: a model whose buffers pass
-  // 2 GiB (PLE at batch 512) otherwise fails to link with the trainer.
-  tm->setCodeModel(llvm::CodeModel::Medium);
-  tm->setLargeDataThreshold(1 << 16);
-  optimize(*m, *tm, options.optLevel);
-  writeObject(*m, *tm, path);
+  const unsigned threads = compileThreads(options);
+  if (threads <= 1) {
+    auto tm = makeStaticTargetMachine(options);
+    optimize(*m, *tm, options.optLevel);
+    writeObject(*m, *tm, path);
+    return;
+  }
+  // On every core, as for the JIT. `ld -r` makes the parts one object, and
+  // `objcopy --localize-hidden` makes what the split exposed between them
+  // (kernels, arenas: hidden symbols) local again, so that two steps' objects
+  // link into one program; only the steps' entry points stay global.
+  std::vector<CompiledPart> parts = compileParts(std::move(m), options, threads, Linking::Static);
+  std::vector<std::string> argv{"ld", "-r", "-o", path};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    argv.push_back(path + ".part" + std::to_string(i) + ".o");
+    std::error_code ec;
+    llvm::raw_fd_ostream out(argv.back(), ec);
+    if (ec) throw CodegenError("cannot write '" + argv.back() + "': " + ec.message());
+    out.write(parts[i].object.data(), parts[i].object.size());
+    out.close();
+    if (out.has_error()) throw CodegenError("error writing '" + argv.back() + "'");
+  }
+  int rc = run(argv);
+  for (size_t i = 4; i < argv.size(); ++i) std::remove(argv[i].c_str());
+  if (rc == 0) rc = run({"objcopy", "--localize-hidden", path});
+  if (rc != 0)
+    throw CodegenError("merging the compiled parts into '" + path +
+                       "' (`ld -r`, `objcopy --localize-hidden`) failed" +
+                       (rc < 0 ? std::string(": is binutils installed?") : ""));
 }
 
 const std::vector<std::string>& mlirStages() {

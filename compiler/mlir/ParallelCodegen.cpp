@@ -54,7 +54,8 @@ void exposeSymbols(llvm::Module& part) {
 }
 
 /// Optimizes one part (bitcode) and compiles it to an object.
-CompiledPart compilePart(const llvm::SmallVector<char, 0>& bitcode, const CodegenOptions& o) {
+CompiledPart compilePart(const llvm::SmallVector<char, 0>& bitcode, const CodegenOptions& o,
+                         Linking linking) {
   llvm::LLVMContext ctx;
   llvm::MemoryBufferRef ref(llvm::StringRef(bitcode.data(), bitcode.size()), "recc-part");
   llvm::Expected<std::unique_ptr<llvm::Module>> m = llvm::parseBitcodeFile(ref, ctx);
@@ -63,7 +64,7 @@ CompiledPart compilePart(const llvm::SmallVector<char, 0>& bitcode, const Codege
                        llvm::toString(m.takeError()));
   CompiledPart out;
   out.instructionsBefore = instructionCount(**m);
-  auto tm = makeTargetMachine(o);
+  auto tm = linking == Linking::Static ? makeStaticTargetMachine(o) : makeTargetMachine(o);
   optimize(**m, *tm, o.optLevel);
   out.instructionsAfter = instructionCount(**m);
   for (const llvm::Function& f : **m)
@@ -77,12 +78,13 @@ CompiledPart compilePart(const llvm::SmallVector<char, 0>& bitcode, const Codege
 }  // namespace
 
 std::vector<CompiledPart> compileParts(std::unique_ptr<llvm::Module> module,
-                                       const CodegenOptions& o, unsigned threads) {
+                                       const CodegenOptions& o, unsigned threads,
+                                       Linking linking) {
   const unsigned parts = threads > 1 ? kPartsPerThread * threads : 1;
   std::vector<llvm::SmallVector<char, 0>> bitcode;
   llvm::SplitModule(*module, parts, [&](std::unique_ptr<llvm::Module> part) {
     if (instructionCount(*part) == 0 && part->global_empty()) return;
-    exposeSymbols(*part);
+    if (linking == Linking::Jit) exposeSymbols(*part);
     llvm::raw_svector_ostream os(bitcode.emplace_back());
     llvm::WriteBitcodeToFile(*part, os);
   });
@@ -92,7 +94,7 @@ std::vector<CompiledPart> compileParts(std::unique_ptr<llvm::Module> module,
   std::vector<std::string> errors(bitcode.size());
   auto work = [&](size_t i) {
     try {
-      out[i] = compilePart(bitcode[i], o);
+      out[i] = compilePart(bitcode[i], o, linking);
     } catch (const std::exception& e) {
       errors[i] = e.what();
     }

@@ -85,9 +85,21 @@ struct CompiledPart {
 /// hardware threads (at most 8).
 unsigned compileThreads(const CodegenOptions& options);
 
+/// Where the parts' objects go: into the JIT (loaded anywhere, so symbols
+/// crossing parts go through the GOT), or into one executable by a static
+/// link (the medium code model of emitObject, symbols hidden).
+enum class Linking { Jit, Static };
+
 /// Splits `module` into parts of about equal size, then optimizes each and
 /// compiles it to an object on `threads` threads.
 std::vector<CompiledPart> compileParts(std::unique_ptr<llvm::Module> module,
-                                       const CodegenOptions& options, unsigned threads);
+                                       const CodegenOptions& options, unsigned threads,
+                                       Linking linking = Linking::Jit);
+
+/// The target machine of code linked into a trainer: the medium code model
+/// puts the step's large static buffers in .lbss, out of the 2 GiB that 32-bit
+/// relocations reach (a model whose buffers pass 2 GiB, PLE at batch 512,
+/// otherwise fails to link).
+std::unique_ptr<llvm::TargetMachine> makeStaticTargetMachine(const CodegenOptions& options);
 
 }  // namespace recc::codegen

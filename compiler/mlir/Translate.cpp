@@ -46,6 +46,13 @@ std::unique_ptr<llvm::TargetMachine> makeTargetMachine(const CodegenOptions& o) 
       triple, cpu, features.getString(), to, llvm::Reloc::PIC_, std::nullopt, level));
 }
 
+std::unique_ptr<llvm::TargetMachine> makeStaticTargetMachine(const CodegenOptions& o) {
+  auto tm = makeTargetMachine(o);
+  tm->setCodeModel(llvm::CodeModel::Medium);
+  tm->setLargeDataThreshold(1 << 16);
+  return tm;
+}
+
 /// void <symbol>(float** b) { <symbol>_body(b[0], b[1], ...); }
 static void addWrapper(llvm::Module& m, const StepSig& step) {
   llvm::Function* body = m.getFunction(step.symbol + "_body");
