@@ -40,28 +40,24 @@ static Value at(OpBuilder& b, Location l, Value best, Value r, Value col) {
 }
 
 /// Where score `s` enters row r of `best`: after every entry >= s (so ties go
-/// to the lower item index). A binary search of ceil(log2(k + 1)) steps.
+/// to the lower item index). `s` beats the row's last entry (offer checks), so
+/// the place is in [0, k-1] and best[r, hi] < s holds throughout a binary
+/// search of ceil(log2(k)) steps; once lo == hi the steps change nothing.
 static Value insertPosition(OpBuilder& b, Location l, Value best, Value r, Value s, int64_t k) {
   int64_t steps = 0;
-  while ((int64_t{1} << steps) < k + 1) ++steps;
+  while ((int64_t{1} << steps) < k) ++steps;
   Value zero = index(b, l, 0), one = index(b, l, 1);
   auto search = b.create<scf::ForOp>(
-      l, zero, index(b, l, steps), one, ValueRange{zero, index(b, l, k)},
+      l, zero, index(b, l, steps), one, ValueRange{zero, index(b, l, k - 1)},
       [&](OpBuilder& nb, Location nl, Value, ValueRange a) {
         Value lo = a[0], hi = a[1];
-        Value open = nb.create<arith::CmpIOp>(nl, arith::CmpIPredicate::ult, lo, hi);
-        Value mid = nb.create<arith::MinUIOp>(
-            nl, nb.create<arith::DivUIOp>(nl, nb.create<arith::AddIOp>(nl, lo, hi),
-                                          index(nb, nl, 2)),
-            index(nb, nl, k - 1));
-        Value ge = nb.create<arith::CmpFOp>(nl, arith::CmpFPredicate::OGE, at(nb, nl, best, r, mid), s);
-        Value right = nb.create<arith::AndIOp>(nl, open, ge);
-        Value notGe = nb.create<arith::XOrIOp>(
-            nl, ge, nb.create<arith::ConstantOp>(nl, nb.getBoolAttr(true)));
-        Value left = nb.create<arith::AndIOp>(nl, open, notGe);
+        Value mid = nb.create<arith::DivUIOp>(nl, nb.create<arith::AddIOp>(nl, lo, hi),
+                                              index(nb, nl, 2));
+        Value ge = nb.create<arith::CmpFOp>(nl, arith::CmpFPredicate::OGE,
+                                            at(nb, nl, best, r, mid), s);
         Value newLo = nb.create<arith::SelectOp>(
-            nl, right, nb.create<arith::AddIOp>(nl, mid, index(nb, nl, 1)), lo);
-        Value newHi = nb.create<arith::SelectOp>(nl, left, mid, hi);
+            nl, ge, nb.create<arith::AddIOp>(nl, mid, index(nb, nl, 1)), lo);
+        Value newHi = nb.create<arith::SelectOp>(nl, ge, hi, mid);
         nb.create<scf::YieldOp>(nl, ValueRange{newLo, newHi});
       });
   return search.getResult(0);

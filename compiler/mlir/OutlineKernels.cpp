@@ -40,9 +40,6 @@ using namespace mlir;
 
 namespace {
 
-/// Elements below which an op is left in place (a call costs more than it).
-constexpr int64_t kMinElements = 1;
-
 bool hasStaticStrides(MemRefType t) {
   if (t.getLayout().isIdentity()) return true;
   SmallVector<int64_t> strides;
@@ -51,14 +48,19 @@ bool hasStaticStrides(MemRefType t) {
   return llvm::none_of(strides, ShapedType::isDynamic);
 }
 
-/// A strided memref of `t`'s shape and strides whose offset is dynamic: what a
-/// kernel rebuilds from (base, offset).
-MemRefType withDynamicOffset(MemRefType t) {
+/// Inside a kernel: the strided view of type `t` rebuilt from its base buffer
+/// and offset (kernel arguments), with the offset dynamic so that views that
+/// differ only in where they start print, and share, the same kernel.
+Value rebuildView(IRRewriter& rw, Location loc, MemRefType t, Value base, Value offset) {
   SmallVector<int64_t> strides;
-  int64_t offset;
-  (void)getStridesAndOffset(t, strides, offset);
+  int64_t staticOffset;
+  (void)getStridesAndOffset(t, strides, staticOffset);
   auto layout = StridedLayoutAttr::get(t.getContext(), ShapedType::kDynamic, strides);
-  return MemRefType::get(t.getShape(), t.getElementType(), layout, t.getMemorySpace());
+  auto type = MemRefType::get(t.getShape(), t.getElementType(), layout, t.getMemorySpace());
+  SmallVector<OpFoldResult> sizes, strideFolds;
+  for (int64_t d : t.getShape()) sizes.push_back(rw.getIndexAttr(d));
+  for (int64_t st : strides) strideFolds.push_back(rw.getIndexAttr(st));
+  return rw.create<memref::ReinterpretCastOp>(loc, type, base, offset, sizes, strideFolds);
 }
 
 bool passedAsBaseAndOffset(Value v) {
@@ -68,7 +70,6 @@ bool passedAsBaseAndOffset(Value v) {
 
 bool outlinable(linalg::LinalgOp op, SetVector<Value>& captured) {
   if (!op.hasPureBufferSemantics()) return false;
-  int64_t most = 0;
   for (Value v : op->getOperands()) {
     auto t = dyn_cast<MemRefType>(v.getType());
     if (!t) {
@@ -76,9 +77,7 @@ bool outlinable(linalg::LinalgOp op, SetVector<Value>& captured) {
       continue;
     }
     if (!t.hasStaticShape() || !hasStaticStrides(t)) return false;
-    most = std::max(most, t.getNumElements());
   }
-  if (most < kMinElements) return false;
   getUsedValuesDefinedAbove(op->getRegions(), captured);
   for (Value c : captured) {
     Operation* def = c.getDefiningOp();
@@ -184,16 +183,8 @@ struct OutlineKernelsPass : public PassWrapper<OutlineKernelsPass, OperationPass
           map.map(v, entry->getArgument(a++));
           continue;
         }
-        auto t = cast<MemRefType>(v.getType());
-        SmallVector<int64_t> strides;
-        int64_t offset;
-        (void)getStridesAndOffset(t, strides, offset);
-        SmallVector<OpFoldResult> sizes, strideFolds;
-        for (int64_t d : t.getShape()) sizes.push_back(rw.getIndexAttr(d));
-        for (int64_t s : strides) strideFolds.push_back(rw.getIndexAttr(s));
-        Value base = entry->getArgument(a++), off = entry->getArgument(a++);
-        map.map(v, rw.create<memref::ReinterpretCastOp>(loc, withDynamicOffset(t), base, off,
-                                                        sizes, strideFolds));
+        Value base = entry->getArgument(a++), offset = entry->getArgument(a++);
+        map.map(v, rebuildView(rw, loc, cast<MemRefType>(v.getType()), base, offset));
       }
       for (Value c : captured) map.map(c, rw.clone(*c.getDefiningOp())->getResult(0));
       rw.clone(*op, map);
