@@ -60,6 +60,18 @@ TEST(MlirIr, GemmFmasAre16Lanes) {
   EXPECT_EQ(f32VectorWidths(ir, "vector.fma"), std::set<int>{16}) << ir;
 }
 
+// K = 296 = 8 x 37 has no multiple of 8 between 8 and 256 that divides it:
+// instead of 37 k blocks of 8 (the accumulators loaded and stored every 8
+// FMAs), the GEMM runs as two pieces of 152 and 144, each one k block whose
+// B slivers are packed whole.
+TEST(MlirIr, LongKIsCutIntoEvenBlocks) {
+  std::string ir =
+      emit(opGraph(OpKind::MatMul, {{B, 296}, {296, 64}}, {}, false), "vectorized", 80);
+  EXPECT_NE(ir.find("memref<152x32xf32>"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("memref<144x32xf32>"), std::string::npos) << ir;
+  EXPECT_EQ(ir.find("memref<8x32xf32>"), std::string::npos) << ir;
+}
+
 // On AVX2 (16 ymm registers) the kernels are tiled for 8 lanes: elementwise
 // maps and every GEMM FMA are one ymm wide (6 x 16 register tiles: twelve
 // accumulators, which fit beside the operands).

@@ -122,6 +122,22 @@ OP_TEST(MlirOps, MatMulSeveralKBlocks, MatMul) {
   }
 }
 
+// K = 296 and 300 (300 = 296 + 4, 296 = 152 + 144): pieces of K that each
+// accumulate onto the C of the one before, forward and both gradients, on one
+// and two threads.
+OP_TEST(MlirOps, MatMulEvenKBlocks, MatMul) {
+  for (int threads : {1, 2}) {
+    JitOptions o;
+    o.threads = threads;
+    for (int64_t k : {296, 300}) {
+      Mismatch m = compareWithReference(opGraph(OpKind::MatMul, {{B, k}, {k, 48}}, {}, true), 96,
+                                        {}, o, Tolerance{1e-5, 2e-4});
+      EXPECT_TRUE(m.ok) << threads << " threads, K = " << k << ": " << m.where << " (score "
+                        << m.worst << ")";
+    }
+  }
+}
+
 // Packed B slivers: N = 512 (rows 2 KiB apart, the case packing is for), K =
 // 385 peeled into 384 + 1 (the remainder accumulates onto the first part's
 // C), and with gradients a transposed-A weight gradient (M = 385) and a
