@@ -55,9 +55,10 @@ TEST(MlirIr, ElementwiseVectorsAre16Lanes) {
 
 TEST(MlirIr, GemmFmasAre16Lanes) {
   std::string ir = emit(opGraph(OpKind::MatMul, {{B, 64}, {64, 64}}, {}, false), "vectorized", 40);
-  // The 10 x 32 register tile is two zmm per row: every FMA is 16 lanes. (The
-  // A operand is read 8 k-steps at a time and broadcast element by element.)
-  EXPECT_EQ(f32VectorWidths(ir, "vector.fma"), std::set<int>{16}) << ir;
+  // The 10 x 32 register tile is two zmm per row: every FMA is one row of it,
+  // 32 lanes, which LLVM splits into two zmm FMAs that share the row's A
+  // broadcast. (A is read 8 k-steps at a time and broadcast element by element.)
+  EXPECT_EQ(f32VectorWidths(ir, "vector.fma"), std::set<int>{32}) << ir;
 }
 
 // K = 296 = 8 x 37 has no multiple of 8 between 8 and 256 that divides it:
@@ -73,14 +74,14 @@ TEST(MlirIr, LongKIsCutIntoEvenBlocks) {
 }
 
 // On AVX2 (16 ymm registers) the kernels are tiled for 8 lanes: elementwise
-// maps and every GEMM FMA are one ymm wide (6 x 16 register tiles: twelve
-// accumulators, which fit beside the operands).
+// maps are one ymm wide and every GEMM FMA is one row of a 4 x 16 register
+// tile, two ymm (eight accumulators, which fit beside the operands).
 TEST(MlirIr, Avx2KernelsAre8Lanes) {
   std::string map = emit(opGraph(OpKind::Sigmoid, {{B, 64}}, {}, false), "vectorized", 8, 8);
   EXPECT_EQ(f32VectorWidths(map), std::set<int>{8}) << map;
   std::string gemm =
       emit(opGraph(OpKind::MatMul, {{B, 64}, {64, 64}}, {}, false), "vectorized", 48, 8);
-  EXPECT_EQ(f32VectorWidths(gemm, "vector.fma"), std::set<int>{8}) << gemm;
+  EXPECT_EQ(f32VectorWidths(gemm, "vector.fma"), std::set<int>{16}) << gemm;
 }
 
 // The weight gradient of [B,L,k] x [k,n] (batch_matmul summed over the batch)
