@@ -1,10 +1,8 @@
 // DenseOptimizer: see DenseOptimizer.h. Each parameter buffer is cut into
-// chunks of 16K floats run in parallel with TBB; small parameters stay on one
+// chunks of 16K floats run in parallel (parallelChunks); small parameters stay on one
 // thread (the chunk size keeps scheduling overhead far below the work).
 #include "runtime/DenseOptimizer.h"
-
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
+#include "runtime/Parallel.h"
 
 namespace recc::rt {
 
@@ -38,12 +36,10 @@ void DenseOptimizer::step(ParamStore& params, std::span<const int> paramIndices,
     float* s0 = Slots[i][0].data();
     float* s1 = Slots[i][1].data();
     const int64_t n = params.value(i).numel();
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, kChunk),
-                      [&](const tbb::blocked_range<int64_t>& r) {
-                        int64_t o = r.begin();
-                        updateElements(c, w + o, g + o, s0 ? s0 + o : nullptr,
-                                       s1 ? s1 + o : nullptr, r.size());
-                      });
+    parallelChunks(n, kChunk, [&](int64_t begin, int64_t end) {
+      updateElements(c, w + begin, g + begin, s0 ? s0 + begin : nullptr,
+                     s1 ? s1 + begin : nullptr, end - begin);
+    });
   }
 }
 

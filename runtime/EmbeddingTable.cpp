@@ -5,10 +5,8 @@
 #include "runtime/EmbeddingTable.h"
 
 #include "runtime/Error.h"
+#include "runtime/Parallel.h"
 
-#include <tbb/blocked_range.h>
-#include <tbb/enumerable_thread_specific.h>
-#include <tbb/parallel_for.h>
 #include <tbb/parallel_sort.h>
 
 #include <algorithm>
@@ -58,18 +56,17 @@ void EmbeddingTable::gather(std::span<const int64_t> ids, float* out) const {
     return gatherDynamic(ids, out);
   const int64_t d = dim();
   const float* w = Weights.data();
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, ids.size(), 512),
-                    [&](const tbb::blocked_range<size_t>& r) {
-                      for (size_t i = r.begin(); i < r.end(); ++i) {
-                        int64_t id = ids[i];
-                        assert(id >= -1 && id < rows());
-                        float* dst = out + i * d;
-                        if (id < 0)
-                          std::memset(dst, 0, d * sizeof(float));
-                        else
-                          std::memcpy(dst, w + id * d, d * sizeof(float));
-                      }
-                    });
+  parallelChunks((int64_t)ids.size(), 512, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t id = ids[i];
+      assert(id >= -1 && id < rows());
+      float* dst = out + i * d;
+      if (id < 0)
+        std::memset(dst, 0, d * sizeof(float));
+      else
+        std::memcpy(dst, w + id * d, d * sizeof(float));
+    }
+  });
 }
 
 void EmbeddingTable::gatherDynamic(std::span<const int64_t> ids, float* out) const {
@@ -79,11 +76,10 @@ void EmbeddingTable::gatherDynamic(std::span<const int64_t> ids, float* out) con
   // prefetched, then every record found, then rows are copied, so a group's
   // cache misses overlap instead of following one another.
   constexpr size_t kGroup = 16;
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, ids.size(), 512),
-                    [&](const tbb::blocked_range<size_t>& r) {
+  parallelChunks((int64_t)ids.size(), 512, [&](int64_t begin, int64_t end) {
     int64_t slots[kGroup];
-    for (size_t g = r.begin(); g < r.end(); g += kGroup) {
-      const size_t n = std::min(kGroup, r.end() - g);
+    for (size_t g = begin; g < (size_t)end; g += kGroup) {
+      const size_t n = std::min(kGroup, (size_t)end - g);
       for (size_t j = 0; j < n; ++j)
         if (ids[g + j] >= 0)
           rows.prefetch(ids[g + j]);
@@ -125,11 +121,10 @@ Tensor& EmbeddingTable::slot(const OptimizerSpec& spec, int s) {
 std::vector<float*> EmbeddingTable::touchRows(std::span<const int64_t> ids) {
   DynamicRows& rows = *Dynamic;
   std::vector<int64_t> slots(ids.size());
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, ids.size(), 256),
-                    [&](const tbb::blocked_range<size_t>& r) {
-                      for (size_t k = r.begin(); k < r.end(); ++k)
-                        slots[k] = rows.find(ids[k]);
-                    });
+  parallelChunks((int64_t)ids.size(), 256, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k)
+      slots[k] = rows.find(ids[k]);
+  });
   // New rows get slots in increasing id order; only the order of slots, which
   // nothing observes, depends on it.
   std::vector<size_t> fresh;
@@ -142,14 +137,13 @@ std::vector<float*> EmbeddingTable::touchRows(std::span<const int64_t> ids) {
   for (size_t k = 0; k < ids.size(); ++k)
     records[k] = rows.record(slots[k]);
   const int64_t d = Dim, state = d * rows.optimizerSlots();
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, fresh.size(), 64),
-                    [&](const tbb::blocked_range<size_t>& r) {
-                      for (size_t j = r.begin(); j < r.end(); ++j) {
-                        float* rec = records[fresh[j]];
-                        Init->row(ids[fresh[j]], d, rec);
-                        std::fill_n(rec + d, state, InitialSlot);
-                      }
-                    });
+  parallelChunks((int64_t)fresh.size(), 64, [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) {
+      float* rec = records[fresh[j]];
+      Init->row(ids[fresh[j]], d, rec);
+      std::fill_n(rec + d, state, InitialSlot);
+    }
+  });
   return records;
 }
 
@@ -221,11 +215,9 @@ void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
     s1 = nslots > 1 ? slot(spec, 1).data() : nullptr;
     w = Weights.data();
   }
-  tbb::enumerable_thread_specific<std::vector<float>> scratch(d);
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, runStart.size() - 1, 64),
-                    [&](const tbb::blocked_range<size_t>& r) {
-    std::vector<float>& sum = scratch.local();
-    for (size_t k = r.begin(); k < r.end(); ++k) {
+  parallelChunks((int64_t)runStart.size() - 1, 64, [&](int64_t begin, int64_t end) {
+    std::vector<float> sum(d);
+    for (int64_t k = begin; k < end; ++k) {
       // A row used once in the batch (most rows of large tables) is updated
       // from its gradient in place; repeated rows sum theirs first.
       const float* grad = rowGrad[refs[runStart[k]].seq];

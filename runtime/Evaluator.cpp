@@ -8,11 +8,11 @@
 #include "runtime/Batcher.h"
 #include "runtime/Error.h"
 #include "runtime/Metrics.h"
+#include "runtime/Parallel.h"
 #include "runtime/Random.h"
 #include "runtime/StepRunner.h"
 
 #include <nlohmann/json.hpp>
-#include <tbb/global_control.h>
 
 #include <algorithm>
 #include <cmath>
@@ -33,13 +33,6 @@ struct Collected {
   double lossSum = 0;
   bool hasLoss = false;
 };
-
-std::unique_ptr<tbb::global_control> limitThreads(int threads) {
-  if (threads <= 0)
-    return nullptr;
-  return std::make_unique<tbb::global_control>(
-      tbb::global_control::max_allowed_parallelism, threads);
-}
 
 void checkStats(const ModelState& state) {
   const auto& features = state.plan().features;
@@ -214,7 +207,7 @@ GroupTable groupTable(const MetricSpec& m, const MetricResult& mr, const DataSet
 
 EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& data,
                     int threads) {
-  auto limit = limitThreads(threads);
+  ThreadLimit limit(threads);
   Collected c = runEval(state, evalStep, data);
   EvalResult r;
   r.rows = data.rows();
@@ -302,7 +295,7 @@ void writePredictionRows(AtomicFileWriter& out, const Collected& c, const DataSe
 
 void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
              const std::string& csvPath, int threads) {
-  auto limit = limitThreads(threads);
+  ThreadLimit limit(threads);
   Collected c = runEval(state, evalStep, data);
   const std::string header = predictionHeader(c, data);
   AtomicFileWriter out(csvPath);
@@ -314,7 +307,7 @@ void predict(ModelState& state, StepFunction& evalStep, const DataSet& data,
 PredictedRows predictChunks(ModelState& state, StepFunction& evalStep,
                             const std::function<DataSet()>& nextChunk,
                             const std::string& csvPath, int threads) {
-  auto limit = limitThreads(threads);
+  ThreadLimit limit(threads);
   AtomicFileWriter out(csvPath);
   PredictedRows done;
   for (DataSet chunk = nextChunk(); chunk.rows() > 0; chunk = nextChunk()) {

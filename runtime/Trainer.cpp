@@ -5,13 +5,13 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Divergence.h"
 #include "runtime/Error.h"
+#include "runtime/Parallel.h"
 #include "runtime/Progress.h"
 #include "runtime/StepRunner.h"
 #include "runtime/StreamCycle.h"
 #include "runtime/TrainPosition.h"
 #include "runtime/TrainerSteps.h"
 
-#include <tbb/global_control.h>
 
 #include <algorithm>
 #include <cmath>
@@ -120,7 +120,7 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
 
 std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eval,
                                         std::vector<const DataSet*> streams) {
-  auto limit = limitThreads();
+  ThreadLimit limit(Options.threads);
   if (!State.statsReady())
     adoptStats(computeFeatureStats(State.plan(), train), streams);
   const std::vector<std::string> names = dataNames(train.source(), streams);
@@ -133,13 +133,6 @@ std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eva
       },
       eval, [&](int64_t lastEpoch) { return positionOf(train, streams, lastEpoch, fingerprints); },
       names);
-}
-
-std::unique_ptr<tbb::global_control> Trainer::limitThreads() const {
-  if (Options.threads <= 0)
-    return nullptr;
-  return std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                               Options.threads);
 }
 
 std::vector<std::string> Trainer::dataNames(const std::string& source,

@@ -33,8 +33,6 @@
 #include "runtime/StepInspector.h"
 #include "runtime/TrainLog.h"
 
-#include <tbb/global_control.h>
-
 #include <cstdio>
 #include <memory>
 #include <functional>
@@ -142,8 +140,6 @@ private:
   EpochReport runStreamedEpoch(const StreamedData& train, const std::vector<const DataSet*>& streams,
                                int64_t lastEpoch, ProgressLine& progress,
                                CheckpointPolicy& policy, int64_t firstBatch);
-  /// Caps TBB's threads at options.threads (null: no cap) while it lives.
-  std::unique_ptr<tbb::global_control> limitThreads() const;
   /// The names of the source's (`source`) and each stream's data for
   /// messages, unless the options name them.
   std::vector<std::string> dataNames(const std::string& source,

@@ -11,11 +11,11 @@
 #include "runtime/Error.h"
 #include "runtime/Evaluator.h"
 #include "runtime/MemoryCheck.h"
+#include "runtime/Parallel.h"
 #include "runtime/StreamSurvey.h"
 #include "runtime/TouchedRows.h"
 #include "runtime/Trainer.h"
 
-#include <oneapi/tbb/global_control.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -157,13 +157,6 @@ DataSet readStream(const std::string& flag, const std::vector<std::string>& valu
   return readData(flag, values, plan, streamReadOptions(stream));
 }
 
-std::optional<tbb::global_control> limitThreads(int threads) {
-  if (threads <= 0) return std::nullopt;
-  return std::optional<tbb::global_control>(std::in_place,
-                                            tbb::global_control::max_allowed_parallelism,
-                                            (size_t)threads);
-}
-
 /// Checks --init / --init-from against the model's `init = m` setting before
 /// any work: a stage needs the earlier stage's checkpoint (or its own, to
 /// resume), and a model without `init` has no earlier stage.
@@ -276,7 +269,7 @@ int runRetrievalEval(const ModelPlan& plan, const StepFactory& steps, const Eval
   return guarded([&] {
     const RetrievalSteps& r = needTowers(retrieval);
     checkCanWrite("--metrics-json", a.metricsJson);
-    auto limit = limitThreads(a.threads);
+    ThreadLimit limit(a.threads);
     readCheckpointMetadata(a.checkpoint);
     const std::string testFile = singleFile("--data", a.data);
     std::string why;
@@ -309,7 +302,7 @@ int runRetrievalPredict(const ModelPlan& plan, const EvalArgs& a,
   return guarded([&] {
     const RetrievalSteps& r = needTowers(retrieval);
     checkCanWrite("--out", a.out);
-    auto limit = limitThreads(a.threads);
+    ThreadLimit limit(a.threads);
     readCheckpointMetadata(a.checkpoint);
     ModelState state(plan);
     loadInto(a.checkpoint, state, a.allowNonFinite);
@@ -493,7 +486,7 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
       inspector = inspectorFactory(plan);
     const NormCheck norms = checkTrainFlags(plan, a, inspector.get());
     const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
-    auto limit = limitThreads(a.threads);
+    ThreadLimit limit(a.threads);
     TrainInputs in = readTrainInputs(plan, a, streamPaths);
     // Bad checkpoints are reported before the tables are allocated.
     std::map<std::string, std::string> initMeta;
@@ -536,7 +529,7 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
   return guarded([&] {
     checkRetrievalFlags(a.retrieval);
     checkCanWrite("--metrics-json", a.metricsJson);
-    auto limit = limitThreads(a.threads);
+    ThreadLimit limit(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
     DataSet data = readData("--data", a.data, plan, unseenReadOptions(plan, a));
@@ -587,7 +580,7 @@ int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& 
     if (!a.retrieval.corpus.empty()) return runRetrievalPredict(plan, a, retrieval);
     checkRetrievalFlags(a.retrieval);
     checkCanWrite("--out", a.out);
-    auto limit = limitThreads(a.threads);
+    ThreadLimit limit(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
     ReadOptions read = unseenReadOptions(plan, a);

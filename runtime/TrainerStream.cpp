@@ -10,12 +10,12 @@
 #include "runtime/DataFiles.h"
 #include "runtime/Divergence.h"
 #include "runtime/Error.h"
+#include "runtime/Parallel.h"
 #include "runtime/ShuffleBuffer.h"
 #include "runtime/Trainer.h"
 #include "runtime/TrainPosition.h"
 #include "runtime/TrainerSteps.h"
 
-#include <tbb/global_control.h>
 
 #include <algorithm>
 #include <numeric>
@@ -40,7 +40,7 @@ int64_t streamedSteps(int64_t rows, const ModelPlan& plan, const StepFunction& f
 
 std::vector<EpochReport> Trainer::trainStreamed(const StreamedData& train, const DataSet* eval,
                                                 std::vector<const DataSet*> streams) {
-  auto limit = limitThreads();
+  ThreadLimit limit(Options.threads);
   if (!State.statsReady())
     adoptStats(train.stats, streams);
   const std::vector<std::string> names = dataNames(describeFiles(train.files), streams);

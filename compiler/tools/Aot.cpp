@@ -62,9 +62,10 @@ int compileTrainer(const CompiledModel& model, const std::string& output, int th
                     shellQuote(object.string()) + " -x c " + shellQuote(plan.string()) +
                     " -x none " + RECC_TRAINER_MAIN_LIB + " " + RECC_RUNTIME_LIB + " " +
                     RECC_TRAINER_LINK_FLAGS;
-  // libomp.so.5 resolves at run time from /usr/lib/x86_64-linux-gnu (libomp5-19's
-  // link there), so the trainer needs no run path into the LLVM tree.
-  if (threads > 1) cmd += " -L" RECC_LLVM_LIBDIR " -lomp";
+  // The runtime's loops and two-thread steps call libomp. libomp.so.5 resolves
+  // at run time from /usr/lib/x86_64-linux-gnu (libomp5-19's link there), so
+  // the trainer needs no run path into the LLVM tree.
+  cmd += " -L" RECC_LLVM_LIBDIR " -lomp";
   int rc = std::system(cmd.c_str());
   fs::remove_all(work);
   if (rc != 0) {

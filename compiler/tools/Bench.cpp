@@ -6,11 +6,11 @@
 #include "runtime/CliChecks.h"
 #include "runtime/DataSet.h"
 #include "runtime/ModelState.h"
+#include "runtime/Parallel.h"
 #include "runtime/StepRunner.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <oneapi/tbb/global_control.h>
 
 #include <algorithm>
 #include <chrono>
@@ -115,7 +115,7 @@ nlohmann::json measureInference(const CompiledModel& model, BackendKind kind, co
 }
 
 nlohmann::json measure(const CompiledModel& model, BackendKind kind, const BenchArgs& a) {
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, (size_t)a.threads);
+  rt::ThreadLimit limit(a.threads);
   const rt::ModelPlan& plan = model.plan;
   auto t0 = Clock::now();
   auto step = makeStepFactory(model, kind, a.threads)(plan, true);

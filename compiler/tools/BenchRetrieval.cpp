@@ -8,11 +8,11 @@
 
 #include "runtime/BlasGemm.h"
 #include "runtime/CliChecks.h"
+#include "runtime/Parallel.h"
 #include "runtime/TopK.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <oneapi/tbb/global_control.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -97,7 +97,7 @@ void addBenchRetrievalFlags(CLI::App& cmd, BenchRetrievalArgs& a) {
 }
 
 int runBenchRetrieval(const BenchRetrievalArgs& a) {
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, size_t(a.threads));
+  rt::ThreadLimit limit(a.threads);
   std::vector<float> users = normal(a.users * a.dim, 7), items = normal(a.items * a.dim, 8);
   const double gflop = 2.0 * double(a.users) * double(a.items) * double(a.dim) / 1e9;
   nlohmann::json j = {{"items", a.items}, {"users", a.users}, {"dim", a.dim}, {"k", a.k},
