@@ -5,6 +5,7 @@
 
 #include "runtime/Error.h"
 #include "runtime/Init.h"
+#include "runtime/Parallel.h"
 
 #include <cmath>
 #include <cstring>
@@ -32,6 +33,9 @@ void blend(float* shadow, const float* source, int64_t n, double decay) {
   for (int64_t k = 0; k < n; ++k)
     shadow[k] = d * shadow[k] + e * source[k];
 }
+
+/// Work per chunk of the loops below, on the step's thread team.
+constexpr int64_t kRowsPerChunk = 64, kElementsPerChunk = 1 << 14;
 
 } // namespace
 
@@ -88,16 +92,18 @@ void StateStore::rowsAt(int i, const EmbeddingTable& table, std::span<const int6
                         int64_t now, float* out) const {
   const Entry& e = Entries[i];
   const int64_t dim = table.dim();
-  for (size_t j = 0; j < ids.size(); ++j) {
-    float* dst = out + j * dim;
-    const int64_t id = ids[j];
-    if (id < 0) {
-      std::fill_n(dst, dim, 0.0f);
-      continue;
+  parallelChunks((int64_t)ids.size(), kRowsPerChunk, [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) {
+      float* dst = out + j * dim;
+      const int64_t id = ids[j];
+      if (id < 0) {
+        std::fill_n(dst, dim, 0.0f);
+        continue;
+      }
+      catchUp(dst, e.Value.data() + id * dim, table.weights().data() + id * dim, dim,
+              e.Spec.decay, now - e.RowStep[id]);
     }
-    catchUp(dst, e.Value.data() + id * dim, table.weights().data() + id * dim, dim,
-            e.Spec.decay, now - e.RowStep[id]);
-  }
+  });
 }
 
 std::vector<float> StateStore::tableAt(int i, const EmbeddingTable& table, int64_t now) const {
@@ -116,12 +122,15 @@ void StateStore::beforeRowUpdate(const EmbeddingTable& table, std::span<const in
   if (!e)
     return;
   const int64_t dim = table.dim();
-  for (int64_t id : ids) {
-    float* s = e->Value.data() + id * dim;
-    catchUp(s, s, table.weights().data() + id * dim, dim, e->Spec.decay,
-            t - 1 - e->RowStep[id]);
-    e->RowStep[id] = t - 1;
-  }
+  // ids are distinct (StepRunner::applyTableGradients): each row is one chunk's.
+  parallelChunks((int64_t)ids.size(), kRowsPerChunk, [&](int64_t begin, int64_t end) {
+    for (int64_t id : ids.subspan(begin, end - begin)) {
+      float* s = e->Value.data() + id * dim;
+      catchUp(s, s, table.weights().data() + id * dim, dim, e->Spec.decay,
+              t - 1 - e->RowStep[id]);
+      e->RowStep[id] = t - 1;
+    }
+  });
 }
 
 void StateStore::afterRowUpdate(const EmbeddingTable& table, std::span<const int64_t> ids,
@@ -130,16 +139,22 @@ void StateStore::afterRowUpdate(const EmbeddingTable& table, std::span<const int
   if (!e)
     return;
   const int64_t dim = table.dim();
-  for (int64_t id : ids) {
-    blend(e->Value.data() + id * dim, table.weights().data() + id * dim, dim, e->Spec.decay);
-    e->RowStep[id] = t;
-  }
+  parallelChunks((int64_t)ids.size(), kRowsPerChunk, [&](int64_t begin, int64_t end) {
+    for (int64_t id : ids.subspan(begin, end - begin)) {
+      blend(e->Value.data() + id * dim, table.weights().data() + id * dim, dim, e->Spec.decay);
+      e->RowStep[id] = t;
+    }
+  });
 }
 
 void StateStore::afterDenseUpdate(const ParamStore& params) {
   for (Entry& e : Entries)
-    if (e.Spec.kind == "ema" && !e.Spec.table)
-      blend(e.Value.data(), params.value(e.Source).data(), e.Value.numel(), e.Spec.decay);
+    if (e.Spec.kind == "ema" && !e.Spec.table) {
+      const float* source = params.value(e.Source).data();
+      parallelChunks(e.Value.numel(), kElementsPerChunk, [&](int64_t begin, int64_t end) {
+        blend(e.Value.data() + begin, source + begin, end - begin, e.Spec.decay);
+      });
+    }
 }
 
 void StateStore::markCurrent(int64_t now) {
