@@ -51,5 +51,7 @@ RUNTIME_OBJS=""
 for src in $RUNTIME; do RUNTIME_OBJS="$RUNTIME_OBJS $(compile "$src")"; done
 rm -f "$BUILD/libruntime.a"
 ar rcs "$BUILD/libruntime.a" $RUNTIME_OBJS
+# libomp: runtime/Parallel.cpp's thread cap calls it (its loop pragma is
+# compiled without -fopenmp here, so the loops run on one thread).
 $CXX -fsanitize=fuzzer,address,undefined $OBJS "$BUILD/libruntime.a" -ltbb -lfmt -lz -lzstd -lfarmhash \
-  -o "$BUILD/fuzz_$TARGET"
+  -L/usr/lib/llvm-19/lib -lomp -o "$BUILD/fuzz_$TARGET"
