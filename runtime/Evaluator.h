@@ -72,7 +72,7 @@ struct EvalResult {
 };
 
 /// Evaluates `data` with `evalStep` (bound to state.plan().evalStep).
-/// `threads` > 0 caps TBB parallelism for the call.
+/// `threads` > 0 caps TBB and OpenMP parallelism for the call (ThreadLimit).
 EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& data,
                     int threads = 0);
 

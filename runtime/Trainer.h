@@ -45,7 +45,7 @@ namespace recc::rt {
 
 struct TrainOptions {
   int64_t epochs = 0;           ///< epochs to run; 0 means plan.epochs (see train())
-  int threads = 0;              ///< TBB threads; 0 means all cores
+  int threads = 0;              ///< TBB and OpenMP threads (ThreadLimit); 0 means all cores
   std::string checkpointPath;   ///< written after every epoch; empty: none
   std::FILE* log = stderr;      ///< progress and epoch summaries; null: silent
   double plainProgressInterval = 10.0;  ///< seconds between lines when not a tty
