@@ -216,12 +216,13 @@ void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
     w = Weights.data();
   }
   parallelChunks((int64_t)runStart.size() - 1, 64, [&](int64_t begin, int64_t end) {
-    std::vector<float> sum(d);
+    std::vector<float> sum;  // sized on a chunk's first repeated row only
     for (int64_t k = begin; k < end; ++k) {
       // A row used once in the batch (most rows of large tables) is updated
       // from its gradient in place; repeated rows sum theirs first.
       const float* grad = rowGrad[refs[runStart[k]].seq];
       if (runStart[k + 1] - runStart[k] > 1) {
+        sum.resize(d);
         std::memcpy(sum.data(), grad, d * sizeof(float));
         for (size_t j = runStart[k] + 1; j < runStart[k + 1]; ++j) {
           const float* g = rowGrad[refs[j].seq];

@@ -5,6 +5,7 @@
 #include "compiler/mlir/Backend.h"
 #include "compiler/mlir/Lowering.h"
 #include "compiler/mlir/Pipeline.h"
+#include "runtime/External.h"
 #include "runtime/MemoryCheck.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -20,8 +21,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <sys/mman.h>
 #include <ostream>
 #include <unistd.h>
@@ -260,18 +259,6 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, const rt::Batch
   return std::make_unique<JitStep>(std::move(jit), std::move(arenas), fn, batch, arenaBytes);
 }
 
-/// Runs `argv` (no shell) and waits; its exit status, or -1.
-static int run(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid;
-  if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 void emitObject(const std::vector<StepGraph>& steps, const rt::BatchSizes& batch,
                 const std::string& path, const CodegenOptions& options) {
   auto ctx = makeContext();
@@ -291,23 +278,28 @@ void emitObject(const std::vector<StepGraph>& steps, const rt::BatchSizes& batch
   // (kernels, arenas: hidden symbols) local again, so that two steps' objects
   // link into one program; only the steps' entry points stay global.
   std::vector<CompiledPart> parts = compileParts(std::move(m), options, threads, Linking::Static);
-  std::vector<std::string> argv{"ld", "-r", "-o", path};
-  for (size_t i = 0; i < parts.size(); ++i) {
-    argv.push_back(path + ".part" + std::to_string(i) + ".o");
-    std::error_code ec;
-    llvm::raw_fd_ostream out(argv.back(), ec);
-    if (ec) throw CodegenError("cannot write '" + argv.back() + "': " + ec.message());
-    out.write(parts[i].object.data(), parts[i].object.size());
-    out.close();
-    if (out.has_error()) throw CodegenError("error writing '" + argv.back() + "'");
+  std::vector<std::string> files;
+  auto removeFiles = [&] { for (const std::string& f : files) std::remove(f.c_str()); };
+  try {
+    for (size_t i = 0; i < parts.size(); ++i) {
+      files.push_back(path + ".part" + std::to_string(i) + ".o");
+      std::error_code ec;
+      llvm::raw_fd_ostream out(files.back(), ec);
+      if (ec) throw CodegenError("cannot write '" + files.back() + "': " + ec.message());
+      out.write(parts[i].object.data(), parts[i].object.size());
+      out.close();
+      if (out.has_error()) throw CodegenError("error writing '" + files.back() + "'");
+    }
+    const std::string why = "merging the compiled parts into '" + path + "'";
+    std::vector<std::string> args{"-r", "-o", path};
+    args.insert(args.end(), files.begin(), files.end());
+    rt::runExternal({"ld", "binutils", why}, args, "");
+    removeFiles();
+    rt::runExternal({"objcopy", "binutils", why}, {"--localize-hidden", path}, "");
+  } catch (...) {
+    removeFiles();
+    throw;
   }
-  int rc = run(argv);
-  for (size_t i = 4; i < argv.size(); ++i) std::remove(argv[i].c_str());
-  if (rc == 0) rc = run({"objcopy", "--localize-hidden", path});
-  if (rc != 0)
-    throw CodegenError("merging the compiled parts into '" + path +
-                       "' (`ld -r`, `objcopy --localize-hidden`) failed" +
-                       (rc < 0 ? std::string(": is binutils installed?") : ""));
 }
 
 const std::vector<std::string>& mlirStages() {

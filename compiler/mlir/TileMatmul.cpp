@@ -237,10 +237,12 @@ void tilePackedMatmul(IRRewriter& rw, Operation* op, ArrayRef<int64_t> cache,
 void tileMatmulPiece(IRRewriter& rw, Operation* op, bool zeroInit) {
   SmallVector<int64_t> r = cast<linalg::LinalgOp>(op).getStaticLoopRanges();
   int64_t m = r[0], n = r[1], k = r[2];
+  // A piece past `point` along K accumulates onto the first piece's C, so it
+  // never starts from zero.
   auto peel = [&](unsigned dim, int64_t point) {
     auto [a, b] = split(rw, op, dim, point);
     tileMatmulPiece(rw, a, zeroInit);
-    if (b) tileMatmulPiece(rw, b, zeroInit);
+    if (b) tileMatmulPiece(rw, b, zeroInit && dim != 2);
   };
   int64_t nr = firstDivisor(n, {2 * vectorLanes, vectorLanes});
   // A wide N that only one register divides (696 = 87 x 8 on AVX2) runs
@@ -256,23 +258,13 @@ void tileMatmulPiece(IRRewriter& rw, Operation* op, bool zeroInit) {
   // K: a multiple of 8 plus a remainder that accumulates into the same C
   // (K = 129 or 385, a dense feature beside embeddings, left kr = 1: one FMA
   // per loaded accumulator tile).
-  if (k > 16 && k % 8) {
-    auto [a, b] = split(rw, op, 2, k - k % 8);
-    tileMatmulPiece(rw, a, zeroInit);
-    if (b) tileMatmulPiece(rw, b, /*zeroInit=*/false);
-    return;
-  }
+  if (k > 16 && k % 8) return peel(2, k - k % 8);
   int64_t kr = firstDivisor(k, {8, 4, 2, 1});
   // A K over 256 whose multiples of kr divide it only into short blocks
   // (296 = 8 x 37: one k block of 8, the accumulators loaded and stored every
   // 8 FMAs, one thread: 68 against 98 GFLOP/s after the cut) is split
   // into blocks of equal length instead (152 + 144), the second accumulating.
-  if (int64_t kc = balancedBlock(k, kr, 256); kc) {
-    auto [a, b] = split(rw, op, 2, k - k % kc);
-    tileMatmulPiece(rw, a, zeroInit);
-    if (b) tileMatmulPiece(rw, b, /*zeroInit=*/false);
-    return;
-  }
+  if (int64_t kc = balancedBlock(k, kr, 256); kc) return peel(2, k - k % kc);
   // Transposed A is packed per cache tile on the stack: at most 128 x 256 f32.
   int64_t mCap = isa<linalg::MatmulTransposeAOp>(op) ? 128 : 240;
   SmallVector<int64_t> cache{cacheTile(m, mr, mCap), cacheTile(n, nr, 256), cacheTile(k, kr, 256)};

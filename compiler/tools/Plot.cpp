@@ -1,9 +1,9 @@
 // Plot: see Plot.h.
 #include "compiler/tools/Plot.h"
 
-#include "compiler/tools/External.h"
 #include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
+#include "runtime/External.h"
 #include "runtime/FileRead.h"
 
 #include <fmt/format.h>
@@ -175,8 +175,8 @@ int runPlot(const PlotArgs& a) {
   rt::checkCanWrite("-o", a.output);
   RunLog log = readRunLog(a.log);
   const std::string title = log.model.empty() ? a.log : log.model + " (" + a.log + ")";
-  runExternal({"gnuplot", "gnuplot-nox", "recc plot"}, {}, gnuplotScript(log, a.output, title));
-  checkWritten(a.output, "gnuplot");
+  rt::runExternal({"gnuplot", "gnuplot-nox", "recc plot"}, {}, gnuplotScript(log, a.output, title));
+  rt::checkWritten(a.output, "gnuplot");
   std::printf("%s: %zu train and %zu eval points drawn\n", a.output.c_str(), log.train.size(),
               log.eval.size());
   return 0;

@@ -18,13 +18,13 @@
 #include "compiler/tools/Bench.h"
 #include "compiler/tools/Export.h"
 #include "compiler/tools/BenchRetrieval.h"
-#include "compiler/tools/External.h"
 #include "compiler/tools/Plot.h"
 #include "compiler/tools/Summary.h"
 #include "dsl/ASTPrinter.h"
 #include "dsl/Parser.h"
 #include "runtime/AtomicFile.h"
 #include "runtime/CliChecks.h"
+#include "runtime/External.h"
 #include "runtime/FileRead.h"
 #ifdef RECC_HAVE_MLIR
 #include "compiler/mlir/Backend.h"
@@ -118,9 +118,9 @@ int renderGraph(const Graph& g, const std::string& title, const GraphPicture& pi
   rt::checkCanWrite(flag, out);
   std::ostringstream text;
   printDot(g, title, text);
-  runExternal({"dot", "graphviz", std::string("recc graph ") + flag},
+  rt::runExternal({"dot", "graphviz", std::string("recc graph ") + flag},
               {png ? "-Tpng" : "-Tsvg", "-o", out}, text.str());
-  checkWritten(out, "dot");
+  rt::checkWritten(out, "dot");
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // as ENOENT before anything runs; the script goes through a pipe, with
 // SIGPIPE ignored meanwhile so that a program that exits early is an error
 // status, not a killed recc.
-#include "compiler/tools/External.h"
+#include "runtime/External.h"
 
 #include "runtime/Error.h"
 
@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace recc {
+namespace recc::rt {
 namespace {
 
 /// Writes all of `input` to `fd`; false if the reader went away.
@@ -48,7 +48,7 @@ void runExternal(const ExternalTool& tool, const std::vector<std::string>& args,
                  const std::string& input) {
   int fds[2];
   if (::pipe(fds) != 0)
-    rt::fail("{}: cannot make a pipe: {}", tool.purpose, std::strerror(errno));
+    fail("{}: cannot make a pipe: {}", tool.purpose, std::strerror(errno));
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
@@ -64,9 +64,9 @@ void runExternal(const ExternalTool& tool, const std::vector<std::string>& args,
   if (err != 0) {
     ::close(fds[1]);
     if (err == ENOENT)
-      rt::fail("{} needs '{}', which is not installed (Debian: apt-get install {}; or run "
+      fail("{} needs '{}', which is not installed (Debian: apt-get install {}; or run "
                "scripts/install-deps.sh)", tool.purpose, tool.program, tool.package);
-    rt::fail("{}: cannot run '{}': {}", tool.purpose, tool.program, std::strerror(err));
+    fail("{}: cannot run '{}': {}", tool.purpose, tool.program, std::strerror(err));
   }
   auto* previous = std::signal(SIGPIPE, SIG_IGN);
   const bool fed = writeAll(fds[1], input);
@@ -74,7 +74,7 @@ void runExternal(const ExternalTool& tool, const std::vector<std::string>& args,
   const int status = waitFor(pid);
   std::signal(SIGPIPE, previous);
   if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    rt::fail("{}: '{}' failed ({}){}", tool.purpose, tool.program,
+    fail("{}: '{}' failed ({}){}", tool.purpose, tool.program,
              status >= 0 && WIFEXITED(status)
                  ? "exit status " + std::to_string(WEXITSTATUS(status))
                  : std::string("killed"),
@@ -84,7 +84,7 @@ void runExternal(const ExternalTool& tool, const std::vector<std::string>& args,
 void checkWritten(const std::string& path, const std::string& what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || st.st_size == 0)
-    rt::fail("{} wrote nothing to {}", what, path);
+    fail("{} wrote nothing to {}", what, path);
 }
 
-} // namespace recc
+} // namespace recc::rt

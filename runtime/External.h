@@ -1,13 +1,14 @@
-// External: runs a packaged program (gnuplot, Graphviz's dot) that draws a
-// picture for recc, feeding it a script on its standard input. A program
-// that is not installed is a clear error naming it and its Debian package,
-// not a shell's "command not found".
+// External: runs a packaged program recc needs (gnuplot and Graphviz's dot,
+// which draw a picture from a script on their standard input; binutils' ld
+// and objcopy, which merge compiled objects). A program that is not installed
+// is a clear error naming it and its Debian package, not a shell's "command
+// not found".
 #pragma once
 
 #include <string>
 #include <vector>
 
-namespace recc {
+namespace recc::rt {
 
 /// A program recc runs and the Debian package that installs it.
 struct ExternalTool {
@@ -26,4 +27,4 @@ void runExternal(const ExternalTool& tool, const std::vector<std::string>& args,
 /// the program that should have written it.
 void checkWritten(const std::string& path, const std::string& what);
 
-} // namespace recc
+} // namespace recc::rt
