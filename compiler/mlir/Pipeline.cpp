@@ -103,10 +103,14 @@ static void runPipeline(mlir::ModuleOp module, const std::string& text, const ch
   });
   mlir::PassManager pm(ctx);
   // RECC_MLIR_PRINT_IR=1 dumps the IR after every pass to stderr (debugging).
-  if (const char* e = std::getenv("RECC_MLIR_PRINT_IR"); e && *e == '1')
+  // MLIR refuses to print from a threaded pass manager, so printing runs the
+  // passes on one thread.
+  if (const char* e = std::getenv("RECC_MLIR_PRINT_IR"); e && *e == '1') {
+    ctx->disableMultithreading();
     pm.enableIRPrinting([](mlir::Pass*, mlir::Operation*) { return false; },
                         [](mlir::Pass*, mlir::Operation*) { return true; },
                         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/true);
+  }
   // RECC_MLIR_TIMING=1 reports the time of every pass to stderr.
   if (const char* e = std::getenv("RECC_MLIR_TIMING"); e && *e == '1') pm.enableTiming();
   std::string parseErrors;

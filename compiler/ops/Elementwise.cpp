@@ -40,8 +40,11 @@ static double fScaleShift(double x, const Attrs& a) {
 
 // --- Unary gradients ---------------------------------------------------------
 static std::vector<NodeId> gNeg(GradBuilder& g) { return {g.neg(g.dy())}; }
+// relu(x) > 0 exactly where x > 0 (NaN included: both give 0), so the mask
+// reads the output. The pre-activation then has no use left in the backward
+// pass and fuses into the relu instead of being written and read back.
 static std::vector<NodeId> gRelu(GradBuilder& g) {
-  return {g.mul(g.dy(), g.op(OpKind::Step, {g.x(0)}))};
+  return {g.mul(g.dy(), g.op(OpKind::Step, {g.y()}))};
 }
 static std::vector<NodeId> gSigmoid(GradBuilder& g) {  // y (1 - y)
   return {g.mul(g.dy(), g.mul(g.y(), g.scaleShift(g.y(), -1, 1)))};

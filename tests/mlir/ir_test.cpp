@@ -84,6 +84,17 @@ TEST(MlirIr, Avx2KernelsAre8Lanes) {
   EXPECT_EQ(f32VectorWidths(gemm, "vector.fma"), std::set<int>{16}) << gemm;
 }
 
+// The gradient of a broadcast product, x [B,8,32] * y [B,1,32], with respect
+// to y sums dy * x over the 8 middle rows. Tiled by 1 along them, that sum
+// is a contraction of unit extent that upstream's lowering unrolled lane by
+// lane into scalar code (vector<1xf32>); it is one 16-lane multiply and add.
+TEST(MlirIr, ProductSummedOverRowsIsVectorized) {
+  Graph g = opGraph(OpKind::Mul, {{B, 8, 32}, {B, 1, 32}}, {}, true);
+  std::string ir = emit(g, "vectorized");
+  EXPECT_EQ(ir.find("vector<1xf32>"), std::string::npos) << ir;
+  EXPECT_EQ(f32VectorWidths(ir, "arith.mulf"), std::set<int>{16}) << ir;
+}
+
 // The weight gradient of [B,L,k] x [k,n] (batch_matmul summed over the batch)
 // is one GEMM on the flattened B·L rows; the batched [B,k,n] product is gone.
 TEST(MlirIr, SharedWeightGradientIsOneGemm) {

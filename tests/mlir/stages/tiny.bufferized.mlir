@@ -5,9 +5,9 @@
 // CHECK-NEXT: #map2 = affine_map<(d0, d1) -> ()>
 // CHECK-NEXT: #map3 = affine_map<() -> ()>
 // CHECK-NEXT: module {
-// CHECK-NEXT:   memref.global "private" @recc_train_step_body_arena : memref<3840xi8> = uninitialized {alignment = 64 : i64}
+// CHECK-NEXT:   memref.global "private" @recc_train_step_body_arena : memref<3712xi8> = uninitialized {alignment = 64 : i64}
 // CHECK-NEXT:   func.func @recc_train_step_body(%arg0: memref<16x8xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>, %arg3: memref<10x16xf32>, %arg4: memref<16xf32>, %arg5: memref<16x1xf32>, %arg6: memref<1xf32>, %arg7: memref<16x1xf32>, %arg8: memref<16x1xf32>, %arg9: memref<f32>, %arg10: memref<f32>, %arg11: memref<16x8xf32>, %arg12: memref<10x16xf32>, %arg13: memref<16xf32>, %arg14: memref<16x1xf32>, %arg15: memref<1xf32>) {
-// CHECK-NEXT:     %0 = memref.get_global @recc_train_step_body_arena : memref<3840xi8>
+// CHECK-NEXT:     %0 = memref.get_global @recc_train_step_body_arena : memref<3712xi8>
 // CHECK-NEXT:     %cst = arith.constant -6.250000e-02 : f32
 // CHECK-NEXT:     %cst_0 = arith.constant -1.000000e-07 : f32
 // CHECK-NEXT:     %cst_1 = arith.constant 6.250000e-02 : f32
@@ -17,7 +17,7 @@
 // CHECK-NEXT:     %cst_5 = arith.constant 1.000000e+00 : f32
 // CHECK-NEXT:     %cst_6 = arith.constant 0.000000e+00 : f32
 // CHECK-NEXT:     %c3072 = arith.constant 3072 : index
-// CHECK-NEXT:     %view = memref.view %0[%c3072][] : memref<3840xi8> to memref<16x10xf32>
+// CHECK-NEXT:     %view = memref.view %0[%c3072][] : memref<3712xi8> to memref<16x10xf32>
 // CHECK-NEXT:     %subview = memref.subview %view[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     memref.copy %arg0, %subview : memref<16x8xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     %subview_7 = memref.subview %view[0, 8] [16, 1] [1, 1] : memref<16x10xf32> to memref<16x1xf32, strided<[10, 1], offset: 8>>
@@ -25,31 +25,25 @@
 // CHECK-NEXT:     %subview_8 = memref.subview %view[0, 9] [16, 1] [1, 1] : memref<16x10xf32> to memref<16x1xf32, strided<[10, 1], offset: 9>>
 // CHECK-NEXT:     memref.copy %arg2, %subview_8 : memref<16x1xf32> to memref<16x1xf32, strided<[10, 1], offset: 9>>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %view_9 = memref.view %0[%c0][] : memref<3840xi8> to memref<16x16xf32>
+// CHECK-NEXT:     %view_9 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x16xf32>
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_9 : memref<16x16xf32>)
 // CHECK-NEXT:     linalg.matmul ins(%view, %arg3 : memref<16x10xf32>, memref<10x16xf32>) outs(%view_9 : memref<16x16xf32>)
 // CHECK-NEXT:     %c1024 = arith.constant 1024 : index
-// CHECK-NEXT:     %view_10 = memref.view %0[%c1024][] : memref<3840xi8> to memref<16x16xf32>
+// CHECK-NEXT:     %view_10 = memref.view %0[%c1024][] : memref<3712xi8> to memref<16x16xf32>
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1, #map], iterator_types = ["parallel", "parallel"]} ins(%view_9, %arg4 : memref<16x16xf32>, memref<16xf32>) outs(%view_10 : memref<16x16xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_29: f32, %out: f32):
-// CHECK-NEXT:       %1 = arith.addf %in, %in_29 : f32
-// CHECK-NEXT:       linalg.yield %1 : f32
+// CHECK-NEXT:     ^bb0(%in: f32, %in_28: f32, %out: f32):
+// CHECK-NEXT:       %1 = arith.addf %in, %in_28 : f32
+// CHECK-NEXT:       %2 = arith.cmpf ogt, %1, %cst_6 : f32
+// CHECK-NEXT:       %3 = arith.select %2, %1, %cst_6 : f32
+// CHECK-NEXT:       linalg.yield %3 : f32
 // CHECK-NEXT:     }
 // CHECK-NEXT:     %c0_11 = arith.constant 0 : index
-// CHECK-NEXT:     %view_12 = memref.view %0[%c0_11][] : memref<3840xi8> to memref<16x16xf32>
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_10 : memref<16x16xf32>) outs(%view_12 : memref<16x16xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
-// CHECK-NEXT:       %1 = arith.cmpf ogt, %in, %cst_6 : f32
-// CHECK-NEXT:       %2 = arith.select %1, %in, %cst_6 : f32
-// CHECK-NEXT:       linalg.yield %2 : f32
-// CHECK-NEXT:     }
-// CHECK-NEXT:     %c2048 = arith.constant 2048 : index
-// CHECK-NEXT:     %view_13 = memref.view %0[%c2048][] : memref<3840xi8> to memref<16x1xf32>
-// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_13 : memref<16x1xf32>)
-// CHECK-NEXT:     linalg.matmul ins(%view_12, %arg5 : memref<16x16xf32>, memref<16x1xf32>) outs(%view_13 : memref<16x1xf32>)
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1, #map], iterator_types = ["parallel", "parallel"]} ins(%view_13, %arg6 : memref<16x1xf32>, memref<1xf32>) outs(%arg8 : memref<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_29: f32, %out: f32):
-// CHECK-NEXT:       %1 = arith.addf %in, %in_29 : f32
+// CHECK-NEXT:     %view_12 = memref.view %0[%c0_11][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_12 : memref<16x1xf32>)
+// CHECK-NEXT:     linalg.matmul ins(%view_10, %arg5 : memref<16x16xf32>, memref<16x1xf32>) outs(%view_12 : memref<16x1xf32>)
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1, #map], iterator_types = ["parallel", "parallel"]} ins(%view_12, %arg6 : memref<16x1xf32>, memref<1xf32>) outs(%arg8 : memref<16x1xf32>) {
+// CHECK-NEXT:     ^bb0(%in: f32, %in_28: f32, %out: f32):
+// CHECK-NEXT:       %1 = arith.addf %in, %in_28 : f32
 // CHECK-NEXT:       %2 = math.absf %1 : f32
 // CHECK-NEXT:       %3 = arith.negf %2 : f32
 // CHECK-NEXT:       %4 = math.exp %3 : f32
@@ -60,60 +54,60 @@
 // CHECK-NEXT:       %9 = arith.select %7, %6, %8 : f32
 // CHECK-NEXT:       linalg.yield %9 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c2048_14 = arith.constant 2048 : index
-// CHECK-NEXT:     %view_15 = memref.view %0[%c2048_14][] : memref<3840xi8> to memref<16x1xf32>
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%arg8 : memref<16x1xf32>) outs(%view_15 : memref<16x1xf32>) {
+// CHECK-NEXT:     %c0_13 = arith.constant 0 : index
+// CHECK-NEXT:     %view_14 = memref.view %0[%c0_13][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%arg8 : memref<16x1xf32>) outs(%view_14 : memref<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.maximumf %in, %cst_4 : f32
 // CHECK-NEXT:       %2 = arith.minimumf %1, %cst_3 : f32
 // CHECK-NEXT:       linalg.yield %2 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c2112 = arith.constant 2112 : index
-// CHECK-NEXT:     %view_16 = memref.view %0[%c2112][] : memref<3840xi8> to memref<16x1xf32>
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_15 : memref<16x1xf32>) outs(%view_16 : memref<16x1xf32>) {
+// CHECK-NEXT:     %c64 = arith.constant 64 : index
+// CHECK-NEXT:     %view_15 = memref.view %0[%c64][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_14 : memref<16x1xf32>) outs(%view_15 : memref<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.mulf %in, %cst_2 : f32
 // CHECK-NEXT:       %2 = arith.addf %1, %cst_5 : f32
 // CHECK-NEXT:       linalg.yield %2 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c2176 = arith.constant 2176 : index
-// CHECK-NEXT:     %view_17 = memref.view %0[%c2176][] : memref<3840xi8> to memref<16x1xf32>
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%arg7 : memref<16x1xf32>) outs(%view_17 : memref<16x1xf32>) {
+// CHECK-NEXT:     %c128 = arith.constant 128 : index
+// CHECK-NEXT:     %view_16 = memref.view %0[%c128][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%arg7 : memref<16x1xf32>) outs(%view_16 : memref<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.mulf %in, %cst_2 : f32
 // CHECK-NEXT:       %2 = arith.addf %1, %cst_5 : f32
 // CHECK-NEXT:       linalg.yield %2 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c2240 = arith.constant 2240 : index
-// CHECK-NEXT:     %view_18 = memref.view %0[%c2240][] : memref<3840xi8> to memref<f32>
-// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_18 : memref<f32>)
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map, #map, #map2], iterator_types = ["reduction", "reduction"]} ins(%arg7, %view_15, %view_17, %view_16 : memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) outs(%view_18 : memref<f32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_29: f32, %in_30: f32, %in_31: f32, %out: f32):
-// CHECK-NEXT:       %1 = math.log %in_29 : f32
-// CHECK-NEXT:       %2 = math.log %in_31 : f32
-// CHECK-NEXT:       %3 = arith.mulf %in_30, %2 : f32
+// CHECK-NEXT:     %c192 = arith.constant 192 : index
+// CHECK-NEXT:     %view_17 = memref.view %0[%c192][] : memref<3712xi8> to memref<f32>
+// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_17 : memref<f32>)
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map, #map, #map2], iterator_types = ["reduction", "reduction"]} ins(%arg7, %view_14, %view_16, %view_15 : memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) outs(%view_17 : memref<f32>) {
+// CHECK-NEXT:     ^bb0(%in: f32, %in_28: f32, %in_29: f32, %in_30: f32, %out: f32):
+// CHECK-NEXT:       %1 = math.log %in_28 : f32
+// CHECK-NEXT:       %2 = math.log %in_30 : f32
+// CHECK-NEXT:       %3 = arith.mulf %in_29, %2 : f32
 // CHECK-NEXT:       %4 = arith.mulf %in, %1 : f32
 // CHECK-NEXT:       %5 = arith.addf %4, %3 : f32
 // CHECK-NEXT:       %6 = arith.addf %5, %out : f32
 // CHECK-NEXT:       linalg.yield %6 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map3, #map3], iterator_types = []} ins(%view_18 : memref<f32>) outs(%arg9 : memref<f32>) {
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map3, #map3], iterator_types = []} ins(%view_17 : memref<f32>) outs(%arg9 : memref<f32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.mulf %in, %cst_1 : f32
 // CHECK-NEXT:       %2 = arith.mulf %1, %cst_2 : f32
 // CHECK-NEXT:       linalg.yield %2 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c3712 = arith.constant 3712 : index
-// CHECK-NEXT:     %view_19 = memref.view %0[%c3712][] : memref<3840xi8> to memref<16x1xf32>
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map, #map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_17, %view_16, %arg7, %view_15, %arg8 : memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) outs(%view_19 : memref<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_29: f32, %in_30: f32, %in_31: f32, %in_32: f32, %out: f32):
+// CHECK-NEXT:     %c2048 = arith.constant 2048 : index
+// CHECK-NEXT:     %view_18 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map, #map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_16, %view_15, %arg7, %view_14, %arg8 : memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) outs(%view_18 : memref<16x1xf32>) {
+// CHECK-NEXT:     ^bb0(%in: f32, %in_28: f32, %in_29: f32, %in_30: f32, %in_31: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.mulf %in, %cst : f32
-// CHECK-NEXT:       %2 = arith.divf %1, %in_29 : f32
-// CHECK-NEXT:       %3 = arith.addf %in_32, %cst_0 : f32
-// CHECK-NEXT:       %4 = arith.mulf %in_30, %cst : f32
-// CHECK-NEXT:       %5 = arith.divf %4, %in_31 : f32
+// CHECK-NEXT:       %2 = arith.divf %1, %in_28 : f32
+// CHECK-NEXT:       %3 = arith.addf %in_31, %cst_0 : f32
+// CHECK-NEXT:       %4 = arith.mulf %in_29, %cst : f32
+// CHECK-NEXT:       %5 = arith.divf %4, %in_30 : f32
 // CHECK-NEXT:       %6 = arith.mulf %2, %cst_2 : f32
-// CHECK-NEXT:       %7 = arith.mulf %in_32, %cst_2 : f32
+// CHECK-NEXT:       %7 = arith.mulf %in_31, %cst_2 : f32
 // CHECK-NEXT:       %8 = arith.addf %7, %cst_3 : f32
 // CHECK-NEXT:       %9 = arith.cmpf ogt, %8, %cst_6 : f32
 // CHECK-NEXT:       %10 = arith.select %9, %cst_5, %cst_6 : f32
@@ -122,53 +116,53 @@
 // CHECK-NEXT:       %13 = arith.select %12, %cst_5, %cst_6 : f32
 // CHECK-NEXT:       %14 = arith.mulf %13, %10 : f32
 // CHECK-NEXT:       %15 = arith.addf %6, %5 : f32
-// CHECK-NEXT:       %16 = arith.mulf %in_32, %11 : f32
+// CHECK-NEXT:       %16 = arith.mulf %in_31, %11 : f32
 // CHECK-NEXT:       %17 = arith.mulf %15, %14 : f32
 // CHECK-NEXT:       %18 = arith.mulf %17, %16 : f32
 // CHECK-NEXT:       linalg.yield %18 : f32
 // CHECK-NEXT:     }
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%arg15 : memref<1xf32>)
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["reduction", "parallel"]} ins(%view_19 : memref<16x1xf32>) outs(%arg15 : memref<1xf32>) {
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["reduction", "parallel"]} ins(%view_18 : memref<16x1xf32>) outs(%arg15 : memref<1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.addf %in, %out : f32
 // CHECK-NEXT:       linalg.yield %1 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c3776 = arith.constant 3776 : index
-// CHECK-NEXT:     %view_20 = memref.view %0[%c3776][] : memref<3840xi8> to memref<1x16xf32>
-// CHECK-NEXT:     linalg.transpose ins(%arg5 : memref<16x1xf32>) outs(%view_20 : memref<1x16xf32>) permutation = [1, 0] 
-// CHECK-NEXT:     %c2048_21 = arith.constant 2048 : index
-// CHECK-NEXT:     %view_22 = memref.view %0[%c2048_21][] : memref<3840xi8> to memref<16x16xf32>
-// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_22 : memref<16x16xf32>)
-// CHECK-NEXT:     linalg.matmul ins(%view_19, %view_20 : memref<16x1xf32>, memref<1x16xf32>) outs(%view_22 : memref<16x16xf32>)
+// CHECK-NEXT:     %c2112 = arith.constant 2112 : index
+// CHECK-NEXT:     %view_19 = memref.view %0[%c2112][] : memref<3712xi8> to memref<1x16xf32>
+// CHECK-NEXT:     linalg.transpose ins(%arg5 : memref<16x1xf32>) outs(%view_19 : memref<1x16xf32>) permutation = [1, 0] 
+// CHECK-NEXT:     %c0_20 = arith.constant 0 : index
+// CHECK-NEXT:     %view_21 = memref.view %0[%c0_20][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_21 : memref<16x16xf32>)
+// CHECK-NEXT:     linalg.matmul ins(%view_18, %view_19 : memref<16x1xf32>, memref<1x16xf32>) outs(%view_21 : memref<16x16xf32>)
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%arg14 : memref<16x1xf32>)
-// CHECK-NEXT:     linalg.matmul_transpose_a ins(%view_12, %view_19 : memref<16x16xf32>, memref<16x1xf32>) outs(%arg14 : memref<16x1xf32>)
-// CHECK-NEXT:     %c0_23 = arith.constant 0 : index
-// CHECK-NEXT:     %view_24 = memref.view %0[%c0_23][] : memref<3840xi8> to memref<16x16xf32>
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_22, %view_10 : memref<16x16xf32>, memref<16x16xf32>) outs(%view_24 : memref<16x16xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_29: f32, %out: f32):
-// CHECK-NEXT:       %1 = arith.cmpf ogt, %in_29, %cst_6 : f32
+// CHECK-NEXT:     linalg.matmul_transpose_a ins(%view_10, %view_18 : memref<16x16xf32>, memref<16x1xf32>) outs(%arg14 : memref<16x1xf32>)
+// CHECK-NEXT:     %c2048_22 = arith.constant 2048 : index
+// CHECK-NEXT:     %view_23 = memref.view %0[%c2048_22][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_21, %view_10 : memref<16x16xf32>, memref<16x16xf32>) outs(%view_23 : memref<16x16xf32>) {
+// CHECK-NEXT:     ^bb0(%in: f32, %in_28: f32, %out: f32):
+// CHECK-NEXT:       %1 = arith.cmpf ogt, %in_28, %cst_6 : f32
 // CHECK-NEXT:       %2 = arith.select %1, %cst_5, %cst_6 : f32
 // CHECK-NEXT:       %3 = arith.mulf %in, %2 : f32
 // CHECK-NEXT:       linalg.yield %3 : f32
 // CHECK-NEXT:     }
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%arg13 : memref<16xf32>)
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["reduction", "parallel"]} ins(%view_24 : memref<16x16xf32>) outs(%arg13 : memref<16xf32>) {
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["reduction", "parallel"]} ins(%view_23 : memref<16x16xf32>) outs(%arg13 : memref<16xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.addf %in, %out : f32
 // CHECK-NEXT:       linalg.yield %1 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c1024_25 = arith.constant 1024 : index
-// CHECK-NEXT:     %view_26 = memref.view %0[%c1024_25][] : memref<3840xi8> to memref<16x10xf32>
-// CHECK-NEXT:     linalg.transpose ins(%arg3 : memref<10x16xf32>) outs(%view_26 : memref<16x10xf32>) permutation = [1, 0] 
-// CHECK-NEXT:     %c1664 = arith.constant 1664 : index
-// CHECK-NEXT:     %view_27 = memref.view %0[%c1664][] : memref<3840xi8> to memref<16x10xf32>
-// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_27 : memref<16x10xf32>)
-// CHECK-NEXT:     linalg.matmul ins(%view_24, %view_26 : memref<16x16xf32>, memref<16x10xf32>) outs(%view_27 : memref<16x10xf32>)
+// CHECK-NEXT:     %c0_24 = arith.constant 0 : index
+// CHECK-NEXT:     %view_25 = memref.view %0[%c0_24][] : memref<3712xi8> to memref<16x10xf32>
+// CHECK-NEXT:     linalg.transpose ins(%arg3 : memref<10x16xf32>) outs(%view_25 : memref<16x10xf32>) permutation = [1, 0] 
+// CHECK-NEXT:     %c640 = arith.constant 640 : index
+// CHECK-NEXT:     %view_26 = memref.view %0[%c640][] : memref<3712xi8> to memref<16x10xf32>
+// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_26 : memref<16x10xf32>)
+// CHECK-NEXT:     linalg.matmul ins(%view_23, %view_25 : memref<16x16xf32>, memref<16x10xf32>) outs(%view_26 : memref<16x10xf32>)
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%arg12 : memref<10x16xf32>)
-// CHECK-NEXT:     linalg.matmul_transpose_a ins(%view, %view_24 : memref<16x10xf32>, memref<16x16xf32>) outs(%arg12 : memref<10x16xf32>)
-// CHECK-NEXT:     %subview_28 = memref.subview %view_27[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
+// CHECK-NEXT:     linalg.matmul_transpose_a ins(%view, %view_23 : memref<16x10xf32>, memref<16x16xf32>) outs(%arg12 : memref<10x16xf32>)
+// CHECK-NEXT:     %subview_27 = memref.subview %view_26[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     memref.copy %arg9, %arg10 : memref<f32> to memref<f32>
-// CHECK-NEXT:     memref.copy %subview_28, %arg11 : memref<16x8xf32, strided<[10, 1]>> to memref<16x8xf32>
+// CHECK-NEXT:     memref.copy %subview_27, %arg11 : memref<16x8xf32, strided<[10, 1]>> to memref<16x8xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
 // CHECK-NEXT: }

@@ -290,7 +290,7 @@
 // CHECK-NEXT:     %90 = linalg.fill ins(%cst_7 : f32) outs(%89 : tensor<16x1xf32>) -> tensor<16x1xf32> loc(#loc5)
 // CHECK-NEXT:     %91 = linalg.matmul_transpose_a ins(%15, %81 : tensor<16x16xf32>, tensor<16x1xf32>) outs(%90 : tensor<16x1xf32>) -> tensor<16x1xf32> loc(#loc5)
 // CHECK-NEXT:     %92 = tensor.empty() : tensor<16x16xf32> loc(#loc4)
-// CHECK-NEXT:     %93 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%13 : tensor<16x16xf32>) outs(%92 : tensor<16x16xf32>) {
+// CHECK-NEXT:     %93 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%15 : tensor<16x16xf32>) outs(%92 : tensor<16x16xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":11:7), %out: f32 loc("tiny.rec":11:7)):
 // CHECK-NEXT:       %cst_12 = arith.constant 0.000000e+00 : f32 loc(#loc4)
 // CHECK-NEXT:       %106 = arith.cmpf ogt, %in, %cst_12 : f32 loc(#loc4)

@@ -9,23 +9,22 @@
 // CHECK-NEXT: #map6 = affine_map<(d0) -> (d0 + 7)>
 // CHECK-NEXT: #map7 = affine_map<() -> ()>
 // CHECK-NEXT: module {
-// CHECK-NEXT:   memref.global "private" @recc_train_step_body_arena : memref<3840xi8> = uninitialized {alignment = 64 : i64}
+// CHECK-NEXT:   memref.global "private" @recc_train_step_body_arena : memref<3712xi8> = uninitialized {alignment = 64 : i64}
 // CHECK-NEXT:   func.func @recc_train_step_body(%arg0: memref<16x8xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>, %arg3: memref<10x16xf32>, %arg4: memref<16xf32>, %arg5: memref<16x1xf32>, %arg6: memref<1xf32>, %arg7: memref<16x1xf32>, %arg8: memref<16x1xf32>, %arg9: memref<f32>, %arg10: memref<f32>, %arg11: memref<16x8xf32>, %arg12: memref<10x16xf32>, %arg13: memref<16xf32>, %arg14: memref<16x1xf32>, %arg15: memref<1xf32>) {
 // CHECK-NEXT:     %c9 = arith.constant 9 : index
 // CHECK-NEXT:     %c8 = arith.constant 8 : index
-// CHECK-NEXT:     %c1664 = arith.constant 1664 : index
-// CHECK-NEXT:     %c3776 = arith.constant 3776 : index
-// CHECK-NEXT:     %c3712 = arith.constant 3712 : index
-// CHECK-NEXT:     %c2240 = arith.constant 2240 : index
-// CHECK-NEXT:     %c2176 = arith.constant 2176 : index
+// CHECK-NEXT:     %c640 = arith.constant 640 : index
 // CHECK-NEXT:     %c2112 = arith.constant 2112 : index
 // CHECK-NEXT:     %c2048 = arith.constant 2048 : index
+// CHECK-NEXT:     %c192 = arith.constant 192 : index
+// CHECK-NEXT:     %c128 = arith.constant 128 : index
+// CHECK-NEXT:     %c64 = arith.constant 64 : index
 // CHECK-NEXT:     %c1024 = arith.constant 1024 : index
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c3072 = arith.constant 3072 : index
 // CHECK-NEXT:     %cst = arith.constant 0.000000e+00 : f32
-// CHECK-NEXT:     %0 = memref.get_global @recc_train_step_body_arena : memref<3840xi8>
-// CHECK-NEXT:     %view = memref.view %0[%c3072][] : memref<3840xi8> to memref<16x10xf32>
+// CHECK-NEXT:     %0 = memref.get_global @recc_train_step_body_arena : memref<3712xi8>
+// CHECK-NEXT:     %view = memref.view %0[%c3072][] : memref<3712xi8> to memref<16x10xf32>
 // CHECK-NEXT:     %subview = memref.subview %view[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     %base_buffer, %offset, %sizes:2, %strides:2 = memref.extract_strided_metadata %subview : memref<16x8xf32, strided<[10, 1]>> -> memref<f32>, index, index, index, index, index
 // CHECK-NEXT:     call @__recc_k0_copy(%arg0, %base_buffer, %c0) : (memref<16x8xf32>, memref<f32>, index) -> ()
@@ -35,44 +34,43 @@
 // CHECK-NEXT:     %subview_5 = memref.subview %view[0, 9] [16, 1] [1, 1] : memref<16x10xf32> to memref<16x1xf32, strided<[10, 1], offset: 9>>
 // CHECK-NEXT:     %base_buffer_6, %offset_7, %sizes_8:2, %strides_9:2 = memref.extract_strided_metadata %subview_5 : memref<16x1xf32, strided<[10, 1], offset: 9>> -> memref<f32>, index, index, index, index, index
 // CHECK-NEXT:     call @__recc_k1_copy(%arg2, %base_buffer_6, %c9) : (memref<16x1xf32>, memref<f32>, index) -> ()
-// CHECK-NEXT:     %view_10 = memref.view %0[%c0][] : memref<3840xi8> to memref<16x16xf32>
+// CHECK-NEXT:     %view_10 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x16xf32>
 // CHECK-NEXT:     call @__recc_k2_matmul(%view, %arg3, %view_10) : (memref<16x10xf32>, memref<10x16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     %view_11 = memref.view %0[%c1024][] : memref<3840xi8> to memref<16x16xf32>
+// CHECK-NEXT:     %view_11 = memref.view %0[%c1024][] : memref<3712xi8> to memref<16x16xf32>
 // CHECK-NEXT:     call @__recc_k3_generic(%view_10, %arg4, %view_11) : (memref<16x16xf32>, memref<16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k4_generic(%view_11, %view_10) : (memref<16x16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     %view_12 = memref.view %0[%c2048][] : memref<3840xi8> to memref<16x1xf32>
-// CHECK-NEXT:     call @__recc_k5_matmul(%view_10, %arg5, %view_12) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k6_generic(%view_12, %arg6, %arg8) : (memref<16x1xf32>, memref<1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k7_generic(%arg8, %view_12) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     %view_13 = memref.view %0[%c2112][] : memref<3840xi8> to memref<16x1xf32>
-// CHECK-NEXT:     call @__recc_k8_generic(%view_12, %view_13) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     %view_14 = memref.view %0[%c2176][] : memref<3840xi8> to memref<16x1xf32>
-// CHECK-NEXT:     call @__recc_k8_generic(%arg7, %view_14) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     %view_15 = memref.view %0[%c2240][] : memref<3840xi8> to memref<f32>
-// CHECK-NEXT:     call @__recc_k9_fill(%cst, %view_15) : (f32, memref<f32>) -> ()
-// CHECK-NEXT:     call @__recc_k10_generic(%arg7, %view_12, %view_14, %view_13, %view_15) : (memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<f32>) -> ()
-// CHECK-NEXT:     call @__recc_k11_generic(%view_15, %arg9) : (memref<f32>, memref<f32>) -> ()
-// CHECK-NEXT:     %view_16 = memref.view %0[%c3712][] : memref<3840xi8> to memref<16x1xf32>
-// CHECK-NEXT:     call @__recc_k12_generic(%view_14, %view_13, %arg7, %view_12, %arg8, %view_16) : (memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k13_fill(%cst, %arg15) : (f32, memref<1xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k14_generic(%view_16, %arg15) : (memref<16x1xf32>, memref<1xf32>) -> ()
-// CHECK-NEXT:     %view_17 = memref.view %0[%c3776][] : memref<3840xi8> to memref<1x16xf32>
-// CHECK-NEXT:     call @__recc_k15_transpose(%arg5, %view_17) : (memref<16x1xf32>, memref<1x16xf32>) -> ()
-// CHECK-NEXT:     %view_18 = memref.view %0[%c2048][] : memref<3840xi8> to memref<16x16xf32>
-// CHECK-NEXT:     call @__recc_k16_matmul(%view_16, %view_17, %view_18) : (memref<16x1xf32>, memref<1x16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k17_matmul_transpose_a(%view_10, %view_16, %arg14) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k18_generic(%view_18, %view_11, %view_10) : (memref<16x16xf32>, memref<16x16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k19_fill(%cst, %arg13) : (f32, memref<16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k20_generic(%view_10, %arg13) : (memref<16x16xf32>, memref<16xf32>) -> ()
-// CHECK-NEXT:     %view_19 = memref.view %0[%c1024][] : memref<3840xi8> to memref<16x10xf32>
-// CHECK-NEXT:     call @__recc_k21_transpose(%arg3, %view_19) : (memref<10x16xf32>, memref<16x10xf32>) -> ()
-// CHECK-NEXT:     %view_20 = memref.view %0[%c1664][] : memref<3840xi8> to memref<16x10xf32>
-// CHECK-NEXT:     call @__recc_k22_matmul(%view_10, %view_19, %view_20) : (memref<16x16xf32>, memref<16x10xf32>, memref<16x10xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k23_matmul_transpose_a(%view, %view_10, %arg12) : (memref<16x10xf32>, memref<16x16xf32>, memref<10x16xf32>) -> ()
+// CHECK-NEXT:     %view_12 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     call @__recc_k4_matmul(%view_11, %arg5, %view_12) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k5_generic(%view_12, %arg6, %arg8) : (memref<16x1xf32>, memref<1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k6_generic(%arg8, %view_12) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     %view_13 = memref.view %0[%c64][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     call @__recc_k7_generic(%view_12, %view_13) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     %view_14 = memref.view %0[%c128][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     call @__recc_k7_generic(%arg7, %view_14) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     %view_15 = memref.view %0[%c192][] : memref<3712xi8> to memref<f32>
+// CHECK-NEXT:     call @__recc_k8_fill(%cst, %view_15) : (f32, memref<f32>) -> ()
+// CHECK-NEXT:     call @__recc_k9_generic(%arg7, %view_12, %view_14, %view_13, %view_15) : (memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<f32>) -> ()
+// CHECK-NEXT:     call @__recc_k10_generic(%view_15, %arg9) : (memref<f32>, memref<f32>) -> ()
+// CHECK-NEXT:     %view_16 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     call @__recc_k11_generic(%view_14, %view_13, %arg7, %view_12, %arg8, %view_16) : (memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k12_fill(%cst, %arg15) : (f32, memref<1xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k13_generic(%view_16, %arg15) : (memref<16x1xf32>, memref<1xf32>) -> ()
+// CHECK-NEXT:     %view_17 = memref.view %0[%c2112][] : memref<3712xi8> to memref<1x16xf32>
+// CHECK-NEXT:     call @__recc_k14_transpose(%arg5, %view_17) : (memref<16x1xf32>, memref<1x16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k15_matmul(%view_16, %view_17, %view_10) : (memref<16x1xf32>, memref<1x16xf32>, memref<16x16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k16_matmul_transpose_a(%view_11, %view_16, %arg14) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     %view_18 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     call @__recc_k17_generic(%view_10, %view_11, %view_18) : (memref<16x16xf32>, memref<16x16xf32>, memref<16x16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k18_fill(%cst, %arg13) : (f32, memref<16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k19_generic(%view_18, %arg13) : (memref<16x16xf32>, memref<16xf32>) -> ()
+// CHECK-NEXT:     %view_19 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x10xf32>
+// CHECK-NEXT:     call @__recc_k20_transpose(%arg3, %view_19) : (memref<10x16xf32>, memref<16x10xf32>) -> ()
+// CHECK-NEXT:     %view_20 = memref.view %0[%c640][] : memref<3712xi8> to memref<16x10xf32>
+// CHECK-NEXT:     call @__recc_k21_matmul(%view_18, %view_19, %view_20) : (memref<16x16xf32>, memref<16x10xf32>, memref<16x10xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k22_matmul_transpose_a(%view, %view_18, %arg12) : (memref<16x10xf32>, memref<16x16xf32>, memref<10x16xf32>) -> ()
 // CHECK-NEXT:     %subview_21 = memref.subview %view_20[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
-// CHECK-NEXT:     call @__recc_k24_copy(%arg9, %arg10) : (memref<f32>, memref<f32>) -> ()
+// CHECK-NEXT:     call @__recc_k23_copy(%arg9, %arg10) : (memref<f32>, memref<f32>) -> ()
 // CHECK-NEXT:     %base_buffer_22, %offset_23, %sizes_24:2, %strides_25:2 = memref.extract_strided_metadata %subview_21 : memref<16x8xf32, strided<[10, 1]>> -> memref<f32>, index, index, index, index, index
-// CHECK-NEXT:     call @__recc_k25_copy(%base_buffer_22, %c0, %arg11) : (memref<f32>, index, memref<16x8xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k24_copy(%base_buffer_22, %c0, %arg11) : (memref<f32>, index, memref<16x8xf32>) -> ()
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   func.func private @__recc_k0_copy(%arg0: memref<16x8xf32>, %arg1: memref<f32>, %arg2: index) {
@@ -217,6 +215,7 @@
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   func.func private @__recc_k3_generic(%arg0: memref<16x16xf32>, %arg1: memref<16xf32>, %arg2: memref<16x16xf32>) {
+// CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<16xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
 // CHECK-NEXT:     %c1 = arith.constant 1 : index
@@ -224,24 +223,13 @@
 // CHECK-NEXT:     scf.for %arg3 = %c0 to %c16 step %c1 {
 // CHECK-NEXT:       %1 = vector.load %arg0[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
 // CHECK-NEXT:       %2 = arith.addf %1, %0 : vector<16xf32>
-// CHECK-NEXT:       vector.store %2, %arg2[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
+// CHECK-NEXT:       %3 = arith.cmpf ogt, %2, %cst : vector<16xf32>
+// CHECK-NEXT:       %4 = arith.select %3, %2, %cst : vector<16xi1>, vector<16xf32>
+// CHECK-NEXT:       vector.store %4, %arg2[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k4_generic(%arg0: memref<16x16xf32>, %arg1: memref<16x16xf32>) {
-// CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<16xf32>
-// CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %c16 = arith.constant 16 : index
-// CHECK-NEXT:     %c1 = arith.constant 1 : index
-// CHECK-NEXT:     scf.for %arg2 = %c0 to %c16 step %c1 {
-// CHECK-NEXT:       %0 = vector.load %arg0[%arg2, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %1 = arith.cmpf ogt, %0, %cst : vector<16xf32>
-// CHECK-NEXT:       %2 = arith.select %1, %0, %cst : vector<16xi1>, vector<16xf32>
-// CHECK-NEXT:       vector.store %2, %arg1[%arg2, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:     }
-// CHECK-NEXT:     return
-// CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k5_matmul(%arg0: memref<16x16xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k4_matmul(%arg0: memref<16x16xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<8x1xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
@@ -522,7 +510,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k6_generic(%arg0: memref<16x1xf32>, %arg1: memref<1xf32>, %arg2: memref<16x1xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k5_generic(%arg0: memref<16x1xf32>, %arg1: memref<1xf32>, %arg2: memref<16x1xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<1xf32>
 // CHECK-NEXT:     %cst_0 = arith.constant dense<1.000000e+00> : vector<1xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
@@ -547,7 +535,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k7_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k6_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<0.99999988> : vector<1xf32>
 // CHECK-NEXT:     %cst_0 = arith.constant dense<1.000000e-07> : vector<1xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
@@ -563,7 +551,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k8_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k7_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<1.000000e+00> : vector<1xf32>
 // CHECK-NEXT:     %cst_0 = arith.constant dense<-1.000000e+00> : vector<1xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
@@ -579,11 +567,11 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k9_fill(%arg0: f32, %arg1: memref<f32>) {
+// CHECK-NEXT:   func.func private @__recc_k8_fill(%arg0: f32, %arg1: memref<f32>) {
 // CHECK-NEXT:     linalg.fill ins(%arg0 : f32) outs(%arg1 : memref<f32>)
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k10_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>, %arg3: memref<16x1xf32>, %arg4: memref<f32>) {
+// CHECK-NEXT:   func.func private @__recc_k9_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>, %arg3: memref<16x1xf32>, %arg4: memref<f32>) {
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
 // CHECK-NEXT:     %c1 = arith.constant 1 : index
@@ -613,7 +601,7 @@
 // CHECK-NEXT:     memref.store %3, %arg4[] : memref<f32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k11_generic(%arg0: memref<f32>, %arg1: memref<f32>) {
+// CHECK-NEXT:   func.func private @__recc_k10_generic(%arg0: memref<f32>, %arg1: memref<f32>) {
 // CHECK-NEXT:     %cst = arith.constant 6.250000e-02 : f32
 // CHECK-NEXT:     %cst_0 = arith.constant -1.000000e+00 : f32
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map7, #map7], iterator_types = []} ins(%arg0 : memref<f32>) outs(%arg1 : memref<f32>) {
@@ -624,7 +612,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k12_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>, %arg3: memref<16x1xf32>, %arg4: memref<16x1xf32>, %arg5: memref<16x1xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k11_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>, %arg3: memref<16x1xf32>, %arg4: memref<16x1xf32>, %arg5: memref<16x1xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<1.000000e+00> : vector<1xf32>
 // CHECK-NEXT:     %cst_0 = arith.constant dense<0.000000e+00> : vector<1xf32>
 // CHECK-NEXT:     %cst_1 = arith.constant dense<0.99999988> : vector<1xf32>
@@ -668,12 +656,12 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k13_fill(%arg0: f32, %arg1: memref<1xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k12_fill(%arg0: f32, %arg1: memref<1xf32>) {
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     memref.store %arg0, %arg1[%c0] : memref<1xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k14_generic(%arg0: memref<16x1xf32>, %arg1: memref<1xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k13_generic(%arg0: memref<16x1xf32>, %arg1: memref<1xf32>) {
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
 // CHECK-NEXT:     %c1 = arith.constant 1 : index
@@ -689,7 +677,7 @@
 // CHECK-NEXT:     memref.store %3, %arg1[%c0] : memref<1xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k15_transpose(%arg0: memref<16x1xf32>, %arg1: memref<1x16xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k14_transpose(%arg0: memref<16x1xf32>, %arg1: memref<1x16xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<16xf32>
 // CHECK-NEXT:     %c15 = arith.constant 15 : index
 // CHECK-NEXT:     %c14 = arith.constant 14 : index
@@ -758,7 +746,7 @@
 // CHECK-NEXT:     vector.store %47, %arg1[%c0, %c0] : memref<1x16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k16_matmul(%arg0: memref<16x1xf32>, %arg1: memref<1x16xf32>, %arg2: memref<16x16xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k15_matmul(%arg0: memref<16x1xf32>, %arg1: memref<1x16xf32>, %arg2: memref<16x16xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<16xf32>
 // CHECK-NEXT:     %c8 = arith.constant 8 : index
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
@@ -819,7 +807,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k17_matmul_transpose_a(%arg0: memref<16x16xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k16_matmul_transpose_a(%arg0: memref<16x16xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<8x1xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
@@ -1093,7 +1081,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k18_generic(%arg0: memref<16x16xf32>, %arg1: memref<16x16xf32>, %arg2: memref<16x16xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k17_generic(%arg0: memref<16x16xf32>, %arg1: memref<16x16xf32>, %arg2: memref<16x16xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<1.000000e+00> : vector<16xf32>
 // CHECK-NEXT:     %cst_0 = arith.constant dense<0.000000e+00> : vector<16xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
@@ -1109,13 +1097,13 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k19_fill(%arg0: f32, %arg1: memref<16xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k18_fill(%arg0: f32, %arg1: memref<16xf32>) {
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %0 = vector.broadcast %arg0 : f32 to vector<16xf32>
 // CHECK-NEXT:     vector.store %0, %arg1[%c0] : memref<16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k20_generic(%arg0: memref<16x16xf32>, %arg1: memref<16xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k19_generic(%arg0: memref<16x16xf32>, %arg1: memref<16xf32>) {
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
 // CHECK-NEXT:     %c1 = arith.constant 1 : index
@@ -1128,7 +1116,7 @@
 // CHECK-NEXT:     vector.store %1, %arg1[%c0] : memref<16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k21_transpose(%arg0: memref<10x16xf32>, %arg1: memref<16x10xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k20_transpose(%arg0: memref<10x16xf32>, %arg1: memref<16x10xf32>) {
 // CHECK-NEXT:     %c15 = arith.constant 15 : index
 // CHECK-NEXT:     %c14 = arith.constant 14 : index
 // CHECK-NEXT:     %c13 = arith.constant 13 : index
@@ -1201,7 +1189,7 @@
 // CHECK-NEXT:     vector.store %36, %arg1[%c15, %c0] : memref<16x10xf32>, vector<10xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k22_matmul(%arg0: memref<16x16xf32>, %arg1: memref<16x10xf32>, %arg2: memref<16x10xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k21_matmul(%arg0: memref<16x16xf32>, %arg1: memref<16x10xf32>, %arg2: memref<16x10xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<8x10xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
@@ -1474,7 +1462,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k23_matmul_transpose_a(%arg0: memref<16x10xf32>, %arg1: memref<16x16xf32>, %arg2: memref<10x16xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k22_matmul_transpose_a(%arg0: memref<16x10xf32>, %arg1: memref<16x16xf32>, %arg2: memref<10x16xf32>) {
 // CHECK-NEXT:     %c9 = arith.constant 9 : index
 // CHECK-NEXT:     %c7 = arith.constant 7 : index
 // CHECK-NEXT:     %c6 = arith.constant 6 : index
@@ -1820,11 +1808,11 @@
 // CHECK-NEXT:     vector.store %30, %arg2[%c9, %c0] : memref<10x16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k24_copy(%arg0: memref<f32>, %arg1: memref<f32>) {
+// CHECK-NEXT:   func.func private @__recc_k23_copy(%arg0: memref<f32>, %arg1: memref<f32>) {
 // CHECK-NEXT:     linalg.copy ins(%arg0 : memref<f32>) outs(%arg1 : memref<f32>)
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k25_copy(%arg0: memref<f32>, %arg1: index, %arg2: memref<16x8xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k24_copy(%arg0: memref<f32>, %arg1: index, %arg2: memref<16x8xf32>) {
 // CHECK-NEXT:     %c1 = arith.constant 1 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
