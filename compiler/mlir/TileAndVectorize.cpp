@@ -164,11 +164,12 @@ int64_t splittableLoop(linalg::LinalgOp op) {
 /// the innermost loop (and 16 × 16 for transposes), 1 elsewhere. With two
 /// threads, ops of 32k elements or more are first cut in two along their
 /// outermost splittable loop (at a multiple of 16 when that is the vectorized
-/// innermost loop). From 128k elements up, the DAMCAR generator ran its
-/// [512,100..200] maps, transposes and reductions on one core while libomp's
-/// worker spun: 32k gave 46.7-59.3k samples/s against 42.8-57.8k, 5
-/// interleaved runs each (`recc bench models/damcar.rec --model damcar`);
-/// UMA², ESMM and damcar_ret were unchanged within the noise.
+/// innermost loop): into equal halves, one copy of the code run by both
+/// threads, or, from 128k elements up, into unequal ones. From 128k up only,
+/// the DAMCAR generator ran its [512,100..200] maps, transposes and
+/// reductions on one core while libomp's worker spun (12.6% of its `perf`
+/// samples); at 32k its step ran 1.03x as fast (median of 10 interleaved
+/// pairs, 0.77x-1.40x: the machine's noise is larger than the gain).
 void tileGeneric(IRRewriter& rw, Operation* op, int threads) {
   auto lop = cast<linalg::LinalgOp>(op);
   SmallVector<int64_t> r = lop.getStaticLoopRanges();
@@ -180,7 +181,11 @@ void tileGeneric(IRRewriter& rw, Operation* op, int threads) {
       threads > 1 && elements >= (1 << 15) && d >= 0) {
     int64_t point = d == rank - 1 ? halfRounded(r[d], vectorLanes) : r[d] / 2;
     if (Operation* piece = splitEvenly(rw, op, (unsigned)d, point)) return tileGeneric(rw, piece);
-    auto [a, b] = split(rw, op, (unsigned)d, point);
+    // Unequal halves are two copies of the code: only for ops large enough
+    // to pay for it (with them from 32k up, sarnet_no_transform compiled in
+    // 5.5-5.7 s against 4.6-5.5 s, 3 interleaved runs).
+    auto [a, b] = elements >= (1 << 17) ? split(rw, op, (unsigned)d, point)
+                                        : std::pair<Operation*, Operation*>{op, nullptr};
     if (b) {
       runInParallel(rw, a, b);
       tileGeneric(rw, a);
