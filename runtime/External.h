@@ -1,6 +1,7 @@
 // External: runs a packaged program recc needs (gnuplot and Graphviz's dot,
 // which draw a picture from a script on their standard input; binutils' ld
-// and objcopy, which merge compiled objects). A program that is not installed
+// and objcopy, which merge compiled objects; the C++ compiler, which links a
+// trainer for `recc compile`). A program that is not installed
 // is a clear error naming it and its Debian package, not a shell's "command
 // not found".
 #pragma once

@@ -6,8 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <string_view>
+#include <vector>
 #ifdef RECC_HAVE_MLIR
 #include "compiler/mlir/Backend.h"
+#include "runtime/External.h"
 #endif
 
 namespace fs = std::filesystem;
@@ -33,11 +37,27 @@ static void writePlanSource(const std::string& json, const fs::path& path) {
   out << "\";\n";
 }
 
-/// Quotes `s` for /bin/sh.
-static std::string shellQuote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
+/// The words of a space-separated list of flags (a build-time definition,
+/// which holds no quoted spaces).
+static std::vector<std::string> words(std::string_view list) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(list)};
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+/// Links the trainer: the model's object, its plan and the runtime.
+static void linkTrainer(const fs::path& object, const fs::path& plan, const std::string& output) {
+  std::vector<std::string> args{"-O2", "-o", output, object.string(), "-x", "c", plan.string(),
+                                "-x", "none", RECC_TRAINER_MAIN_LIB, RECC_RUNTIME_LIB};
+  for (std::string& w : words(RECC_TRAINER_LINK_FLAGS)) args.push_back(std::move(w));
+  // The runtime's loops and two-thread steps call libomp. libomp.so.5 resolves
+  // at run time from /usr/lib/x86_64-linux-gnu (libomp5-19's link there), so
+  // the trainer needs no run path into the LLVM tree.
+  args.push_back("-L" RECC_LLVM_LIBDIR);
+  args.push_back("-lomp");
+  rt::runExternal({RECC_CXX, "g++", "recc compile (linking the trainer)"}, args, "");
+  rt::checkWritten(output, RECC_CXX);
 }
 
 int compileTrainer(const CompiledModel& model, const std::string& output, int threads) {
@@ -58,20 +78,14 @@ int compileTrainer(const CompiledModel& model, const std::string& output, int th
     return 1;
   }
   writePlanSource(rt::toJson(model.plan), plan);
-  std::string cmd = std::string(RECC_CXX) + " -O2 -o " + shellQuote(output) + " " +
-                    shellQuote(object.string()) + " -x c " + shellQuote(plan.string()) +
-                    " -x none " + RECC_TRAINER_MAIN_LIB + " " + RECC_RUNTIME_LIB + " " +
-                    RECC_TRAINER_LINK_FLAGS;
-  // The runtime's loops and two-thread steps call libomp. libomp.so.5 resolves
-  // at run time from /usr/lib/x86_64-linux-gnu (libomp5-19's link there), so
-  // the trainer needs no run path into the LLVM tree.
-  cmd += " -L" RECC_LLVM_LIBDIR " -lomp";
-  int rc = std::system(cmd.c_str());
-  fs::remove_all(work);
-  if (rc != 0) {
-    std::cerr << "error: linking the trainer failed: " << cmd << "\n";
+  try {
+    linkTrainer(object, plan, output);
+  } catch (const std::exception& e) {
+    std::cerr << "error: linking the trainer '" << output << "' failed: " << e.what() << "\n";
+    fs::remove_all(work);
     return 1;
   }
+  fs::remove_all(work);
   std::cerr << "wrote " << output << " (model '" << model.plan.model << "', batch "
             << rt::trainBatches(model.plan).str() << ")\n";
   return 0;
