@@ -12,7 +12,6 @@
 #include "runtime/TrainPosition.h"
 #include "runtime/TrainerSteps.h"
 
-
 #include <algorithm>
 #include <cmath>
 #include <memory>

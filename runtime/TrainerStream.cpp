@@ -16,7 +16,6 @@
 #include "runtime/TrainPosition.h"
 #include "runtime/TrainerSteps.h"
 
-
 #include <algorithm>
 #include <numeric>
 
