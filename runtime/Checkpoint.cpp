@@ -3,6 +3,7 @@
 // A bad checkpoint therefore never leaves a half-loaded model behind.
 #include "runtime/Checkpoint.h"
 
+#include "runtime/Cluster.h"
 #include "runtime/DynamicCheckpoint.h"
 #include "runtime/Error.h"
 #include "runtime/SafeTensors.h"
@@ -258,6 +259,10 @@ std::vector<LazyShadow> checkLazyShadows(const SafeTensorsReader& in, const Mode
 
 void saveCheckpoint(const std::string& path, const ModelState& state,
                     const std::map<std::string, std::string>& extra) {
+  // Under mpirun every rank holds the same parameters and tables (StepRunner
+  // averages the gradients over the ranks): rank 0 writes them for all.
+  if (Cluster::rank() != 0)
+    return;
   std::vector<std::vector<float>> statsData;
   statsData.reserve(state.stats.size());
   std::vector<TensorRef> tensors = collectTensors(state, statsData);

@@ -527,10 +527,15 @@ DataSet Reader::read() {
       lines.insert(lines.end(), ofFile.begin() + static_cast<std::ptrdiff_t>(skip), ofFile.end());
     }
   }
-  const int64_t rows = static_cast<int64_t>(lines.size() - first);
-  if (rows == 0)
+  const int64_t allRows = static_cast<int64_t>(lines.size() - first);
+  if (allRows == 0)
     fail("{}: no data rows{}", Paths.size() == 1 ? Path : describeFiles(Paths),
          headerless() ? "" : " after the header");
+  // A shard parses its range of rows only (ReadOptions::shardIndex).
+  const int64_t begin = allRows * Options.shardIndex / Options.shardCount;
+  const int64_t rows = allRows * (Options.shardIndex + 1) / Options.shardCount - begin;
+  first += static_cast<size_t>(begin);
+  lines.resize(first + static_cast<size_t>(rows));
   Data = DataSet(Plan, rows, /*withLabels=*/false, /*withGroups=*/false);
   Data.setSource(Paths.size() == 1 ? Path : describeFiles(Paths));
   prepareColumns(rows);

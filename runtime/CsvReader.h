@@ -63,6 +63,11 @@ struct ReadOptions {
   std::vector<std::string> keep;
   /// Refusals name --unseen (evaluation and prediction, which have the flag).
   bool unseenHint = false;
+  /// Only the rows of shard `shardIndex` of `shardCount`: data rows
+  /// [R*i/n, R*(i+1)/n) of the files' R rows (ShardedData.h). The files are
+  /// read whole, but only those rows are parsed and held.
+  int shardIndex = 0;
+  int shardCount = 1;
 };
 
 /// The policy named `name` ("error", "oov", "skip"), for --unseen.

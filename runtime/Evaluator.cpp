@@ -6,19 +6,23 @@
 
 #include "runtime/AtomicFile.h"
 #include "runtime/Batcher.h"
+#include "runtime/Cluster.h"
 #include "runtime/Error.h"
 #include "runtime/Metrics.h"
 #include "runtime/Parallel.h"
 #include "runtime/Random.h"
+#include "runtime/ShardedData.h"
 #include "runtime/StepRunner.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 
 namespace recc::rt {
 namespace {
@@ -136,6 +140,43 @@ Collected runEval(ModelState& state, StepFunction& fn, const DataSet& data) {
   return c;
 }
 
+/// Appends `n` values of type T to `out`, count first.
+template <typename T>
+void packValues(const T* values, size_t n, std::string& out) {
+  const uint64_t count = n;
+  out.append(reinterpret_cast<const char*>(&count), sizeof count);
+  out.append(reinterpret_cast<const char*>(values), n * sizeof(T));
+}
+
+template <typename T>
+void unpackValues(const char*& p, std::vector<T>& into) {
+  uint64_t count = 0;
+  std::memcpy(&count, p, sizeof count);
+  p += sizeof count;
+  const size_t at = into.size();
+  into.resize(at + count);
+  std::memcpy(into.data() + at, p, count * sizeof(T));
+  p += count * sizeof(T);
+}
+
+/// Under mpirun: every rank's collected outputs, in rank order (the order of
+/// gatherAll's rows), and the summed loss, on every rank.
+Collected gatherCollected(const Collected& mine) {
+  std::string bytes;
+  for (const std::vector<float>& v : mine.values) packValues(v.data(), v.size(), bytes);
+  for (const auto& [name, ids] : mine.ranked) packValues(ids.data(), ids.size(), bytes);
+  Collected all = mine;
+  for (std::vector<float>& v : all.values) v.clear();
+  for (auto& [name, ids] : all.ranked) ids.clear();
+  for (const std::string& rank : Cluster::allGather(bytes)) {
+    const char* p = rank.data();
+    for (std::vector<float>& v : all.values) unpackValues(p, v);
+    for (auto& [name, ids] : all.ranked) unpackValues(p, ids);
+  }
+  all.lossSum = sumOverRanks(mine.lossSum);
+  return all;
+}
+
 size_t outputFor(const Collected& c, const MetricSpec& m) {
   for (size_t i = 0; i < c.names.size(); ++i)
     if (c.names[i] == m.output)
@@ -205,10 +246,18 @@ GroupTable groupTable(const MetricSpec& m, const MetricResult& mr, const DataSet
 
 } // namespace
 
-EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& data,
+EvalResult evaluate(ModelState& state, StepFunction& evalStep, const DataSet& shard,
                     int threads) {
   ThreadLimit limit(threads);
-  Collected c = runEval(state, evalStep, data);
+  Collected c = runEval(state, evalStep, shard);
+  // Under mpirun each rank evaluated its own rows (ShardedData.h); metrics
+  // such as AUC and GAUC are computed over all ranks' rows, on every rank.
+  std::optional<DataSet> all;
+  if (Cluster::distributed()) {
+    c = gatherCollected(c);
+    all = gatherAll(state.plan(), shard);
+  }
+  const DataSet& data = all ? *all : shard;
   EvalResult r;
   r.rows = data.rows();
   r.loss = c.hasLoss && r.rows ? c.lossSum / double(r.rows) : NAN;
@@ -357,6 +406,8 @@ nlohmann::json groupTableJson(const GroupTable& table, double value) {
 void writeMetricsJson(const std::string& path, const ModelState& state,
                       const EvalResult& result, const std::string& dataName,
                       const RetrievalResult* retrieval) {
+  if (Cluster::rank() != 0)  // under mpirun every rank holds the same result
+    return;
   nlohmann::json j;
   j["model"] = state.plan().model;
   j["step"] = state.step;

@@ -2,6 +2,7 @@
 // model once; run() then only copies and gathers.
 #include "runtime/StepRunner.h"
 
+#include "runtime/Cluster.h"
 #include "runtime/Error.h"
 #include "runtime/GradientClip.h"
 #include "runtime/Random.h"
@@ -401,8 +402,13 @@ std::string StepRunner::firstNonFiniteOutput() const {
   return "";
 }
 
-std::map<int, std::vector<EmbeddingTable::RowGradients>> StepRunner::rowGradients() const {
-  std::map<int, std::vector<EmbeddingTable::RowGradients>> sparse;
+StepRunner::TableGradients StepRunner::rowGradients() const {
+  TableGradients sparse;
+  if (Gathered) {
+    for (size_t k = 0; k < GatheredIds.size(); ++k)
+      sparse[GatheredTables[k]].push_back({GatheredIds[k], GatheredGrads[k].data()});
+    return sparse;
+  }
   for (const Binding& b : Bindings) {
     if (b.role != Role::Gradient || b.param >= 0)
       continue;
@@ -413,12 +419,12 @@ std::map<int, std::vector<EmbeddingTable::RowGradients>> StepRunner::rowGradient
   return sparse;
 }
 
-void StepRunner::clipGradients(double maxNorm) {
+void StepRunner::clipGradients(const TableGradients& rows, double maxNorm) {
   double squares = 0;
   for (const Binding& b : Bindings)
     if (b.role == Role::Gradient && b.param >= 0)
       squares += squaredNorm(State.params.grad(b.param).data(), b.perRow);
-  for (const auto& [table, sources] : rowGradients())
+  for (const auto& [table, sources] : rows)
     squares += summedRowsSquaredNorm(sources, State.tables[table].dim());
   LastGradientNorm = std::sqrt(squares);
   const double factor = clipFactor(LastGradientNorm, maxNorm);
@@ -429,11 +435,13 @@ void StepRunner::clipGradients(double maxNorm) {
     return;
   ClipStats.clipped += 1;
   for (Binding& b : Bindings) {
-    if (b.role != Role::Gradient)
+    if (b.role != Role::Gradient || (Gathered && b.param < 0))
       continue;
     float* g = b.param >= 0 ? State.params.grad(b.param).data() : b.storage.data();
     scaleInPlace(g, elementsOf(b), float(factor));
   }
+  for (std::vector<float>& g : GatheredGrads)  // empty unless Gathered
+    scaleInPlace(g.data(), int64_t(g.size()), float(factor));
 }
 
 std::string StepRunner::clipSummary() const {
@@ -444,9 +452,77 @@ std::string StepRunner::clipSummary() const {
                      ClipStats.steps);
 }
 
+void StepRunner::averageOverRanks() {
+  // One vector: dense gradients, the loss and its terms, the state updates.
+  std::vector<float*> parts;
+  std::vector<int64_t> sizes;
+  for (Binding& b : Bindings) {
+    const bool dense = b.role == Role::Gradient && b.param >= 0;
+    if (dense || b.role == Role::Loss || b.role == Role::LossTerm ||
+        b.role == Role::StateUpdate) {
+      parts.push_back(dense ? State.params.grad(b.param).data() : b.storage.data());
+      sizes.push_back(b.perRow);
+    }
+  }
+  std::vector<float> all;
+  for (size_t k = 0; k < parts.size(); ++k) all.insert(all.end(), parts[k], parts[k] + sizes[k]);
+  Cluster::sumInRankOrder(all);
+  // Each rank's step averaged over its B/N rows; the batch's mean is the
+  // mean of the ranks' means.
+  const float inverse = 1.0f / float(Cluster::size());
+  size_t at = 0;
+  for (size_t k = 0; k < parts.size(); ++k)
+    for (int64_t i = 0; i < sizes[k]; ++i) parts[k][i] = all[at++] * inverse;
+  averageRowGradients();
+}
+
+void StepRunner::averageRowGradients() {
+  // Per row-gradient binding: the id count, the ids, then the gradients.
+  std::string mine;
+  std::vector<int> tables;
+  for (const Binding& b : Bindings) {
+    if (b.role != Role::Gradient || b.param >= 0)
+      continue;
+    const int64_t count =
+        LastBatch[featureStream(b.feature)] * idsPerRow(State.plan().features[b.feature]);
+    mine.append(reinterpret_cast<const char*>(&count), sizeof count);
+    mine.append(reinterpret_cast<const char*>(BatchIds[b.feature].data()),
+                size_t(count) * sizeof(int64_t));
+    mine.append(reinterpret_cast<const char*>(b.storage.data()),
+                size_t(count * State.tables[b.table].dim()) * sizeof(float));
+    tables.push_back(b.table);
+  }
+  GatheredIds.clear();
+  GatheredGrads.clear();
+  GatheredTables.clear();
+  const float inverse = 1.0f / float(Cluster::size());
+  for (const std::string& rank : Cluster::allGather(mine)) {
+    const char* p = rank.data();
+    for (int table : tables) {
+      int64_t count = 0;
+      std::memcpy(&count, p, sizeof count);
+      p += sizeof count;
+      const int64_t dim = State.tables[table].dim();
+      GatheredIds.emplace_back(size_t(count));
+      std::memcpy(GatheredIds.back().data(), p, size_t(count) * sizeof(int64_t));
+      p += size_t(count) * sizeof(int64_t);
+      GatheredGrads.emplace_back(size_t(count * dim));
+      std::memcpy(GatheredGrads.back().data(), p, size_t(count * dim) * sizeof(float));
+      p += size_t(count * dim) * sizeof(float);
+      for (float& g : GatheredGrads.back()) g *= inverse;
+      GatheredTables.push_back(table);
+    }
+  }
+  Gathered = true;
+}
+
 void StepRunner::applyGradients() {
+  Gathered = false;
+  if (Cluster::distributed())
+    averageOverRanks();
+  const TableGradients rows = rowGradients();
   if (State.plan().clipNorm > 0)
-    clipGradients(State.plan().clipNorm);
+    clipGradients(rows, State.plan().clipNorm);
   for (const Binding& b : Bindings)
     if (b.role == Role::StateUpdate)
       std::memcpy(State.states.value(b.state).data(), b.storage.data(),
@@ -458,12 +534,12 @@ void StepRunner::applyGradients() {
       dense.push_back(b.param);
   State.denseOptimizer.step(State.params, dense, t);
   State.states.afterDenseUpdate(State.params);
-  applyTableGradients(t);
+  applyTableGradients(rows, t);
   State.step = t;
 }
 
-void StepRunner::applyTableGradients(int64_t t) {
-  for (auto& [table, sources] : rowGradients()) {
+void StepRunner::applyTableGradients(const TableGradients& rows, int64_t t) {
+  for (auto& [table, sources] : rows) {
     EmbeddingTable& tb = State.tables[table];
     // The rows this update touches, for the table's EMA shadow (if any).
     std::vector<int64_t> touched;

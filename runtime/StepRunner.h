@@ -29,6 +29,11 @@
 // set and rows that every stream reads (evaluation, prediction).
 // With the plan's clip_norm, applyGradients first scales every gradient to
 // a global norm of at most it (GradientClip.h).
+// Under mpirun (Cluster.h) each rank runs the step on its slice of the global
+// batch; applyGradients first averages over the ranks, in rank order, every
+// dense gradient, the loss and loss terms and the state updates, and gathers
+// every rank's row gradients (scaled by 1/N), so that every rank applies the
+// same update to identical replicas of the parameters and tables.
 // Inputs and outputs are allocated once for the largest batch and reused.
 #pragma once
 
@@ -133,11 +138,16 @@ private:
   void bindGradient(Binding& b);
   /// The ParamStore or StateStore buffer a binding uses in place, or null.
   float* external(const Binding& b);
-  void applyTableGradients(int64_t t);
-  /// The row gradients of the last run(), grouped by table.
-  std::map<int, std::vector<EmbeddingTable::RowGradients>> rowGradients() const;
+  using TableGradients = std::map<int, std::vector<EmbeddingTable::RowGradients>>;
+  void applyTableGradients(const TableGradients& rows, int64_t t);
+  /// The row gradients of the last run(), grouped by table: this rank's, or
+  /// after averageOverRanks() every rank's.
+  TableGradients rowGradients() const;
   /// clip_norm: scales every gradient so that their global norm is at most it.
-  void clipGradients(double maxNorm);
+  void clipGradients(const TableGradients& rows, double maxNorm);
+  /// Under mpirun: the mean over ranks described above.
+  void averageOverRanks();
+  void averageRowGradients();
   /// Elements of binding `b` in the last run (its stream's rows times perRow).
   int64_t elementsOf(const Binding& b) const;
   void fillInput(Binding& b, const StreamRows& in, uint32_t seed);
@@ -158,6 +168,12 @@ private:
   std::vector<int64_t> LastBatch;  // rows of each stream in the last run
   float ProgressValue = 1.0f;
   double LastGradientNorm = std::numeric_limits<double>::quiet_NaN();
+  /// Every rank's row gradients of the last step (averageOverRanks), per
+  /// binding of each rank; used instead of this rank's when `Gathered`.
+  bool Gathered = false;
+  std::vector<std::vector<int64_t>> GatheredIds;
+  std::vector<std::vector<float>> GatheredGrads;
+  std::vector<int> GatheredTables;
   struct {
     int64_t steps = 0, clipped = 0;
     double sum = 0, max = 0;

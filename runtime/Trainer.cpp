@@ -3,10 +3,13 @@
 
 #include "runtime/Batcher.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/Cluster.h"
 #include "runtime/Divergence.h"
 #include "runtime/Error.h"
 #include "runtime/Parallel.h"
 #include "runtime/Progress.h"
+#include "runtime/Random.h"
+#include "runtime/ShardedData.h"
 #include "runtime/StepRunner.h"
 #include "runtime/StreamCycle.h"
 #include "runtime/TrainPosition.h"
@@ -62,17 +65,49 @@ std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<con
 } // namespace trainer_detail
 using namespace trainer_detail;
 
+int64_t Trainer::batchedRows(const DataSet& train) const {
+  return Layout ? Layout->globalRows() : train.rows();
+}
+
+int64_t Trainer::fixedBatch() const {
+  // Under mpirun every global batch is whole: N slices of the step's batch.
+  return Layout ? State.plan().batchSize : TrainFn.fixedBatch();
+}
+
+void Trainer::shardOver(const DataSet& train, const std::vector<const DataSet*>& streams) {
+  if (!Cluster::distributed())
+    return;
+  const ModelPlan& plan = State.plan();
+  const int ranks = Cluster::size();
+  if (!streams.empty())
+    fail("model '{}' reads other input streams (`stream` blocks), which do not train under "
+         "mpirun yet; run it in one process", plan.model);
+  if (plan.batchSize % ranks != 0)
+    fail("batch {} of model '{}' does not split over {} ranks: under mpirun the global batch "
+         "must be a multiple of the rank count", plan.batchSize, plan.model, ranks);
+  if (TrainFn.fixedBatch() > 0 && TrainFn.fixedBatch() != plan.batchSize / ranks)
+    fail("the train step was made for batches of {} rows; each of {} ranks trains {} rows of "
+         "the global batch of {}", TrainFn.fixedBatch(), ranks, plan.batchSize / ranks,
+         plan.batchSize);
+  Layout.emplace(train.rows());
+  StepData = DataSet(plan, plan.batchSize / ranks);
+}
+
 EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
                               int64_t lastEpoch, ProgressLine& progress,
                               CheckpointPolicy& policy, int64_t firstBatch) {
   const ModelPlan& plan = State.plan();
   Batcher batcher =
-      Batcher::forTraining(train.rows(), plan.batchSize, TrainFn.fixedBatch(), plan.seed);
+      Batcher::forTraining(batchedRows(train), plan.batchSize, fixedBatch(), plan.seed);
   if (batcher.numBatches() == 0)
     fail("{}: {} rows are fewer than one batch of {} for the compiled train step",
-         train.source(), train.rows(), batcher.batchSize());
+         train.source(), batchedRows(train), batcher.batchSize());
   std::vector<StreamCycle> cycles = streamCycles(plan, TrainFn, streams);
-  std::vector<int64_t> capacity{batcher.batchSize()};
+  // Under mpirun this rank runs the step on its slice of each batch.
+  std::vector<int64_t> slice;
+  if (Layout)
+    for (int64_t r = 0; r < StepData.rows(); ++r) slice.push_back(r);
+  std::vector<int64_t> capacity{Layout ? StepData.rows() : batcher.batchSize()};
   for (const StreamCycle& c : cycles) capacity.push_back(c.batchSize());
   StepRunner runner(plan.trainStep, State, TrainFn, BatchSizes(capacity), "train step");
   DivergenceGuard guard(State, Options.checkpointPath, Options.inspector, Options.norms);
@@ -92,8 +127,15 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
   while (b < batches) {
     Batcher::Batch batch = batcher.batch(b);
     runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
-    runner.run(stepRows(train, batch.rows, streams, cycles, State.step),
-               stepSeed(plan.seed, State.step));
+    if (Layout) {
+      gatherStepRows(plan, *Layout, train, batch.rows, StepData);
+      // Rank 0 draws the single-process run's dropout masks, the others their own.
+      const uint64_t seed = Cluster::rank() == 0 ? plan.seed : combine(plan.seed, Cluster::rank());
+      runner.run(StepData, slice, stepSeed(seed, State.step));
+    } else {
+      runner.run(stepRows(train, batch.rows, streams, cycles, State.step),
+                 stepSeed(plan.seed, State.step));
+    }
     guard.check(runner, b);
     runner.applyGradients();
     lossSum += runner.loss();
@@ -120,8 +162,11 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
 std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eval,
                                         std::vector<const DataSet*> streams) {
   ThreadLimit limit(Options.threads);
+  shardOver(train, streams);
   if (!State.statsReady())
-    adoptStats(computeFeatureStats(State.plan(), train), streams);
+    adoptStats(Layout ? globalFeatureStats(State.plan(), train)
+                      : computeFeatureStats(State.plan(), train),
+               streams);
   const std::vector<std::string> names = dataNames(train.source(), streams);
   // The data's identity is recorded in every checkpoint (hashing it costs
   // one pass over the data per run) and checked on a mid-epoch resume.
@@ -217,12 +262,12 @@ std::vector<EpochReport> Trainer::epochLoop(
 TrainPosition Trainer::positionOf(const DataSet& train, const std::vector<const DataSet*>& streams,
                                   int64_t lastEpoch, bool fingerprints) {
   const ModelPlan& plan = State.plan();
-  const int64_t batch = TrainFn.fixedBatch() > 0 ? TrainFn.fixedBatch() : plan.batchSize;
+  const int64_t batch = fixedBatch() > 0 ? fixedBatch() : plan.batchSize;
   TrainPosition now{lastEpoch, 0,
-                    Batcher::trainingBatches(train.rows(), plan.batchSize, TrainFn.fixedBatch()),
+                    Batcher::trainingBatches(batchedRows(train), plan.batchSize, fixedBatch()),
                     plan.seed, batch, {}};
   if (fingerprints) {
-    now.data.push_back(fingerprint(plan, train));
+    now.data.push_back(Layout ? shardedFingerprint(plan, train) : fingerprint(plan, train));
     for (const DataSet* s : streams) now.data.push_back(fingerprint(plan, *s));
   }
   return now;

@@ -16,6 +16,10 @@
 // that step's update is not applied and no checkpoint is written, so the last
 // good checkpoint on disk survives.
 //
+// Under mpirun (Cluster.h) each rank holds its row range of the training
+// data, and the batches are those of all ranks' rows: each rank trains its
+// slice of every batch and the gradients are averaged (ShardedData.h).
+//
 // Typical driver:
 //   ModelState state(plan);                 // or loadCheckpoint(path, state)
 //   Trainer trainer(state, *trainFn, *evalFn, {.epochs = 3, .checkpointPath = out});
@@ -29,6 +33,7 @@
 #include "runtime/Evaluator.h"
 #include "runtime/ModelState.h"
 #include "runtime/Progress.h"
+#include "runtime/ShardedData.h"
 #include "runtime/StepFunction.h"
 #include "runtime/StepInspector.h"
 #include "runtime/TrainLog.h"
@@ -166,12 +171,20 @@ private:
   TrainPosition positionOf(const DataSet& train, const std::vector<const DataSet*>& streams,
                            int64_t lastEpoch, bool fingerprints);
 
+  /// Under mpirun (ShardedData.h): where the ranks' rows lie, checked
+  /// against the plan's batch; the global batch's rows and count.
+  void shardOver(const DataSet& train, const std::vector<const DataSet*>& streams);
+  int64_t batchedRows(const DataSet& train) const;
+  int64_t fixedBatch() const;
+
   ModelState& State;
   StepFunction& TrainFn;
   StepFunction& EvalFn;
   TrainOptions Options;
   std::string Stopped;
   std::optional<BestEval> Best;
+  std::optional<ShardLayout> Layout;  ///< under mpirun: the ranks' rows
+  DataSet StepData;                   ///< under mpirun: this rank's slice of a batch
 };
 
 } // namespace recc::rt

@@ -6,6 +6,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/CheckpointPolicy.h"
 #include "runtime/CliChecks.h"
+#include "runtime/Cluster.h"
 #include "runtime/CsvReader.h"
 #include "runtime/DataFiles.h"
 #include "runtime/Error.h"
@@ -52,14 +53,20 @@ namespace {
 /// Runs `body`, turning any exception into "error: ..." and exit code 1.
 template <typename F>
 int guarded(F&& body) {
+  // Under mpirun an error on one rank ends every rank (Cluster::abortAll):
+  // the others would otherwise wait for it in their next collective.
+  auto report = [](const std::string& message) {
+    if (Cluster::distributed())
+      Cluster::abortAll(message);
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+    return 1;
+  };
   try {
     return body();
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "error: out of memory (the data, the model or its step do not fit)\n");
-    return 1;
+    return report("out of memory (the data, the model or its step do not fit)");
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return report(e.what());
   }
 }
 
@@ -77,8 +84,19 @@ auto naming(const std::string& what, F&& body) {
 DataSet readData(const std::string& flag, const std::vector<std::string>& values,
                  const ModelPlan& plan, const ReadOptions& options = {}) {
   const std::vector<std::string> files = expandDataFiles(flag, values);
+  // Under mpirun each rank reads its own range of the rows (ShardedData.h).
+  ReadOptions sharded = options;
+  sharded.shardIndex = Cluster::rank();
+  sharded.shardCount = Cluster::size();
   return naming(fmt::format("reading {} '{}'", flag, describeFiles(files)),
-                [&] { return readDataFiles(files, plan, options); });
+                [&] { return readDataFiles(files, plan, sharded); });
+}
+
+/// Refuses to run `command` under mpirun: it works in one process.
+void oneProcessOnly(const char* command) {
+  if (Cluster::distributed())
+    fail("`{}` runs in one process; start it without mpirun (training runs under mpirun, "
+         "docs/distributed.md)", command);
 }
 
 /// The values of a data flag as one name for messages ("a.csv,b*.csv").
@@ -216,6 +234,8 @@ void reportUnseen(const std::string& path, const std::string& policy,
 
 /// Prints the metrics line and the per-group tables of a result.
 void printResult(const std::string& data, const EvalResult& result) {
+  if (Cluster::rank() != 0)  // every rank holds the same result
+    return;
   std::printf("%s: %s\n%s", data.c_str(), formatMetrics(result).c_str(),
               formatGroupTables(result).c_str());
 }
@@ -267,6 +287,7 @@ std::optional<DataSet> readIfComplete(const std::vector<std::string>& values,
 int runRetrievalEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
                      const RetrievalSteps* retrieval) {
   return guarded([&] {
+    oneProcessOnly("recc eval --corpus");
     const RetrievalSteps& r = needTowers(retrieval);
     checkCanWrite("--metrics-json", a.metricsJson);
     ThreadLimit limit(a.threads);
@@ -300,6 +321,7 @@ int runRetrievalEval(const ModelPlan& plan, const StepFactory& steps, const Eval
 int runRetrievalPredict(const ModelPlan& plan, const EvalArgs& a,
                         const RetrievalSteps* retrieval) {
   return guarded([&] {
+    oneProcessOnly("recc eval --corpus");
     const RetrievalSteps& r = needTowers(retrieval);
     checkCanWrite("--out", a.out);
     ThreadLimit limit(a.threads);
@@ -415,6 +437,8 @@ TrainOptions trainOptions(const TrainArgs& a, StepInspector* inspector, NormChec
   TrainOptions options;
   options.epochs = a.epochs;
   options.threads = a.threads;
+  if (Cluster::rank() != 0)  // under mpirun rank 0 speaks for all
+    options.log = nullptr;
   options.checkpointPath = a.out;
   options.inspector = inspector;
   options.norms = norms;
@@ -476,6 +500,19 @@ void reportFinalMetrics(Trainer& trainer, const TrainInputs& in, const TrainArgs
 }
 } // namespace
 
+/// The plan of one rank's train step under mpirun: its slice of the batch
+/// (Trainer::shardOver checks that the batch splits evenly).
+ModelPlan rankSlice(const ModelPlan& plan) {
+  ModelPlan slice = plan;
+  if (!Cluster::distributed())
+    return slice;
+  if (plan.batchSize % Cluster::size() != 0)
+    fail("batch {} of model '{}' does not split over {} ranks: under mpirun the global batch "
+         "must be a multiple of the rank count", plan.batchSize, plan.model, Cluster::size());
+  slice.batchSize = plan.batchSize / Cluster::size();
+  return slice;
+}
+
 int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainArgs& a,
              const InspectorFactory& inspectorFactory) {
   return guarded([&] {
@@ -486,6 +523,10 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
       inspector = inspectorFactory(plan);
     const NormCheck norms = checkTrainFlags(plan, a, inspector.get());
     const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
+    const ModelPlan slicePlan = rankSlice(plan);  // checked before reading
+    if (Cluster::distributed() && a.streamBuffer > 0)
+      fail("--stream-buffer: streamed training data is not sharded over ranks yet; under "
+           "mpirun each rank reads its rows of --data into memory (docs/distributed.md)");
     ThreadLimit limit(a.threads);
     TrainInputs in = readTrainInputs(plan, a, streamPaths);
     // Bad checkpoints are reported before the tables are allocated.
@@ -494,7 +535,8 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     if (!a.initFrom.empty()) readCheckpointMetadata(a.initFrom);
     // The steps are made first so that the memory check counts their
     // activations before anything large is allocated.
-    auto trainFn = makeStep(steps, plan, true);
+    // Under mpirun each rank's train step runs its slice of the global batch.
+    auto trainFn = makeStep(steps, slicePlan, true);
     auto evalFn = makeStep(steps, plan, false);
     // Dynamic tables are counted at the rows training will insert.
     DynamicRowCounts touched = in.streamed ? DynamicRowCounts{} : touchedRows(plan, in.train);
@@ -502,14 +544,14 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     for (const DataSet& s : in.streams)  // the sum bounds the union
       for (const auto& [table, rows] : touchedRows(plan, s)) touched[table] += rows;
     if (!a.init.empty()) addStoredRows(touched, a.init, plan);
-    checkMemory(plan, {usage(plan.trainStep, *trainFn, trainBatches(plan)),
+    checkMemory(plan, {usage(plan.trainStep, *trainFn, trainBatches(slicePlan)),
                        usage(plan.evalStep, *evalFn, plan.batchSize)},
                 touched);
     ModelState state(plan);
     if (!a.init.empty()) loadInto(a.init, state, a.allowNonFinite);
     if (!a.initFrom.empty()) transferInto(a.initFrom, state, a.allowNonFinite);
     std::optional<TrainLog> log;
-    if (!a.log.empty()) log.emplace(a.log, plan, a.logEvery);
+    if (!a.log.empty() && Cluster::rank() == 0) log.emplace(a.log, plan, a.logEvery);
     TrainLog* logPtr = log ? &*log : nullptr;
     Trainer trainer(state, *trainFn, *evalFn,
                     trainOptions(a, inspector.get(), norms, logPtr, initMeta, streamPaths));
@@ -527,6 +569,7 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
             const RetrievalSteps* retrieval) {
   if (!a.retrieval.corpus.empty()) return runRetrievalEval(plan, steps, a, retrieval);
   return guarded([&] {
+    oneProcessOnly("recc eval");
     checkRetrievalFlags(a.retrieval);
     checkCanWrite("--metrics-json", a.metricsJson);
     ThreadLimit limit(a.threads);
@@ -576,6 +619,7 @@ int runStreamedPredict(const ModelPlan& plan, const StepFactory& steps, const Ev
 int runPredict(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
                const RetrievalSteps* retrieval) {
   return guarded([&] {
+    oneProcessOnly("recc predict");
     checkKeepFlag(a);
     if (!a.retrieval.corpus.empty()) return runRetrievalPredict(plan, a, retrieval);
     checkRetrievalFlags(a.retrieval);

@@ -2,6 +2,7 @@
 // generated object provides the two step functions and the plan; everything
 // else is the runtime library, so this binary trains, evaluates and predicts
 // with no recc installation beside it.
+#include "runtime/Cluster.h"
 #include "runtime/Error.h"
 #include "runtime/TrainerApp.h"
 
@@ -36,6 +37,7 @@ private:
 
 int main(int argc, char** argv) {
   using namespace recc::rt;
+  ClusterScope cluster(&argc, &argv);  // under mpirun: one rank of the job
   ModelPlan plan = planFromJson(recc_plan_json);
   CLI::App app{"standalone trainer for model '" + plan.model + "' (written by recc compile)"};
   app.require_subcommand(1);

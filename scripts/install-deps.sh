@@ -8,6 +8,8 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libeigen3-dev libtbb-dev libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzstd-dev
   libfarmhash-dev
+  # training over several processes (docs/distributed.md) and its tests
+  libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev clang-19 libclang-rt-19-dev libomp-19-dev
   # recc export (ONNX) and its test: the checker and numpy of Debian's python3.
   libonnx-dev libprotobuf-dev python3-onnx python3-numpy

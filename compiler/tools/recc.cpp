@@ -24,6 +24,7 @@
 #include "dsl/Parser.h"
 #include "runtime/AtomicFile.h"
 #include "runtime/CliChecks.h"
+#include "runtime/Cluster.h"
 #include "runtime/External.h"
 #include "runtime/FileRead.h"
 #ifdef RECC_HAVE_MLIR
@@ -160,6 +161,7 @@ int cmdEmitMlir(const ModelArgs& m, const std::string& stage, bool eval, int thr
 } // namespace
 
 int main(int argc, char** argv) {
+  rt::ClusterScope cluster(&argc, &argv);  // under mpirun: one rank of the job
   CLI::App app{"recc: a compiler and native trainer for recommendation models"};
   app.require_subcommand(1);
   ModelArgs m;
@@ -286,6 +288,8 @@ int main(int argc, char** argv) {
                        model.plan.model + "." + exportArgs.tower, exportArgs);
     }
   } catch (const std::exception& e) {
+    if (rt::Cluster::distributed())
+      rt::Cluster::abortAll(e.what());
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }

@@ -1,0 +1,226 @@
+// Cluster: see Cluster.h. Without RECC_HAVE_MPI every process is rank 0 of 1.
+#include "runtime/Cluster.h"
+
+#include "runtime/Error.h"
+
+#include <fmt/format.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#ifdef RECC_HAVE_MPI
+// The C API only: the deprecated C++ bindings would need libmpi_cxx.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+#endif
+
+namespace recc::rt {
+namespace {
+
+int Rank = 0;
+int Size = 1;
+bool Joined = false;
+
+/// Whether an MPI launcher (Open MPI's mpirun, a PMI/PMIx one) started us.
+bool launchedByMpi() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (std::getenv(var))
+      return true;
+  return false;
+}
+
+#ifdef RECC_HAVE_MPI
+/// A byte count as MPI's int, or an error naming what was too large.
+int mpiCount(int64_t bytes, const char* what) {
+  if (bytes < 0 || bytes > INT_MAX)
+    fail("{}: {} bytes in one message exceed MPI's limit of {} ({})", Cluster::where(), bytes,
+         INT_MAX, what);
+  return static_cast<int>(bytes);
+}
+
+void check(int rc, const char* call) {
+  if (rc == MPI_SUCCESS)
+    return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  fail("{}: {} failed: {}", Cluster::where(), call, std::string(text, size_t(len)));
+}
+
+template <typename T>
+void sumSegments(std::span<T> values) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  auto begin = [&](int s) { return n * s / Size; };
+  std::vector<int> sendCounts(Size), sendAt(Size), recvCounts(Size), recvAt(Size);
+  const int64_t mine = begin(Rank + 1) - begin(Rank);
+  for (int s = 0; s < Size; ++s) {
+    sendCounts[s] = mpiCount((begin(s + 1) - begin(s)) * int64_t(sizeof(T)), "a gradient segment");
+    sendAt[s] = mpiCount(begin(s) * int64_t(sizeof(T)), "a gradient offset");
+    recvCounts[s] = mpiCount(mine * int64_t(sizeof(T)), "a gradient segment");
+    recvAt[s] = mpiCount(s * mine * int64_t(sizeof(T)), "a gradient offset");
+  }
+  std::vector<T> parts(size_t(mine) * size_t(Size));
+  check(MPI_Alltoallv(values.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, parts.data(),
+                      recvCounts.data(), recvAt.data(), MPI_BYTE, MPI_COMM_WORLD),
+        "MPI_Alltoallv");
+  // This rank's segment, summed in rank order.
+  std::vector<T> sum(parts.begin(), parts.begin() + mine);
+  for (int r = 1; r < Size; ++r)
+    for (int64_t i = 0; i < mine; ++i)
+      sum[size_t(i)] += parts[size_t(r * mine + i)];
+  check(MPI_Allgatherv(sum.data(), recvCounts[0], MPI_BYTE, values.data(), sendCounts.data(),
+                       sendAt.data(), MPI_BYTE, MPI_COMM_WORLD),
+        "MPI_Allgatherv");
+}
+#endif
+
+} // namespace
+
+void Cluster::start(int* argc, char*** argv) {
+  if (!launchedByMpi())
+    return;
+#ifdef RECC_HAVE_MPI
+  int provided = 0;
+  // Only the main thread calls MPI (the steps' threads never do).
+  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  // Errors come back as codes (check() turns them into RuntimeErrors) rather
+  // than aborting inside MPI with no word of what recc was doing.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &Rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &Size);
+  Joined = true;
+#else
+  (void)argc;
+  (void)argv;
+  std::fprintf(stderr, "error: this recc was built without MPI (libopenmpi-dev), so it cannot "
+                       "run under mpirun; rebuild with RECC_WITH_MPI=ON\n");
+  std::exit(1);
+#endif
+}
+
+void Cluster::stop() {
+#ifdef RECC_HAVE_MPI
+  if (Joined)
+    MPI_Finalize();
+#endif
+  Joined = false;
+  Rank = 0;
+  Size = 1;
+}
+
+int Cluster::rank() { return Rank; }
+int Cluster::size() { return Size; }
+
+std::string Cluster::where() {
+  return Size > 1 ? fmt::format("rank {} of {}", Rank, Size) : "";
+}
+
+void Cluster::sumInRankOrder(std::span<float> values) {
+#ifdef RECC_HAVE_MPI
+  if (Size > 1)
+    sumSegments(values);
+#else
+  (void)values;
+#endif
+}
+
+void Cluster::sumInRankOrder(std::span<double> values) {
+#ifdef RECC_HAVE_MPI
+  if (Size > 1)
+    sumSegments(values);
+#else
+  (void)values;
+#endif
+}
+
+std::vector<std::string> Cluster::allGather(std::string_view bytes) {
+  if (Size == 1)
+    return {std::string(bytes)};
+  std::vector<std::string> out(Size);
+#ifdef RECC_HAVE_MPI
+  int mine = mpiCount(int64_t(bytes.size()), "allGather");
+  std::vector<int> counts(Size), at(Size);
+  check(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD),
+        "MPI_Allgather");
+  int64_t total = 0;
+  for (int r = 0; r < Size; ++r) {
+    at[r] = mpiCount(total, "allGather");
+    total += counts[r];
+  }
+  std::string all(size_t(total), '\0');
+  check(MPI_Allgatherv(bytes.data(), mine, MPI_BYTE, all.data(), counts.data(), at.data(),
+                       MPI_BYTE, MPI_COMM_WORLD),
+        "MPI_Allgatherv");
+  for (int r = 0; r < Size; ++r)
+    out[r] = all.substr(size_t(at[r]), size_t(counts[r]));
+#endif
+  return out;
+}
+
+std::vector<std::string> Cluster::exchange(const std::vector<std::string>& toRank) {
+  if (int(toRank.size()) != Size)
+    fail("exchange: {} messages for {} ranks", toRank.size(), Size);
+  if (Size == 1)
+    return toRank;
+  std::vector<std::string> out(Size);
+#ifdef RECC_HAVE_MPI
+  std::vector<int> sendCounts(Size), sendAt(Size), recvCounts(Size), recvAt(Size);
+  std::string send;
+  for (int s = 0; s < Size; ++s) {
+    sendAt[s] = mpiCount(int64_t(send.size()), "exchange");
+    sendCounts[s] = mpiCount(int64_t(toRank[s].size()), "exchange");
+    send += toRank[s];
+  }
+  check(MPI_Alltoall(sendCounts.data(), 1, MPI_INT, recvCounts.data(), 1, MPI_INT,
+                     MPI_COMM_WORLD),
+        "MPI_Alltoall");
+  int64_t total = 0;
+  for (int r = 0; r < Size; ++r) {
+    recvAt[r] = mpiCount(total, "exchange");
+    total += recvCounts[r];
+  }
+  std::string recv(size_t(total), '\0');
+  check(MPI_Alltoallv(send.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, recv.data(),
+                      recvCounts.data(), recvAt.data(), MPI_BYTE, MPI_COMM_WORLD),
+        "MPI_Alltoallv");
+  for (int r = 0; r < Size; ++r)
+    out[r] = recv.substr(size_t(recvAt[r]), size_t(recvCounts[r]));
+#endif
+  return out;
+}
+
+std::string Cluster::broadcast(std::string bytes) {
+#ifdef RECC_HAVE_MPI
+  if (Size > 1) {
+    int64_t n = int64_t(bytes.size());
+    check(MPI_Bcast(&n, 1, MPI_INT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+    bytes.resize(size_t(n));
+    check(MPI_Bcast(bytes.data(), mpiCount(n, "broadcast"), MPI_BYTE, 0, MPI_COMM_WORLD),
+          "MPI_Bcast");
+  }
+#endif
+  return bytes;
+}
+
+void Cluster::barrier() {
+#ifdef RECC_HAVE_MPI
+  if (Size > 1)
+    check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+#endif
+}
+
+void Cluster::abortAll(const std::string& message) {
+  std::fprintf(stderr, "error: %s%s%s\n", where().c_str(), Size > 1 ? ": " : "",
+               message.c_str());
+  std::fflush(stderr);
+#ifdef RECC_HAVE_MPI
+  if (Joined && Size > 1)
+    MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+  std::exit(1);
+}
+
+} // namespace recc::rt

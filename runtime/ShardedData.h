@@ -1,0 +1,70 @@
+// ShardedData: a data set split over the ranks of a job (Cluster.h) by row
+// range. Rank r reads rows [R*r/N, R*(r+1)/N) of the files (ReadOptions::
+// shard), so the ranks' rows, in rank order, are the files' rows in order:
+// global row g is the single-process run's row g.
+//
+// Training keeps the single-process batches: every rank computes the epoch's
+// permutation of all R rows, and global batch b (B rows) is split into N
+// slices of B/N, slice r trained by rank r. The rows of a slice live on
+// whichever ranks read them; gatherStepRows sends each row to the rank that
+// trains it (one all-to-all per step, of the columns the model reads).
+// Evaluation gathers every rank's rows and outputs, so metrics such as AUC
+// and GAUC are computed over all rows exactly (gatherAll).
+#pragma once
+
+#include "runtime/DataSet.h"
+#include "runtime/FeatureTransform.h"
+#include "runtime/TrainPosition.h"
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace recc::rt {
+
+/// Where each rank's rows sit among all ranks' rows.
+class ShardLayout {
+public:
+  /// A collective call: every rank passes its own row count.
+  explicit ShardLayout(int64_t localRows);
+  int64_t globalRows() const { return First.back(); }
+  int64_t firstRow(int rank) const { return First[size_t(rank)]; }
+  int64_t rows(int rank) const { return First[size_t(rank) + 1] - First[size_t(rank)]; }
+  /// The rank holding global row `g`.
+  int owner(int64_t g) const;
+
+private:
+  std::vector<int64_t> First;  // per rank, then the total
+};
+
+/// Appends the columns `plan` reads (features, labels and, with `groups`,
+/// each group column's text) of `data`'s rows `rows` to `out`.
+void packRows(const ModelPlan& plan, const DataSet& data, std::span<const int64_t> rows,
+              bool groups, std::string& out);
+/// Writes rows packed by packRows (the same `groups`) into rows `at` of
+/// `into`, interning group text into its group ids; returns the bytes read.
+size_t unpackRows(const ModelPlan& plan, std::string_view bytes, DataSet& into,
+                  std::span<const int64_t> at, bool groups);
+
+/// Fills `step` (B/N rows) with this rank's slice of the global batch
+/// `batch` (B global row numbers): every rank sends the rows it holds to
+/// the rank whose slice they are in. A collective call.
+void gatherStepRows(const ModelPlan& plan, const ShardLayout& layout, const DataSet& shard,
+                    std::span<const int64_t> batch, DataSet& step);
+
+/// The statistics computeFeatureStats would give over all ranks' rows
+/// (each rank's mean and squared deviations, combined in rank order).
+std::vector<FeatureStats> globalFeatureStats(const ModelPlan& plan, const DataSet& shard);
+
+/// The identity of all ranks' rows for a checkpoint's position: the rows in
+/// all, and each rank's fingerprint combined in rank order. It depends on the
+/// rank count, so a mid-epoch checkpoint resumes under as many ranks (one
+/// written at an epoch's end resumes under any number, TrainPosition.h).
+DataFingerprint shardedFingerprint(const ModelPlan& plan, const DataSet& shard);
+
+/// All ranks' rows of `shard` in rank order (every column packRows carries,
+/// group text included), on every rank. A collective call.
+DataSet gatherAll(const ModelPlan& plan, const DataSet& shard);
+
+} // namespace recc::rt
