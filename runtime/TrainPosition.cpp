@@ -84,6 +84,8 @@ std::string positionJson(const TrainPosition& p) {
                    {"batch", p.batch}, {"data", data}};
   if (p.streamBuffer > 0)
     j["stream_buffer"] = p.streamBuffer;
+  if (p.ranks > 1)
+    j["ranks"] = p.ranks;
   return j.dump();
 }
 
@@ -104,6 +106,8 @@ std::optional<TrainPosition> readPosition(const std::map<std::string, std::strin
   p.seed = j["seed"].get<uint64_t>();
   if (j.contains("stream_buffer"))
     p.streamBuffer = field(j, "stream_buffer", path);
+  if (j.contains("ranks"))
+    p.ranks = field(j, "ranks", path);
   for (const auto& d : j["data"]) {
     if (!d.is_object() || !d.contains("fingerprint") || !d["fingerprint"].is_string())
       fail("{}: malformed metadata '{}': a data entry lacks its fingerprint", path,
@@ -120,6 +124,12 @@ std::optional<TrainPosition> readPosition(const std::map<std::string, std::strin
          p.epochStep, p.epochBatches);
   return p;
 }
+
+namespace {
+std::string rankCount(int64_t ranks) {
+  return ranks > 1 ? fmt::format("{} ranks (mpirun)", ranks) : "one process";
+}
+} // namespace
 
 void checkMidEpochResume(const TrainPosition& saved, const TrainPosition& now, int64_t epoch,
                          const std::string& path, const std::vector<std::string>& dataNames) {
@@ -142,6 +152,11 @@ void checkMidEpochResume(const TrainPosition& saved, const TrainPosition& now, i
     fail("{} reading its data {}, this run reads it {}; {}", where, how(saved.streamBuffer),
          how(now.streamBuffer), fix);
   }
+  if (saved.ranks != now.ranks)
+    fail("{} under {}, this run has {}; {} combines the ranks' fingerprints of their rows, so "
+         "it resumes mid-epoch under as many ranks (an epoch-end checkpoint resumes under any "
+         "number)", where, rankCount(saved.ranks), rankCount(now.ranks),
+         "a checkpoint written under mpirun");
   if (saved.data.size() != now.data.size())
     fail("{} on {} data sets, this run reads {}; {}", where, saved.data.size(),
          now.data.size(), fix);

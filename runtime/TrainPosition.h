@@ -3,7 +3,8 @@
 // exactly where the run stopped, mid-epoch included:
 //   {"last_epoch": 2, "epoch_step": 37, "epoch_batches": 94, "seed": 42,
 //    "batch": 16, "data": [{"rows": 1500, "fingerprint": "9f3a..."}, ...]}
-// plus "stream_buffer": ROWS for a source read through --stream-buffer.
+// plus "stream_buffer": ROWS for a source read through --stream-buffer, and
+// "ranks": N for a run of N ranks under mpirun.
 // Everything else a step depends on is a function of counters the checkpoint
 // already keeps: the epoch's permutation of (seed, epoch), a stream's batch
 // and a step's dropout seed of (seed, step), the progress p of (step,
@@ -48,6 +49,10 @@ struct TrainPosition {
   /// --stream-buffer's rows when the source was streamed (its order is the
   /// shuffle buffer's, and its fingerprint the first pass's); 0: in memory.
   int64_t streamBuffer = 0;
+  /// The ranks that trained it under mpirun (1: one process). A data
+  /// fingerprint under mpirun combines the ranks' (ShardedData.h), so a
+  /// mid-epoch resume needs as many ranks; an epoch-end one resumes under any.
+  int64_t ranks = 1;
 };
 
 /// The metadata key and its JSON value.

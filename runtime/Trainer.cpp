@@ -266,6 +266,7 @@ TrainPosition Trainer::positionOf(const DataSet& train, const std::vector<const 
   TrainPosition now{lastEpoch, 0,
                     Batcher::trainingBatches(batchedRows(train), plan.batchSize, fixedBatch()),
                     plan.seed, batch, {}};
+  now.ranks = Cluster::size();
   if (fingerprints) {
     now.data.push_back(Layout ? shardedFingerprint(plan, train) : fingerprint(plan, train));
     for (const DataSet* s : streams) now.data.push_back(fingerprint(plan, *s));

@@ -11,6 +11,7 @@
 extern "C" void recc_train_step(float** buffers);
 extern "C" void recc_eval_step(float** buffers);
 extern "C" const char recc_plan_json[];
+extern "C" const int recc_train_ranks;  // recc compile --ranks
 
 namespace {
 
@@ -52,7 +53,15 @@ int main(int argc, char** argv) {
   auto* show = app.add_subcommand("plan", "print the model plan (JSON)");
   CLI11_PARSE(app, argc, argv);
 
-  StepFactory steps = [](const ModelPlan& p, bool isTrain) -> std::unique_ptr<StepFunction> {
+  StepFactory steps = [&plan](const ModelPlan& p, bool isTrain) -> std::unique_ptr<StepFunction> {
+    // Under mpirun -np N the train step runs B/N rows: it must be compiled so.
+    if (isTrain && p.batchSize * recc_train_ranks != plan.batchSize)
+      fail("this trainer's train step was compiled for {} (recc compile --ranks {}), but runs "
+           "as {}: compile it with --ranks {}",
+           recc_train_ranks > 1 ? fmt::format("{} ranks", recc_train_ranks) : "one process",
+           recc_train_ranks,
+           Cluster::distributed() ? fmt::format("{} ranks", Cluster::size()) : "one process",
+           Cluster::size());
     if (isTrain) return std::make_unique<AotStep>(recc_train_step, trainBatches(p));
     return std::make_unique<AotStep>(recc_eval_step, p.batchSize);
   };

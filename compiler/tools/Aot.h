@@ -11,6 +11,9 @@
 namespace recc {
 
 /// Writes the trainer to `output`; returns the exit code (errors printed).
-int compileTrainer(const CompiledModel& model, const std::string& output, int threads);
+/// With `ranks` > 1 its train step runs each rank's slice of the batch under
+/// `mpirun -np ranks` (docs/distributed.md).
+int compileTrainer(const CompiledModel& model, const std::string& output, int threads,
+                   int ranks = 1);
 
 } // namespace recc

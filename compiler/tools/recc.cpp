@@ -169,6 +169,7 @@ int main(int argc, char** argv) {
   bool ast = false, dot = false, eval = false, forwardOnly = false, locations = false;
   int threads = 0;
   int lanes = 0;
+  int ranks = 1;
   rt::TrainArgs trainArgs;
   rt::EvalArgs evalArgs;
   BenchArgs benchArgs;
@@ -223,6 +224,9 @@ int main(int argc, char** argv) {
   compile->add_option("-o,--output", output, "the executable to write")->required();
   addBatchFlag(*compile, m, "batch size to compile for");
   addCodegenThreadsFlag(*compile, threads);
+  compile->add_option("--ranks", ranks,
+                      "ranks of mpirun -np N to train under (its train step runs B/N rows)")
+      ->check(rt::intRange(1, 1 << 20));
 
   auto* exportCmd = app.add_subcommand("export", "write the serving graph of a checkpoint as ONNX");
   addModelArgs(*exportCmd, m);
@@ -277,7 +281,8 @@ int main(int argc, char** argv) {
       if (*evalCmd) return rt::runEval(model.plan, steps, evalArgs, r);
       return rt::runPredict(model.plan, steps, evalArgs, r);
     }
-    if (*compile) return compileTrainer(compileOrExit(m), output, threads <= 0 ? 2 : threads);
+    if (*compile)
+      return compileTrainer(compileOrExit(m), output, threads <= 0 ? 2 : threads, ranks);
     if (*bench) return runBench(compileOrExit(m), benchArgs);
     if (*exportCmd) {
       CompiledModel model = compileOrExit(m);

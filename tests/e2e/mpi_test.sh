@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Training under mpirun (docs/distributed.md), over loopback with
+# --oversubscribe (this machine may have fewer cores than ranks):
+#  1. np 2 and np 4 with the same global batch and seed give one process's
+#     train losses (every step), final metrics (AUC, GAUC, a filtered AUC)
+#     and parameters, within the stated tolerances; so does a trainer written
+#     by `recc compile --ranks 2` under np 2;
+#  2. resharding: 1 epoch under 4 ranks, resumed for 1 under 2, then for 1
+#     in one process, ends where 3 epochs in one process end; a mid-epoch
+#     checkpoint resumes under as many ranks byte for byte, and under another
+#     count is refused with the reason;
+#  3. faults end every rank with the rank and the cause, never a hang: bad
+#     input in one rank's rows, a batch that does not split over the ranks,
+#     a rank killed mid-training (its last checkpoint stays loadable), and
+#     commands that run in one process only.
+# Usage: mpi_test.sh RECC GEN_FUNNEL INPUTS_DIR
+set -eu
+recc=$1
+gen=$2
+inputs=$3
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# CI runs as root; Open MPI refuses that unless told.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+compare() { python3 "$here/mpi_compare.py" "$@"; }
+passed=0
+ok() { passed=$((passed + 1)); }
+model=$inputs/mpi_funnel.rec
+vocab=(--users 5000 --items 3000 --shops 500 --brands 300 --categories 50 --ctr 0.1 --buy-rate 0.1)
+"$gen" --out "$work/train.csv" --rows 12000 --seed 3 "${vocab[@]}" >/dev/null 2>&1
+"$gen" --out "$work/test.csv" --rows 4000 --seed 4 "${vocab[@]}" >/dev/null 2>&1
+
+# run NP OUTLOG ARGS...: one process for NP = 1, else mpirun -np NP.
+run() {
+  local np=$1 log=$2
+  shift 2
+  local cmd=("$recc" train "$model" --threads 1 --data "$work/train.csv" "$@")
+  if [[ $np == 1 ]]; then "${cmd[@]}" >"$log" 2>&1; else
+    timeout 300 mpirun -np "$np" "${cmd[@]}" >"$log" 2>&1; fi || { cat "$log"; exit 1; }
+}
+
+# 1. np 1, 2, 4: the same run. The tolerances hold the float sums' other
+# order (each rank's batch mean, then the mean over ranks; measured 1e-6).
+for np in 1 2 4; do
+  run $np "$work/out$np" --eval-data "$work/test.csv" --epochs 2 --log "$work/log$np.jsonl" \
+    --log-every 1 --metrics-json "$work/metrics$np.json" --out "$work/ckpt$np.safetensors"
+done
+for np in 2 4; do
+  compare losses "$work/log1.jsonl" "$work/log$np.jsonl" 1e-5 && ok
+  compare metrics "$work/metrics1.json" "$work/metrics$np.json" 1e-4 && ok
+  compare ckpt "$work/ckpt1.safetensors" "$work/ckpt$np.safetensors" 1e-3 && ok
+done
+grep -q "^epoch 2/2: 46 steps" "$work/out4" || { cat "$work/out4"; echo "FAIL: epoch line"; exit 1; }
+[[ $(grep -c "^epoch" "$work/out4") == 2 ]] || { echo "FAIL: ranks other than 0 printed"; exit 1; }
+ok
+
+# A trainer written by recc compile --ranks 2 runs under mpirun -np 2 like recc
+# (and one compiled for one process says what to do).
+"$recc" compile "$model" --ranks 2 -o "$work/trainer2" >/dev/null 2>&1
+timeout 300 mpirun -np 2 "$work/trainer2" train --threads 1 --data "$work/train.csv" \
+  --epochs 2 --log "$work/aot2.jsonl" --log-every 1 >"$work/o" 2>&1 || { cat "$work/o"; exit 1; }
+compare losses "$work/log1.jsonl" "$work/aot2.jsonl" 1e-5 && ok
+if timeout 120 mpirun -np 4 "$work/trainer2" train --threads 1 --data "$work/train.csv" \
+    >"$work/o" 2>&1; then
+  echo "FAIL: a trainer compiled for 2 ranks trained under 4"; exit 1
+fi
+grep -q "compiled for 2 ranks (recc compile --ranks 2), but runs as 4 ranks" "$work/o" ||
+  { cat "$work/o"; exit 1; }
+ok
+
+# 2. Resharding at epoch ends: 4 ranks, then 2, then one process.
+run 1 "$work/o" --epochs 3 --out "$work/straight.safetensors"
+run 4 "$work/o" --epochs 1 --out "$work/e1.safetensors"
+run 2 "$work/o" --epochs 1 --init "$work/e1.safetensors" --out "$work/e2.safetensors"
+run 1 "$work/o" --epochs 1 --init "$work/e2.safetensors" --out "$work/e3.safetensors"
+compare ckpt "$work/straight.safetensors" "$work/e3.safetensors" 1e-3 && ok
+# Mid-epoch: stopped after step 20 under 2 ranks, resumed under 2, byte for byte.
+run 2 "$work/o" --epochs 1 --out "$work/whole.safetensors"
+run 2 "$work/o" --epochs 1 --max-steps 20 --out "$work/part.safetensors"
+run 2 "$work/o" --init "$work/part.safetensors" --out "$work/rest.safetensors"
+cmp -s "$work/whole.safetensors" "$work/rest.safetensors" || { echo "FAIL: mid-epoch resume"; exit 1; }
+ok
+if timeout 120 mpirun -np 4 "$recc" train "$model" --threads 1 --data "$work/train.csv" \
+    --init "$work/part.safetensors" >"$work/o" 2>&1; then
+  echo "FAIL: a mid-epoch checkpoint of 2 ranks resumed under 4"; exit 1
+fi
+grep -q "under 2 ranks (mpirun), this run has 4 ranks" "$work/o" || { cat "$work/o"; exit 1; }
+ok
+
+# 3. Faults. Bad input in the last rank's rows: every rank stops, the error
+# names the rank, the file, the line and the column.
+cp "$work/train.csv" "$work/bad.csv"
+sed -i '11000s/^\([^,]*\),[^,]*,/\1,oops,/' "$work/bad.csv"
+if timeout 120 mpirun -np 2 "$recc" train "$model" --threads 1 --data "$work/bad.csv" \
+    >"$work/o" 2>&1; then
+  echo "FAIL: bad input trained"; exit 1
+fi
+grep -q "error: rank 1 of 2: .*bad.csv:11000:2: .*'oops'" "$work/o" || { cat "$work/o"; exit 1; }
+ok
+# A global batch of 256 does not split over 3 ranks.
+if timeout 120 mpirun -np 3 "$recc" train "$model" --threads 1 --data "$work/train.csv" \
+    >"$work/o" 2>&1; then
+  echo "FAIL: batch 256 over 3 ranks trained"; exit 1
+fi
+grep -q "batch 256 of model 'mpi_funnel' does not split over 3 ranks" "$work/o" ||
+  { cat "$work/o"; exit 1; }
+ok
+# A rank killed mid-training: mpirun ends the job; the last checkpoint loads.
+timeout 300 mpirun -np 2 "$recc" train "$model" --threads 1 --data "$work/train.csv" \
+  --epochs 1000 --checkpoint-every 20 --out "$work/killed.safetensors" \
+  --log "$work/killed.jsonl" --log-every 1 >"$work/o" 2>&1 &
+job=$!
+for _ in $(seq 600); do
+  [[ -f "$work/killed.safetensors" ]] && break
+  sleep 0.1
+done
+victim=""
+for env in /proc/[0-9]*/environ; do
+  if grep -qa "OMPI_COMM_WORLD_RANK=1" "$env" 2>/dev/null &&
+     grep -qa "killed.safetensors" "${env%environ}cmdline" 2>/dev/null; then
+    victim=${env#/proc/}; victim=${victim%/environ}
+  fi
+done
+[[ -n $victim ]] || { kill $job; cat "$work/o"; echo "FAIL: rank 1 not found"; exit 1; }
+kill -9 "$victim"
+status=0
+wait $job || status=$?
+[[ $status != 0 && $status != 124 ]] || { cat "$work/o"; echo "FAIL: status $status"; exit 1; }
+"$recc" eval "$model" --ckpt "$work/killed.safetensors" --data "$work/test.csv" \
+  >"$work/o" 2>&1 || { cat "$work/o"; echo "FAIL: last checkpoint"; exit 1; }
+ok
+# Commands that run in one process say so.
+"$recc" train "$model" --threads 1 --data "$work/train.csv" --out "$work/c.safetensors" \
+  >/dev/null 2>&1
+if timeout 120 mpirun -np 2 "$recc" predict "$model" --ckpt "$work/c.safetensors" \
+    --data "$work/test.csv" --out "$work/p.csv" >"$work/o" 2>&1; then
+  echo "FAIL: predict ran under mpirun"; exit 1
+fi
+grep -q "\`recc predict\` runs in one process" "$work/o" || { cat "$work/o"; exit 1; }
+ok
+echo "mpi: $passed passed, 0 failed"
