@@ -23,6 +23,7 @@ namespace {
 int Rank = 0;
 int Size = 1;
 bool Joined = false;
+int64_t Sent = 0;  // bytes sent to other ranks
 
 /// Whether an MPI launcher (Open MPI's mpirun, a PMI/PMIx one) started us.
 bool launchedByMpi() {
@@ -62,6 +63,7 @@ void sumSegments(std::span<T> values) {
     recvCounts[s] = mpiCount(mine * int64_t(sizeof(T)), "a gradient segment");
     recvAt[s] = mpiCount(s * mine * int64_t(sizeof(T)), "a gradient offset");
   }
+  Sent += (n - mine + mine * (Size - 1)) * int64_t(sizeof(T));
   std::vector<T> parts(size_t(mine) * size_t(Size));
   check(MPI_Alltoallv(values.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, parts.data(),
                       recvCounts.data(), recvAt.data(), MPI_BYTE, MPI_COMM_WORLD),
@@ -112,6 +114,7 @@ void Cluster::stop() {
 }
 
 int Cluster::rank() { return Rank; }
+int64_t Cluster::bytesSent() { return Sent; }
 int Cluster::size() { return Size; }
 
 std::string Cluster::where() {
@@ -142,6 +145,7 @@ std::vector<std::string> Cluster::allGather(std::string_view bytes) {
   std::vector<std::string> out(Size);
 #ifdef RECC_HAVE_MPI
   int mine = mpiCount(int64_t(bytes.size()), "allGather");
+  Sent += int64_t(mine) * (Size - 1);
   std::vector<int> counts(Size), at(Size);
   check(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD),
         "MPI_Allgather");
@@ -174,6 +178,7 @@ std::vector<std::string> Cluster::exchange(const std::vector<std::string>& toRan
     sendCounts[s] = mpiCount(int64_t(toRank[s].size()), "exchange");
     send += toRank[s];
   }
+  Sent += int64_t(send.size()) - int64_t(toRank[size_t(Rank)].size());
   check(MPI_Alltoall(sendCounts.data(), 1, MPI_INT, recvCounts.data(), 1, MPI_INT,
                      MPI_COMM_WORLD),
         "MPI_Alltoall");
@@ -197,6 +202,8 @@ std::string Cluster::broadcast(std::string bytes) {
   if (Size > 1) {
     int64_t n = int64_t(bytes.size());
     check(MPI_Bcast(&n, 1, MPI_INT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+    if (Rank == 0)
+      Sent += n * (Size - 1);
     bytes.resize(size_t(n));
     check(MPI_Bcast(bytes.data(), mpiCount(n, "broadcast"), MPI_BYTE, 0, MPI_COMM_WORLD),
           "MPI_Bcast");

@@ -51,6 +51,8 @@ public:
   /// Rank 0's `bytes` on every rank.
   static std::string broadcast(std::string bytes);
   static void barrier();
+  /// Bytes this rank has sent to other ranks through the calls above.
+  static int64_t bytesSent();
 
   /// Prints "error: rank R of N: message" and ends every rank of the job
   /// with exit status 1; a single process just exits with status 1.

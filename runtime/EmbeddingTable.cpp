@@ -243,4 +243,30 @@ void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
   });
 }
 
+SummedRows sumRowGradients(std::span<const EmbeddingTable::RowGradients> sources,
+                           int64_t rows, int64_t dim) {
+  std::vector<IdRef> refs;
+  std::vector<const float*> rowGrad;
+  for (const EmbeddingTable::RowGradients& src : sources)
+    for (size_t i = 0; i < src.ids.size(); ++i)
+      if (src.ids[i] >= 0) {
+        refs.push_back({src.ids[i], static_cast<int64_t>(rowGrad.size())});
+        rowGrad.push_back(src.grads + int64_t(i) * dim);
+      }
+  sortByIdThenSeq(refs, rows);
+  SummedRows out;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const float* g = rowGrad[refs[i].seq];
+    if (i == 0 || refs[i].id != refs[i - 1].id) {
+      out.ids.push_back(refs[i].id);
+      out.grads.insert(out.grads.end(), g, g + dim);
+      continue;
+    }
+    float* sum = out.grads.data() + out.grads.size() - dim;
+    for (int64_t e = 0; e < dim; ++e)
+      sum[e] += g[e];
+  }
+  return out;
+}
+
 } // namespace recc::rt

@@ -32,6 +32,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace recc::rt {
 
@@ -100,5 +101,17 @@ private:
   std::shared_ptr<const ElementInit> Init;  // dynamic: a row's initial value
   float InitialSlot = 0;
 };
+
+/// Row gradients summed per distinct id: ids increasing, grads[i*dim ..]
+/// the sum of every gradient of ids[i] (in the order of the sources and
+/// their positions). Under mpirun a rank sends these instead of one row per
+/// id occurrence (StepRunner.h).
+struct SummedRows {
+  std::vector<int64_t> ids;
+  std::vector<float> grads;
+};
+/// Sums `sources` (of a table of `rows` rows and `dim` columns; id -1 skipped).
+SummedRows sumRowGradients(std::span<const EmbeddingTable::RowGradients> sources,
+                           int64_t rows, int64_t dim);
 
 } // namespace recc::rt

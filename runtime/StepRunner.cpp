@@ -477,20 +477,20 @@ void StepRunner::averageOverRanks() {
 }
 
 void StepRunner::averageRowGradients() {
-  // Per row-gradient binding: the id count, the ids, then the gradients.
+  // Per table: this rank's gradients summed per distinct id (SAR-Net's
+  // behaviour rows repeat items), as the id count, the ids, the sums.
+  const TableGradients local = rowGradients();
   std::string mine;
   std::vector<int> tables;
-  for (const Binding& b : Bindings) {
-    if (b.role != Role::Gradient || b.param >= 0)
-      continue;
-    const int64_t count =
-        LastBatch[featureStream(b.feature)] * idsPerRow(State.plan().features[b.feature]);
+  for (const auto& [table, sources] : local) {
+    const EmbeddingTable& tb = State.tables[table];
+    const SummedRows sums = sumRowGradients(sources, tb.rows(), tb.dim());
+    const int64_t count = int64_t(sums.ids.size());
     mine.append(reinterpret_cast<const char*>(&count), sizeof count);
-    mine.append(reinterpret_cast<const char*>(BatchIds[b.feature].data()),
-                size_t(count) * sizeof(int64_t));
-    mine.append(reinterpret_cast<const char*>(b.storage.data()),
-                size_t(count * State.tables[b.table].dim()) * sizeof(float));
-    tables.push_back(b.table);
+    mine.append(reinterpret_cast<const char*>(sums.ids.data()), sums.ids.size() * sizeof(int64_t));
+    mine.append(reinterpret_cast<const char*>(sums.grads.data()),
+                sums.grads.size() * sizeof(float));
+    tables.push_back(table);
   }
   GatheredIds.clear();
   GatheredGrads.clear();

@@ -5,6 +5,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Cluster.h"
 #include "runtime/Divergence.h"
+#include "runtime/MemoryCheck.h"
 #include "runtime/Error.h"
 #include "runtime/Parallel.h"
 #include "runtime/Progress.h"
@@ -116,6 +117,7 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
   if (Options.trainLog)
     Options.trainLog->startEpoch();
   batcher.startEpoch(State.epoch);
+  const int64_t sentBefore = Cluster::bytesSent();
   double lossSum = 0;
   int64_t samples = 0;
   // Training progress p = step / total steps, in [0,1), for schedules such
@@ -153,7 +155,12 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
                 lossSum / double(std::max<int64_t>(b - firstBatch, 1)), secs,
                 secs > 0 ? double(samples) / secs : 0.0, std::nullopt,
                 joinNonEmpty({guard.normSummary(), runner.clipSummary()}),
-                b < batches ? b : 0};
+                b < batches ? b : 0,
+                Layout ? fmt::format("{} ranks, {} sent per step by rank {}", Cluster::size(),
+                                     formatBytes(double(Cluster::bytesSent() - sentBefore) /
+                                                double(std::max<int64_t>(b - firstBatch, 1))),
+                                     Cluster::rank())
+                       : std::string()};
   if (b == batches)
     State.epoch = epoch;
   return r;
@@ -240,6 +247,8 @@ std::vector<EpochReport> Trainer::epochLoop(
       summary += fmt::format(", {} rows dropped (fixed batch)", r.droppedRows);
     if (!r.norms.empty())
       summary += ", " + r.norms;
+    if (!r.traffic.empty())
+      summary += ", " + r.traffic;
     if (r.stoppedAt == 0 && eval) {
       r.eval = evaluate(*eval);
       if (Options.trainLog)

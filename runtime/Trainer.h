@@ -85,6 +85,9 @@ struct EpochReport {
   /// Batches of the epoch done when training stopped in its middle
   /// (--max-steps, --early-stop); 0: the epoch completed.
   int64_t stoppedAt = 0;
+  /// Under mpirun: the ranks and the bytes rank 0 sent per step (rows,
+  /// gradients); empty in one process.
+  std::string traffic;
 };
 
 /// Training data read as a stream (docs/data.md, `--stream-buffer`): the
