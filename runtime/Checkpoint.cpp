@@ -10,6 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
+
+#include <filesystem>
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -257,12 +261,10 @@ std::vector<LazyShadow> checkLazyShadows(const SafeTensorsReader& in, const Mode
 
 } // namespace
 
-void saveCheckpoint(const std::string& path, const ModelState& state,
-                    const std::map<std::string, std::string>& extra) {
-  // Under mpirun every rank holds the same parameters and tables (StepRunner
-  // averages the gradients over the ranks): rank 0 writes them for all.
-  if (Cluster::rank() != 0)
-    return;
+namespace {
+
+void writeCheckpointFile(const std::string& path, const ModelState& state,
+                         const std::map<std::string, std::string>& extra) {
   std::vector<std::vector<float>> statsData;
   statsData.reserve(state.stats.size());
   std::vector<TensorRef> tensors = collectTensors(state, statsData);
@@ -280,10 +282,92 @@ void saveCheckpoint(const std::string& path, const ModelState& state,
   writeSafeTensors(path, tensors, meta);
 }
 
+constexpr const char* kShardsKey = "shards";     // in the checkpoint: the other ranks' files
+constexpr const char* kShardOfKey = "shard_of";  // in a shard file: its checkpoint
+
+/// The files of a sharded checkpoint besides `in`, as its metadata lists
+/// them (names relative to its directory); empty for other checkpoints.
+std::vector<std::string> shardNames(const SafeTensorsReader& in) {
+  if (!in.metadata().count(kShardsKey))
+    return {};
+  auto j = nlohmann::json::parse(in.meta(kShardsKey), nullptr, false);
+  if (!j.is_array())
+    fail("{}: malformed metadata '{}': '{}'", in.path(), kShardsKey, in.meta(kShardsKey));
+  std::vector<std::string> names;
+  for (const auto& f : j) {
+    if (!f.is_string())
+      fail("{}: malformed metadata '{}': '{}'", in.path(), kShardsKey, in.meta(kShardsKey));
+    names.push_back(f.get<std::string>());
+  }
+  return names;
+}
+
+/// The paths of shardNames(in).
+std::vector<std::string> shardFiles(const SafeTensorsReader& in) {
+  std::vector<std::string> files;
+  const std::filesystem::path dir = std::filesystem::path(in.path()).parent_path();
+  for (const std::string& name : shardNames(in)) files.push_back((dir / name).string());
+  return files;
+}
+
+/// Sharded tables under mpirun: every rank but 0 writes its rows to a file
+/// of its own, named by the step; then rank 0 writes `path` with its rows and
+/// the list of those files. Renaming `path` into place switches the whole
+/// checkpoint at once; the previous one's files are removed after.
+void saveShards(const std::string& path, const ModelState& state,
+                std::map<std::string, std::string> extra) {
+  const int ranks = Cluster::size();
+  const std::filesystem::path base(path);
+  const std::string dirName = base.filename().string() + ".shards";
+  auto shardName = [&](int r) {
+    return fmt::format("{}/step{}-rank{}-of-{}.safetensors", dirName, state.step, r, ranks);
+  };
+  if (Cluster::rank() != 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(base.parent_path() / dirName, ec);
+    extra[kShardOfKey] = base.filename().string();
+    writeCheckpointFile((base.parent_path() / shardName(Cluster::rank())).string(), state, extra);
+  }
+  Cluster::barrier();  // every shard is on disk before the checkpoint names it
+  if (Cluster::rank() != 0)
+    return;
+  std::vector<std::string> previous;
+  if (std::filesystem::exists(base)) {
+    try {
+      previous = shardNames(SafeTensorsReader(path));
+    } catch (const RuntimeError&) {
+      // A damaged earlier checkpoint leaves nothing to remove.
+    }
+  }
+  nlohmann::json names = nlohmann::json::array();
+  for (int r = 1; r < ranks; ++r) names.push_back(shardName(r));
+  extra[kShardsKey] = names.dump();
+  writeCheckpointFile(path, state, extra);
+  std::error_code ec;
+  for (const std::string& old : previous)
+    if (std::find(names.begin(), names.end(), old) == names.end())
+      std::filesystem::remove(base.parent_path() / old, ec);
+}
+
+} // namespace
+
+void saveCheckpoint(const std::string& path, const ModelState& state,
+                    const std::map<std::string, std::string>& extra) {
+  if (state.shardedTables && Cluster::distributed())
+    return saveShards(path, state, extra);
+  // Under mpirun every rank holds the same parameters and tables (StepRunner
+  // averages the gradients over the ranks): rank 0 writes them for all.
+  if (Cluster::rank() == 0)
+    writeCheckpointFile(path, state, extra);
+}
+
 void loadCheckpoint(const std::string& path, ModelState& state,
                     const LoadOptions& options) {
   SafeTensorsReader in(path);
   checkFormat(in);
+  if (in.metadata().count(kShardOfKey))
+    fail("{}: this file holds one rank's rows of the sharded checkpoint '{}' "
+         "(docs/distributed.md); load that checkpoint", path, in.meta(kShardOfKey));
   if (!options.transfer && in.meta("model") != state.plan().model)
     fail("{}: checkpoint is for model '{}', not '{}'", path, in.meta("model"),
          state.plan().model);
@@ -312,7 +396,18 @@ void loadCheckpoint(const std::string& path, ModelState& state,
   const std::vector<RowsLoad> byRows = checkRowsLoads(
       in, state, true, withOptimizer(in, state, options), options.allowNonFinite);
   std::vector<LazyShadow> lazy = checkLazyShadows(in, state, options);
+  // A sharded checkpoint: the other ranks' rows, each file checked first.
+  std::vector<std::unique_ptr<SafeTensorsReader>> shards;
+  std::vector<std::vector<RowsLoad>> shardRows;
+  for (const std::string& file : shardFiles(in)) {
+    shards.push_back(std::make_unique<SafeTensorsReader>(file));
+    checkFormat(*shards.back());
+    shardRows.push_back(checkRowsLoads(*shards.back(), state, true,
+                                       withOptimizer(in, state, options), options.allowNonFinite));
+  }
   loadRows(in, state, byRows);
+  for (size_t k = 0; k < shards.size(); ++k)
+    loadRows(*shards[k], state, shardRows[k], /*replace=*/false);
   for (const Slot& s : slots) {
     if (!in.has(s.name))
       continue;

@@ -4,6 +4,7 @@
 #include "runtime/DynamicCheckpoint.h"
 
 #include "runtime/Error.h"
+#include "runtime/ShardedTables.h"
 
 #include <algorithm>
 #include <cstring>
@@ -187,18 +188,29 @@ void readInto(const SafeTensorsReader& in, const std::string& name, int64_t firs
 
 } // namespace
 
-void loadRows(const SafeTensorsReader& in, ModelState& state, const std::vector<RowsLoad>& loads) {
+void loadRows(const SafeTensorsReader& in, ModelState& state, const std::vector<RowsLoad>& loads,
+              bool replace) {
   const OptimizerSpec& spec = state.plan().optimizer;
-  std::vector<float> buffer;
+  std::vector<float> buffer, scratch;
+  // Sharded tables take the rows this rank owns; the others are read past.
+  const bool sharded = state.shardedTables && Cluster::distributed();
   for (const RowsLoad& load : loads) {
     EmbeddingTable& t = state.tables[load.table];
-    if (DynamicRows* rows = t.dynamicRows())
+    if (DynamicRows* rows = t.dynamicRows(); rows && replace)
       rows->clear();  // the checkpoint's rows replace whatever the table held
     const int64_t n = int64_t(load.ids.size()), d = t.dim();
+    scratch.resize(size_t(3 * d));
     for (int64_t first = 0; first < n; first += kChunkRows) {
       const int64_t count = std::min(kChunkRows, n - first);
-      std::vector<RowPlace> places =
-          placeRows(t, spec, std::span<const int64_t>(load.ids).subspan(first, count));
+      std::span<const int64_t> ids = std::span<const int64_t>(load.ids).subspan(first, count);
+      std::vector<int64_t> owned;
+      for (int64_t id : ids)
+        if (!sharded || rowOwner(id) == Cluster::rank()) owned.push_back(id);
+      std::vector<RowPlace> ownedPlaces = placeRows(t, spec, owned);
+      std::vector<RowPlace> places(ids.size(), RowPlace{scratch.data(),
+                                                      {scratch.data() + d, scratch.data() + 2 * d}});
+      for (size_t i = 0, k = 0; i < ids.size(); ++i)
+        if (k < owned.size() && ids[i] == owned[k]) places[i] = ownedPlaces[k++];
       readInto(in, t.name(), first, count, d, buffer, places, 0);
       for (size_t s = 0; s < load.slots.size(); ++s) {
         if (!load.slots[s].empty()) {

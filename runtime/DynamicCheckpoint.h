@@ -49,8 +49,12 @@ struct RowsLoad {
 /// infinities are accepted.
 std::vector<RowsLoad> checkRowsLoads(const SafeTensorsReader& in, const ModelState& state,
                                      bool required, bool withOptimizer, bool allowNonFinite);
-/// Loads what checkRowsLoads validated.
-void loadRows(const SafeTensorsReader& in, ModelState& state, const std::vector<RowsLoad>& loads);
+/// Loads what checkRowsLoads validated. `replace`: a dynamic table drops the
+/// rows it held first (false: the rows are added, as from the second file of
+/// a sharded checkpoint). With sharded tables (ShardedTables.h) a rank takes
+/// only the rows it owns.
+void loadRows(const SafeTensorsReader& in, ModelState& state, const std::vector<RowsLoad>& loads,
+              bool replace = true);
 
 /// Rows each table of `plan` holds in checkpoint `path` stored by rows (for
 /// the memory check of a resumed or evaluated model); {} if it cannot tell.

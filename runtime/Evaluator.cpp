@@ -111,6 +111,9 @@ Collected runEval(ModelState& state, StepFunction& fn, const DataSet& data) {
   const ModelPlan& plan = state.plan();
   Batcher batcher = Batcher::forEvaluation(data.rows(), plan.batchSize, fn.fixedBatch());
   StepRunner runner(plan.evalStep, state, fn, batcher.batchSize(), "eval step");
+  // Sharded tables: the rows of every id of the data, fetched once, since
+  // ranks run different numbers of batches.
+  runner.prefetchRows(data);
   Collected c;
   for (const StepRunner::Output& o : runner.outputs()) {
     c.names.push_back(o.name);

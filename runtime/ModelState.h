@@ -38,6 +38,9 @@ public:
   StateStore states;                   ///< in plan.states order
   int64_t step = 0;   ///< optimizer steps applied so far (Adam's t after a step)
   int64_t epoch = 0;  ///< epochs completed
+  /// Under mpirun --shard-tables: each rank's tables hold the rows it owns,
+  /// and steps fetch the others' from their owners (ShardedTables.h).
+  bool shardedTables = false;
 
   /// Index into `tables` of the table named `name`, or -1.
   int tableIndex(const std::string& name) const;

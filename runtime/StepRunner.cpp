@@ -86,6 +86,25 @@ StepRunner::StepRunner(const StepSpec& spec, ModelState& state, StepFunction& fn
     float* in = external(b);
     Pointers.push_back(in ? in : b.storage.data());
   }
+  if (State.shardedTables)
+    Remote = std::make_unique<FetchedRows>();
+}
+
+void StepRunner::fetchRows(const std::function<std::span<const int64_t>(int feature)>& idsOf) {
+  std::vector<std::vector<int64_t>> ids(State.tables.size());
+  for (const Binding& b : Bindings)
+    if (b.role == Role::EmbeddingRows) {
+      std::span<const int64_t> of = idsOf(b.feature);
+      ids[size_t(b.table)].insert(ids[size_t(b.table)].end(), of.begin(), of.end());
+    }
+  Remote->fetch(State, ids);
+}
+
+void StepRunner::prefetchRows(const DataSet& data) {
+  if (!Remote)
+    return;
+  fetchRows([&](int f) { return data.ids(f); });
+  Prefetched = true;
 }
 
 float* StepRunner::external(const Binding& b) {
@@ -287,7 +306,10 @@ void StepRunner::fillInput(Binding& b, const StreamRows& in, uint32_t seed) {
       out[i] = y[rows[i]];
   } else if (b.role == Role::EmbeddingRows) {
     std::span<const int64_t> ids(BatchIds[b.feature].data(), n * data.width(b.feature));
-    State.tables[b.table].gather(ids, out);
+    if (Remote)
+      Remote->gather(b.table, ids, out);
+    else
+      State.tables[b.table].gather(ids, out);
   } else if (b.role == Role::Feature) {
     const FeatureSpec& f = State.plan().features[b.feature];
     if (f.kind == FeatureSpec::Kind::Dense) {
@@ -324,6 +346,11 @@ void StepRunner::run(std::span<const StreamRows> streams, uint32_t seed) {
     LastBatch[k] = n;
   }
   gatherIds(streams);
+  if (Remote && !Prefetched)  // a collective call: every rank runs the step
+    fetchRows([&](int f) {
+      return std::span<const int64_t>(BatchIds[f].data(),
+                                      LastBatch[featureStream(f)] * idsPerRow(State.plan().features[f]));
+    });
   // Gradient buffers are not cleared: autodiff binds every trainable leaf's
   // gradient (a zero constant when no path reaches the loss), so each step
   // writes all of them, and clearing 8 MB per ESM² step would only cost time.
@@ -424,8 +451,11 @@ void StepRunner::clipGradients(const TableGradients& rows, double maxNorm) {
   for (const Binding& b : Bindings)
     if (b.role == Role::Gradient && b.param >= 0)
       squares += squaredNorm(State.params.grad(b.param).data(), b.perRow);
+  double rowSquares = 0;
   for (const auto& [table, sources] : rows)
-    squares += summedRowsSquaredNorm(sources, State.tables[table].dim());
+    rowSquares += summedRowsSquaredNorm(sources, State.tables[table].dim());
+  // Sharded tables: each rank holds the gradients of the rows it owns.
+  squares += State.shardedTables ? sumOverRanks(rowSquares) : rowSquares;
   LastGradientNorm = std::sqrt(squares);
   const double factor = clipFactor(LastGradientNorm, maxNorm);
   ClipStats.steps += 1;
@@ -480,6 +510,18 @@ void StepRunner::averageRowGradients() {
   // Per table: this rank's gradients summed per distinct id (SAR-Net's
   // behaviour rows repeat items), as the id count, the ids, the sums.
   const TableGradients local = rowGradients();
+  const float inverse = 1.0f / float(Cluster::size());
+  if (State.shardedTables) {  // to the rows' owners only
+    std::map<int, SummedRows> sums;
+    for (const auto& [table, sources] : local)
+      sums[table] = sumRowGradients(sources, State.tables[table].rows(), State.tables[table].dim());
+    OwnedGradients owned = sendToOwners(State, sums, inverse);
+    GatheredTables = std::move(owned.tables);
+    GatheredIds = std::move(owned.ids);
+    GatheredGrads = std::move(owned.grads);
+    Gathered = true;
+    return;
+  }
   std::string mine;
   std::vector<int> tables;
   for (const auto& [table, sources] : local) {
@@ -495,7 +537,6 @@ void StepRunner::averageRowGradients() {
   GatheredIds.clear();
   GatheredGrads.clear();
   GatheredTables.clear();
-  const float inverse = 1.0f / float(Cluster::size());
   for (const std::string& rank : Cluster::allGather(mine)) {
     const char* p = rank.data();
     for (int table : tables) {

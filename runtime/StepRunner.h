@@ -39,10 +39,13 @@
 
 #include "runtime/DataSet.h"
 #include "runtime/ModelState.h"
+#include "runtime/ShardedTables.h"
 #include "runtime/StepFunction.h"
 #include "runtime/Tensor.h"
 
+#include <functional>
 #include <limits>
+#include <memory>
 #include <map>
 #include <span>
 #include <string>
@@ -71,6 +74,11 @@ public:
   void run(std::span<const StreamRows> streams, uint32_t seed);
   /// Fills every stream's inputs from `rows` of `data` and runs the step.
   void run(const DataSet& data, std::span<const int64_t> rows, uint32_t seed);
+  /// With sharded tables (ShardedTables.h): fetches the rows of every id of
+  /// `data` that the step reads, once (a collective call); later runs read
+  /// them instead of fetching their batch's rows each run (evaluation, whose
+  /// ranks run different numbers of batches).
+  void prefetchRows(const DataSet& data);
   /// The value later runs feed to a Progress input (default 1: training done).
   void setProgress(double p) { ProgressValue = static_cast<float>(p); }
 
@@ -168,6 +176,10 @@ private:
   std::vector<int64_t> LastBatch;  // rows of each stream in the last run
   float ProgressValue = 1.0f;
   double LastGradientNorm = std::numeric_limits<double>::quiet_NaN();
+  /// With sharded tables: the rows of other ranks this step reads.
+  void fetchRows(const std::function<std::span<const int64_t>(int feature)>& idsOf);
+  std::unique_ptr<FetchedRows> Remote;
+  bool Prefetched = false;
   /// Every rank's row gradients of the last step (averageOverRanks), per
   /// binding of each rank; used instead of this rank's when `Gathered`.
   bool Gathered = false;

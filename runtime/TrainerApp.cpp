@@ -513,10 +513,24 @@ ModelPlan rankSlice(const ModelPlan& plan) {
   return slice;
 }
 
+/// The plan whose state a rank holds: with --shard-tables every table is
+/// dynamic (only the rows this rank owns and training touched).
+ModelPlan statePlan(const ModelPlan& plan, const TrainArgs& a) {
+  if (!a.shardTables)
+    return plan;
+  for (const StateSpec& s : plan.states)
+    if (s.table)
+      fail("--shard-tables: state '{}' is an EMA shadow of table '{}', which cannot be sharded "
+           "yet; train without --shard-tables", s.name, s.of);
+  ModelPlan sharded = plan;
+  for (TableSpec& t : sharded.tables) t.dynamic = true;
+  return sharded;
+}
+
 int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainArgs& a,
              const InspectorFactory& inspectorFactory) {
   return guarded([&] {
-    ModelPlan plan = modelPlan;
+    ModelPlan plan = statePlan(modelPlan, a);
     if (a.seed >= 0) plan.seed = uint64_t(a.seed);
     std::unique_ptr<StepInspector> inspector;
     if (inspectorFactory)
@@ -548,6 +562,7 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
                        usage(plan.evalStep, *evalFn, plan.batchSize)},
                 touched);
     ModelState state(plan);
+    state.shardedTables = a.shardTables;
     if (!a.init.empty()) loadInto(a.init, state, a.allowNonFinite);
     if (!a.initFrom.empty()) transferInto(a.initFrom, state, a.allowNonFinite);
     std::optional<TrainLog> log;

@@ -50,6 +50,9 @@ struct TrainArgs {
   std::string keepBest;
   int64_t earlyStop = 0;
   int64_t maxSteps = 0;
+  /// Under mpirun: split every table by row over the ranks (ShardedTables.h)
+  /// instead of holding it whole on each.
+  bool shardTables = false;
 };
 
 struct EvalArgs {

@@ -45,6 +45,9 @@ void addCheckpointFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--max-steps", a.maxSteps,
                  "stop after N steps of this run, writing --out (resume it with --init)")
       ->check(intRange(1, kMaxSteps));
+  cmd.add_flag("--shard-tables", a.shardTables,
+               "under mpirun: split every table by row over the ranks (id mod N) instead of "
+               "holding it whole on each (docs/distributed.md)");
 }
 } // namespace
 

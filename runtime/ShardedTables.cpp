@@ -1,0 +1,149 @@
+// ShardedTables: see ShardedTables.h. Messages hold, per table in index
+// order, a count and then that many ids (a request), rows (an answer), or ids
+// and gradients (sendToOwners).
+#include "runtime/ShardedTables.h"
+
+#include "runtime/Error.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace recc::rt {
+namespace {
+
+template <typename T>
+void append(std::string& out, const T* values, size_t n) {
+  out.append(reinterpret_cast<const char*>(values), n * sizeof(T));
+}
+
+/// Reads what append wrote, in order; a short message is an error (the
+/// ranks disagree about the model), never a read out of bounds.
+class Reader {
+public:
+  explicit Reader(const std::string& bytes) : Bytes(bytes) {}
+  template <typename T>
+  void read(T* out, size_t n) {
+    if (Bytes.size() - Pos < n * sizeof(T))
+      fail("{}: a table message ends early (do all ranks run the same model?)",
+           Cluster::where());
+    std::memcpy(out, Bytes.data() + Pos, n * sizeof(T));
+    Pos += n * sizeof(T);
+  }
+  int64_t count() {
+    int64_t n = 0;
+    read(&n, 1);
+    return n;
+  }
+
+private:
+  const std::string& Bytes;
+  size_t Pos = 0;
+};
+
+} // namespace
+
+void FetchedRows::fetch(const ModelState& state,
+                        const std::vector<std::vector<int64_t>>& idsByTable) {
+  const size_t tables = state.tables.size(), ranks = size_t(Cluster::size());
+  Ids.assign(tables, {});
+  Rows.assign(tables, {});
+  Dims.assign(tables, 0);
+  // Requests: per owner, per table, the distinct ids it owns.
+  std::vector<std::string> requests(ranks);
+  std::vector<std::vector<std::vector<size_t>>> asked(ranks, std::vector<std::vector<size_t>>(tables));
+  for (size_t t = 0; t < tables; ++t) {
+    Dims[t] = state.tables[t].dim();
+    std::vector<int64_t>& ids = Ids[t];
+    if (t < idsByTable.size())
+      for (int64_t id : idsByTable[t])
+        if (id >= 0) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    Rows[t].resize(ids.size() * size_t(Dims[t]));
+    for (size_t k = 0; k < ids.size(); ++k) asked[size_t(rowOwner(ids[k]))][t].push_back(k);
+  }
+  for (size_t s = 0; s < ranks; ++s)
+    for (size_t t = 0; t < tables; ++t) {
+      const int64_t n = int64_t(asked[s][t].size());
+      append(requests[s], &n, 1);
+      for (size_t k : asked[s][t]) append(requests[s], &Ids[t][k], 1);
+    }
+  // Answers: the rows each rank asked of this one, from this rank's tables.
+  std::vector<std::string> incoming = Cluster::exchange(requests);
+  std::vector<std::string> answers(ranks);
+  std::vector<int64_t> ids;
+  std::vector<float> rows;
+  for (size_t r = 0; r < ranks; ++r) {
+    Reader in(incoming[r]);
+    for (size_t t = 0; t < tables; ++t) {
+      ids.resize(size_t(in.count()));
+      in.read(ids.data(), ids.size());
+      for (int64_t id : ids)
+        if (id >= state.tables[t].rows() || rowOwner(id) != Cluster::rank())
+          fail("{}: rank {} asked for row {} of table '{}', which this rank does not hold",
+               Cluster::where(), r, id, state.tables[t].name());
+      rows.resize(ids.size() * size_t(Dims[t]));
+      state.tables[t].gather(ids, rows.data());
+      append(answers[r], rows.data(), rows.size());
+    }
+  }
+  std::vector<std::string> got = Cluster::exchange(answers);
+  for (size_t s = 0; s < ranks; ++s) {
+    Reader in(got[s]);
+    for (size_t t = 0; t < tables; ++t)
+      for (size_t k : asked[s][t]) in.read(Rows[t].data() + k * size_t(Dims[t]), size_t(Dims[t]));
+  }
+}
+
+void FetchedRows::gather(int table, std::span<const int64_t> ids, float* out) const {
+  const std::vector<int64_t>& have = Ids[size_t(table)];
+  const size_t dim = size_t(Dims[size_t(table)]);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    float* row = out + i * dim;
+    if (ids[i] < 0) {
+      std::fill_n(row, dim, 0.0f);
+      continue;
+    }
+    auto it = std::lower_bound(have.begin(), have.end(), ids[i]);
+    if (it == have.end() || *it != ids[i])
+      fail("{}: row {} of table {} was not fetched before the step read it", Cluster::where(),
+           ids[i], table);
+    std::memcpy(row, Rows[size_t(table)].data() + size_t(it - have.begin()) * dim,
+                dim * sizeof(float));
+  }
+}
+
+OwnedGradients sendToOwners(const ModelState& state, const std::map<int, SummedRows>& local,
+                            float scale) {
+  const size_t ranks = size_t(Cluster::size());
+  std::vector<std::string> out(ranks);
+  for (const auto& [table, sums] : local) {
+    const size_t dim = size_t(state.tables[size_t(table)].dim());
+    std::vector<std::vector<size_t>> owned(ranks);
+    for (size_t k = 0; k < sums.ids.size(); ++k) owned[size_t(rowOwner(sums.ids[k]))].push_back(k);
+    for (size_t s = 0; s < ranks; ++s) {
+      const int64_t n = int64_t(owned[s].size());
+      append(out[s], &n, 1);
+      for (size_t k : owned[s]) append(out[s], &sums.ids[k], 1);
+      for (size_t k : owned[s]) append(out[s], sums.grads.data() + k * dim, dim);
+    }
+  }
+  OwnedGradients mine;
+  std::vector<std::string> in = Cluster::exchange(out);
+  for (size_t r = 0; r < ranks; ++r) {
+    Reader from(in[r]);
+    for (const auto& [table, sums] : local) {
+      const size_t dim = size_t(state.tables[size_t(table)].dim());
+      mine.tables.push_back(table);
+      mine.ids.emplace_back(size_t(from.count()));
+      from.read(mine.ids.back().data(), mine.ids.back().size());
+      mine.grads.emplace_back(mine.ids.back().size() * dim);
+      from.read(mine.grads.back().data(), mine.grads.back().size());
+      for (float& g : mine.grads.back()) g *= scale;
+    }
+  }
+  return mine;
+}
+
+} // namespace recc::rt
