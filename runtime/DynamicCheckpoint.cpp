@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <numeric>
 
 namespace recc::rt {
 namespace {
@@ -110,11 +111,32 @@ std::vector<RowsLoad> checkRowsLoads(const SafeTensorsReader& in, const ModelSta
                                      bool required, bool withOptimizer, bool allowNonFinite) {
   std::vector<RowsLoad> loads;
   const OptimizerKind kind = state.denseOptimizer.kind();
+  // Checks the rows and each optimizer slot's tensor of `load`, then keeps it.
+  auto add = [&](RowsLoad load, const EmbeddingTable& t) {
+    checkRows(in, t.name(), t, load.ids.size(), allowNonFinite);
+    for (int s = 0; s < optimizerSlots(kind); ++s) {
+      std::string slot = slotTensor(kind, s, t.name());
+      if (!withOptimizer || !in.has(slot))
+        slot.clear();
+      else
+        checkRows(in, slot, t, load.ids.size(), allowNonFinite);
+      load.slots.push_back(slot);
+    }
+    loads.push_back(std::move(load));
+  };
   for (size_t i = 0; i < state.tables.size(); ++i) {
     const EmbeddingTable& t = state.tables[i];
     if (!loadsByRows(in, t))
       continue;
     const std::string ids = idsTensorName(t.name());
+    if (!in.has(ids) && in.has(t.name()) && state.shardedTables) {
+      // A dense table's tensor, into a table sharded over the ranks: rows
+      // 0..rows-1 in order, of which each rank keeps its own (loadRows).
+      RowsLoad load{int(i), std::vector<int64_t>(size_t(t.rows())), {}};
+      std::iota(load.ids.begin(), load.ids.end(), int64_t(0));
+      add(std::move(load), t);
+      continue;
+    }
     if (!in.has(ids)) {
       if (in.has(t.name()))
         fail("{}: tensor '{}' is stored dense ({}, without '{}'), but the model's table is "
@@ -127,17 +149,7 @@ std::vector<RowsLoad> checkRowsLoads(const SafeTensorsReader& in, const ModelSta
     }
     if (!in.has(t.name()))
       fail("{}: missing tensor '{}' (the rows listed by '{}')", in.path(), t.name(), ids);
-    RowsLoad load{int(i), readIds(in, t), {}};
-    checkRows(in, t.name(), t, load.ids.size(), allowNonFinite);
-    for (int s = 0; s < optimizerSlots(kind); ++s) {
-      std::string slot = slotTensor(kind, s, t.name());
-      if (!withOptimizer || !in.has(slot))
-        slot.clear();
-      else
-        checkRows(in, slot, t, load.ids.size(), allowNonFinite);
-      load.slots.push_back(slot);
-    }
-    loads.push_back(std::move(load));
+    add(RowsLoad{int(i), readIds(in, t), {}}, t);
   }
   return loads;
 }
