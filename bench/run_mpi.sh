@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Training under mpirun on this machine (docs/distributed.md): ESM² and
-# SAR-Net on generated data, one process and `mpirun -np 2`, one thread per
-# rank, interleaved (np 1, np 2, np 1, ...). Prints, per model and rank count,
-# the median and range of the epoch's samples/s, the samples/s per rank, and
-# the bytes rank 0 sent per step; writes the logs and a summary JSON under
-# out/bench/mpi/. The figures feed the scaling estimate in docs/distributed.md.
+# SAR-Net on generated data, one process, `mpirun -np 2` with replicated
+# tables and `mpirun -np 2 ... --shard-tables`, one thread per rank,
+# interleaved (np 1, np 2, np 2 sharded, np 1, ...). Prints, per model and
+# run kind, the median and range of the epoch's samples/s, the samples/s per
+# rank, the bytes rank 0 sent per step and the largest rank's peak RSS; writes the
+# logs and a summary JSON under out/bench/mpi/. The figures feed the scaling
+# estimate in docs/distributed.md.
 #
 # Usage: bench/run_mpi.sh [--repeats N] [--esm2-rows R] [--sarnet-rows R]
 set -euo pipefail
@@ -41,11 +43,16 @@ declare -A data=([esm2]="$out/esm2_$esm2_rows.csv" [sarnet]="$out/sarnet_$sarnet
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((r = 1; r <= repeats; ++r)); do
   for model in esm2 sarnet; do
-    for np in 1 2; do
-      echo "repeat $r/$repeats: $model, np $np" >&2
-      cmd=("$recc" train "models/$model.rec" --threads 1 --epochs 1 --data "${data[$model]}")
-      if [[ $np == 1 ]]; then "${cmd[@]}"; else mpirun -np "$np" "${cmd[@]}"; fi \
-        >"$out/${model}_np${np}_$r.log" 2>&1
+    for kind in np1 np2 np2_sharded; do
+      echo "repeat $r/$repeats: $model, $kind" >&2
+      # /usr/bin/time -v reports the peak RSS of each rank it runs.
+      cmd=(/usr/bin/time -v "$recc" train "models/$model.rec" --threads 1 --epochs 1
+           --data "${data[$model]}")
+      case $kind in
+        np1) "${cmd[@]}" ;;
+        np2) mpirun -np 2 "${cmd[@]}" ;;
+        np2_sharded) mpirun -np 2 "${cmd[@]}" --shard-tables ;;
+      esac >"$out/${model}_${kind}_$r.log" 2>&1
     done
   done
 done
@@ -59,18 +66,25 @@ def rate(text):
     v = re.search(r"([\d.]+)([kM]?) samples/s", text)
     return float(v.group(1)) * {"": 1, "k": 1e3, "M": 1e6}[v.group(2)]
 summary = {}
-print(f"{'model':8} {'np':>3} {'samples/s (median, range)':>30} {'per rank':>10} {'sent/step/rank':>15}")
+print(f"{'model':7} {'run':12} {'samples/s (median, range)':>27} {'per rank':>9} "
+      f"{'sent/step/rank':>15} {'peak RSS/rank':>13}")
 for model in ("esm2", "sarnet"):
-    for np in (1, 2):
-        logs = [open(f"{out}/{model}_np{np}_{r}.log").read() for r in range(1, repeats + 1)]
+    for kind in ("np1", "np2", "np2_sharded"):
+        np = 1 if kind == "np1" else 2
+        logs = [open(f"{out}/{model}_{kind}_{r}.log").read() for r in range(1, repeats + 1)]
         lines = [next(l for l in t.splitlines() if l.startswith("epoch ")) for t in logs]
         rates = [rate(l) for l in lines]
-        sent = re.search(r"([\d.]+) (B|KiB|MiB|GiB) sent per step", lines[0])
-        sent_bytes = float(sent.group(1)) * units[sent.group(2)] if sent else 0.0
+        sent = re.search(r"([\d.]+) (B|KiB|MiB|GiB|bytes) sent per step", lines[0])
+        sent_bytes = float(sent.group(1)) * units.get(sent.group(2), 1) if sent else 0.0
+        # The largest rank's (mpirun starts one `time` per rank).
+        rss = [max(int(m) for m in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", t))
+               for t in logs]
         med = statistics.median(rates)
-        summary[f"{model}_np{np}"] = {"samples_per_s": rates, "median": med,
-                                      "per_rank": med / np, "sent_per_step": sent_bytes}
-        print(f"{model:8} {np:>3} {med:>12,.0f} ({min(rates):,.0f}-{max(rates):,.0f}) "
-              f"{med / np:>10,.0f} {sent_bytes / 2**20:>11.2f} MiB")
+        summary[f"{model}_{kind}"] = {"samples_per_s": rates, "median": med,
+                                      "per_rank": med / np, "sent_per_step": sent_bytes,
+                                      "rss_kib": rss}
+        print(f"{model:7} {kind:12} {med:>10,.0f} ({min(rates):,.0f}-{max(rates):,.0f}) "
+              f"{med / np:>9,.0f} {sent_bytes / 2**20:>11.2f} MiB "
+              f"{statistics.median(rss) / 1024:>7.0f} MiB")
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=1)
 EOF

@@ -96,9 +96,21 @@ ok
 # resume is exact; a shard file alone is refused.
 for np in 2 4; do
   run $np "$work/out" --eval-data "$work/test.csv" --epochs 2 --shard-tables \
-    --log "$work/slog$np.jsonl" --log-every 1 --metrics-json "$work/smetrics$np.json"
+    --log "$work/slog$np.jsonl" --log-every 1 --metrics-json "$work/smetrics$np.json" \
+    --out "$work/sckpt$np.safetensors"
   compare losses "$work/log1.jsonl" "$work/slog$np.jsonl" 1e-5 && ok
   compare metrics "$work/metrics1.json" "$work/smetrics$np.json" 1e-4 && ok
+done
+# The sharded checkpoints hold the one-process run's parameters: each is
+# loaded in one process (every rank's file) and trained one more step, so that
+# both are written in one process's layout, then compared.
+for np in 2 4; do
+  run 1 "$work/o" --init "$work/sckpt$np.safetensors" --epochs 1 --max-steps 1 \
+    --out "$work/sone$np.safetensors"
+done
+run 1 "$work/o" --init "$work/ckpt1.safetensors" --epochs 1 --max-steps 1 --out "$work/one1.safetensors"
+for np in 2 4; do
+  compare ckpt "$work/one1.safetensors" "$work/sone$np.safetensors" 1e-3 && ok
 done
 run 4 "$work/o" --epochs 1 --shard-tables --out "$work/s1.safetensors"
 [[ $(ls "$work/s1.safetensors.shards" | wc -l) == 3 ]] || { ls "$work"; echo "FAIL: shard files"; exit 1; }
