@@ -352,6 +352,22 @@ BatchSizes trainBatches(const ModelPlan& plan) {
   return BatchSizes(std::move(sizes));
 }
 
+ModelPlan rankSlice(const ModelPlan& plan, int ranks) {
+  ModelPlan slice = plan;
+  if (ranks <= 1)
+    return slice;
+  for (size_t k = 0; k <= plan.streams.size(); ++k)
+    if (streamBatch(plan, k) % ranks != 0)
+      fail("batch {} of {} of model '{}' does not split over {} ranks: under mpirun the global "
+           "batch must be a multiple of the rank count", streamBatch(plan, k),
+           k == 0 ? std::string("the source") : "stream '" + plan.streams[k - 1].name + "'",
+           plan.model, ranks);
+  slice.batchSize = plan.batchSize / ranks;
+  for (StreamSpec& s : slice.streams)
+    if (s.batchSize > 0) s.batchSize /= ranks;
+  return slice;
+}
+
 std::string toJson(const ModelPlan& plan) {
   Json j;
   j["model"] = plan.model;

@@ -210,6 +210,10 @@ struct ModelPlan {
 int64_t streamBatch(const ModelPlan& plan, size_t k);
 /// The train step's batch sizes: the source's, then each stream's.
 BatchSizes trainBatches(const ModelPlan& plan);
+/// The plan of one rank's train step under `mpirun -np ranks`: every
+/// stream's batch divided by `ranks` (docs/distributed.md); throws naming the
+/// stream whose batch does not split evenly.
+ModelPlan rankSlice(const ModelPlan& plan, int ranks);
 
 /// True if `freeze = [...]` holds parameter or table `name` fixed: a listed
 /// table, or a parameter of a listed value (`name` or `name.*`).

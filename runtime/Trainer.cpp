@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <numeric>
 
 namespace recc::rt {
 
@@ -67,12 +68,12 @@ std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<con
 using namespace trainer_detail;
 
 int64_t Trainer::batchedRows(const DataSet& train) const {
-  return Layout ? Layout->globalRows() : train.rows();
+  return Shards ? Shards->layouts[0].globalRows() : train.rows();
 }
 
 int64_t Trainer::fixedBatch() const {
   // Under mpirun every global batch is whole: N slices of the step's batch.
-  return Layout ? State.plan().batchSize : TrainFn.fixedBatch();
+  return Shards ? State.plan().batchSize : TrainFn.fixedBatch();
 }
 
 void Trainer::shardOver(const DataSet& train, const std::vector<const DataSet*>& streams) {
@@ -80,18 +81,40 @@ void Trainer::shardOver(const DataSet& train, const std::vector<const DataSet*>&
     return;
   const ModelPlan& plan = State.plan();
   const int ranks = Cluster::size();
-  if (!streams.empty())
-    fail("model '{}' reads other input streams (`stream` blocks), which do not train under "
-         "mpirun yet; run it in one process", plan.model);
-  if (plan.batchSize % ranks != 0)
-    fail("batch {} of model '{}' does not split over {} ranks: under mpirun the global batch "
-         "must be a multiple of the rank count", plan.batchSize, plan.model, ranks);
-  if (TrainFn.fixedBatch() > 0 && TrainFn.fixedBatch() != plan.batchSize / ranks)
-    fail("the train step was made for batches of {} rows; each of {} ranks trains {} rows of "
-         "the global batch of {}", TrainFn.fixedBatch(), ranks, plan.batchSize / ranks,
-         plan.batchSize);
-  Layout.emplace(train.rows());
-  StepData = DataSet(plan, plan.batchSize / ranks);
+  if (streams.size() != plan.streams.size())
+    fail("model '{}' reads {} other input streams, {} given", plan.model, plan.streams.size(),
+         streams.size());
+  const ModelPlan slice = rankSlice(plan, ranks);  // checks that the batches split
+  ShardedBatches sharded;
+  for (size_t k = 0; k <= streams.size(); ++k) {
+    const int64_t global = streamBatch(plan, k), mine = streamBatch(slice, k);
+    const int64_t made = TrainFn.fixedBatch() > 0 ? TrainFn.fixedBatches().stream(k) : 0;
+    if (made > 0 && made != mine)
+      fail("the train step was made for batches of {} rows; each of {} ranks trains {} rows "
+           "of the global batch of {}", made, ranks, mine, global);
+    sharded.layouts.emplace_back(k == 0 ? train.rows() : streams[k - 1]->rows());
+    sharded.slices.emplace_back(plan, mine);
+    sharded.globalBatch.push_back(global);
+  }
+  for (size_t k = 1; k < sharded.layouts.size(); ++k)
+    if (sharded.layouts[k].globalRows() == 0)
+      fail("{}: stream '{}' has no rows", streams[k - 1]->source(), plan.streams[k - 1].name);
+  Shards = std::move(sharded);
+}
+
+std::vector<StepRunner::StreamRows> Trainer::shardedStep(
+    const DataSet& train, const std::vector<const DataSet*>& streams,
+    std::span<const int64_t> batch, std::vector<StreamCycle>& cycles,
+    const std::vector<int64_t>& slice) {
+  const ModelPlan& plan = State.plan();
+  std::vector<StepRunner::StreamRows> in;
+  for (size_t k = 0; k < Shards->layouts.size(); ++k) {
+    DataSet& mine = Shards->slices[k];
+    gatherStepRows(plan, Shards->layouts[k], k == 0 ? train : *streams[k - 1],
+                   k == 0 ? batch : cycles[k - 1].batch(State.step), mine);
+    in.push_back({&mine, std::span<const int64_t>(slice).first(size_t(mine.rows()))});
+  }
+  return in;
 }
 
 EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const DataSet*>& streams,
@@ -103,13 +126,24 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
   if (batcher.numBatches() == 0)
     fail("{}: {} rows are fewer than one batch of {} for the compiled train step",
          train.source(), batchedRows(train), batcher.batchSize());
-  std::vector<StreamCycle> cycles = streamCycles(plan, TrainFn, streams);
-  // Under mpirun this rank runs the step on its slice of each batch.
-  std::vector<int64_t> slice;
-  if (Layout)
-    for (int64_t r = 0; r < StepData.rows(); ++r) slice.push_back(r);
-  std::vector<int64_t> capacity{Layout ? StepData.rows() : batcher.batchSize()};
-  for (const StreamCycle& c : cycles) capacity.push_back(c.batchSize());
+  // Under mpirun this rank runs the step on its slice of each stream's
+  // batch, which the streams' cycles draw from all ranks' rows.
+  std::vector<StreamCycle> cycles;
+  std::vector<int64_t> capacity, slice;
+  if (Shards) {
+    for (size_t k = 1; k < Shards->layouts.size(); ++k)
+      cycles.emplace_back(Shards->layouts[k].globalRows(), Shards->globalBatch[k], plan.seed,
+                          static_cast<int>(k));
+    for (const DataSet& s : Shards->slices) {
+      capacity.push_back(s.rows());
+      slice.resize(std::max<size_t>(slice.size(), size_t(s.rows())));
+    }
+    std::iota(slice.begin(), slice.end(), int64_t(0));
+  } else {
+    cycles = streamCycles(plan, TrainFn, streams);
+    capacity.push_back(batcher.batchSize());
+    for (const StreamCycle& c : cycles) capacity.push_back(c.batchSize());
+  }
   StepRunner runner(plan.trainStep, State, TrainFn, BatchSizes(capacity), "train step");
   DivergenceGuard guard(State, Options.checkpointPath, Options.inspector, Options.norms);
   const int64_t epoch = State.epoch + 1;
@@ -129,11 +163,11 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
   while (b < batches) {
     Batcher::Batch batch = batcher.batch(b);
     runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
-    if (Layout) {
-      gatherStepRows(plan, *Layout, train, batch.rows, StepData);
+    if (Shards) {
       // Rank 0 draws the single-process run's dropout masks, the others their own.
       const uint64_t seed = Cluster::rank() == 0 ? plan.seed : combine(plan.seed, Cluster::rank());
-      runner.run(StepData, slice, stepSeed(seed, State.step));
+      runner.run(shardedStep(train, streams, batch.rows, cycles, slice),
+                 stepSeed(seed, State.step));
     } else {
       runner.run(stepRows(train, batch.rows, streams, cycles, State.step),
                  stepSeed(plan.seed, State.step));
@@ -156,7 +190,7 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
                 secs > 0 ? double(samples) / secs : 0.0, std::nullopt,
                 joinNonEmpty({guard.normSummary(), runner.clipSummary()}),
                 b < batches ? b : 0,
-                Layout ? fmt::format("{} ranks, {} sent per step by rank {}", Cluster::size(),
+                Shards ? fmt::format("{} ranks, {} sent per step by rank {}", Cluster::size(),
                                      formatBytes(double(Cluster::bytesSent() - sentBefore) /
                                                 double(std::max<int64_t>(b - firstBatch, 1))),
                                      Cluster::rank())
@@ -171,7 +205,7 @@ std::vector<EpochReport> Trainer::train(const DataSet& train, const DataSet* eva
   ThreadLimit limit(Options.threads);
   shardOver(train, streams);
   if (!State.statsReady())
-    adoptStats(Layout ? globalFeatureStats(State.plan(), train)
+    adoptStats(Shards ? globalFeatureStats(State.plan(), train)
                       : computeFeatureStats(State.plan(), train),
                streams);
   const std::vector<std::string> names = dataNames(train.source(), streams);
@@ -199,7 +233,8 @@ void Trainer::adoptStats(std::vector<FeatureStats> fresh,
                          const std::vector<const DataSet*>& streams) {
   // A stream's features are standardized by that stream's data.
   for (size_t k = 0; k < streams.size() && k < State.plan().streams.size(); ++k) {
-    std::vector<FeatureStats> ofStream = computeFeatureStats(State.plan(), *streams[k]);
+    std::vector<FeatureStats> ofStream = Shards ? globalFeatureStats(State.plan(), *streams[k])
+                                                : computeFeatureStats(State.plan(), *streams[k]);
     for (size_t f = 0; f < fresh.size(); ++f)
       if (State.plan().features[f].stream == int64_t(k + 1))
         fresh[f] = ofStream[f];
@@ -277,8 +312,11 @@ TrainPosition Trainer::positionOf(const DataSet& train, const std::vector<const 
                     plan.seed, batch, {}};
   now.ranks = Cluster::size();
   if (fingerprints) {
-    now.data.push_back(Layout ? shardedFingerprint(plan, train) : fingerprint(plan, train));
-    for (const DataSet* s : streams) now.data.push_back(fingerprint(plan, *s));
+    auto identity = [&](const DataSet& d) {
+      return Shards ? shardedFingerprint(plan, d) : fingerprint(plan, d);
+    };
+    now.data.push_back(identity(train));
+    for (const DataSet* s : streams) now.data.push_back(identity(*s));
   }
   return now;
 }

@@ -34,6 +34,8 @@
 #include "runtime/ModelState.h"
 #include "runtime/Progress.h"
 #include "runtime/ShardedData.h"
+#include "runtime/StepRunner.h"
+#include "runtime/StreamCycle.h"
 #include "runtime/StepFunction.h"
 #include "runtime/StepInspector.h"
 #include "runtime/TrainLog.h"
@@ -174,9 +176,18 @@ private:
   TrainPosition positionOf(const DataSet& train, const std::vector<const DataSet*>& streams,
                            int64_t lastEpoch, bool fingerprints);
 
-  /// Under mpirun (ShardedData.h): where the ranks' rows lie, checked
-  /// against the plan's batch; the global batch's rows and count.
+  /// Under mpirun (ShardedData.h): where the ranks' rows of the source and
+  /// of each stream lie, checked against the plan's batches.
   void shardOver(const DataSet& train, const std::vector<const DataSet*>& streams);
+  /// Under mpirun: this rank's slice of the source's `batch` and of each
+  /// stream's batch of the step, gathered from the ranks holding the rows.
+  std::vector<StepRunner::StreamRows> shardedStep(const DataSet& train,
+                                                  const std::vector<const DataSet*>& streams,
+                                                  std::span<const int64_t> batch,
+                                                  std::vector<StreamCycle>& cycles,
+                                                  const std::vector<int64_t>& slice);
+  /// The rows the epoch's batches are drawn from, and their fixed size (all
+  /// ranks' under mpirun).
   int64_t batchedRows(const DataSet& train) const;
   int64_t fixedBatch() const;
 
@@ -186,8 +197,14 @@ private:
   TrainOptions Options;
   std::string Stopped;
   std::optional<BestEval> Best;
-  std::optional<ShardLayout> Layout;  ///< under mpirun: the ranks' rows
-  DataSet StepData;                   ///< under mpirun: this rank's slice of a batch
+  /// Under mpirun, per stream (the source first): where the ranks' rows
+  /// lie, this rank's slice of a step's batch, and the global batch size.
+  struct ShardedBatches {
+    std::vector<ShardLayout> layouts;
+    std::vector<DataSet> slices;
+    std::vector<int64_t> globalBatch;
+  };
+  std::optional<ShardedBatches> Shards;
 };
 
 } // namespace recc::rt

@@ -500,19 +500,6 @@ void reportFinalMetrics(Trainer& trainer, const TrainInputs& in, const TrainArgs
 }
 } // namespace
 
-/// The plan of one rank's train step under mpirun: its slice of the batch
-/// (Trainer::shardOver checks that the batch splits evenly).
-ModelPlan rankSlice(const ModelPlan& plan) {
-  ModelPlan slice = plan;
-  if (!Cluster::distributed())
-    return slice;
-  if (plan.batchSize % Cluster::size() != 0)
-    fail("batch {} of model '{}' does not split over {} ranks: under mpirun the global batch "
-         "must be a multiple of the rank count", plan.batchSize, plan.model, Cluster::size());
-  slice.batchSize = plan.batchSize / Cluster::size();
-  return slice;
-}
-
 /// The plan whose state a rank holds: with --shard-tables every table is
 /// dynamic (only the rows this rank owns and training touched).
 ModelPlan statePlan(const ModelPlan& plan, const TrainArgs& a) {
@@ -537,7 +524,7 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
       inspector = inspectorFactory(plan);
     const NormCheck norms = checkTrainFlags(plan, a, inspector.get());
     const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
-    const ModelPlan slicePlan = rankSlice(plan);  // checked before reading
+    const ModelPlan slicePlan = rankSlice(plan, Cluster::size());  // checked before reading
     if (Cluster::distributed() && a.streamBuffer > 0)
       fail("--stream-buffer: streamed training data is not sharded over ranks yet; under "
            "mpirun each rank reads its rows of --data into memory (docs/distributed.md)");

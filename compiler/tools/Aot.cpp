@@ -67,18 +67,13 @@ static void linkTrainer(const fs::path& object, const fs::path& plan, const std:
 int compileTrainer(const CompiledModel& model, const std::string& output, int threads,
                    int ranks) {
   // Under mpirun -np N each rank's train step runs B/N rows of the batch.
-  rt::ModelPlan slice = model.plan;
-  if (ranks > 1 && (model.plan.batchSize % ranks != 0 || !model.plan.streams.empty())) {
-    std::cerr << "error: --ranks " << ranks << ": "
-              << (model.plan.streams.empty()
-                      ? fmt::format("batch {} of model '{}' does not split over {} ranks",
-                                    model.plan.batchSize, model.plan.model, ranks)
-                      : fmt::format("model '{}' reads other input streams, which do not train "
-                                    "under mpirun yet", model.plan.model))
-              << "\n";
+  rt::ModelPlan slice;
+  try {
+    slice = rt::rankSlice(model.plan, ranks);
+  } catch (const std::exception& e) {
+    std::cerr << "error: --ranks " << ranks << ": " << e.what() << "\n";
     return 1;
   }
-  slice.batchSize = model.plan.batchSize / ranks;
   fs::path work = fs::temp_directory_path() / ("recc-compile-" + std::to_string(::getpid()));
   fs::create_directories(work);
   fs::path object = work / "model.o", plan = work / "plan.c";

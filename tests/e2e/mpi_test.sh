@@ -15,11 +15,17 @@
 #     input in one rank's rows, a batch that does not split over the ranks,
 #     a rank killed mid-training (its last checkpoint stays loadable), and
 #     commands that run in one process only.
-# Usage: mpi_test.sh RECC GEN_FUNNEL INPUTS_DIR
+#  4. a model with two input streams, an EMA teacher, a gradient-reversal
+#     schedule and clip_norm (DAMCAR's generator) gives one process's losses
+#     and metrics under np 2 and 4.
+# Usage: mpi_test.sh RECC GEN_FUNNEL INPUTS_DIR GEN_DAMCAR WALK_SAMPLE MODELS_DIR
 set -eu
 recc=$1
 gen=$2
 inputs=$3
+gen_damcar=$4
+walk_sample=$5
+models=$6
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -153,7 +159,7 @@ if timeout 120 mpirun -np 3 "$recc" train "$model" --threads 1 --data "$work/tra
     >"$work/o" 2>&1; then
   echo "FAIL: batch 256 over 3 ranks trained"; exit 1
 fi
-grep -q "batch 256 of model 'mpi_funnel' does not split over 3 ranks" "$work/o" ||
+grep -q "batch 256 of the source of model 'mpi_funnel' does not split over 3 ranks" "$work/o" ||
   { cat "$work/o"; exit 1; }
 ok
 # A rank killed mid-training: mpirun ends the job; the last checkpoint loads.
@@ -189,4 +195,21 @@ if timeout 120 mpirun -np 2 "$recc" predict "$model" --ckpt "$work/c.safetensors
 fi
 grep -q "\`recc predict\` runs in one process" "$work/o" || { cat "$work/o"; exit 1; }
 ok
+
+# 4. Two input streams (the source and DAMCAR's target samples).
+"$gen_damcar" --out "$work/d" --users 300 --items 300 --authors 40 --exposures-per-user 20 \
+  --seed 3 2>/dev/null
+"$walk_sample" --exposures "$work/d/train.csv" --items "$work/d/items.csv" \
+  --out "$work/d/target.csv" --radius 5 --visits 20 --threads 1 2>/dev/null
+for np in 1 2 4; do
+  cmd=("$recc" train "$models/damcar.rec" --model damcar --batch 64 --threads 1 --epochs 2
+       --data "$work/d/train.csv" --stream "target=$work/d/target.csv"
+       --log "$work/dlog$np.jsonl" --log-every 1 --metrics-json "$work/dmetrics$np.json")
+  if [[ $np == 1 ]]; then "${cmd[@]}" >"$work/o" 2>&1; else
+    timeout 300 mpirun -np $np "${cmd[@]}" >"$work/o" 2>&1; fi || { cat "$work/o"; exit 1; }
+done
+for np in 2 4; do
+  compare losses "$work/dlog1.jsonl" "$work/dlog$np.jsonl" 1e-5 && ok
+  compare metrics "$work/dmetrics1.json" "$work/dmetrics$np.json" 1e-4 && ok
+done
 echo "mpi: $passed passed, 0 failed"
