@@ -97,8 +97,9 @@ void Cluster::start(int* argc, char*** argv) {
 #else
   (void)argc;
   (void)argv;
-  std::fprintf(stderr, "error: this recc was built without MPI (libopenmpi-dev), so it cannot "
-                       "run under mpirun; rebuild with RECC_WITH_MPI=ON\n");
+  std::fprintf(stderr, "error: this program was built without MPI, so it cannot run under "
+                       "mpirun (a trainer: compile it with `recc compile --ranks N`; recc: "
+                       "build it with libopenmpi-dev installed)\n");
   std::exit(1);
 #endif
 }

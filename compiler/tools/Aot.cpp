@@ -50,11 +50,16 @@ static std::vector<std::string> words(std::string_view list) {
   return out;
 }
 
-/// Links the trainer: the model's object, its plan and the runtime.
-static void linkTrainer(const fs::path& object, const fs::path& plan, const std::string& output) {
+/// Links the trainer: the model's object, its plan and the runtime; with
+/// `mpi`, the MPI build of the runtime's Cluster and Open MPI's library.
+static void linkTrainer(const fs::path& object, const fs::path& plan, const std::string& output,
+                        bool mpi) {
   std::vector<std::string> args{"-O2", "-o", output, object.string(), "-x", "c", plan.string(),
-                                "-x", "none", RECC_TRAINER_MAIN_LIB, RECC_RUNTIME_LIB};
+                                "-x", "none", RECC_TRAINER_MAIN_LIB, RECC_RUNTIME_LIB,
+                                mpi ? RECC_CLUSTER_MPI_LIB : RECC_CLUSTER_SINGLE_LIB};
   for (std::string& w : words(RECC_TRAINER_LINK_FLAGS)) args.push_back(std::move(w));
+  if (mpi)
+    for (std::string& w : words(RECC_MPI_LINK_FLAGS)) args.push_back(std::move(w));
   // The runtime's loops and two-thread steps call libomp. libomp.so.5 resolves
   // at run time from /usr/lib/x86_64-linux-gnu (libomp5-19's link there), so
   // the trainer needs no run path into the LLVM tree.
@@ -92,7 +97,7 @@ int compileTrainer(const CompiledModel& model, const std::string& output, int th
   }
   writePlanSource(rt::toJson(model.plan), ranks, plan);
   try {
-    linkTrainer(object, plan, output);
+    linkTrainer(object, plan, output, ranks > 1);
   } catch (const std::exception& e) {
     std::cerr << "error: linking the trainer '" << output << "' failed: " << e.what() << "\n";
     fs::remove_all(work);

@@ -77,6 +77,14 @@ fi
 grep -q "compiled for 2 ranks (recc compile --ranks 2), but runs as 4 ranks" "$work/o" ||
   { cat "$work/o"; exit 1; }
 ok
+# A trainer for one process has no MPI in it (docs/deploy.md) and says so.
+"$recc" compile "$model" -o "$work/trainer1" >/dev/null 2>&1
+if timeout 120 mpirun -np 2 "$work/trainer1" train --threads 1 --data "$work/train.csv" \
+    >"$work/o" 2>&1; then
+  echo "FAIL: a trainer compiled without --ranks trained under mpirun"; exit 1
+fi
+grep -q "compile it with \`recc compile --ranks N\`" "$work/o" || { cat "$work/o"; exit 1; }
+ok
 
 # 2. Resharding at epoch ends: 4 ranks, then 2, then one process.
 run 1 "$work/o" --epochs 3 --out "$work/straight.safetensors"
