@@ -51,8 +51,14 @@ void check(int rc, const char* call) {
   fail("{}: {} failed: {}", Cluster::where(), call, std::string(text, size_t(len)));
 }
 
+#endif
+
+/// sumInRankOrder: a no-op in one process.
 template <typename T>
 void sumSegments(std::span<T> values) {
+  if (Size == 1)
+    return;
+#ifdef RECC_HAVE_MPI
   const int64_t n = static_cast<int64_t>(values.size());
   auto begin = [&](int s) { return n * s / Size; };
   std::vector<int> sendCounts(Size), sendAt(Size), recvCounts(Size), recvAt(Size);
@@ -76,8 +82,8 @@ void sumSegments(std::span<T> values) {
   check(MPI_Allgatherv(sum.data(), recvCounts[0], MPI_BYTE, values.data(), sendCounts.data(),
                        sendAt.data(), MPI_BYTE, MPI_COMM_WORLD),
         "MPI_Allgatherv");
-}
 #endif
+}
 
 } // namespace
 
@@ -122,23 +128,8 @@ std::string Cluster::where() {
   return Size > 1 ? fmt::format("rank {} of {}", Rank, Size) : "";
 }
 
-void Cluster::sumInRankOrder(std::span<float> values) {
-#ifdef RECC_HAVE_MPI
-  if (Size > 1)
-    sumSegments(values);
-#else
-  (void)values;
-#endif
-}
-
-void Cluster::sumInRankOrder(std::span<double> values) {
-#ifdef RECC_HAVE_MPI
-  if (Size > 1)
-    sumSegments(values);
-#else
-  (void)values;
-#endif
-}
+void Cluster::sumInRankOrder(std::span<float> values) { sumSegments(values); }
+void Cluster::sumInRankOrder(std::span<double> values) { sumSegments(values); }
 
 std::vector<std::string> Cluster::allGather(std::string_view bytes) {
   if (Size == 1)

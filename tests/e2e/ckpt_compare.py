@@ -9,14 +9,19 @@ import struct
 import sys
 
 
-def tensors(path):
+def entries(path):
+    """Every tensor of the file: {name: (dtype, raw bytes)}."""
     with open(path, 'rb') as f:
         data = f.read()
     (n,) = struct.unpack('<Q', data[:8])
     header = json.loads(data[8:8 + n])
     body = data[8 + n:]
-    return {name: body[e['data_offsets'][0]:e['data_offsets'][1]]
+    return {name: (e['dtype'], body[e['data_offsets'][0]:e['data_offsets'][1]])
             for name, e in header.items() if name != '__metadata__'}
+
+
+def tensors(path):
+    return {name: raw for name, (_, raw) in entries(path).items()}
 
 
 def main():

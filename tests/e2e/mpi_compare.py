@@ -11,6 +11,8 @@ import json
 import struct
 import sys
 
+from ckpt_compare import entries  # the same directory: the safetensors layout
+
 
 def relative(x, y):
     return abs(x - y) / max(abs(x), abs(y), 1e-3)
@@ -22,18 +24,9 @@ def losses(path):
 
 
 def tensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    body = data[8 + n:]
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__" or e["dtype"] != "F32":
-            continue
-        b = body[e["data_offsets"][0]:e["data_offsets"][1]]
-        out[name] = struct.unpack("<%df" % (len(b) // 4), b)
-    return out
+    """The float32 tensors of a checkpoint, as tuples of floats."""
+    return {name: struct.unpack("<%df" % (len(raw) // 4), raw)
+            for name, (dtype, raw) in entries(path).items() if dtype == "F32"}
 
 
 def pairs(kind, a, b):
