@@ -84,12 +84,21 @@ auto naming(const std::string& what, F&& body) {
 DataSet readData(const std::string& flag, const std::vector<std::string>& values,
                  const ModelPlan& plan, const ReadOptions& options = {}) {
   const std::vector<std::string> files = expandDataFiles(flag, values);
-  // Under mpirun each rank reads its own range of the rows (ShardedData.h).
+  // Under mpirun each rank reads its own part of the rows (ShardedData.h):
+  // with at least a file per rank, a consecutive range of the files, which
+  // the other ranks never open; else a range of the rows.
+  const size_t ranks = size_t(Cluster::size()), rank = size_t(Cluster::rank());
   ReadOptions sharded = options;
-  sharded.shardIndex = Cluster::rank();
-  sharded.shardCount = Cluster::size();
-  return naming(fmt::format("reading {} '{}'", flag, describeFiles(files)),
-                [&] { return readDataFiles(files, plan, sharded); });
+  std::vector<std::string> mine = files;
+  if (ranks > 1 && files.size() >= ranks) {
+    mine.assign(files.begin() + std::ptrdiff_t(files.size() * rank / ranks),
+                files.begin() + std::ptrdiff_t(files.size() * (rank + 1) / ranks));
+  } else {
+    sharded.shardIndex = int(rank);
+    sharded.shardCount = int(ranks);
+  }
+  return naming(fmt::format("reading {} '{}'", flag, describeFiles(mine)),
+                [&] { return readDataFiles(mine, plan, sharded); });
 }
 
 /// Refuses to run `command` under mpirun: it works in one process.

@@ -2,6 +2,7 @@
 # Training under mpirun (docs/distributed.md), over loopback with
 # --oversubscribe (this machine may have fewer cores than ranks):
 #  1. np 2 and np 4 with the same global batch and seed give one process's
+#     (also when the data comes as files, each rank reading only its own)
 #     train losses (every step), final metrics (AUC, GAUC, a filtered AUC)
 #     and parameters, within the stated tolerances; so does a trainer written
 #     by `recc compile --ranks 2` under np 2;
@@ -85,6 +86,14 @@ if timeout 120 mpirun -np 2 "$work/trainer1" train --threads 1 --data "$work/tra
 fi
 grep -q "compile it with \`recc compile --ranks N\`" "$work/o" || { cat "$work/o"; exit 1; }
 ok
+
+# Data in files, at least one per rank: each rank reads only its files.
+head -1 "$work/train.csv" >"$work/header"
+tail -n +2 "$work/train.csv" | split -l 2500 -d - "$work/part"
+for f in "$work"/part0*; do cat "$work/header" "$f" >"$f.csv"; rm "$f"; done
+timeout 300 mpirun -np 2 "$recc" train "$model" --threads 1 --data "$work/part*.csv" --epochs 2 \
+  --log "$work/parts2.jsonl" --log-every 1 >"$work/o" 2>&1 || { cat "$work/o"; exit 1; }
+compare losses "$work/log1.jsonl" "$work/parts2.jsonl" 1e-5 && ok
 
 # 2. Resharding at epoch ends: 4 ranks, then 2, then one process.
 run 1 "$work/o" --epochs 3 --out "$work/straight.safetensors"
