@@ -146,4 +146,44 @@ OwnedGradients sendToOwners(const ModelState& state, const std::map<int, SummedR
   return mine;
 }
 
+std::map<std::string, int64_t> ownedTouchedRows(const ModelPlan& plan, const DataSet& data) {
+  const size_t ranks = size_t(Cluster::size());
+  std::map<std::string, std::vector<int64_t>> ids;  // per table, this rank's distinct ids
+  for (const TableSpec& t : plan.tables) ids[t.name];
+  for (size_t f = 0; f < plan.features.size(); ++f)
+    if (plan.features[f].kind != FeatureSpec::Kind::Dense)
+      for (int64_t id : data.ids(int(f)))
+        if (id >= 0) ids[plan.features[f].table].push_back(id);
+  std::vector<std::string> out(ranks);
+  for (auto& [table, v] : ids) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    std::vector<std::vector<int64_t>> owned(ranks);
+    for (int64_t id : v) owned[size_t(rowOwner(id))].push_back(id);
+    for (size_t s = 0; s < ranks; ++s) {
+      const int64_t n = int64_t(owned[s].size());
+      append(out[s], &n, 1);
+      append(out[s], owned[s].data(), owned[s].size());
+    }
+    std::vector<int64_t>().swap(v);
+  }
+  // Each table's ids from every rank, in the map's (name) order.
+  std::map<std::string, std::vector<int64_t>> mine;
+  for (const std::string& from : Cluster::exchange(out)) {
+    Reader in(from);
+    for (auto& [table, unused] : ids) {
+      std::vector<int64_t>& v = mine[table];
+      const size_t at = v.size();
+      v.resize(at + size_t(in.count()));
+      in.read(v.data() + at, v.size() - at);
+    }
+  }
+  std::map<std::string, int64_t> counts;
+  for (auto& [table, v] : mine) {
+    std::sort(v.begin(), v.end());
+    counts[table] = int64_t(std::unique(v.begin(), v.end()) - v.begin());
+  }
+  return counts;
+}
+
 } // namespace recc::rt

@@ -56,4 +56,9 @@ struct OwnedGradients {
 OwnedGradients sendToOwners(const ModelState& state, const std::map<int, SummedRows>& local,
                             float scale);
 
+/// A collective call: the rows of each table (by name) that this rank will
+/// own once every rank has trained on its rows of `data`: the distinct ids of
+/// all ranks' rows that this rank owns. For the memory check (TouchedRows.h).
+std::map<std::string, int64_t> ownedTouchedRows(const ModelPlan& plan, const DataSet& data);
+
 } // namespace recc::rt

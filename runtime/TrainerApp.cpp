@@ -13,6 +13,7 @@
 #include "runtime/Evaluator.h"
 #include "runtime/MemoryCheck.h"
 #include "runtime/Parallel.h"
+#include "runtime/ShardedTables.h"
 #include "runtime/StreamSurvey.h"
 #include "runtime/TouchedRows.h"
 #include "runtime/Trainer.h"
@@ -549,10 +550,15 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     auto trainFn = makeStep(steps, slicePlan, true);
     auto evalFn = makeStep(steps, plan, false);
     // Dynamic tables are counted at the rows training will insert.
-    DynamicRowCounts touched = in.streamed ? DynamicRowCounts{} : touchedRows(plan, in.train);
+    // Sharded tables: the rows this rank will own, of every rank's data.
+    auto touchedBy = [&](const DataSet& d) {
+      return a.shardTables && Cluster::distributed() ? ownedTouchedRows(plan, d)
+                                                     : touchedRows(plan, d);
+    };
+    DynamicRowCounts touched = in.streamed ? DynamicRowCounts{} : touchedBy(in.train);
     if (in.streamed) surveyStreamedData(plan, a, *in.streamed, touched);
     for (const DataSet& s : in.streams)  // the sum bounds the union
-      for (const auto& [table, rows] : touchedRows(plan, s)) touched[table] += rows;
+      for (const auto& [table, rows] : touchedBy(s)) touched[table] += rows;
     if (!a.init.empty()) addStoredRows(touched, a.init, plan);
     checkMemory(plan, {usage(plan.trainStep, *trainFn, trainBatches(slicePlan)),
                        usage(plan.evalStep, *evalFn, plan.batchSize)},

@@ -6,6 +6,8 @@
 #include "runtime/CsvReader.h"
 #include "runtime/EmbeddingTable.h"
 #include "runtime/ShardedData.h"
+#include "runtime/ShardedTables.h"
+#include "runtime/TouchedRows.h"
 
 #include "TestUtil.h"
 
@@ -107,6 +109,14 @@ TEST_F(ShardedDataTest, OneRankGathersAndCombinesToItsOwnData) {
   Cluster::sumInRankOrder(v);
   EXPECT_EQ(v, (std::vector<float>{1, 2, 3}));
   EXPECT_EQ(Cluster::exchange({"x"}), std::vector<std::string>{"x"});
+}
+
+TEST_F(ShardedDataTest, OneRankOwnsEveryTouchedRow) {
+  ModelPlan dynamic = Plan;
+  for (TableSpec& t : dynamic.tables) t.dynamic = true;
+  const DataSet data = read(0, 1);
+  EXPECT_EQ(ownedTouchedRows(dynamic, data), touchedRows(dynamic, data));
+  EXPECT_EQ(ownedTouchedRows(dynamic, data).at("user_emb"), 10);
 }
 
 TEST(SumRowGradients, SumsRepeatsPerIdInIncreasingIdOrder) {
