@@ -540,7 +540,8 @@ DataSet Reader::read() {
   Data.setSource(Paths.size() == 1 ? Path : describeFiles(Paths));
   prepareColumns(rows);
   parseRows(lines, first);
-  dropSkippedRows(/*allowAll=*/false);
+  // One shard may lose all its rows to --unseen skip while the others keep theirs.
+  dropSkippedRows(/*allowAll=*/Options.shardCount > 1);
   finishColumns();
   return std::move(Data);
 }

@@ -233,6 +233,8 @@ ReadOptions unseenReadOptions(const ModelPlan& plan, const EvalArgs& a) {
 /// anything.
 void reportUnseen(const std::string& path, const std::string& policy,
                   const DataSet::Unseen& u) {
+  if (Cluster::rank() != 0)  // under mpirun: the counts of all ranks, once
+    return;
   if (u.skippedRows > 0)
     std::fprintf(stderr, "%s: --unseen %s: skipped %lld rows with an id outside its "
                  "input's vocabulary\n", path.c_str(), policy.c_str(), (long long)u.skippedRows);
@@ -586,14 +588,16 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
             const RetrievalSteps* retrieval) {
   if (!a.retrieval.corpus.empty()) return runRetrievalEval(plan, steps, a, retrieval);
   return guarded([&] {
-    oneProcessOnly("recc eval");
     checkRetrievalFlags(a.retrieval);
     checkCanWrite("--metrics-json", a.metricsJson);
     ThreadLimit limit(a.threads);
     // A missing or corrupt checkpoint is reported before the tables are allocated.
     readCheckpointMetadata(a.checkpoint);
+    // Under mpirun each rank evaluates its rows; the metrics are over all.
     DataSet data = readData("--data", a.data, plan, unseenReadOptions(plan, a));
-    reportUnseen(flagText(a.data), a.unseen, data.unseen());
+    const DataSet::Unseen unseen{int64_t(sumOverRanks(double(data.unseen().skippedRows))),
+                                 int64_t(sumOverRanks(double(data.unseen().oovIds)))};
+    reportUnseen(flagText(a.data), a.unseen, unseen);
     auto evalFn = makeStep(steps, plan, false);
     DynamicRowCounts stored;  // evaluation inserts no row into a dynamic table
     addStoredRows(stored, a.checkpoint, plan);
@@ -602,7 +606,7 @@ int runEval(const ModelPlan& plan, const StepFactory& steps, const EvalArgs& a,
     loadInto(a.checkpoint, state, a.allowNonFinite);
     EvalResult result = evaluate(state, *evalFn, data, a.threads);
     result.unseenPolicy = a.unseen;
-    result.unseen = data.unseen();
+    result.unseen = unseen;
     printResult(flagText(a.data), result);
     if (!a.metricsJson.empty()) writeMetricsJson(a.metricsJson, state, result);
     return 0;

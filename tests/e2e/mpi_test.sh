@@ -203,6 +203,12 @@ wait $job || status=$?
 "$recc" eval "$model" --ckpt "$work/killed.safetensors" --data "$work/test.csv" \
   >"$work/o" 2>&1 || { cat "$work/o"; echo "FAIL: last checkpoint"; exit 1; }
 ok
+# recc eval under mpirun: each rank evaluates its rows, the metrics are over all.
+"$recc" eval "$model" --ckpt "$work/ckpt1.safetensors" --data "$work/test.csv" \
+  --metrics-json "$work/eval1.json" >/dev/null 2>&1
+timeout 300 mpirun -np 2 "$recc" eval "$model" --ckpt "$work/ckpt1.safetensors" \
+  --data "$work/test.csv" --metrics-json "$work/eval2.json" >"$work/o" 2>&1 || { cat "$work/o"; exit 1; }
+compare metrics "$work/eval1.json" "$work/eval2.json" 1e-6 && ok
 # Commands that run in one process say so.
 "$recc" train "$model" --threads 1 --data "$work/train.csv" --out "$work/c.safetensors" \
   >/dev/null 2>&1
