@@ -203,13 +203,14 @@ std::vector<FeatureStats> globalFeatureStats(const ModelPlan& plan, const DataSe
 }
 
 DataFingerprint shardedFingerprint(const ModelPlan& plan, const DataSet& shard) {
-  const DataFingerprint mine = fingerprint(plan, shard);
-  DataFingerprint all{0, hashString("recc-shards")};
+  const ShardLayout layout(shard.rows());
+  const DataFingerprint mine = rowFingerprint(plan, shard, layout.firstRow(Cluster::rank()));
+  DataFingerprint all{layout.globalRows(), 0};
   for (const std::string& rank : Cluster::allGather(
-           std::string_view(reinterpret_cast<const char*>(&mine), sizeof mine))) {
-    DataFingerprint f;
-    std::memcpy(&f, rank.data(), sizeof f);
-    addChunk(all, f);
+           std::string_view(reinterpret_cast<const char*>(&mine.hash), sizeof mine.hash))) {
+    uint64_t part = 0;
+    std::memcpy(&part, rank.data(), sizeof part);
+    all.hash += part;
   }
   return all;
 }

@@ -58,9 +58,9 @@ void gatherStepRows(const ModelPlan& plan, const ShardLayout& layout, const Data
 std::vector<FeatureStats> globalFeatureStats(const ModelPlan& plan, const DataSet& shard);
 
 /// The identity of all ranks' rows for a checkpoint's position: the rows in
-/// all, and each rank's fingerprint combined in rank order. It depends on the
-/// rank count, so a mid-epoch checkpoint resumes under as many ranks (one
-/// written at an epoch's end resumes under any number, TrainPosition.h).
+/// all and rowFingerprint's hash of them (each rank's part, summed), which
+/// is the same under any number of ranks and in one process
+/// (TrainPosition.h).
 DataFingerprint shardedFingerprint(const ModelPlan& plan, const DataSet& shard);
 
 /// All ranks' rows of `shard` in rank order (every column packRows carries,

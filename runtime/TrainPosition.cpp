@@ -4,12 +4,16 @@
 #include "runtime/TrainPosition.h"
 
 #include "runtime/Error.h"
+#include "runtime/Parallel.h"
 #include "runtime/Random.h"
 
 #include <nlohmann/json.hpp>
+
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <atomic>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 
@@ -70,6 +74,31 @@ DataFingerprint fingerprint(const ModelPlan& plan, const DataSet& data) {
   return {data.rows(), h};
 }
 
+DataFingerprint rowFingerprint(const ModelPlan& plan, const DataSet& data, int64_t first) {
+  std::atomic<uint64_t> sum{0};
+  parallelChunks(data.rows(), 4096, [&](int64_t begin, int64_t end) {
+    uint64_t part = 0;
+    for (int64_t r = begin; r < end; ++r) {
+      uint64_t h = combine(hashString("recc-row"), uint64_t(first + r));
+      for (size_t f = 0; f < plan.features.size(); ++f) {
+        const int fi = int(f);
+        if (plan.features[f].kind == FeatureSpec::Kind::Dense) {
+          h = combine(h, std::bit_cast<uint32_t>(data.dense(fi)[size_t(r)]));
+          continue;
+        }
+        for (int64_t w = 0, n = data.width(fi); w < n; ++w)
+          h = combine(h, uint64_t(data.ids(fi)[size_t(r * n + w)]));
+      }
+      for (size_t l = 0; l < plan.labels.size(); ++l)
+        if (data.hasLabel(int(l)) && data.rows() > 0)
+          h = combine(h, std::bit_cast<uint32_t>(data.label(int(l))[size_t(r)]));
+      part += h;  // a sum: the same in any order and over any split
+    }
+    sum += part;
+  });
+  return {data.rows(), sum.load()};
+}
+
 void addChunk(DataFingerprint& whole, const DataFingerprint& chunk) {
   whole.rows += chunk.rows;
   whole.hash = combine(whole.hash, chunk.hash);
@@ -86,6 +115,8 @@ std::string positionJson(const TrainPosition& p) {
     j["stream_buffer"] = p.streamBuffer;
   if (p.ranks > 1)
     j["ranks"] = p.ranks;
+  if (p.rowFingerprints)
+    j["fingerprints"] = "rows";
   return j.dump();
 }
 
@@ -108,6 +139,7 @@ std::optional<TrainPosition> readPosition(const std::map<std::string, std::strin
     p.streamBuffer = field(j, "stream_buffer", path);
   if (j.contains("ranks"))
     p.ranks = field(j, "ranks", path);
+  p.rowFingerprints = j.contains("fingerprints") && j["fingerprints"] == "rows";
   for (const auto& d : j["data"]) {
     if (!d.is_object() || !d.contains("fingerprint") || !d["fingerprint"].is_string())
       fail("{}: malformed metadata '{}': a data entry lacks its fingerprint", path,
@@ -152,11 +184,11 @@ void checkMidEpochResume(const TrainPosition& saved, const TrainPosition& now, i
     fail("{} reading its data {}, this run reads it {}; {}", where, how(saved.streamBuffer),
          how(now.streamBuffer), fix);
   }
-  if (saved.ranks != now.ranks)
-    fail("{} under {}, this run has {}; {} combines the ranks' fingerprints of their rows, so "
-         "it resumes mid-epoch under as many ranks (an epoch-end checkpoint resumes under any "
-         "number)", where, rankCount(saved.ranks), rankCount(now.ranks),
-         "a checkpoint written under mpirun");
+  if (saved.rowFingerprints != now.rowFingerprints)
+    fail("{} in {}, this run has {}; such a checkpoint resumes mid-epoch in one process only, "
+         "since under mpirun no rank holds all the rows its data fingerprint covers (an "
+         "epoch-end checkpoint resumes under any number of ranks)", where,
+         rankCount(saved.ranks), rankCount(now.ranks));
   if (saved.data.size() != now.data.size())
     fail("{} on {} data sets, this run reads {}; {}", where, saved.data.size(),
          now.data.size(), fix);

@@ -4,7 +4,8 @@
 //   {"last_epoch": 2, "epoch_step": 37, "epoch_batches": 94, "seed": 42,
 //    "batch": 16, "data": [{"rows": 1500, "fingerprint": "9f3a..."}, ...]}
 // plus "stream_buffer": ROWS for a source read through --stream-buffer, and
-// "ranks": N for a run of N ranks under mpirun.
+// "ranks": N for a run of N ranks under mpirun, and "fingerprints": "rows"
+// when the data fingerprints are rowFingerprint's (any number of ranks).
 // Everything else a step depends on is a function of counters the checkpoint
 // already keeps: the epoch's permutation of (seed, epoch), a stream's batch
 // and a step's dropout seed of (seed, step), the progress p of (step,
@@ -35,6 +36,12 @@ struct DataFingerprint {
 /// Hashes the columns `plan` reads from `data` (parallel, deterministic).
 DataFingerprint fingerprint(const ModelPlan& plan, const DataSet& data);
 
+/// Like fingerprint, but a sum over the rows of a hash of (row number, the
+/// row's columns): rows [first, first + data.rows()) of a larger data set
+/// hash to parts that add up to the whole's, however it is split (under
+/// mpirun each rank adds its rows, ShardedData.h).
+DataFingerprint rowFingerprint(const ModelPlan& plan, const DataSet& data, int64_t first);
+
 /// Folds `chunk` into `whole`, the fingerprint of data read chunk by chunk
 /// (a streamed run's first pass): rows add up, hashes chain in order.
 void addChunk(DataFingerprint& whole, const DataFingerprint& chunk);
@@ -49,10 +56,12 @@ struct TrainPosition {
   /// --stream-buffer's rows when the source was streamed (its order is the
   /// shuffle buffer's, and its fingerprint the first pass's); 0: in memory.
   int64_t streamBuffer = 0;
-  /// The ranks that trained it under mpirun (1: one process). A data
-  /// fingerprint under mpirun combines the ranks' (ShardedData.h), so a
-  /// mid-epoch resume needs as many ranks; an epoch-end one resumes under any.
+  /// The ranks that trained it under mpirun (1: one process).
   int64_t ranks = 1;
+  /// The data fingerprints are rowFingerprint's, which do not depend on how
+  /// the rows are split over ranks (written under mpirun, and by a run
+  /// resumed from such a checkpoint); else fingerprint's.
+  bool rowFingerprints = false;
 };
 
 /// The metadata key and its JSON value.

@@ -311,9 +311,17 @@ TrainPosition Trainer::positionOf(const DataSet& train, const std::vector<const 
                     Batcher::trainingBatches(batchedRows(train), plan.batchSize, fixedBatch()),
                     plan.seed, batch, {}};
   now.ranks = Cluster::size();
+  // Under mpirun, and when resuming what a run under mpirun wrote, the data's
+  // identity is one that any split of the rows gives (TrainPosition.h).
+  std::optional<TrainPosition> saved;
+  if (!Options.resumeMeta.empty())
+    saved = readPosition(Options.resumeMeta, Options.resumePath);
+  now.rowFingerprints = Shards || (saved && saved->rowFingerprints);
   if (fingerprints) {
     auto identity = [&](const DataSet& d) {
-      return Shards ? shardedFingerprint(plan, d) : fingerprint(plan, d);
+      return Shards ? shardedFingerprint(plan, d)
+             : now.rowFingerprints ? rowFingerprint(plan, d, 0)
+                                   : fingerprint(plan, d);
     };
     now.data.push_back(identity(train));
     for (const DataSet* s : streams) now.data.push_back(identity(*s));

@@ -9,7 +9,8 @@
 #  2. resharding: 1 epoch under 4 ranks, resumed for 1 under 2, then for 1
 #     in one process, ends where 3 epochs in one process end; a mid-epoch
 #     checkpoint resumes under as many ranks byte for byte, and under another
-#     count is refused with the reason;
+#     count (or in one process) where the uninterrupted run ends; a
+#     one-process mid-epoch checkpoint is refused under mpirun with the reason;
 #     the same with tables sharded by row (--shard-tables), whose checkpoints
 #     are written per rank;
 #  3. faults end every rank with the rank and the cause, never a hang: bad
@@ -101,17 +102,25 @@ run 4 "$work/o" --epochs 1 --out "$work/e1.safetensors"
 run 2 "$work/o" --epochs 1 --init "$work/e1.safetensors" --out "$work/e2.safetensors"
 run 1 "$work/o" --epochs 1 --init "$work/e2.safetensors" --out "$work/e3.safetensors"
 compare ckpt "$work/straight.safetensors" "$work/e3.safetensors" 1e-3 && ok
-# Mid-epoch: stopped after step 20 under 2 ranks, resumed under 2, byte for byte.
+# Mid-epoch: stopped after step 20 under 2 ranks, resumed under 2, byte for byte ...
 run 2 "$work/o" --epochs 1 --out "$work/whole.safetensors"
 run 2 "$work/o" --epochs 1 --max-steps 20 --out "$work/part.safetensors"
 run 2 "$work/o" --init "$work/part.safetensors" --out "$work/rest.safetensors"
 cmp -s "$work/whole.safetensors" "$work/rest.safetensors" || { echo "FAIL: mid-epoch resume"; exit 1; }
 ok
-if timeout 120 mpirun -np 4 "$recc" train "$model" --threads 1 --data "$work/train.csv" \
-    --init "$work/part.safetensors" >"$work/o" 2>&1; then
-  echo "FAIL: a mid-epoch checkpoint of 2 ranks resumed under 4"; exit 1
+# ... and under 4 ranks, and in one process, ending where the uninterrupted run ends.
+run 4 "$work/o" --init "$work/part.safetensors" --out "$work/rest4.safetensors"
+compare ckpt "$work/whole.safetensors" "$work/rest4.safetensors" 1e-3 && ok
+run 1 "$work/o" --init "$work/part.safetensors" --out "$work/rest1.safetensors"
+compare ckpt "$work/whole.safetensors" "$work/rest1.safetensors" 1e-3 && ok
+# A one-process mid-epoch checkpoint resumes mid-epoch in one process only.
+run 1 "$work/o" --epochs 1 --max-steps 20 --out "$work/part1.safetensors"
+if timeout 120 mpirun -np 2 "$recc" train "$model" --threads 1 --data "$work/train.csv" \
+    --init "$work/part1.safetensors" >"$work/o" 2>&1; then
+  echo "FAIL: a one-process mid-epoch checkpoint resumed under 2 ranks"; exit 1
 fi
-grep -q "under 2 ranks (mpirun), this run has 4 ranks" "$work/o" || { cat "$work/o"; exit 1; }
+grep -q "in one process, this run has 2 ranks (mpirun); such a checkpoint resumes mid-epoch in one process only" "$work/o" ||
+  { cat "$work/o"; exit 1; }
 ok
 
 # 2b. Sharded tables (--shard-tables): the same losses and metrics as one

@@ -119,6 +119,20 @@ TEST_F(ShardedDataTest, OneRankOwnsEveryTouchedRow) {
   EXPECT_EQ(ownedTouchedRows(dynamic, data).at("user_emb"), 10);
 }
 
+TEST_F(ShardedDataTest, RowFingerprintsOfShardsAddUpToTheWhole) {
+  const DataSet whole = read(0, 1);
+  uint64_t sum = 0;
+  int64_t first = 0;
+  for (int s = 0; s < 3; ++s) {
+    const DataSet shard = read(s, 3);
+    sum += rowFingerprint(Plan, shard, first).hash;
+    first += shard.rows();
+  }
+  EXPECT_EQ(sum, rowFingerprint(Plan, whole, 0).hash);
+  // A row moved is another data set.
+  EXPECT_NE(rowFingerprint(Plan, read(1, 3), 0).hash, rowFingerprint(Plan, read(1, 3), 3).hash);
+}
+
 TEST(SumRowGradients, SumsRepeatsPerIdInIncreasingIdOrder) {
   const std::vector<int64_t> a{5, -1, 2, 5}, b{2};
   const std::vector<float> ga{1, 1, 9, 9, 2, 2, 3, 4}, gb{10, 20};
