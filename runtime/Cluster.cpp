@@ -42,6 +42,17 @@ int mpiCount(int64_t bytes, const char* what) {
   return static_cast<int>(bytes);
 }
 
+/// Each rank's offset in a buffer of `counts` bytes per rank, in rank order;
+/// returns the buffer's size.
+int64_t offsetsOf(const std::vector<int>& counts, std::vector<int>& at, const char* what) {
+  int64_t total = 0;
+  for (size_t r = 0; r < counts.size(); ++r) {
+    at[r] = mpiCount(total, what);
+    total += counts[r];
+  }
+  return total;
+}
+
 void check(int rc, const char* call) {
   if (rc == MPI_SUCCESS)
     return;
@@ -141,12 +152,7 @@ std::vector<std::string> Cluster::allGather(std::string_view bytes) {
   std::vector<int> counts(Size), at(Size);
   check(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD),
         "MPI_Allgather");
-  int64_t total = 0;
-  for (int r = 0; r < Size; ++r) {
-    at[r] = mpiCount(total, "allGather");
-    total += counts[r];
-  }
-  std::string all(size_t(total), '\0');
+  std::string all(size_t(offsetsOf(counts, at, "allGather")), '\0');
   check(MPI_Allgatherv(bytes.data(), mine, MPI_BYTE, all.data(), counts.data(), at.data(),
                        MPI_BYTE, MPI_COMM_WORLD),
         "MPI_Allgatherv");
@@ -174,12 +180,7 @@ std::vector<std::string> Cluster::exchange(const std::vector<std::string>& toRan
   check(MPI_Alltoall(sendCounts.data(), 1, MPI_INT, recvCounts.data(), 1, MPI_INT,
                      MPI_COMM_WORLD),
         "MPI_Alltoall");
-  int64_t total = 0;
-  for (int r = 0; r < Size; ++r) {
-    recvAt[r] = mpiCount(total, "exchange");
-    total += recvCounts[r];
-  }
-  std::string recv(size_t(total), '\0');
+  std::string recv(size_t(offsetsOf(recvCounts, recvAt, "exchange")), '\0');
   check(MPI_Alltoallv(send.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, recv.data(),
                       recvCounts.data(), recvAt.data(), MPI_BYTE, MPI_COMM_WORLD),
         "MPI_Alltoallv");

@@ -6,6 +6,7 @@
 
 #include "runtime/AtomicFile.h"
 #include "runtime/Batcher.h"
+#include "runtime/Bytes.h"
 #include "runtime/Cluster.h"
 #include "runtime/Error.h"
 #include "runtime/Metrics.h"
@@ -143,38 +144,19 @@ Collected runEval(ModelState& state, StepFunction& fn, const DataSet& data) {
   return c;
 }
 
-/// Appends `n` values of type T to `out`, count first.
-template <typename T>
-void packValues(const T* values, size_t n, std::string& out) {
-  const uint64_t count = n;
-  out.append(reinterpret_cast<const char*>(&count), sizeof count);
-  out.append(reinterpret_cast<const char*>(values), n * sizeof(T));
-}
-
-template <typename T>
-void unpackValues(const char*& p, std::vector<T>& into) {
-  uint64_t count = 0;
-  std::memcpy(&count, p, sizeof count);
-  p += sizeof count;
-  const size_t at = into.size();
-  into.resize(at + count);
-  std::memcpy(into.data() + at, p, count * sizeof(T));
-  p += count * sizeof(T);
-}
-
 /// Under mpirun: every rank's collected outputs, in rank order (the order of
 /// gatherAll's rows), and the summed loss, on every rank.
 Collected gatherCollected(const Collected& mine) {
   std::string bytes;
-  for (const std::vector<float>& v : mine.values) packValues(v.data(), v.size(), bytes);
-  for (const auto& [name, ids] : mine.ranked) packValues(ids.data(), ids.size(), bytes);
+  for (const std::vector<float>& v : mine.values) putCounted(bytes, std::span<const float>(v));
+  for (const auto& [name, ids] : mine.ranked) putCounted(bytes, std::span<const int64_t>(ids));
   Collected all = mine;
   for (std::vector<float>& v : all.values) v.clear();
   for (auto& [name, ids] : all.ranked) ids.clear();
   for (const std::string& rank : Cluster::allGather(bytes)) {
-    const char* p = rank.data();
-    for (std::vector<float>& v : all.values) unpackValues(p, v);
-    for (auto& [name, ids] : all.ranked) unpackValues(p, ids);
+    ByteReader in(rank, "evaluation outputs");
+    for (std::vector<float>& v : all.values) in.appendCounted(v);
+    for (auto& [name, ids] : all.ranked) in.appendCounted(ids);
   }
   all.lossSum = sumOverRanks(mine.lossSum);
   return all;

@@ -4,6 +4,7 @@
 // presence byte, then per row its text, length first).
 #include "runtime/ShardedData.h"
 
+#include "runtime/Bytes.h"
 #include "runtime/Cluster.h"
 #include "runtime/Error.h"
 #include "runtime/Random.h"
@@ -16,37 +17,6 @@
 namespace recc::rt {
 namespace {
 
-template <typename T>
-void put(std::string& out, const T& v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
-}
-
-/// Reads packed bytes in order; running past the end is an error (a
-/// mismatch between ranks' plans), never a read out of bounds.
-class Unpacker {
-public:
-  explicit Unpacker(std::string_view bytes) : Bytes(bytes) {}
-  template <typename T>
-  T get() {
-    T v;
-    std::memcpy(&v, take(sizeof(T)), sizeof(T));
-    return v;
-  }
-  const char* take(size_t n) {
-    if (Bytes.size() - Pos < n)
-      fail("{}: packed rows end after {} bytes, {} more expected (do all ranks run the same "
-           "model?)", Cluster::where(), Bytes.size(), n);
-    const char* p = Bytes.data() + Pos;
-    Pos += n;
-    return p;
-  }
-  size_t read() const { return Pos; }
-
-private:
-  std::string_view Bytes;
-  size_t Pos = 0;
-};
-
 std::string groupText(const DataSet& data, const std::string& column, int64_t row) {
   const int64_t id = data.groups(column)[size_t(row)];
   std::span<const std::string> names = data.groupNames(column);
@@ -56,12 +26,7 @@ std::string groupText(const DataSet& data, const std::string& column, int64_t ro
 } // namespace
 
 ShardLayout::ShardLayout(int64_t localRows) : First{0} {
-  for (const std::string& rows : Cluster::allGather(
-           std::string_view(reinterpret_cast<const char*>(&localRows), sizeof localRows))) {
-    int64_t n = 0;
-    std::memcpy(&n, rows.data(), sizeof n);
-    First.push_back(First.back() + n);
-  }
+  for (int64_t n : allGatherValue(localRows)) First.push_back(First.back() + n);
 }
 
 int ShardLayout::owner(int64_t g) const {
@@ -74,29 +39,27 @@ void packRows(const ModelPlan& plan, const DataSet& data, std::span<const int64_
   for (size_t f = 0; f < plan.features.size(); ++f) {
     const int fi = int(f);
     if (plan.features[f].kind == FeatureSpec::Kind::Dense) {
-      for (int64_t r : rows) put(out, data.dense(fi)[size_t(r)]);
+      for (int64_t r : rows) putValue(out, data.dense(fi)[size_t(r)]);
       continue;
     }
     const int64_t w = data.width(fi);
-    for (int64_t r : rows)
-      out.append(reinterpret_cast<const char*>(data.ids(fi).data() + r * w),
-                 size_t(w) * sizeof(int64_t));
+    for (int64_t r : rows) putValues(out, data.ids(fi).data() + r * w, size_t(w));
   }
   for (size_t l = 0; l < plan.labels.size(); ++l) {
     const bool has = data.hasLabel(int(l)) && data.rows() > 0;
-    put(out, char(has));
+    putValue(out, char(has));
     if (has)
-      for (int64_t r : rows) put(out, data.label(int(l))[size_t(r)]);
+      for (int64_t r : rows) putValue(out, data.label(int(l))[size_t(r)]);
   }
   if (!groups)
     return;
   for (const std::string& column : groupColumns(plan)) {
     const bool has = data.hasGroups(column);
-    put(out, char(has));
+    putValue(out, char(has));
     if (has)
       for (int64_t r : rows) {
         const std::string text = groupText(data, column, r);
-        put(out, uint32_t(text.size()));
+        putValue(out, uint32_t(text.size()));
         out += text;
       }
   }
@@ -104,7 +67,7 @@ void packRows(const ModelPlan& plan, const DataSet& data, std::span<const int64_
 
 size_t unpackRows(const ModelPlan& plan, std::string_view bytes, DataSet& into,
                   std::span<const int64_t> at, bool groups) {
-  Unpacker in(bytes);
+  ByteReader in(bytes, "packed rows");
   for (size_t f = 0; f < plan.features.size(); ++f) {
     const int fi = int(f);
     if (plan.features[f].kind == FeatureSpec::Kind::Dense) {
@@ -112,9 +75,7 @@ size_t unpackRows(const ModelPlan& plan, std::string_view bytes, DataSet& into,
       continue;
     }
     const int64_t w = into.width(fi);
-    for (int64_t r : at)
-      std::memcpy(into.ids(fi).data() + r * w, in.take(size_t(w) * sizeof(int64_t)),
-                  size_t(w) * sizeof(int64_t));
+    for (int64_t r : at) in.read(into.ids(fi).data() + r * w, size_t(w));
   }
   for (size_t l = 0; l < plan.labels.size(); ++l) {
     if (!in.get<char>())
@@ -124,7 +85,7 @@ size_t unpackRows(const ModelPlan& plan, std::string_view bytes, DataSet& into,
     for (int64_t r : at) into.label(int(l))[size_t(r)] = in.get<float>();
   }
   if (!groups)
-    return in.read();
+    return in.position();
   for (const std::string& column : groupColumns(plan)) {
     if (!in.get<char>())
       continue;
@@ -142,7 +103,7 @@ size_t unpackRows(const ModelPlan& plan, std::string_view bytes, DataSet& into,
       ids[size_t(r)] = it->second;
     }
   }
-  return in.read();
+  return in.position();
 }
 
 void gatherStepRows(const ModelPlan& plan, const ShardLayout& layout, const DataSet& shard,
@@ -177,14 +138,14 @@ std::vector<FeatureStats> globalFeatureStats(const ModelPlan& plan, const DataSe
   std::string mine;
   for (const FeatureStats& s : local) {
     const double n = double(shard.rows());
-    put(mine, s.ready ? n : 0.0);
-    put(mine, s.mean);
-    put(mine, s.stddev * s.stddev * n);
+    putValue(mine, s.ready ? n : 0.0);
+    putValue(mine, s.mean);
+    putValue(mine, s.stddev * s.stddev * n);
   }
   std::vector<FeatureStats> out = local;
   std::vector<double> n(local.size(), 0), mean(local.size(), 0), m2(local.size(), 0);
   for (const std::string& rank : Cluster::allGather(mine)) {
-    Unpacker in(rank);
+    ByteReader in(rank, "feature statistics");
     for (size_t f = 0; f < local.size(); ++f) {
       const double nb = in.get<double>(), meanb = in.get<double>(), m2b = in.get<double>();
       if (nb == 0)
@@ -206,12 +167,7 @@ DataFingerprint shardedFingerprint(const ModelPlan& plan, const DataSet& shard) 
   const ShardLayout layout(shard.rows());
   const DataFingerprint mine = rowFingerprint(plan, shard, layout.firstRow(Cluster::rank()));
   DataFingerprint all{layout.globalRows(), 0};
-  for (const std::string& rank : Cluster::allGather(
-           std::string_view(reinterpret_cast<const char*>(&mine.hash), sizeof mine.hash))) {
-    uint64_t part = 0;
-    std::memcpy(&part, rank.data(), sizeof part);
-    all.hash += part;
-  }
+  for (uint64_t part : allGatherValue(mine.hash)) all.hash += part;
   return all;
 }
 

@@ -3,6 +3,7 @@
 // and gradients (sendToOwners).
 #include "runtime/ShardedTables.h"
 
+#include "runtime/Bytes.h"
 #include "runtime/Error.h"
 
 #include <algorithm>
@@ -10,38 +11,6 @@
 #include <string>
 
 namespace recc::rt {
-namespace {
-
-template <typename T>
-void append(std::string& out, const T* values, size_t n) {
-  out.append(reinterpret_cast<const char*>(values), n * sizeof(T));
-}
-
-/// Reads what append wrote, in order; a short message is an error (the
-/// ranks disagree about the model), never a read out of bounds.
-class Reader {
-public:
-  explicit Reader(const std::string& bytes) : Bytes(bytes) {}
-  template <typename T>
-  void read(T* out, size_t n) {
-    if (Bytes.size() - Pos < n * sizeof(T))
-      fail("{}: a table message ends early (do all ranks run the same model?)",
-           Cluster::where());
-    std::memcpy(out, Bytes.data() + Pos, n * sizeof(T));
-    Pos += n * sizeof(T);
-  }
-  int64_t count() {
-    int64_t n = 0;
-    read(&n, 1);
-    return n;
-  }
-
-private:
-  const std::string& Bytes;
-  size_t Pos = 0;
-};
-
-} // namespace
 
 void FetchedRows::fetch(const ModelState& state,
                         const std::vector<std::vector<int64_t>>& idsByTable) {
@@ -65,9 +34,8 @@ void FetchedRows::fetch(const ModelState& state,
   }
   for (size_t s = 0; s < ranks; ++s)
     for (size_t t = 0; t < tables; ++t) {
-      const int64_t n = int64_t(asked[s][t].size());
-      append(requests[s], &n, 1);
-      for (size_t k : asked[s][t]) append(requests[s], &Ids[t][k], 1);
+      putValue(requests[s], int64_t(asked[s][t].size()));
+      for (size_t k : asked[s][t]) putValues(requests[s], &Ids[t][k], 1);
     }
   // Answers: the rows each rank asked of this one, from this rank's tables.
   std::vector<std::string> incoming = Cluster::exchange(requests);
@@ -75,9 +43,9 @@ void FetchedRows::fetch(const ModelState& state,
   std::vector<int64_t> ids;
   std::vector<float> rows;
   for (size_t r = 0; r < ranks; ++r) {
-    Reader in(incoming[r]);
+    ByteReader in(incoming[r], "row requests");
     for (size_t t = 0; t < tables; ++t) {
-      ids.resize(size_t(in.count()));
+      ids.resize(size_t(in.get<int64_t>()));
       in.read(ids.data(), ids.size());
       for (int64_t id : ids)
         if (id >= state.tables[t].rows() || rowOwner(id) != Cluster::rank())
@@ -85,12 +53,12 @@ void FetchedRows::fetch(const ModelState& state,
                Cluster::where(), r, id, state.tables[t].name());
       rows.resize(ids.size() * size_t(Dims[t]));
       state.tables[t].gather(ids, rows.data());
-      append(answers[r], rows.data(), rows.size());
+      putValues(answers[r], rows.data(), rows.size());
     }
   }
   std::vector<std::string> got = Cluster::exchange(answers);
   for (size_t s = 0; s < ranks; ++s) {
-    Reader in(got[s]);
+    ByteReader in(got[s], "fetched rows");
     for (size_t t = 0; t < tables; ++t)
       for (size_t k : asked[s][t]) in.read(Rows[t].data() + k * size_t(Dims[t]), size_t(Dims[t]));
   }
@@ -123,20 +91,19 @@ OwnedGradients sendToOwners(const ModelState& state, const std::map<int, SummedR
     std::vector<std::vector<size_t>> owned(ranks);
     for (size_t k = 0; k < sums.ids.size(); ++k) owned[size_t(rowOwner(sums.ids[k]))].push_back(k);
     for (size_t s = 0; s < ranks; ++s) {
-      const int64_t n = int64_t(owned[s].size());
-      append(out[s], &n, 1);
-      for (size_t k : owned[s]) append(out[s], &sums.ids[k], 1);
-      for (size_t k : owned[s]) append(out[s], sums.grads.data() + k * dim, dim);
+      putValue(out[s], int64_t(owned[s].size()));
+      for (size_t k : owned[s]) putValues(out[s], &sums.ids[k], 1);
+      for (size_t k : owned[s]) putValues(out[s], sums.grads.data() + k * dim, dim);
     }
   }
   OwnedGradients mine;
   std::vector<std::string> in = Cluster::exchange(out);
   for (size_t r = 0; r < ranks; ++r) {
-    Reader from(in[r]);
+    ByteReader from(in[r], "row gradients");
     for (const auto& [table, sums] : local) {
       const size_t dim = size_t(state.tables[size_t(table)].dim());
       mine.tables.push_back(table);
-      mine.ids.emplace_back(size_t(from.count()));
+      mine.ids.emplace_back(size_t(from.get<int64_t>()));
       from.read(mine.ids.back().data(), mine.ids.back().size());
       mine.grads.emplace_back(mine.ids.back().size() * dim);
       from.read(mine.grads.back().data(), mine.grads.back().size());
@@ -160,23 +127,14 @@ std::map<std::string, int64_t> ownedTouchedRows(const ModelPlan& plan, const Dat
     v.erase(std::unique(v.begin(), v.end()), v.end());
     std::vector<std::vector<int64_t>> owned(ranks);
     for (int64_t id : v) owned[size_t(rowOwner(id))].push_back(id);
-    for (size_t s = 0; s < ranks; ++s) {
-      const int64_t n = int64_t(owned[s].size());
-      append(out[s], &n, 1);
-      append(out[s], owned[s].data(), owned[s].size());
-    }
+    for (size_t s = 0; s < ranks; ++s) putCounted(out[s], std::span<const int64_t>(owned[s]));
     std::vector<int64_t>().swap(v);
   }
   // Each table's ids from every rank, in the map's (name) order.
   std::map<std::string, std::vector<int64_t>> mine;
   for (const std::string& from : Cluster::exchange(out)) {
-    Reader in(from);
-    for (auto& [table, unused] : ids) {
-      std::vector<int64_t>& v = mine[table];
-      const size_t at = v.size();
-      v.resize(at + size_t(in.count()));
-      in.read(v.data() + at, v.size() - at);
-    }
+    ByteReader in(from, "touched ids");
+    for (auto& [table, unused] : ids) in.appendCounted(mine[table]);
   }
   std::map<std::string, int64_t> counts;
   for (auto& [table, v] : mine) {

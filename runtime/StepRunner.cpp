@@ -2,6 +2,7 @@
 // model once; run() then only copies and gathers.
 #include "runtime/StepRunner.h"
 
+#include "runtime/Bytes.h"
 #include "runtime/Cluster.h"
 #include "runtime/Error.h"
 #include "runtime/GradientClip.h"
@@ -508,13 +509,12 @@ void StepRunner::averageOverRanks() {
 
 void StepRunner::averageRowGradients() {
   // Per table: this rank's gradients summed per distinct id (SAR-Net's
-  // behaviour rows repeat items), as the id count, the ids, the sums.
-  const TableGradients local = rowGradients();
+  // behaviour rows repeat items), scaled by 1/N where they arrive.
+  std::map<int, SummedRows> sums;
+  for (const auto& [table, sources] : rowGradients())
+    sums[table] = sumRowGradients(sources, State.tables[table].rows(), State.tables[table].dim());
   const float inverse = 1.0f / float(Cluster::size());
   if (State.shardedTables) {  // to the rows' owners only
-    std::map<int, SummedRows> sums;
-    for (const auto& [table, sources] : local)
-      sums[table] = sumRowGradients(sources, State.tables[table].rows(), State.tables[table].dim());
     OwnedGradients owned = sendToOwners(State, sums, inverse);
     GatheredTables = std::move(owned.tables);
     GatheredIds = std::move(owned.ids);
@@ -522,34 +522,22 @@ void StepRunner::averageRowGradients() {
     Gathered = true;
     return;
   }
+  // Replicated tables: every rank's sums to every rank.
   std::string mine;
-  std::vector<int> tables;
-  for (const auto& [table, sources] : local) {
-    const EmbeddingTable& tb = State.tables[table];
-    const SummedRows sums = sumRowGradients(sources, tb.rows(), tb.dim());
-    const int64_t count = int64_t(sums.ids.size());
-    mine.append(reinterpret_cast<const char*>(&count), sizeof count);
-    mine.append(reinterpret_cast<const char*>(sums.ids.data()), sums.ids.size() * sizeof(int64_t));
-    mine.append(reinterpret_cast<const char*>(sums.grads.data()),
-                sums.grads.size() * sizeof(float));
-    tables.push_back(table);
+  for (const auto& [table, sum] : sums) {
+    putCounted(mine, std::span<const int64_t>(sum.ids));
+    putValues(mine, sum.grads.data(), sum.grads.size());
   }
   GatheredIds.clear();
   GatheredGrads.clear();
   GatheredTables.clear();
   for (const std::string& rank : Cluster::allGather(mine)) {
-    const char* p = rank.data();
-    for (int table : tables) {
-      int64_t count = 0;
-      std::memcpy(&count, p, sizeof count);
-      p += sizeof count;
-      const int64_t dim = State.tables[table].dim();
-      GatheredIds.emplace_back(size_t(count));
-      std::memcpy(GatheredIds.back().data(), p, size_t(count) * sizeof(int64_t));
-      p += size_t(count) * sizeof(int64_t);
-      GatheredGrads.emplace_back(size_t(count * dim));
-      std::memcpy(GatheredGrads.back().data(), p, size_t(count * dim) * sizeof(float));
-      p += size_t(count * dim) * sizeof(float);
+    ByteReader in(rank, "row gradients");
+    for (const auto& [table, sum] : sums) {
+      GatheredIds.emplace_back();
+      in.appendCounted(GatheredIds.back());
+      GatheredGrads.emplace_back(GatheredIds.back().size() * size_t(State.tables[table].dim()));
+      in.read(GatheredGrads.back().data(), GatheredGrads.back().size());
       for (float& g : GatheredGrads.back()) g *= inverse;
       GatheredTables.push_back(table);
     }
