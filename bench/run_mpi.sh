@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Training under mpirun on this machine (docs/distributed.md): ESM² and
 # SAR-Net on generated data, one process, `mpirun -np 2` with replicated
-# tables and `mpirun -np 2 ... --shard-tables`, one thread per rank,
-# interleaved (np 1, np 2, np 2 sharded, np 1, ...). Prints, per model and
+# tables, the same with --no-overlap (the dense gradients summed before the
+# row gradients' exchange and the sparse update, not beside them) and
+# `mpirun -np 2 ... --shard-tables`, one thread per rank, interleaved
+# (np 1, np 2, np 2 without overlap, np 2 sharded, np 1, ...). Prints, per model and
 # run kind, the median and range of the epoch's samples/s, the samples/s per
 # rank, the bytes rank 0 sent per step and the largest rank's peak RSS; writes the
 # logs and a summary JSON under out/bench/mpi/. The figures feed the scaling
@@ -18,7 +20,7 @@ while (($#)); do
     --repeats) repeats=$2; shift 2 ;;
     --esm2-rows) esm2_rows=$2; shift 2 ;;
     --sarnet-rows) sarnet_rows=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "run_mpi.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,7 +45,7 @@ declare -A data=([esm2]="$out/esm2_$esm2_rows.csv" [sarnet]="$out/sarnet_$sarnet
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((r = 1; r <= repeats; ++r)); do
   for model in esm2 sarnet; do
-    for kind in np1 np2 np2_sharded; do
+    for kind in np1 np2 np2_no_overlap np2_sharded; do
       echo "repeat $r/$repeats: $model, $kind" >&2
       # /usr/bin/time -v reports the peak RSS of each rank it runs.
       cmd=(/usr/bin/time -v "$recc" train "models/$model.rec" --threads 1 --epochs 1
@@ -51,6 +53,7 @@ for ((r = 1; r <= repeats; ++r)); do
       case $kind in
         np1) "${cmd[@]}" ;;
         np2) mpirun -np 2 "${cmd[@]}" ;;
+        np2_no_overlap) mpirun -np 2 "${cmd[@]}" --no-overlap ;;
         np2_sharded) mpirun -np 2 "${cmd[@]}" --shard-tables ;;
       esac >"$out/${model}_${kind}_$r.log" 2>&1
     done
@@ -66,10 +69,10 @@ def rate(text):
     v = re.search(r"([\d.]+)([kM]?) samples/s", text)
     return float(v.group(1)) * {"": 1, "k": 1e3, "M": 1e6}[v.group(2)]
 summary = {}
-print(f"{'model':7} {'run':12} {'samples/s (median, range)':>27} {'per rank':>9} "
+print(f"{'model':7} {'run':15} {'samples/s (median, range)':>27} {'per rank':>9} "
       f"{'sent/step/rank':>15} {'peak RSS/rank':>13}")
 for model in ("esm2", "sarnet"):
-    for kind in ("np1", "np2", "np2_sharded"):
+    for kind in ("np1", "np2", "np2_no_overlap", "np2_sharded"):
         np = 1 if kind == "np1" else 2
         logs = [open(f"{out}/{model}_{kind}_{r}.log").read() for r in range(1, repeats + 1)]
         lines = [next(l for l in t.splitlines() if l.startswith("epoch ")) for t in logs]
@@ -83,7 +86,7 @@ for model in ("esm2", "sarnet"):
         summary[f"{model}_{kind}"] = {"samples_per_s": rates, "median": med,
                                       "per_rank": med / np, "sent_per_step": sent_bytes,
                                       "rss_kib": rss}
-        print(f"{model:7} {kind:12} {med:>10,.0f} ({min(rates):,.0f}-{max(rates):,.0f}) "
+        print(f"{model:7} {kind:15} {med:>10,.0f} ({min(rates):,.0f}-{max(rates):,.0f}) "
               f"{med / np:>9,.0f} {sent_bytes / 2**20:>11.2f} MiB "
               f"{statistics.median(rss) / 1024:>7.0f} MiB")
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=1)

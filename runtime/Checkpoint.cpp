@@ -310,6 +310,21 @@ std::vector<std::string> shardFiles(const SafeTensorsReader& in) {
   return files;
 }
 
+} // namespace
+
+std::vector<std::string> checkpointFiles(const std::string& path) {
+  std::vector<std::string> files{path};
+  try {
+    SafeTensorsReader in(path);
+    for (std::string& f : shardFiles(in)) files.push_back(std::move(f));
+  } catch (const RuntimeError&) {
+    // The load reports what is wrong with the file.
+  }
+  return files;
+}
+
+namespace {
+
 /// Sharded tables under mpirun: every rank but 0 writes its rows to a file
 /// of its own, named by the step; then rank 0 writes `path` with its rows and
 /// the list of those files. Renaming `path` into place switches the whole

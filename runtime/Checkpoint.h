@@ -31,6 +31,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace recc::rt {
 
@@ -62,5 +63,9 @@ void loadCheckpoint(const std::string& path, ModelState& state,
 /// The metadata of a checkpoint (model, step, epoch, plan, ...), validated
 /// like a load; lets a driver rebuild the plan from a checkpoint alone.
 std::map<std::string, std::string> readCheckpointMetadata(const std::string& path);
+
+/// The files of checkpoint `path`: itself, then the other ranks' files of a
+/// checkpoint written with --shard-tables (just `path` if it cannot tell).
+std::vector<std::string> checkpointFiles(const std::string& path);
 
 } // namespace recc::rt

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +24,9 @@ namespace {
 int Rank = 0;
 int Size = 1;
 bool Joined = false;
-int64_t Sent = 0;  // bytes sent to other ranks
+std::atomic<int64_t> Sent = 0;  // bytes sent to other ranks, by either thread
+bool Overlap = true;             // sumInRankOrderAsync on a thread of its own
+bool ThreadsAllowed = false;     // MPI_THREAD_MULTIPLE provided
 
 /// Whether an MPI launcher (Open MPI's mpirun, a PMI/PMIx one) started us.
 bool launchedByMpi() {
@@ -34,6 +37,10 @@ bool launchedByMpi() {
 }
 
 #ifdef RECC_HAVE_MPI
+/// The communicator of sumInRankOrderAsync: collectives on it run beside
+/// those on MPI_COMM_WORLD without being ordered against them.
+MPI_Comm Background = MPI_COMM_NULL;
+
 /// A byte count as MPI's int, or an error naming what was too large.
 int mpiCount(int64_t bytes, const char* what) {
   if (bytes < 0 || bytes > INT_MAX)
@@ -66,10 +73,11 @@ void check(int rc, const char* call) {
 
 /// sumInRankOrder: a no-op in one process.
 template <typename T>
-void sumSegments(std::span<T> values) {
+void sumSegments(std::span<T> values, bool background = false) {
   if (Size == 1)
     return;
 #ifdef RECC_HAVE_MPI
+  MPI_Comm comm = background ? Background : MPI_COMM_WORLD;
   const int64_t n = static_cast<int64_t>(values.size());
   auto begin = [&](int s) { return n * s / Size; };
   std::vector<int> sendCounts(Size), sendAt(Size), recvCounts(Size), recvAt(Size);
@@ -83,7 +91,7 @@ void sumSegments(std::span<T> values) {
   Sent += (n - mine + mine * (Size - 1)) * int64_t(sizeof(T));
   std::vector<T> parts(size_t(mine) * size_t(Size));
   check(MPI_Alltoallv(values.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, parts.data(),
-                      recvCounts.data(), recvAt.data(), MPI_BYTE, MPI_COMM_WORLD),
+                      recvCounts.data(), recvAt.data(), MPI_BYTE, comm),
         "MPI_Alltoallv");
   // This rank's segment, summed in rank order.
   std::vector<T> sum(parts.begin(), parts.begin() + mine);
@@ -91,8 +99,11 @@ void sumSegments(std::span<T> values) {
     for (int64_t i = 0; i < mine; ++i)
       sum[size_t(i)] += parts[size_t(r * mine + i)];
   check(MPI_Allgatherv(sum.data(), recvCounts[0], MPI_BYTE, values.data(), sendCounts.data(),
-                       sendAt.data(), MPI_BYTE, MPI_COMM_WORLD),
+                       sendAt.data(), MPI_BYTE, comm),
         "MPI_Allgatherv");
+#else
+  (void)values;
+  (void)background;
 #endif
 }
 
@@ -103,13 +114,17 @@ void Cluster::start(int* argc, char*** argv) {
     return;
 #ifdef RECC_HAVE_MPI
   int provided = 0;
-  // Only the main thread calls MPI (the steps' threads never do).
-  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  // The main thread calls MPI, and so does sumInRankOrderAsync's thread at
+  // the same time, on a communicator of its own (the steps' threads never do).
+  MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+  ThreadsAllowed = provided >= MPI_THREAD_MULTIPLE;
   // Errors come back as codes (check() turns them into RuntimeErrors) rather
   // than aborting inside MPI with no word of what recc was doing.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &Rank);
   MPI_Comm_size(MPI_COMM_WORLD, &Size);
+  MPI_Comm_dup(MPI_COMM_WORLD, &Background);
+  MPI_Comm_set_errhandler(Background, MPI_ERRORS_RETURN);
   Joined = true;
 #else
   (void)argc;
@@ -123,8 +138,10 @@ void Cluster::start(int* argc, char*** argv) {
 
 void Cluster::stop() {
 #ifdef RECC_HAVE_MPI
-  if (Joined)
+  if (Joined) {
+    MPI_Comm_free(&Background);
     MPI_Finalize();
+  }
 #endif
   Joined = false;
   Rank = 0;
@@ -141,6 +158,19 @@ std::string Cluster::where() {
 
 void Cluster::sumInRankOrder(std::span<float> values) { sumSegments(values); }
 void Cluster::sumInRankOrder(std::span<double> values) { sumSegments(values); }
+
+std::future<void> Cluster::sumInRankOrderAsync(std::span<float> values) {
+  if (!overlaps()) {
+    sumSegments(values);
+    std::promise<void> done;
+    done.set_value();
+    return done.get_future();
+  }
+  return std::async(std::launch::async, [values] { sumSegments(values, true); });
+}
+
+bool Cluster::overlaps() { return Size > 1 && Overlap && ThreadsAllowed; }
+void Cluster::setOverlap(bool on) { Overlap = on; }
 
 std::vector<std::string> Cluster::allGather(std::string_view bytes) {
   if (Size == 1)

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,6 +44,16 @@ public:
   /// `values` on every rank (identical bits on all ranks).
   static void sumInRankOrder(std::span<float> values);
   static void sumInRankOrder(std::span<double> values);
+  /// sumInRankOrder on a thread of its own, over a communicator of its own,
+  /// so that this thread may call the other collectives meanwhile (a step's
+  /// dense gradients are summed while its row gradients are exchanged and
+  /// the sparse update runs). `values` must outlive the future. Without
+  /// overlap (below) it runs at once, on this thread.
+  static std::future<void> sumInRankOrderAsync(std::span<float> values);
+  /// Whether sumInRankOrderAsync overlaps: under mpirun, unless turned off
+  /// (`recc train --no-overlap`), where MPI allows threads (MPI_THREAD_MULTIPLE).
+  static bool overlaps();
+  static void setOverlap(bool on);
   /// Every rank's `bytes`, in rank order.
   static std::vector<std::string> allGather(std::string_view bytes);
   /// Sends toRank[s] to rank s (toRank.size() == size()); returns what each

@@ -13,6 +13,7 @@
 #include "runtime/DataFiles.h"
 #include "runtime/TextSource.h"
 #include "runtime/IdLookup.h"
+#include "runtime/LineShard.h"
 #include "runtime/LineSource.h"
 
 #include <tbb/blocked_range.h>
@@ -125,15 +126,26 @@ private:
   template <typename... Args>
   [[noreturn]] void failAt(const Line& line, int col, fmt::format_string<Args...> format,
                            Args&&... args) const {
-    fail("{}:{}:{}: {}", Paths[line.file], line.number, col + 1,
+    fail("{}:{}:{}: {}", Paths[line.file], lineNumber(line), col + 1,
          fmt::format(format, std::forward<Args>(args)...));
   }
+  /// The line's number in its file (a byte share's lines count from its
+  /// start; the lines before it are counted here, for the message only).
+  int64_t lineNumber(const Line& line) const {
+    if (ShareStart.empty() || ShareStart[size_t(line.file)] == 0)
+      return line.number;
+    return lineNumberAt(Paths[size_t(line.file)], ShareStart[size_t(line.file)]) + line.number - 1;
+  }
+  /// The data lines to parse: every file's, or under mpirun this rank's.
+  std::vector<Line> dataLines();
+  std::vector<Line> wholeFileLines();
 
   std::vector<std::string> Paths;
   std::string Path;  // the first file, whose header is bound
   const ModelPlan& Plan;
   ReadOptions Options;
-  std::vector<std::string> Texts;  // each whole file (read()); rows point into them
+  std::vector<std::string> Texts;  // each file's text read (read()); rows point into them
+  std::vector<int64_t> ShareStart;  // per file: where a byte share's text starts (LineShard.h)
   char Delim = ',';
   std::vector<std::string> Header;  // the header row's names, or the model's column list
   const char* Layout = "the header";  // where Header comes from, for messages
@@ -434,7 +446,7 @@ void Reader::parseBags(const Line& line, int col, std::string_view field, int f,
 void Reader::parseRow(const Line& line, int64_t row, std::vector<std::string_view>& fields) {
   splitFields(line.text, Delim, fields);
   if (fields.size() != Header.size())
-    fail("{}:{}: expected {} fields as in {}, found {}", Paths[line.file], line.number,
+    fail("{}:{}: expected {} fields as in {}, found {}", Paths[line.file], lineNumber(line),
          Header.size(), Layout, fields.size());
   for (size_t c = 0; c < Targets.size(); ++c)
     for (const Target& t : Targets[c]) {
@@ -507,12 +519,11 @@ void Reader::internGroups() {
   }
 }
 
-DataSet Reader::read() {
-  // One vector of lines: the first file's header (if the files have one),
-  // then the data lines of every file (the later files' headers are checked
-  // and left out).
+/// Every file's data lines, each file read whole (the first file's header
+/// bound, the later files' checked and left out); under mpirun only this
+/// rank's range of rows is kept.
+std::vector<Line> Reader::wholeFileLines() {
   std::vector<Line> lines;
-  size_t first = 0;  // index of the first data line
   Texts.reserve(Paths.size());  // no reallocation: lines point into the texts
   for (size_t i = 0; i < Paths.size(); ++i) {
     Texts.push_back(readWholeText(Paths[i], "data file"));
@@ -520,27 +531,43 @@ DataSet Reader::read() {
     if (ofFile.empty())
       fail("{}: empty file ({})", Paths[i], headerless() ? "no data rows" : "expected a header row");
     const size_t skip = acceptFirstLine(ofFile[0]) ? 0 : 1;
-    if (i == 0) {
-      lines = std::move(ofFile);
-      first = skip;
-    } else {
-      lines.insert(lines.end(), ofFile.begin() + static_cast<std::ptrdiff_t>(skip), ofFile.end());
-    }
+    lines.insert(lines.end(), ofFile.begin() + static_cast<std::ptrdiff_t>(skip), ofFile.end());
   }
-  const int64_t allRows = static_cast<int64_t>(lines.size() - first);
-  if (allRows == 0)
+  if (lines.empty())
     fail("{}: no data rows{}", Paths.size() == 1 ? Path : describeFiles(Paths),
          headerless() ? "" : " after the header");
-  // A shard parses its range of rows only (ReadOptions::shardIndex).
-  const int64_t begin = allRows * Options.shardIndex / Options.shardCount;
-  const int64_t rows = allRows * (Options.shardIndex + 1) / Options.shardCount - begin;
-  first += static_cast<size_t>(begin);
-  lines.resize(first + static_cast<size_t>(rows));
+  const int64_t all = static_cast<int64_t>(lines.size());
+  const int64_t begin = all * Options.shardIndex / Options.shardCount;
+  const int64_t end = all * (Options.shardIndex + 1) / Options.shardCount;
+  lines.erase(lines.begin() + std::ptrdiff_t(end), lines.end());
+  lines.erase(lines.begin(), lines.begin() + std::ptrdiff_t(begin));
+  return lines;
+}
+
+std::vector<Line> Reader::dataLines() {
+  // Under mpirun a rank reads only its share of plain files' bytes.
+  if (Options.shardCount > 1) {
+    std::optional<LineShard> share =
+        readLineShard(Paths, Options.shardIndex, Options.shardCount,
+                      [&](const Line& first) { return acceptFirstLine(first); }, headerless());
+    if (share) {
+      Texts = std::move(share->texts);
+      ShareStart = std::move(share->textStart);
+      return std::move(share->lines);
+    }
+  }
+  return wholeFileLines();
+}
+
+DataSet Reader::read() {
+  std::vector<Line> lines = dataLines();
+  const int64_t rows = static_cast<int64_t>(lines.size());
   Data = DataSet(Plan, rows, /*withLabels=*/false, /*withGroups=*/false);
   Data.setSource(Paths.size() == 1 ? Path : describeFiles(Paths));
   prepareColumns(rows);
-  parseRows(lines, first);
-  // One shard may lose all its rows to --unseen skip while the others keep theirs.
+  parseRows(lines, 0);
+  // One shard may have no rows, or lose all its rows to --unseen skip, while
+  // the others keep theirs.
   dropSkippedRows(/*allowAll=*/Options.shardCount > 1);
   finishColumns();
   return std::move(Data);

@@ -63,9 +63,11 @@ struct ReadOptions {
   std::vector<std::string> keep;
   /// Refusals name --unseen (evaluation and prediction, which have the flag).
   bool unseenHint = false;
-  /// Only the rows of shard `shardIndex` of `shardCount`: data rows
-  /// [R*i/n, R*(i+1)/n) of the files' R rows (ShardedData.h). The files are
-  /// read whole, but only those rows are parsed and held.
+  /// Only shard `shardIndex` of `shardCount`'s rows (ShardedData.h): of plain
+  /// files, the lines starting in its 1/n of the data bytes, read without the
+  /// rest (LineShard.h); of compressed files and pipes, which are read
+  /// whole, data rows [R*i/n, R*(i+1)/n) of the files' R rows. Either way
+  /// the shards in order are the rows in order.
   int shardIndex = 0;
   int shardCount = 1;
 };

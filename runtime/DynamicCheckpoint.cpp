@@ -237,14 +237,23 @@ void loadRows(const SafeTensorsReader& in, ModelState& state, const std::vector<
   }
 }
 
-std::map<std::string, int64_t> storedRows(const std::string& path, const ModelPlan& plan) {
+std::map<std::string, int64_t> storedRows(const std::string& path, const ModelPlan& plan,
+                                          bool owned) {
   std::map<std::string, int64_t> rows;
   try {
     SafeTensorsReader in(path);
     for (const TableSpec& t : plan.tables) {
-      const std::string ids = idsTensorName(t.name);
-      if (in.has(ids) && in.shape(ids).size() == 1)
-        rows[t.name] = in.shape(ids)[0];
+      const std::string name = idsTensorName(t.name);
+      if (!in.has(name) || in.shape(name).size() != 1)
+        continue;
+      rows[t.name] = in.shape(name)[0];
+      if (owned && Cluster::distributed() && in.dtype(name) == DType::I64) {
+        std::vector<int64_t> ids(static_cast<size_t>(rows[t.name]));
+        if (!ids.empty())
+          in.readRange(name, 0, int64_t(ids.size()), ids.data());
+        rows[t.name] = std::count_if(ids.begin(), ids.end(),
+                                     [](int64_t id) { return rowOwner(id) == Cluster::rank(); });
+      }
     }
   } catch (const RuntimeError&) {
     // The load reports what is wrong with the file.

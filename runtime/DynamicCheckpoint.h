@@ -56,8 +56,10 @@ std::vector<RowsLoad> checkRowsLoads(const SafeTensorsReader& in, const ModelSta
 void loadRows(const SafeTensorsReader& in, ModelState& state, const std::vector<RowsLoad>& loads,
               bool replace = true);
 
-/// Rows each table of `plan` holds in checkpoint `path` stored by rows (for
-/// the memory check of a resumed or evaluated model); {} if it cannot tell.
-std::map<std::string, int64_t> storedRows(const std::string& path, const ModelPlan& plan);
+/// Rows each table of `plan` holds in checkpoint file `path` stored by rows
+/// (for the memory check of a resumed or evaluated model), with `owned` only
+/// the rows this rank owns under --shard-tables; {} if it cannot tell.
+std::map<std::string, int64_t> storedRows(const std::string& path, const ModelPlan& plan,
+                                          bool owned = false);
 
 } // namespace recc::rt

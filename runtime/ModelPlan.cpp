@@ -26,13 +26,14 @@ constexpr std::array<std::pair<FeatureSpec::Kind, const char*>, 3> kKinds{{
 }};
 
 using Role = BufferSpec::Role;
-constexpr std::array<std::pair<Role, const char*>, 12> kRoles{{
+constexpr std::array<std::pair<Role, const char*>, 13> kRoles{{
     {Role::Feature, "feature"},   {Role::EmbeddingRows, "embedding_rows"},
     {Role::Label, "label"},       {Role::Param, "param"},
     {Role::Seed, "seed"},         {Role::State, "state"},
-    {Role::Progress, "progress"}, {Role::Output, "output"},
-    {Role::Loss, "loss"},         {Role::LossTerm, "loss_term"},
-    {Role::Gradient, "gradient"}, {Role::StateUpdate, "state_update"},
+    {Role::Progress, "progress"}, {Role::BatchSlice, "batch_slice"},
+    {Role::Output, "output"},     {Role::Loss, "loss"},
+    {Role::LossTerm, "loss_term"}, {Role::Gradient, "gradient"},
+    {Role::StateUpdate, "state_update"},
 }};
 
 template <typename E, size_t N>

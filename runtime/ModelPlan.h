@@ -113,10 +113,11 @@ struct OptimizerSpec {
 /// or, with `ids`, the rows of an EMA shadow table for that feature's ids.
 /// A StateUpdate output is the new value of the state of the same name,
 /// copied into it after a train step. Progress is the scalar training
-/// progress p in [0,1].
+/// progress p in [0,1]. BatchSlice is [first row, rows] of a stream's global
+/// batch that this process runs (dropout masks index the global batch).
 struct BufferSpec {
   enum class Role {
-    Feature, EmbeddingRows, Label, Param, Seed, State, Progress,  // inputs
+    Feature, EmbeddingRows, Label, Param, Seed, State, Progress, BatchSlice,  // inputs
     Output, Loss, LossTerm, Gradient, StateUpdate                 // outputs
   };
   Role role;

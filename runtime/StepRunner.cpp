@@ -30,6 +30,7 @@ const char* roleName(Role role) {
   case Role::Seed: return "seed";
   case Role::State: return "state";
   case Role::Progress: return "progress";
+  case Role::BatchSlice: return "batch slice";
   case Role::StateUpdate: return "state update";
   case Role::Output: return "output";
   case Role::Loss: return "loss";
@@ -42,7 +43,21 @@ const char* roleName(Role role) {
 bool isInput(Role role) {
   return role == Role::Feature || role == Role::EmbeddingRows || role == Role::Label ||
          role == Role::Param || role == Role::Seed || role == Role::State ||
-         role == Role::Progress;
+         role == Role::Progress || role == Role::BatchSlice;
+}
+
+/// The stream K of a BatchSlice input named "batch_slice.K", or -1.
+int sliceStream(const std::string& name) {
+  const std::string prefix = "batch_slice.";
+  if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size())
+    return -1;
+  int k = 0;
+  for (char c : name.substr(prefix.size())) {
+    if (c < '0' || c > '9' || k > 1000)
+      return -1;
+    k = k * 10 + (c - '0');
+  }
+  return k;
 }
 
 /// The batch dimension of input stream k: -1 for the source, -2 for stream 1, ...
@@ -172,6 +187,11 @@ void StepRunner::bindInput(Binding& b) {
            shapeString(State.params.value(b.param).shape()) + " (the model's parameter)");
   } else if (b.role == Role::Seed || b.role == Role::Progress) {
     expect(!b.batched && b.perRow == 1, "a scalar");
+  } else if (b.role == Role::BatchSlice) {
+    expect(b.shape == Shape{2}, "[2]");
+    b.stream = b.name == "batch_slice" ? 0 : sliceStream(b.name);
+    if (b.stream < 0 || b.stream >= NumStreams)
+      fail("names no input stream of the model (which reads {})", NumStreams);
   } else if (b.role == Role::Label) {
     b.label = State.labelIndex(b.name);
     if (b.label < 0)
@@ -294,6 +314,9 @@ void StepRunner::fillInput(Binding& b, const StreamRows& in, uint32_t seed) {
     out[0] = static_cast<float>(seed);
   } else if (b.role == Role::Progress) {
     out[0] = ProgressValue;
+  } else if (b.role == Role::BatchSlice) {
+    out[0] = static_cast<float>(in.firstRow);
+    out[1] = static_cast<float>(in.globalRows > 0 ? in.globalRows : int64_t(n));
   } else if (b.role == Role::State) {
     std::span<const int64_t> ids(BatchIds[b.feature].data(), n * data.width(b.feature));
     State.states.rowsAt(b.state, State.tables[b.table], ids, State.step, out);
@@ -483,28 +506,30 @@ std::string StepRunner::clipSummary() const {
                      ClipStats.steps);
 }
 
-void StepRunner::averageOverRanks() {
+std::future<void> StepRunner::startDenseAverage() {
   // One vector: dense gradients, the loss and its terms, the state updates.
-  std::vector<float*> parts;
-  std::vector<int64_t> sizes;
+  DenseParts.clear();
+  DenseSums.clear();
   for (Binding& b : Bindings) {
     const bool dense = b.role == Role::Gradient && b.param >= 0;
     if (dense || b.role == Role::Loss || b.role == Role::LossTerm ||
         b.role == Role::StateUpdate) {
-      parts.push_back(dense ? State.params.grad(b.param).data() : b.storage.data());
-      sizes.push_back(b.perRow);
+      float* at = dense ? State.params.grad(b.param).data() : b.storage.data();
+      DenseParts.emplace_back(at, size_t(b.perRow));
+      DenseSums.insert(DenseSums.end(), at, at + b.perRow);
     }
   }
-  std::vector<float> all;
-  for (size_t k = 0; k < parts.size(); ++k) all.insert(all.end(), parts[k], parts[k] + sizes[k]);
-  Cluster::sumInRankOrder(all);
+  return Cluster::sumInRankOrderAsync(DenseSums);
+}
+
+void StepRunner::finishDenseAverage(std::future<void>& sums) {
+  sums.get();
   // Each rank's step averaged over its B/N rows; the batch's mean is the
   // mean of the ranks' means.
   const float inverse = 1.0f / float(Cluster::size());
   size_t at = 0;
-  for (size_t k = 0; k < parts.size(); ++k)
-    for (int64_t i = 0; i < sizes[k]; ++i) parts[k][i] = all[at++] * inverse;
-  averageRowGradients();
+  for (std::span<float> part : DenseParts)
+    for (float& v : part) v = DenseSums[at++] * inverse;
 }
 
 void StepRunner::averageRowGradients() {
@@ -547,23 +572,35 @@ void StepRunner::averageRowGradients() {
 
 void StepRunner::applyGradients() {
   Gathered = false;
-  if (Cluster::distributed())
-    averageOverRanks();
+  const int64_t t = State.step + 1;
+  const bool clip = State.plan().clipNorm > 0;
+  // Under mpirun the dense sums run on a thread of their own (Cluster::
+  // sumInRankOrderAsync) while this one exchanges the row gradients and,
+  // unless clip_norm needs every gradient first, applies the sparse update.
+  // Tables and dense parameters are disjoint, so the order changes nothing.
+  const bool distributed = Cluster::distributed();
+  std::future<void> denseSums = distributed ? startDenseAverage() : std::future<void>();
+  if (distributed)
+    averageRowGradients();
   const TableGradients rows = rowGradients();
-  if (State.plan().clipNorm > 0)
+  if (!clip)
+    applyTableGradients(rows, t);
+  if (distributed)
+    finishDenseAverage(denseSums);
+  if (clip) {
     clipGradients(rows, State.plan().clipNorm);
+    applyTableGradients(rows, t);
+  }
   for (const Binding& b : Bindings)
     if (b.role == Role::StateUpdate)
       std::memcpy(State.states.value(b.state).data(), b.storage.data(),
                   b.perRow * sizeof(float));
-  const int64_t t = State.step + 1;
   std::vector<int> dense;
   for (const Binding& b : Bindings)
     if (b.role == Role::Gradient && b.param >= 0)
       dense.push_back(b.param);
   State.denseOptimizer.step(State.params, dense, t);
   State.states.afterDenseUpdate(State.params);
-  applyTableGradients(rows, t);
   State.step = t;
 }
 

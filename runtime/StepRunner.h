@@ -16,6 +16,9 @@
 //                  for its ids, caught up to the current step (StateStore.h)
 //   Progress       one float: the training progress p in [0,1] (setProgress;
 //                  1 unless the trainer sets it)
+//   BatchSlice     [first row, rows] of the global batch of one stream
+//                  ("batch_slice", "batch_slice.K" for stream K) that these
+//                  rows are (StreamRows; [0, rows] in one process)
 //   Output         [B,...] or unbatched, allocated here
 //   Loss/LossTerm  one float each
 //   Gradient       named like a Param: written into the ParamStore gradient;
@@ -44,6 +47,7 @@
 #include "runtime/Tensor.h"
 
 #include <functional>
+#include <future>
 #include <limits>
 #include <memory>
 #include <map>
@@ -68,6 +72,10 @@ public:
   struct StreamRows {
     const DataSet* data;
     std::span<const int64_t> rows;
+    /// Under mpirun: where these rows start in the global batch, and its rows
+    /// (0: these rows are the whole batch).
+    int64_t firstRow = 0;
+    int64_t globalRows = 0;
   };
   /// Fills the inputs of stream k from streams[k] (one entry per stream of
   /// the plan: the source, then each `stream` block) and runs the step.
@@ -149,12 +157,14 @@ private:
   using TableGradients = std::map<int, std::vector<EmbeddingTable::RowGradients>>;
   void applyTableGradients(const TableGradients& rows, int64_t t);
   /// The row gradients of the last run(), grouped by table: this rank's, or
-  /// after averageOverRanks() every rank's.
+  /// after averageRowGradients() every rank's.
   TableGradients rowGradients() const;
   /// clip_norm: scales every gradient so that their global norm is at most it.
   void clipGradients(const TableGradients& rows, double maxNorm);
-  /// Under mpirun: the mean over ranks described above.
-  void averageOverRanks();
+  /// Under mpirun: the mean over ranks described above. The dense part
+  /// (gradients, loss, state updates) is started, then finished.
+  std::future<void> startDenseAverage();
+  void finishDenseAverage(std::future<void>& sums);
   void averageRowGradients();
   /// Elements of binding `b` in the last run (its stream's rows times perRow).
   int64_t elementsOf(const Binding& b) const;
@@ -180,12 +190,15 @@ private:
   void fetchRows(const std::function<std::span<const int64_t>(int feature)>& idsOf);
   std::unique_ptr<FetchedRows> Remote;
   bool Prefetched = false;
-  /// Every rank's row gradients of the last step (averageOverRanks), per
+  /// Every rank's row gradients of the last step (averageRowGradients), per
   /// binding of each rank; used instead of this rank's when `Gathered`.
   bool Gathered = false;
   std::vector<std::vector<int64_t>> GatheredIds;
   std::vector<std::vector<float>> GatheredGrads;
   std::vector<int> GatheredTables;
+  /// The dense part being averaged: where each piece lives, and their sums.
+  std::vector<std::span<float>> DenseParts;
+  std::vector<float> DenseSums;
   struct {
     int64_t steps = 0, clipped = 0;
     double sum = 0, max = 0;

@@ -1,6 +1,7 @@
 // TouchedRows: see TouchedRows.h.
 #include "runtime/TouchedRows.h"
 
+#include "runtime/Checkpoint.h"
 #include "runtime/DynamicCheckpoint.h"
 
 #include <algorithm>
@@ -52,9 +53,11 @@ DynamicRowCounts touchedRows(const ModelPlan& plan, const DataSet& data) {
   return counts;
 }
 
-void addStoredRows(DynamicRowCounts& counts, const std::string& path, const ModelPlan& plan) {
-  for (const auto& [table, rows] : storedRows(path, plan))
-    counts[table] += rows;
+void addStoredRows(DynamicRowCounts& counts, const std::string& path, const ModelPlan& plan,
+                   bool owned) {
+  for (const std::string& file : checkpointFiles(path))
+    for (const auto& [table, rows] : storedRows(file, plan, owned))
+      counts[table] += rows;
 }
 
 } // namespace recc::rt

@@ -19,7 +19,10 @@ namespace recc::rt {
 /// Distinct ids of `data` per dynamic table of `plan` (by table name).
 DynamicRowCounts touchedRows(const ModelPlan& plan, const DataSet& data);
 
-/// Adds the rows each table holds in checkpoint `path` (if stored by rows).
-void addStoredRows(DynamicRowCounts& counts, const std::string& path, const ModelPlan& plan);
+/// Adds the rows each table holds in checkpoint `path` (if stored by rows),
+/// its shard files' too; with `owned`, only the rows this rank owns under
+/// --shard-tables.
+void addStoredRows(DynamicRowCounts& counts, const std::string& path, const ModelPlan& plan,
+                   bool owned = false);
 
 } // namespace recc::rt

@@ -112,7 +112,9 @@ std::vector<StepRunner::StreamRows> Trainer::shardedStep(
     DataSet& mine = Shards->slices[k];
     gatherStepRows(plan, Shards->layouts[k], k == 0 ? train : *streams[k - 1],
                    k == 0 ? batch : cycles[k - 1].batch(State.step), mine);
-    in.push_back({&mine, std::span<const int64_t>(slice).first(size_t(mine.rows()))});
+    // Slice r is rows [r·B/N, (r+1)·B/N) of the global batch (gatherStepRows).
+    in.push_back({&mine, std::span<const int64_t>(slice).first(size_t(mine.rows())),
+                  Cluster::rank() * mine.rows(), Shards->globalBatch[k]});
   }
   return in;
 }
@@ -164,10 +166,9 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
     Batcher::Batch batch = batcher.batch(b);
     runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
     if (Shards) {
-      // Rank 0 draws the single-process run's dropout masks, the others their own.
-      const uint64_t seed = Cluster::rank() == 0 ? plan.seed : combine(plan.seed, Cluster::rank());
+      // Every rank draws its slice of the one-process dropout masks (BatchSlice).
       runner.run(shardedStep(train, streams, batch.rows, cycles, slice),
-                 stepSeed(seed, State.step));
+                 stepSeed(plan.seed, State.step));
     } else {
       runner.run(stepRows(train, batch.rows, streams, cycles, State.step),
                  stepSeed(plan.seed, State.step));

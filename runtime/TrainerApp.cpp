@@ -561,12 +561,14 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     if (in.streamed) surveyStreamedData(plan, a, *in.streamed, touched);
     for (const DataSet& s : in.streams)  // the sum bounds the union
       for (const auto& [table, rows] : touchedBy(s)) touched[table] += rows;
-    if (!a.init.empty()) addStoredRows(touched, a.init, plan);
+    if (!a.init.empty())
+      addStoredRows(touched, a.init, plan, a.shardTables && Cluster::distributed());
     checkMemory(plan, {usage(plan.trainStep, *trainFn, trainBatches(slicePlan)),
                        usage(plan.evalStep, *evalFn, plan.batchSize)},
                 touched);
     ModelState state(plan);
     state.shardedTables = a.shardTables;
+    Cluster::setOverlap(!a.noOverlap);
     if (!a.init.empty()) loadInto(a.init, state, a.allowNonFinite);
     if (!a.initFrom.empty()) transferInto(a.initFrom, state, a.allowNonFinite);
     std::optional<TrainLog> log;

@@ -53,6 +53,7 @@ struct TrainArgs {
   /// Under mpirun: split every table by row over the ranks (ShardedTables.h)
   /// instead of holding it whole on each.
   bool shardTables = false;
+  bool noOverlap = false;
 };
 
 struct EvalArgs {

@@ -48,6 +48,9 @@ void addCheckpointFlags(CLI::App& cmd, TrainArgs& a) {
   cmd.add_flag("--shard-tables", a.shardTables,
                "under mpirun: split every table by row over the ranks (id mod N) instead of "
                "holding it whole on each (docs/distributed.md)");
+  cmd.add_flag("--no-overlap", a.noOverlap,
+               "under mpirun: sum the dense gradients over the ranks before the row gradients' "
+               "exchange and the sparse update, rather than on a thread beside them");
 }
 } // namespace
 

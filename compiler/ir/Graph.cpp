@@ -79,6 +79,7 @@ const char* roleName(ValueRole role) {
   case ValueRole::State: return "state";
   case ValueRole::StateUpdate: return "state_update";
   case ValueRole::Progress: return "progress";
+  case ValueRole::BatchSlice: return "batch_slice";
   }
   return "?";
 }

@@ -68,6 +68,9 @@ enum class ValueRole {
                  ///< EMA shadow parameters (attrs ema_of, decay)
   StateUpdate,   ///< the new value of the State of the same name, after a train step
   Progress,      ///< training progress in [0,1], fed per step (schedules)
+  BatchSlice,    ///< [first row, rows] of one stream's global batch that this process
+                 ///< runs, fed per step ("batch_slice", "batch_slice.K" for stream K):
+                 ///< dropout masks then match one process's under mpirun
 };
 const char* roleName(ValueRole role);
 

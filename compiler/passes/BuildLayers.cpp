@@ -201,7 +201,22 @@ NodeId GraphBuilder::activation(NodeId x, const std::string& act, const SourceLo
 NodeId GraphBuilder::dropout(NodeId x, double p, const SourceLoc& loc) {
   if (x == kNoNode || mode_ == GraphMode::Eval || p == 0) return x;
   if (seed_ == kNoNode) seed_ = inputNode(ValueRole::Seed, "seed", {}, model_.name.loc);
-  return add(OpKind::Dropout, {x, seed_}, {{"p", p}, {"salt", ++salt_}}, loc);
+  // A batched x's mask is indexed by its rows' places in the global batch, so
+  // that each process under mpirun draws its slice of one process's mask.
+  const std::vector<int64_t>& dims = shapeOf(x).dims;
+  auto axis = std::find_if(dims.begin(), dims.end(), isBatchDim);
+  if (axis == dims.end())
+    return add(OpKind::Dropout, {x, seed_}, {{"p", p}, {"salt", ++salt_}}, loc);
+  const int stream = static_cast<int>(-1 - *axis);
+  return add(OpKind::Dropout, {x, seed_, batchSlice(stream)},
+             {{"p", p}, {"salt", ++salt_}, {"batch_axis", int64_t(axis - dims.begin())}}, loc);
+}
+
+NodeId GraphBuilder::batchSlice(int stream) {
+  auto it = batchSlices_.find(stream);
+  if (it != batchSlices_.end()) return it->second;
+  const std::string name = stream == 0 ? "batch_slice" : "batch_slice." + std::to_string(stream);
+  return batchSlices_[stream] = inputNode(ValueRole::BatchSlice, name, {2}, model_.name.loc);
 }
 
 /// Mean binary cross-entropy, on probabilities (clamped) or on logits, or mean

@@ -28,6 +28,7 @@ static bool bufferRole(ValueRole role, rt::BufferSpec::Role& out) {
   case ValueRole::State: out = R::State; return true;
   case ValueRole::StateUpdate: out = R::StateUpdate; return true;
   case ValueRole::Progress: out = R::Progress; return true;
+  case ValueRole::BatchSlice: out = R::BatchSlice; return true;
   }
   return false;
 }

@@ -181,6 +181,8 @@ public:
   NodeId runningMean(NodeId x, double decay, NodeId mask, const std::string& name,
                      const SourceLoc& loc);
   NodeId dropout(NodeId x, double p, const SourceLoc& loc);
+  /// The BatchSlice input of input stream k (see ValueRole::BatchSlice).
+  NodeId batchSlice(int stream);
   NodeId activation(NodeId x, const std::string& act, const SourceLoc& loc);
   NodeId bce(const Value& p, const Value& y, const Value* weight, bool logits,
              const SourceLoc& loc, const char* name, NodeId mask = kNoNode, bool mse = false);
@@ -255,6 +257,7 @@ private:
   NodeId progress_ = kNoNode;
   std::set<std::pair<std::string, std::string>> reported_;
   NodeId seed_ = kNoNode;
+  std::map<int, NodeId> batchSlices_;  // per input stream
   int64_t salt_ = 0;
   bool failed_ = false;
 };

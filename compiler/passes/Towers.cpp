@@ -10,7 +10,7 @@ namespace {
 constexpr ValueRole kInputRoles[] = {ValueRole::Feature, ValueRole::EmbeddingRows,
                                      ValueRole::Label,   ValueRole::Param,
                                      ValueRole::Seed,    ValueRole::State,
-                                     ValueRole::Progress};
+                                     ValueRole::Progress, ValueRole::BatchSlice};
 
 /// A node a tower can return: an input or parameter read directly gets an
 /// identity (scale_shift by 1) so that every output is computed by the step.

@@ -87,7 +87,9 @@ TEST_P(ShippedModelTest, BuildsInBothModes) {
     if (mode == GraphMode::Train) {
       EXPECT_EQ(countOps(g, OpKind::Dropout), (int)(4 * towers));
       EXPECT_NE(g.findInput(ValueRole::Seed, "seed"), kNoNode);
+      EXPECT_NE(g.findInput(ValueRole::BatchSlice, "batch_slice"), kNoNode);
     } else {
+      EXPECT_EQ(g.findInput(ValueRole::BatchSlice, "batch_slice"), kNoNode);
       EXPECT_EQ(countOps(g, OpKind::Dropout), 0);
       EXPECT_EQ(g.findInput(ValueRole::Seed, "seed"), kNoNode);
     }

@@ -4,7 +4,8 @@
 #  1. np 2 and np 4 with the same global batch and seed give one process's
 #     (also when the data comes as files, each rank reading only its own)
 #     train losses (every step), final metrics (AUC, GAUC, a filtered AUC)
-#     and parameters, within the stated tolerances; so does a trainer written
+#     and parameters, within the stated tolerances (the model has dropout:
+#     each rank draws its rows of one process's masks); so does a trainer written
 #     by `recc compile --ranks 2` under np 2;
 #  2. resharding: 1 epoch under 4 ranks, resumed for 1 under 2, then for 1
 #     in one process, ends where 3 epochs in one process end; a mid-epoch

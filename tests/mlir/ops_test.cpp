@@ -227,6 +227,12 @@ OP_TEST(MlirOps, Dropout, Dropout) {
   check(OpKind::Dropout, {{B, 37}, {}}, {{"p", 0.3}, {"salt", int64_t(7)}}, {{"x1", {12345, 12345}}},
         {true, false});
 }
+// With a batch slice ([first, rows] of a global batch) on a middle batch axis.
+OP_TEST(MlirOps, DropoutBatchSlice, Dropout) {
+  check(OpKind::Dropout, {{3, B, 7}, {}, {2}},
+        {{"p", 0.4}, {"salt", int64_t(5)}, {"batch_axis", int64_t(1)}},
+        {{"x1", {4242, 4242}}, {"x2", {0, 40, true}}}, {true, false, false});
+}
 OP_TEST(MlirOps, DropoutLargeSeed, Dropout) {
   check(OpKind::Dropout, {{B, 3, 11}, {}}, {{"p", 0.5}, {"salt", int64_t(0xdeadbeef)}},
         {{"x1", {16777215, 16777215}}}, {true, false});

@@ -106,3 +106,37 @@ TEST(Kernel, GatherAndScatterMatMulRouteRowsByTheirIds) {
   RefTensor g = eval(OpKind::ScatterMatMul, {x, dy, ids}, {{"depth", int64_t(2)}}, {2, 2, 1});
   EXPECT_EQ(g.data, (std::vector<double>{15, 18, 1, 2}));
 }
+
+// Dropout with a batch slice: each slice of rows [first, first + n) of a
+// global batch of R rows draws exactly those rows of the global mask, on any
+// batch axis, and the slice [0, n] of a whole batch is the plain flat index.
+TEST(Kernel, DropoutSlicesDrawTheirRowsOfTheGlobalMask) {
+  for (int64_t axis : {0, 1}) {
+    SCOPED_TRACE("batch axis " + std::to_string(axis));
+    const int64_t rows = 8, lead = 3, width = 5;
+    auto shapeOf = [&](int64_t n) {
+      return axis == 0 ? std::vector<int64_t>{n, lead, width} : std::vector<int64_t>{lead, n, width};
+    };
+    const Attrs attrs{{"p", 0.5}, {"salt", int64_t(3)}, {"batch_axis", axis}};
+    RefTensor ones(shapeOf(rows), 1.0), seed = tensor({}, {1234});
+    RefTensor whole = eval(OpKind::Dropout, {ones, seed, tensor({2}, {0, double(rows)})}, attrs,
+                           shapeOf(rows));
+    RefTensor plain = eval(OpKind::Dropout, {ones, seed}, {{"p", 0.5}, {"salt", int64_t(3)}},
+                           shapeOf(rows));
+    EXPECT_EQ(whole.data, plain.data);
+    EXPECT_GT(std::count(whole.data.begin(), whole.data.end(), 0.0), 20);
+    for (int64_t first : {0, 2, 4, 6}) {
+      RefTensor part = eval(OpKind::Dropout,
+                            {RefTensor(shapeOf(2), 1.0), seed, tensor({2}, {double(first), double(rows)})},
+                            attrs, shapeOf(2));
+      for (int64_t a = 0; a < lead; ++a)
+        for (int64_t r = 0; r < 2; ++r)
+          for (int64_t w = 0; w < width; ++w) {
+            int64_t g = axis == 0 ? ((first + r) * lead + a) * width + w
+                                  : (a * rows + first + r) * width + w;
+            int64_t l = axis == 0 ? (r * lead + a) * width + w : (a * 2 + r) * width + w;
+            EXPECT_EQ(part.data[size_t(l)], whole.data[size_t(g)]) << "row " << first + r;
+          }
+    }
+  }
+}

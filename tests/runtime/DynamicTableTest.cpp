@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <functional>
 #include <map>
@@ -171,7 +172,8 @@ struct Stored {
   std::vector<float> floats;
   std::vector<int64_t> ints;
 };
-void rewrite(const std::string& path, const std::function<void(std::map<std::string, Stored>&)>& edit) {
+void rewrite(const std::string& path, const std::function<void(std::map<std::string, Stored>&)>& edit,
+             const std::map<std::string, std::string>& addMetadata = {}) {
   std::map<std::string, Stored> tensors;
   std::map<std::string, std::string> meta;
   {
@@ -201,6 +203,7 @@ void rewrite(const std::string& path, const std::function<void(std::map<std::str
     refs.push_back(r);
   }
   meta.erase("crc32");
+  for (const auto& [key, value] : addMetadata) meta[key] = value;
   writeSafeTensors(path, refs, meta);
 }
 
@@ -247,6 +250,26 @@ TEST_F(DynamicCheckpointTest, StoresTouchedRowsOnlyAndLoadsThemBack) {
   ModelState dense(test::smallPlan());
   loadCheckpoint(Path, dense);
   EXPECT_TRUE(sameBits(gatherAll(a.tables[1], allIds(20)), gatherAll(dense.tables[1], allIds(20))));
+}
+
+// The memory check of a run resumed from a checkpoint written with
+// --shard-tables counts the rows of every rank's file, not only the first.
+TEST_F(DynamicCheckpointTest, StoredRowsCountEveryShardFile) {
+  saveCheckpoint(Path, trainedDynamicState(Plan));
+  const int64_t held = storedRows(Path, Plan).at("item_emb");
+  ASSERT_GT(held, 3);
+  std::filesystem::create_directories(Path + ".shards");
+  std::filesystem::copy_file(Path, Path + ".shards/step9-rank1-of-2.safetensors");
+  rewrite(Path, [](auto&) {}, {{"shards", R"(["ckpt.safetensors.shards/step9-rank1-of-2.safetensors"])"}});
+  EXPECT_EQ(checkpointFiles(Path),
+            (std::vector<std::string>{Path, Dir.path() + "/ckpt.safetensors.shards/step9-rank1-of-2.safetensors"}));
+  DynamicRowCounts counts;
+  addStoredRows(counts, Path, Plan);
+  EXPECT_EQ(counts.at("item_emb"), 2 * held);
+  // One process owns every row.
+  DynamicRowCounts owned;
+  addStoredRows(owned, Path, Plan, /*owned=*/true);
+  EXPECT_EQ(owned.at("item_emb"), 2 * held);
 }
 
 TEST_F(DynamicCheckpointTest, InconsistentRowsAndIdsAreNamed) {

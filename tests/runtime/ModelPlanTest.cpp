@@ -119,7 +119,7 @@ TEST(ModelPlanJson, ErrorsNameTheField) {
                 {"role":"weights","name":"w","shape":[1]}]}})");
             }),
             "model plan: field 'trainStep.buffers[1].role': expected one of feature, "
-            "embedding_rows, label, param, seed, state, progress, output, loss, loss_term, "
+            "embedding_rows, label, param, seed, state, progress, batch_slice, output, loss, loss_term, "
             "gradient, state_update, got "
             "'weights'");
   EXPECT_EQ(errorOf([] {

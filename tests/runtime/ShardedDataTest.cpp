@@ -9,6 +9,7 @@
 #include "runtime/ShardedTables.h"
 #include "runtime/TouchedRows.h"
 
+#include "Compressed.h"
 #include "TestUtil.h"
 
 #include <fmt/format.h>
@@ -38,19 +39,48 @@ protected:
   ModelPlan Plan = test::smallPlan();
 };
 
-TEST_F(ShardedDataTest, ShardsAreConsecutiveRowRangesOfTheFile) {
-  const DataSet whole = read(0, 1);
+/// Shards 0..count-1 of `paths` end to end are every row once, in order.
+void expectShardsAreTheRowsInOrder(const std::vector<std::string>& paths, const ModelPlan& plan,
+                                   int count, std::vector<int64_t>* sizes = nullptr) {
+  SCOPED_TRACE(fmt::format("{} shards", count));
+  const DataSet whole = readDataFiles(paths, plan);
   int64_t row = 0;
-  for (int s = 0; s < 3; ++s) {
-    const DataSet shard = read(s, 3);
-    EXPECT_EQ(shard.rows(), 11 * (s + 1) / 3 - 11 * s / 3);
-    for (int64_t r = 0; r < shard.rows(); ++r, ++row) {
-      EXPECT_EQ(shard.dense(2)[r], whole.dense(2)[row]);
+  for (int s = 0; s < count; ++s) {
+    ReadOptions o;
+    o.shardIndex = s;
+    o.shardCount = count;
+    const DataSet shard = readDataFiles(paths, plan, o);
+    if (sizes)
+      sizes->push_back(shard.rows());
+    for (int64_t r = 0; r < shard.rows() && row < whole.rows(); ++r, ++row) {
+      EXPECT_EQ(shard.dense(2)[r], whole.dense(2)[row]) << "row " << row;
       EXPECT_EQ(shard.ids(1)[r * 3], whole.ids(1)[row * 3]);
       EXPECT_EQ(shard.label(0)[r], whole.label(0)[row]);
     }
   }
-  EXPECT_EQ(row, 11);
+  EXPECT_EQ(row, whole.rows());
+}
+
+// Plain files: each shard reads the lines that start in its share of the
+// bytes; with more shards than lines some have none.
+TEST_F(ShardedDataTest, ShardsOfPlainFilesAreTheRowsInOrder) {
+  for (int count : {1, 2, 3, 4, 7, 40}) expectShardsAreTheRowsInOrder({Dir.file("data.csv")}, Plan, count);
+  // Several files, each with its header, blank lines and CRLF endings.
+  const std::string header = "click,user_id,price,hist,num_3\r\n";
+  test::writeText(Dir.file("b.csv"), "\n" + header + "1,3,7.5,1|2,4\r\n\n0,4,8.5,2|3,5\r\n");
+  test::writeText(Dir.file("c.csv"), header + "1,5,9.5,3|4,6");  // no final newline
+  for (int count : {2, 3, 5, 9})
+    expectShardsAreTheRowsInOrder({Dir.file("data.csv"), Dir.file("b.csv"), Dir.file("c.csv")},
+                                  Plan, count);
+}
+
+// Compressed files cannot be read from the middle: each shard reads them
+// whole and keeps its range of rows, [R*i/n, R*(i+1)/n).
+TEST_F(ShardedDataTest, ShardsOfCompressedFilesAreRowRanges) {
+  test::writeText(Dir.file("data.csv.gz"), test::gzipOf(test::readText(Dir.file("data.csv"))));
+  std::vector<int64_t> sizes;
+  expectShardsAreTheRowsInOrder({Dir.file("data.csv.gz")}, Plan, 3, &sizes);
+  EXPECT_EQ(sizes, (std::vector<int64_t>{3, 4, 4}));
 }
 
 TEST_F(ShardedDataTest, AShardNamesTheFileLineOfABadRow) {
