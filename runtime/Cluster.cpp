@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -159,14 +160,18 @@ std::string Cluster::where() {
 void Cluster::sumInRankOrder(std::span<float> values) { sumSegments(values); }
 void Cluster::sumInRankOrder(std::span<double> values) { sumSegments(values); }
 
-std::future<void> Cluster::sumInRankOrderAsync(std::span<float> values) {
+std::future<double> Cluster::sumInRankOrderAsync(std::span<float> values) {
+  auto timed = [values](bool background) {
+    const auto start = std::chrono::steady_clock::now();
+    sumSegments(values, background);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   if (!overlaps()) {
-    sumSegments(values);
-    std::promise<void> done;
-    done.set_value();
+    std::promise<double> done;
+    done.set_value(timed(false));
     return done.get_future();
   }
-  return std::async(std::launch::async, [values] { sumSegments(values, true); });
+  return std::async(std::launch::async, timed, true);
 }
 
 bool Cluster::overlaps() { return Size > 1 && Overlap && ThreadsAllowed; }

@@ -47,9 +47,10 @@ public:
   /// sumInRankOrder on a thread of its own, over a communicator of its own,
   /// so that this thread may call the other collectives meanwhile (a step's
   /// dense gradients are summed while its row gradients are exchanged and
-  /// the sparse update runs). `values` must outlive the future. Without
-  /// overlap (below) it runs at once, on this thread.
-  static std::future<void> sumInRankOrderAsync(std::span<float> values);
+  /// the sparse update runs). `values` must outlive the future, which gives
+  /// the seconds the sums took. Without overlap (below) it runs at once, on
+  /// this thread.
+  static std::future<double> sumInRankOrderAsync(std::span<float> values);
   /// Whether sumInRankOrderAsync overlaps: under mpirun, unless turned off
   /// (`recc train --no-overlap`), where MPI allows threads (MPI_THREAD_MULTIPLE).
   static bool overlaps();

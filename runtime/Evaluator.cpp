@@ -103,6 +103,7 @@ double realRowsLoss(StepRunner& runner, const DataSet& data, const Batcher::Batc
                     double padded, uint32_t seed) {
   const double b = double(batch.rows.size()), v = double(batch.valid);
   std::vector<int64_t> copies(batch.rows.size(), batch.rows[batch.valid]);
+  runner.reuseFetchedRows();  // a row of the batch just run
   runner.run(data, copies, seed);
   return (b * padded - (b - v) * double(runner.loss())) / v;
 }
@@ -112,9 +113,6 @@ Collected runEval(ModelState& state, StepFunction& fn, const DataSet& data) {
   const ModelPlan& plan = state.plan();
   Batcher batcher = Batcher::forEvaluation(data.rows(), plan.batchSize, fn.fixedBatch());
   StepRunner runner(plan.evalStep, state, fn, batcher.batchSize(), "eval step");
-  // Sharded tables: the rows of every id of the data, fetched once, since
-  // ranks run different numbers of batches.
-  runner.prefetchRows(data);
   Collected c;
   for (const StepRunner::Output& o : runner.outputs()) {
     c.names.push_back(o.name);
@@ -125,7 +123,14 @@ Collected runEval(ModelState& state, StepFunction& fn, const DataSet& data) {
   const std::vector<RankedOutput> ranked = rankedOutputs(state, runner.outputs());
   c.hasLoss = runner.hasLoss();
   const uint64_t key = combine(plan.seed, hashString("eval"));
-  for (int64_t b = 0; b < batcher.numBatches(); ++b) {
+  // Sharded tables: each batch fetches its rows (a collective call), so a
+  // rank with fewer batches joins the other ranks' last fetches.
+  const int64_t batches = batcher.numBatches();
+  int64_t rounds = batches;
+  if (runner.fetchesRows())
+    for (int64_t n : allGatherValue(batches)) rounds = std::max(rounds, n);
+  for (int64_t b = batches; b < rounds; ++b) runner.joinFetch();
+  for (int64_t b = 0; b < batches; ++b) {
     Batcher::Batch batch = batcher.batch(b);
     runner.run(data, batch.rows, stepSeed(key, b));
     double loss = runner.loss();

@@ -14,6 +14,7 @@
 #include <limits>
 #include <map>
 #include <bit>
+#include <chrono>
 
 namespace recc::rt {
 
@@ -116,11 +117,9 @@ void StepRunner::fetchRows(const std::function<std::span<const int64_t>(int feat
   Remote->fetch(State, ids);
 }
 
-void StepRunner::prefetchRows(const DataSet& data) {
-  if (!Remote)
-    return;
-  fetchRows([&](int f) { return data.ids(f); });
-  Prefetched = true;
+void StepRunner::joinFetch() {
+  if (Remote)
+    fetchRows([](int) { return std::span<const int64_t>(); });
 }
 
 float* StepRunner::external(const Binding& b) {
@@ -370,7 +369,7 @@ void StepRunner::run(std::span<const StreamRows> streams, uint32_t seed) {
     LastBatch[k] = n;
   }
   gatherIds(streams);
-  if (Remote && !Prefetched)  // a collective call: every rank runs the step
+  if (Remote && !std::exchange(ReuseFetched, false))  // a collective call
     fetchRows([&](int f) {
       return std::span<const int64_t>(BatchIds[f].data(),
                                       LastBatch[featureStream(f)] * idsPerRow(State.plan().features[f]));
@@ -506,7 +505,18 @@ std::string StepRunner::clipSummary() const {
                      ClipStats.steps);
 }
 
-std::future<void> StepRunner::startDenseAverage() {
+std::string StepRunner::overlapSummary() const {
+  if (DenseStats.steps == 0)
+    return "";
+  const double ms = 1e3 / double(DenseStats.steps);
+  if (!Cluster::overlaps())
+    return fmt::format("dense gradients summed in {:.1f} ms per step, before the sparse work",
+                       DenseStats.seconds * ms);
+  return fmt::format("dense gradients summed in {:.1f} ms per step beside the sparse work, "
+                     "{:.1f} ms waited for", DenseStats.seconds * ms, DenseStats.waited * ms);
+}
+
+std::future<double> StepRunner::startDenseAverage() {
   // One vector: dense gradients, the loss and its terms, the state updates.
   DenseParts.clear();
   DenseSums.clear();
@@ -522,8 +532,11 @@ std::future<void> StepRunner::startDenseAverage() {
   return Cluster::sumInRankOrderAsync(DenseSums);
 }
 
-void StepRunner::finishDenseAverage(std::future<void>& sums) {
-  sums.get();
+void StepRunner::finishDenseAverage(std::future<double>& sums) {
+  const auto start = std::chrono::steady_clock::now();
+  DenseStats.seconds += sums.get();
+  DenseStats.waited += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ++DenseStats.steps;
   // Each rank's step averaged over its B/N rows; the batch's mean is the
   // mean of the ranks' means.
   const float inverse = 1.0f / float(Cluster::size());
@@ -579,7 +592,7 @@ void StepRunner::applyGradients() {
   // unless clip_norm needs every gradient first, applies the sparse update.
   // Tables and dense parameters are disjoint, so the order changes nothing.
   const bool distributed = Cluster::distributed();
-  std::future<void> denseSums = distributed ? startDenseAverage() : std::future<void>();
+  std::future<double> denseSums = distributed ? startDenseAverage() : std::future<double>();
   if (distributed)
     averageRowGradients();
   const TableGradients rows = rowGradients();

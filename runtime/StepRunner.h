@@ -82,11 +82,14 @@ public:
   void run(std::span<const StreamRows> streams, uint32_t seed);
   /// Fills every stream's inputs from `rows` of `data` and runs the step.
   void run(const DataSet& data, std::span<const int64_t> rows, uint32_t seed);
-  /// With sharded tables (ShardedTables.h): fetches the rows of every id of
-  /// `data` that the step reads, once (a collective call); later runs read
-  /// them instead of fetching their batch's rows each run (evaluation, whose
-  /// ranks run different numbers of batches).
-  void prefetchRows(const DataSet& data);
+  /// With sharded tables (ShardedTables.h) each run fetches its batch's rows
+  /// from their owners, a collective call. Evaluation, whose ranks run
+  /// different numbers of batches, has a rank without a batch join the
+  /// fetch with nothing to ask (joinFetch), and reruns a batch on the rows
+  /// fetched for it (reuseFetchedRows: the next run fetches nothing).
+  bool fetchesRows() const { return Remote != nullptr; }
+  void joinFetch();
+  void reuseFetchedRows() { ReuseFetched = Remote != nullptr; }
   /// The value later runs feed to a Progress input (default 1: training done).
   void setProgress(double p) { ProgressValue = static_cast<float>(p); }
 
@@ -125,6 +128,9 @@ public:
   /// With clip_norm: "gradient norm mean M, max X, clipped in K of N steps"
   /// over this runner's steps; else empty.
   std::string clipSummary() const;
+  /// Under mpirun: how long the dense sums took per step and how much of it
+  /// the step waited for (the rest overlapped the sparse work); or "".
+  std::string overlapSummary() const;
   /// Completes a train step after run(): copies each StateUpdate output into
   /// its state, applies the gradients as optimizer step state.step + 1 (dense
   /// parameters, then one sparse update per table), moves the EMA shadows
@@ -163,8 +169,8 @@ private:
   void clipGradients(const TableGradients& rows, double maxNorm);
   /// Under mpirun: the mean over ranks described above. The dense part
   /// (gradients, loss, state updates) is started, then finished.
-  std::future<void> startDenseAverage();
-  void finishDenseAverage(std::future<void>& sums);
+  std::future<double> startDenseAverage();
+  void finishDenseAverage(std::future<double>& sums);
   void averageRowGradients();
   /// Elements of binding `b` in the last run (its stream's rows times perRow).
   int64_t elementsOf(const Binding& b) const;
@@ -189,7 +195,7 @@ private:
   /// With sharded tables: the rows of other ranks this step reads.
   void fetchRows(const std::function<std::span<const int64_t>(int feature)>& idsOf);
   std::unique_ptr<FetchedRows> Remote;
-  bool Prefetched = false;
+  bool ReuseFetched = false;
   /// Every rank's row gradients of the last step (averageRowGradients), per
   /// binding of each rank; used instead of this rank's when `Gathered`.
   bool Gathered = false;
@@ -203,6 +209,10 @@ private:
     int64_t steps = 0, clipped = 0;
     double sum = 0, max = 0;
   } ClipStats;
+  struct {
+    int64_t steps = 0;
+    double seconds = 0, waited = 0;
+  } DenseStats;
 };
 
 /// The per-step seed value: an integer < 2^24, exact in a float.

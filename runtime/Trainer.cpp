@@ -186,16 +186,19 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
       break;
   }
   double secs = progress.elapsed();
+  const std::string traffic =
+      Shards ? joinNonEmpty({fmt::format("{} ranks, {} sent per step by rank {}", Cluster::size(),
+                                         formatBytes(double(Cluster::bytesSent() - sentBefore) /
+                                                     double(std::max<int64_t>(b - firstBatch, 1))),
+                                         Cluster::rank()),
+                             runner.overlapSummary()})
+             : std::string();
   EpochReport r{epoch, b - firstBatch, batcher.droppedRows(),
                 lossSum / double(std::max<int64_t>(b - firstBatch, 1)), secs,
                 secs > 0 ? double(samples) / secs : 0.0, std::nullopt,
                 joinNonEmpty({guard.normSummary(), runner.clipSummary()}),
                 b < batches ? b : 0,
-                Shards ? fmt::format("{} ranks, {} sent per step by rank {}", Cluster::size(),
-                                     formatBytes(double(Cluster::bytesSent() - sentBefore) /
-                                                double(std::max<int64_t>(b - firstBatch, 1))),
-                                     Cluster::rank())
-                       : std::string()};
+                traffic};
   if (b == batches)
     State.epoch = epoch;
   return r;

@@ -12,7 +12,8 @@
 #     checkpoint resumes under as many ranks byte for byte, and under another
 #     count (or in one process) where the uninterrupted run ends; a
 #     one-process mid-epoch checkpoint is refused under mpirun with the reason;
-#     the same with tables sharded by row (--shard-tables), whose checkpoints
+#     the same with tables sharded by row (--shard-tables, also evaluating
+#     files whose ranks run different numbers of batches), whose checkpoints
 #     are written per rank;
 #  3. faults end every rank with the rank and the cause, never a hang: bad
 #     input in one rank's rows, a batch that does not split over the ranks,
@@ -134,6 +135,14 @@ for np in 2 4; do
   compare losses "$work/log1.jsonl" "$work/slog$np.jsonl" 1e-5 && ok
   compare metrics "$work/metrics1.json" "$work/smetrics$np.json" 1e-4 && ok
 done
+# Evaluation data in two files of 300 and 3,700 rows: rank 0 runs 2 batches,
+# rank 1 runs 15, each fetching its rows batch by batch; rank 0 joins rank 1's
+# other fetches. The metrics are still one process's.
+head -301 "$work/test.csv" >"$work/e1.csv"
+{ head -1 "$work/test.csv"; tail -n +302 "$work/test.csv"; } >"$work/e2.csv"
+run 2 "$work/out" --eval-data "$work/e1.csv,$work/e2.csv" --epochs 2 --shard-tables \
+  --metrics-json "$work/smetrics_files.json"
+compare metrics "$work/metrics1.json" "$work/smetrics_files.json" 1e-4 && ok
 # The sharded checkpoints hold the one-process run's parameters: each is
 # loaded in one process (every rank's file) and trained one more step, so that
 # both are written in one process's layout, then compared.
