@@ -7,6 +7,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -72,6 +78,20 @@ void check(int rc, const char* call) {
 
 #endif
 
+#ifdef RECC_HAVE_MPI
+/// Waits for `request` without spinning: a blocking MPI call polls a core at
+/// full speed, which the background sums' thread would take from the step's
+/// threads while the other ranks are still computing.
+void waitIdly(MPI_Request& request, const char* call) {
+  for (int done = 0;;) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), call);
+    if (done)
+      return;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+#endif
+
 /// sumInRankOrder: a no-op in one process.
 template <typename T>
 void sumSegments(std::span<T> values, bool background = false) {
@@ -91,17 +111,33 @@ void sumSegments(std::span<T> values, bool background = false) {
   }
   Sent += (n - mine + mine * (Size - 1)) * int64_t(sizeof(T));
   std::vector<T> parts(size_t(mine) * size_t(Size));
-  check(MPI_Alltoallv(values.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, parts.data(),
-                      recvCounts.data(), recvAt.data(), MPI_BYTE, comm),
-        "MPI_Alltoallv");
+  if (background) {
+    MPI_Request request;
+    check(MPI_Ialltoallv(values.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, parts.data(),
+                         recvCounts.data(), recvAt.data(), MPI_BYTE, comm, &request),
+          "MPI_Ialltoallv");
+    waitIdly(request, "MPI_Ialltoallv");
+  } else {
+    check(MPI_Alltoallv(values.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, parts.data(),
+                        recvCounts.data(), recvAt.data(), MPI_BYTE, comm),
+          "MPI_Alltoallv");
+  }
   // This rank's segment, summed in rank order.
   std::vector<T> sum(parts.begin(), parts.begin() + mine);
   for (int r = 1; r < Size; ++r)
     for (int64_t i = 0; i < mine; ++i)
       sum[size_t(i)] += parts[size_t(r * mine + i)];
-  check(MPI_Allgatherv(sum.data(), recvCounts[0], MPI_BYTE, values.data(), sendCounts.data(),
-                       sendAt.data(), MPI_BYTE, comm),
-        "MPI_Allgatherv");
+  if (background) {
+    MPI_Request request;
+    check(MPI_Iallgatherv(sum.data(), recvCounts[0], MPI_BYTE, values.data(), sendCounts.data(),
+                          sendAt.data(), MPI_BYTE, comm, &request),
+          "MPI_Iallgatherv");
+    waitIdly(request, "MPI_Iallgatherv");
+  } else {
+    check(MPI_Allgatherv(sum.data(), recvCounts[0], MPI_BYTE, values.data(), sendCounts.data(),
+                         sendAt.data(), MPI_BYTE, comm),
+          "MPI_Allgatherv");
+  }
 #else
   (void)values;
   (void)background;
@@ -160,18 +196,82 @@ std::string Cluster::where() {
 void Cluster::sumInRankOrder(std::span<float> values) { sumSegments(values); }
 void Cluster::sumInRankOrder(std::span<double> values) { sumSegments(values); }
 
-std::future<double> Cluster::sumInRankOrderAsync(std::span<float> values) {
-  auto timed = [values](bool background) {
-    const auto start = std::chrono::steady_clock::now();
-    sumSegments(values, background);
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  if (!overlaps()) {
-    std::promise<double> done;
-    done.set_value(timed(false));
-    return done.get_future();
+struct BackgroundSums::State {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::span<float>> queue;
+  size_t running = 0;  // spans taken off the queue and not yet summed
+  bool stop = false;
+  double seconds = 0;
+  std::exception_ptr error;
+  std::thread worker;
+
+  void run() {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      changed.wait(lock, [&] { return stop || !queue.empty(); });
+      if (queue.empty())
+        return;
+      std::span<float> values = queue.front();
+      queue.pop_front();
+      ++running;
+      lock.unlock();
+      const auto start = std::chrono::steady_clock::now();
+      std::exception_ptr failed;
+      try {
+        if (!error)
+          sumSegments(values, true);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+      const double took =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      lock.lock();
+      seconds += took;
+      if (failed && !error)
+        error = failed;
+      --running;
+      changed.notify_all();
+    }
   }
-  return std::async(std::launch::async, timed, true);
+};
+
+BackgroundSums::BackgroundSums() : S(std::make_unique<State>()) {
+  if (Cluster::overlaps())
+    S->worker = std::thread([state = S.get()] { state->run(); });
+}
+
+BackgroundSums::~BackgroundSums() {
+  {
+    std::lock_guard lock(S->mutex);
+    S->stop = true;
+  }
+  S->changed.notify_all();
+  if (S->worker.joinable())
+    S->worker.join();
+}
+
+void BackgroundSums::add(std::span<float> values) {
+  if (!S->worker.joinable()) {
+    const auto start = std::chrono::steady_clock::now();
+    sumSegments(values);
+    S->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return;
+  }
+  {
+    std::lock_guard lock(S->mutex);
+    S->queue.push_back(values);
+  }
+  S->changed.notify_all();
+}
+
+double BackgroundSums::wait() {
+  std::unique_lock lock(S->mutex);
+  S->changed.wait(lock, [&] { return S->queue.empty() && S->running == 0; });
+  const double seconds = std::exchange(S->seconds, 0.0);
+  if (S->error)
+    std::rethrow_exception(std::exchange(S->error, nullptr));
+  return seconds;
 }
 
 bool Cluster::overlaps() { return Size > 1 && Overlap && ThreadsAllowed; }

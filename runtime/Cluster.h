@@ -16,7 +16,7 @@
 #pragma once
 
 #include <cstdint>
-#include <future>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,14 +44,7 @@ public:
   /// `values` on every rank (identical bits on all ranks).
   static void sumInRankOrder(std::span<float> values);
   static void sumInRankOrder(std::span<double> values);
-  /// sumInRankOrder on a thread of its own, over a communicator of its own,
-  /// so that this thread may call the other collectives meanwhile (a step's
-  /// dense gradients are summed while its row gradients are exchanged and
-  /// the sparse update runs). `values` must outlive the future, which gives
-  /// the seconds the sums took. Without overlap (below) it runs at once, on
-  /// this thread.
-  static std::future<double> sumInRankOrderAsync(std::span<float> values);
-  /// Whether sumInRankOrderAsync overlaps: under mpirun, unless turned off
+  /// Whether BackgroundSums overlap: under mpirun, unless turned off
   /// (`recc train --no-overlap`), where MPI allows threads (MPI_THREAD_MULTIPLE).
   static bool overlaps();
   static void setOverlap(bool on);
@@ -69,6 +62,30 @@ public:
   /// Prints "error: rank R of N: message" and ends every rank of the job
   /// with exit status 1; a single process just exits with status 1.
   [[noreturn]] static void abortAll(const std::string& message);
+};
+
+/// sumInRankOrder on a thread of its own, over a communicator of its own, for
+/// each span added, in the order added, while the caller goes on and may call
+/// the other collectives (a step's dense gradients are summed while the
+/// backward pass finishes, the row gradients are exchanged and the sparse
+/// update runs). Every rank adds spans of the same sizes in the same order.
+/// Without overlap add() sums at once, on the caller's thread.
+class BackgroundSums {
+public:
+  BackgroundSums();
+  ~BackgroundSums();
+  BackgroundSums(const BackgroundSums&) = delete;
+  BackgroundSums& operator=(const BackgroundSums&) = delete;
+
+  /// Queues `values` (which must stay valid until wait() returns).
+  void add(std::span<float> values);
+  /// Waits until every span added is summed; returns the seconds the sums
+  /// took since the last wait, and rethrows the error of one that failed.
+  double wait();
+
+private:
+  struct State;
+  std::unique_ptr<State> S;
 };
 
 /// Joins the job for the life of main() (start, then stop on return).

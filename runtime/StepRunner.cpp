@@ -1,6 +1,7 @@
 // StepRunner: see StepRunner.h. Binding validates each BufferSpec against the
 // model once; run() then only copies and gathers.
 #include "runtime/StepRunner.h"
+#include "runtime/OutputReady.h"
 
 #include "runtime/Bytes.h"
 #include "runtime/Cluster.h"
@@ -105,6 +106,10 @@ StepRunner::StepRunner(const StepSpec& spec, ModelState& state, StepFunction& fn
   }
   if (State.shardedTables)
     Remote = std::make_unique<FetchedRows>();
+  if (Cluster::distributed() && hasGradients()) {
+    Sums = std::make_unique<BackgroundSums>();
+    Notified.assign(Bindings.size(), 0);
+  }
 }
 
 void StepRunner::fetchRows(const std::function<std::span<const int64_t>(int feature)>& idsOf) {
@@ -380,7 +385,18 @@ void StepRunner::run(std::span<const StreamRows> streams, uint32_t seed) {
   for (Binding& b : Bindings)
     if (isInput(b.role) && !external(b))
       fillInput(b, streams[b.stream], seed);
-  Fn.run(uniform ? BatchSizes(sizes[0]) : BatchSizes(sizes), Pointers.data());
+  if (Sums && !DenseParts.empty()) {  // a run without applyGradients: its sums are dropped
+    Sums->wait();
+    DenseParts.clear();
+    std::fill(Notified.begin(), Notified.end(), 0);
+  }
+  if (Sums && Cluster::overlaps()) {
+    // The dense gradients' sums start as the step hands them over.
+    OutputReadyReceiver receiver([this](int64_t buffer) { gradientReady(buffer); });
+    Fn.run(uniform ? BatchSizes(sizes[0]) : BatchSizes(sizes), Pointers.data());
+  } else {
+    Fn.run(uniform ? BatchSizes(sizes[0]) : BatchSizes(sizes), Pointers.data());
+  }
 }
 
 float StepRunner::loss() const {
@@ -512,37 +528,56 @@ std::string StepRunner::overlapSummary() const {
   if (!Cluster::overlaps())
     return fmt::format("dense gradients summed in {:.1f} ms per step, before the sparse work",
                        DenseStats.seconds * ms);
-  return fmt::format("dense gradients summed in {:.1f} ms per step beside the sparse work, "
-                     "{:.1f} ms waited for", DenseStats.seconds * ms, DenseStats.waited * ms);
+  return fmt::format("dense gradients summed in {:.1f} ms per step beside the backward pass "
+                     "and the sparse work, {:.1f} ms waited for",
+                     DenseStats.seconds * ms, DenseStats.waited * ms);
 }
 
-std::future<double> StepRunner::startDenseAverage() {
-  // One vector: dense gradients, the loss and its terms, the state updates.
-  DenseParts.clear();
-  DenseSums.clear();
-  for (Binding& b : Bindings) {
+void StepRunner::gradientReady(int64_t buffer) {
+  if (buffer < 0 || size_t(buffer) >= Bindings.size())
+    return;
+  const Binding& b = Bindings[size_t(buffer)];
+  if (b.role != Role::Gradient || b.param < 0 || Notified[size_t(buffer)])
+    return;
+  Notified[size_t(buffer)] = 1;
+  std::span<float> grad(State.params.grad(b.param).data(), size_t(b.perRow));
+  DenseParts.push_back(grad);
+  Sums->add(grad);
+}
+
+void StepRunner::startDenseAverage() {
+  // What the step did not hand over as it ran (recc_output_ready), as one
+  // vector: dense gradients, the loss and its terms, the state updates.
+  DensePacked.clear();
+  PackedParts.clear();
+  for (size_t i = 0; i < Bindings.size(); ++i) {
+    Binding& b = Bindings[i];
     const bool dense = b.role == Role::Gradient && b.param >= 0;
-    if (dense || b.role == Role::Loss || b.role == Role::LossTerm ||
+    if ((dense && !Notified[i]) || b.role == Role::Loss || b.role == Role::LossTerm ||
         b.role == Role::StateUpdate) {
       float* at = dense ? State.params.grad(b.param).data() : b.storage.data();
-      DenseParts.emplace_back(at, size_t(b.perRow));
-      DenseSums.insert(DenseSums.end(), at, at + b.perRow);
+      PackedParts.emplace_back(at, size_t(b.perRow));
+      DensePacked.insert(DensePacked.end(), at, at + b.perRow);
     }
   }
-  return Cluster::sumInRankOrderAsync(DenseSums);
+  Sums->add(DensePacked);
 }
 
-void StepRunner::finishDenseAverage(std::future<double>& sums) {
+void StepRunner::finishDenseAverage() {
   const auto start = std::chrono::steady_clock::now();
-  DenseStats.seconds += sums.get();
+  DenseStats.seconds += Sums->wait();
   DenseStats.waited += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++DenseStats.steps;
   // Each rank's step averaged over its B/N rows; the batch's mean is the
   // mean of the ranks' means.
   const float inverse = 1.0f / float(Cluster::size());
-  size_t at = 0;
   for (std::span<float> part : DenseParts)
-    for (float& v : part) v = DenseSums[at++] * inverse;
+    for (float& v : part) v *= inverse;
+  size_t at = 0;
+  for (std::span<float> part : PackedParts)
+    for (float& v : part) v = DensePacked[at++] * inverse;
+  DenseParts.clear();
+  std::fill(Notified.begin(), Notified.end(), 0);
 }
 
 void StepRunner::averageRowGradients() {
@@ -587,19 +622,21 @@ void StepRunner::applyGradients() {
   Gathered = false;
   const int64_t t = State.step + 1;
   const bool clip = State.plan().clipNorm > 0;
-  // Under mpirun the dense sums run on a thread of their own (Cluster::
-  // sumInRankOrderAsync) while this one exchanges the row gradients and,
+  // Under mpirun the dense sums run on a thread of their own (BackgroundSums):
+  // the gradients the step handed over as it ran are being summed already,
+  // and the rest is, while this thread exchanges the row gradients and,
   // unless clip_norm needs every gradient first, applies the sparse update.
   // Tables and dense parameters are disjoint, so the order changes nothing.
-  const bool distributed = Cluster::distributed();
-  std::future<double> denseSums = distributed ? startDenseAverage() : std::future<double>();
-  if (distributed)
+  const bool distributed = Sums != nullptr;
+  if (distributed) {
+    startDenseAverage();
     averageRowGradients();
+  }
   const TableGradients rows = rowGradients();
   if (!clip)
     applyTableGradients(rows, t);
   if (distributed)
-    finishDenseAverage(denseSums);
+    finishDenseAverage();
   if (clip) {
     clipGradients(rows, State.plan().clipNorm);
     applyTableGradients(rows, t);

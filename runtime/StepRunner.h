@@ -40,6 +40,7 @@
 // Inputs and outputs are allocated once for the largest batch and reused.
 #pragma once
 
+#include "runtime/Cluster.h"
 #include "runtime/DataSet.h"
 #include "runtime/ModelState.h"
 #include "runtime/ShardedTables.h"
@@ -47,7 +48,6 @@
 #include "runtime/Tensor.h"
 
 #include <functional>
-#include <future>
 #include <limits>
 #include <memory>
 #include <map>
@@ -169,8 +169,9 @@ private:
   void clipGradients(const TableGradients& rows, double maxNorm);
   /// Under mpirun: the mean over ranks described above. The dense part
   /// (gradients, loss, state updates) is started, then finished.
-  std::future<double> startDenseAverage();
-  void finishDenseAverage(std::future<double>& sums);
+  void gradientReady(int64_t buffer);
+  void startDenseAverage();
+  void finishDenseAverage();
   void averageRowGradients();
   /// Elements of binding `b` in the last run (its stream's rows times perRow).
   int64_t elementsOf(const Binding& b) const;
@@ -202,9 +203,14 @@ private:
   std::vector<std::vector<int64_t>> GatheredIds;
   std::vector<std::vector<float>> GatheredGrads;
   std::vector<int> GatheredTables;
-  /// The dense part being averaged: where each piece lives, and their sums.
+  /// Under mpirun with gradients: the dense sums' thread; the gradients the
+  /// step handed over as it ran (summed in place, by buffer: Notified), and
+  /// the rest packed into one vector.
+  std::unique_ptr<BackgroundSums> Sums;
+  std::vector<char> Notified;
   std::vector<std::span<float>> DenseParts;
-  std::vector<float> DenseSums;
+  std::vector<std::span<float>> PackedParts;
+  std::vector<float> DensePacked;
   struct {
     int64_t steps = 0, clipped = 0;
     double sum = 0, max = 0;

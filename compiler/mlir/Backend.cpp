@@ -3,6 +3,7 @@
 // differ only in where the LLVM module goes: objects compiled in parallel and
 // linked by an ORC LLJIT, one object file, or a printer.
 #include "compiler/mlir/Backend.h"
+#include "runtime/OutputReady.h"
 #include "compiler/mlir/Lowering.h"
 #include "compiler/mlir/Pipeline.h"
 #include "runtime/External.h"
@@ -62,14 +63,15 @@ size_t numBuffers(const Graph& g) { return g.inputs().size() + g.outputs().size(
 /// Lowers every step graph into one module (one body function per step).
 mlir::OwningOpRef<mlir::ModuleOp> lowerAll(mlir::MLIRContext& ctx,
                                            const std::vector<StepGraph>& steps,
-                                           const rt::BatchSizes& batch) {
+                                           const rt::BatchSizes& batch,
+                                           bool notifyGradients = false) {
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&ctx));
   for (const StepGraph& s : steps) {
     const rt::BatchSizes& sizes = s.batches ? *s.batches : batch;
     for (int64_t n : sizes.all())
       if (n <= 0)
         throw CodegenError("batch size must be positive, got " + sizes.str());
-    auto m = lower::lowerGraph(ctx, *s.graph, sizes, s.symbol);
+    auto m = lower::lowerGraph(ctx, *s.graph, sizes, s.symbol, notifyGradients);
     module->getBody()->getOperations().splice(module->getBody()->end(),
                                               m->getBody()->getOperations());
   }
@@ -112,6 +114,13 @@ std::unique_ptr<llvm::orc::LLJIT> makeJit() {
       (*jit)->getDataLayout().getGlobalPrefix());
   if (!process) throw CodegenError("JIT: " + llvm::toString(process.takeError()));
   (*jit)->getMainJITDylib().addGenerator(std::move(*process));
+  // The runtime's hook, which a train step under mpirun calls
+  // (recc-notify-outputs); recc does not export its symbols.
+  llvm::orc::SymbolMap hooks;
+  hooks[(*jit)->mangleAndIntern("recc_output_ready")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&recc_output_ready), llvm::JITSymbolFlags::Exported};
+  if (llvm::Error e = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(hooks))))
+    throw CodegenError("JIT: " + llvm::toString(std::move(e)));
   return std::move(*jit);
 }
 
@@ -221,7 +230,7 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, const rt::Batch
   const std::string symbol = "recc_jit_step";
   PhaseTimer timer;
   auto ctx = makeContext();
-  auto module = lowerAll(*ctx, {{&graph, symbol}}, batch);
+  auto module = lowerAll(*ctx, {{&graph, symbol}}, batch, options.notifyGradients);
   timer.lap("graph -> linalg");
   lowerTo(*module, Stage::LLVM, options);
   timer.lap("MLIR passes");
@@ -262,7 +271,7 @@ std::unique_ptr<rt::StepFunction> compileJit(const Graph& graph, const rt::Batch
 void emitObject(const std::vector<StepGraph>& steps, const rt::BatchSizes& batch,
                 const std::string& path, const CodegenOptions& options) {
   auto ctx = makeContext();
-  auto module = lowerAll(*ctx, steps, batch);
+  auto module = lowerAll(*ctx, steps, batch, options.notifyGradients);
   lowerTo(*module, Stage::LLVM, options);
   llvm::LLVMContext lctx;
   auto m = translate(*module, lctx, signatures(steps));

@@ -51,6 +51,10 @@ struct CodegenOptions {
   /// many parts); 0 = the machine's hardware threads, at most 8. The code
   /// does not depend on it.
   int compileThreads = 0;
+  /// A train step calls recc_output_ready(i) once gradient buffer i is final
+  /// (runtime/OutputReady.h), so that the ranks under mpirun can sum it while
+  /// the backward pass goes on.
+  bool notifyGradients = false;
 };
 using JitOptions = CodegenOptions;
 

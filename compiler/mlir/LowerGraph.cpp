@@ -97,7 +97,7 @@ static MemRefType bufferType(OpBuilder& b, const Node& n, const rt::BatchSizes& 
 }
 
 OwningOpRef<ModuleOp> lowerGraph(MLIRContext& ctx, const Graph& g, const rt::BatchSizes& batch,
-                                 const std::string& symbol) {
+                                 const std::string& symbol, bool notifyGradients) {
   ctx.loadDialect<func::FuncDialect, linalg::LinalgDialect, tensor::TensorDialect,
                   arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
                   bufferization::BufferizationDialect>();
@@ -138,6 +138,8 @@ OwningOpRef<ModuleOp> lowerGraph(MLIRContext& ctx, const Graph& g, const rt::Bat
   }
 
   for (const Binding& out : g.outputs()) {
+    if (notifyGradients && out.role == ValueRole::Gradient)
+      fn.setArgAttr(unsigned(arg), "recc.notify", b.getI64IntegerAttr(int64_t(arg)));
     Value dest = entry->getArgument(arg++);
     b.create<bufferization::MaterializeInDestinationOp>(
         locOf(ctx, g.node(out.node)), Type(), values[out.node], dest, /*restrict=*/true,

@@ -128,10 +128,13 @@ mlir::Value forRows(mlir::OpBuilder& b, mlir::Location l, int64_t rows, mlir::Va
 std::vector<int64_t> normalizedAxes(std::vector<int64_t> axes, int64_t rank);
 
 /// Lowers the graph into a new module holding `func.func @<symbol>_body`.
-/// Throws CodegenError (with the node's location) if a node cannot be lowered.
+/// With `notifyGradients`, each Gradient output's argument is marked for
+/// recc-notify-outputs with its buffer index. Throws CodegenError (with the
+/// node's location) if a node cannot be lowered.
 mlir::OwningOpRef<mlir::ModuleOp> lowerGraph(mlir::MLIRContext& ctx, const Graph& graph,
                                               const rt::BatchSizes& batch,
-                                              const std::string& symbol);
+                                              const std::string& symbol,
+                                              bool notifyGradients = false);
 
 /// The name of the lowered (bare-pointer) function for a step symbol.
 inline std::string bodyName(const std::string& symbol) { return symbol + "_body"; }

@@ -8,6 +8,8 @@
 //                                   (OutlineKernels.cpp)
 //   recc-fuse-elementwise           elementwise fusion and reshape folding that
 //                                   leave contractions named (FuseElementwise.cpp)
+//   recc-notify-outputs             recc_output_ready(i) once a marked output
+//                                   buffer is final (NotifyOutputs.cpp)
 #pragma once
 
 namespace recc::passes {
@@ -17,5 +19,6 @@ void registerPasses();
 void registerPlanMemoryPass();
 void registerOutlineKernelsPass();
 void registerFuseElementwisePass();
+void registerNotifyOutputsPass();
 
 }  // namespace recc::passes

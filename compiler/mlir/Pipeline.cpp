@@ -63,7 +63,8 @@ std::string stagePipeline(Stage to, const CodegenOptions& o) {
     // filled buffer into each matmul's output (28 copies of [1000, N] in ESM²).
     return "canonicalize,recc-fuse-elementwise,canonicalize,eliminate-empty-tensors,"
            "empty-tensor-to-alloc-tensor,one-shot-bufferize,"
-           "canonicalize,cse,buffer-deallocation-pipeline,canonicalize,recc-plan-memory";
+           "canonicalize,cse,buffer-deallocation-pipeline,canonicalize,recc-plan-memory,"
+           "recc-notify-outputs";
   case Stage::Vectorized:
     if (!o.vectorize)
       return "func.func(recc-tile-vectorize{vectorize=0}),convert-linalg-to-loops,canonicalize";

@@ -476,6 +476,7 @@ void registerPasses() {
   registerPlanMemoryPass();
   registerOutlineKernelsPass();
   registerFuseElementwisePass();
+  registerNotifyOutputsPass();
 }
 
 }  // namespace recc::passes

@@ -85,6 +85,7 @@ int compileTrainer(const CompiledModel& model, const std::string& output, int th
   try {
     CodegenOptions options;
     options.threads = threads;
+    options.notifyGradients = ranks > 1;  // for the sums beside the backward pass
     // The train step reads a batch of each stream (its own size); the eval
     // step one batch that every stream reads.
     emitObject({{&model.trainGraph, kTrainSymbol, rt::trainBatches(slice)},

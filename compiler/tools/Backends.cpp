@@ -2,6 +2,7 @@
 #include "compiler/tools/Backends.h"
 
 #include "compiler/exec/ReferenceExecutor.h"
+#include "runtime/Cluster.h"
 #ifdef RECC_HAVE_MLIR
 #include "compiler/mlir/Backend.h"
 #endif
@@ -17,6 +18,7 @@ static std::unique_ptr<rt::StepFunction> makeStep(const Graph& graph, BackendKin
 #ifdef RECC_HAVE_MLIR
   CodegenOptions options;
   options.threads = threads <= 0 ? 2 : threads;
+  options.notifyGradients = rt::Cluster::distributed();  // see Backend.h
   return compileJit(graph, batch, options);
 #else
   (void)threads;

@@ -4,7 +4,15 @@
 #include "JitCompare.h"
 #include "TestModels.h"
 
+#include "runtime/OutputReady.h"
+
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
 
 using namespace recc;
 using namespace recc::mlirtest;
@@ -82,4 +90,65 @@ TEST(MlirModel, NaiveLoopsBaseline) {
   o.vectorize = false;
   Mismatch m = compareWithReference(esmmLikeGraph(true), 7, kRanges, o);
   EXPECT_TRUE(m.ok) << m.where;
+}
+
+// Under mpirun a train step says when each gradient buffer is final
+// (recc-notify-outputs, runtime/OutputReady.h), and the ranks start summing it
+// then: every gradient buffer is announced exactly once, nothing else is, and
+// what a buffer holds when announced is what it holds when the step ends.
+TEST(MlirModel, AnnouncedGradientsAreFinal) {
+  JitOptions o;
+  o.threads = 2;
+  o.notifyGradients = true;
+  const Graph g = esmmLikeGraph(true, 96, 256);
+  const int64_t batch = 200;
+  auto step = compileJit(g, batch, o);
+  std::vector<std::vector<float>> buffers;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> value(-0.1f, 0.1f);
+  for (const Binding& b : g.inputs()) {
+    buffers.emplace_back(g.node(b.node).shape.numElements(batch));
+    for (float& v : buffers.back()) v = b.name == "seed" ? 4242.0f : value(rng);
+  }
+  for (const Binding& b : g.outputs())
+    buffers.emplace_back(g.node(b.node).shape.numElements(batch), NAN);
+  std::vector<float*> ptrs;
+  for (auto& b : buffers) ptrs.push_back(b.data());
+  std::set<int64_t> gradients;
+  for (size_t k = 0; k < g.outputs().size(); ++k)
+    if (g.outputs()[k].role == ValueRole::Gradient) gradients.insert(int64_t(g.inputs().size() + k));
+  std::map<int64_t, std::vector<float>> announced;
+  std::vector<int64_t> order;
+  int64_t unwrittenAtFirst = -1;  // gradient buffers still all NaN at the first call
+  {
+    rt::OutputReadyReceiver receiver([&](int64_t i) {
+      if (order.empty()) {
+        unwrittenAtFirst = 0;
+        for (int64_t k : gradients)
+          unwrittenAtFirst += std::isnan(buffers[size_t(k)].front()) ? 1 : 0;
+      }
+      order.push_back(i);
+      announced[i] = buffers.at(size_t(i));
+    });
+    step->run(batch, ptrs.data());
+  }
+  ASSERT_GE(gradients.size(), 4u);
+  EXPECT_EQ(order.size(), gradients.size()) << "each gradient once";
+  for (int64_t i : gradients) {
+    ASSERT_TRUE(announced.count(i)) << "buffer " << i << " not announced";
+    EXPECT_EQ(std::memcmp(announced[i].data(), buffers[size_t(i)].data(),
+                          announced[i].size() * sizeof(float)), 0)
+        << "buffer " << i << " changed after it was announced";
+  }
+  // The announcements come as the backward pass goes, not all at its end:
+  // at the first, other gradients are not written yet.
+  EXPECT_GT(unwrittenAtFirst, 0);
+  // Without a receiver the calls do nothing, and the step computes the same.
+  std::vector<std::vector<float>> again = buffers;
+  std::vector<float*> againPtrs;
+  for (auto& b : again) againPtrs.push_back(b.data());
+  step->run(batch, againPtrs.data());
+  for (int64_t i : gradients)
+    EXPECT_EQ(std::memcmp(again[size_t(i)].data(), buffers[size_t(i)].data(),
+                          again[size_t(i)].size() * sizeof(float)), 0);
 }
