@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Training under mpirun on this machine (docs/distributed.md): ESM² and
 # SAR-Net on generated data, one process, `mpirun -np 2` with replicated
-# tables, the same with --no-overlap (the dense gradients summed before the
-# row gradients' exchange and the sparse update, not beside them) and
+# tables, the same with --no-overlap (the dense gradients summed after the
+# step, not while the backward pass runs) and
 # `mpirun -np 2 ... --shard-tables`, one thread per rank, interleaved
 # (np 1, np 2, np 2 without overlap, np 2 sharded, np 1, ...). Prints, per model and
 # run kind, the median and range of the epoch's samples/s, the samples/s per

@@ -49,8 +49,8 @@ void addCheckpointFlags(CLI::App& cmd, TrainArgs& a) {
                "under mpirun: split every table by row over the ranks (id mod N) instead of "
                "holding it whole on each (docs/distributed.md)");
   cmd.add_flag("--no-overlap", a.noOverlap,
-               "under mpirun: sum the dense gradients over the ranks before the row gradients' "
-               "exchange and the sparse update, rather than on a thread beside them");
+               "under mpirun: sum the dense gradients over the ranks after the step, before the "
+               "row gradients' exchange, rather than on a thread while the backward pass runs");
 }
 } // namespace
 
