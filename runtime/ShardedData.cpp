@@ -133,11 +133,15 @@ void gatherStepRows(const ModelPlan& plan, const ShardLayout& layout, const Data
 }
 
 std::vector<FeatureStats> globalFeatureStats(const ModelPlan& plan, const DataSet& shard) {
-  std::vector<FeatureStats> local = computeFeatureStats(plan, shard);
+  return combineFeatureStats(computeFeatureStats(plan, shard), shard.rows());
+}
+
+std::vector<FeatureStats> combineFeatureStats(const std::vector<FeatureStats>& local,
+                                              int64_t rows) {
   // Per feature: rows, mean, sum of squared deviations (the last from stddev).
   std::string mine;
   for (const FeatureStats& s : local) {
-    const double n = double(shard.rows());
+    const double n = double(rows);
     putValue(mine, s.ready ? n : 0.0);
     putValue(mine, s.mean);
     putValue(mine, s.stddev * s.stddev * n);
@@ -168,6 +172,16 @@ DataFingerprint shardedFingerprint(const ModelPlan& plan, const DataSet& shard) 
   const DataFingerprint mine = rowFingerprint(plan, shard, layout.firstRow(Cluster::rank()));
   DataFingerprint all{layout.globalRows(), 0};
   for (uint64_t part : allGatherValue(mine.hash)) all.hash += part;
+  return all;
+}
+
+DataFingerprint rankedFingerprint(const DataFingerprint& mine) {
+  DataFingerprint all{0, 0};
+  uint64_t rank = 0;
+  for (const DataFingerprint& part : allGatherValue(mine)) {
+    all.rows += part.rows;
+    all.hash += combine(part.hash, ++rank);
+  }
   return all;
 }
 

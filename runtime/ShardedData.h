@@ -56,12 +56,20 @@ void gatherStepRows(const ModelPlan& plan, const ShardLayout& layout, const Data
 /// The statistics computeFeatureStats would give over all ranks' rows
 /// (each rank's mean and squared deviations, combined in rank order).
 std::vector<FeatureStats> globalFeatureStats(const ModelPlan& plan, const DataSet& shard);
+/// Each rank's statistics of its `rows` rows, combined over all ranks the
+/// same way. A collective call.
+std::vector<FeatureStats> combineFeatureStats(const std::vector<FeatureStats>& local,
+                                              int64_t rows);
 
 /// The identity of all ranks' rows for a checkpoint's position: the rows in
 /// all and rowFingerprint's hash of them (each rank's part, summed), which
 /// is the same under any number of ranks and in one process
 /// (TrainPosition.h).
 DataFingerprint shardedFingerprint(const ModelPlan& plan, const DataSet& shard);
+/// The identity of streamed data read by rank from its own files: every
+/// rank's fingerprint, in rank order (the same files under another number of
+/// ranks give another one). A collective call.
+DataFingerprint rankedFingerprint(const DataFingerprint& mine);
 
 /// All ranks' rows of `shard` in rank order (every column packRows carries,
 /// group text included), on every rank. A collective call.

@@ -64,6 +64,13 @@ std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<con
     in.push_back({streams[k], cycles[k].batch(step)});
   return in;
 }
+
+std::string trafficLine(int64_t sentBefore, int64_t steps, const StepRunner& runner) {
+  const double perStep = double(Cluster::bytesSent() - sentBefore) / double(std::max<int64_t>(steps, 1));
+  return joinNonEmpty({fmt::format("{} ranks, {} sent per step by rank {}", Cluster::size(),
+                                   formatBytes(perStep), Cluster::rank()),
+                       runner.overlapSummary()});
+}
 } // namespace trainer_detail
 using namespace trainer_detail;
 
@@ -186,13 +193,7 @@ EpochReport Trainer::runEpoch(const DataSet& train, const std::vector<const Data
       break;
   }
   double secs = progress.elapsed();
-  const std::string traffic =
-      Shards ? joinNonEmpty({fmt::format("{} ranks, {} sent per step by rank {}", Cluster::size(),
-                                         formatBytes(double(Cluster::bytesSent() - sentBefore) /
-                                                     double(std::max<int64_t>(b - firstBatch, 1))),
-                                         Cluster::rank()),
-                             runner.overlapSummary()})
-             : std::string();
+  const std::string traffic = Shards ? trafficLine(sentBefore, b - firstBatch, runner) : "";
   EpochReport r{epoch, b - firstBatch, batcher.droppedRows(),
                 lossSum / double(std::max<int64_t>(b - firstBatch, 1)), secs,
                 secs > 0 ? double(samples) / secs : 0.0, std::nullopt,

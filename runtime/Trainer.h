@@ -103,8 +103,11 @@ struct StreamedData {
   int64_t rows = 0;         ///< rows of all files (the first pass)
   std::vector<FeatureStats> stats;  ///< of the source's features (the first pass)
   /// The rows in file order, as parsed chunk by chunk (the first pass); a
-  /// mid-epoch resume checks it (TrainPosition.h).
+  /// mid-epoch resume checks it (TrainPosition.h). Under mpirun: every
+  /// rank's, in rank order (rankedFingerprint).
   DataFingerprint fingerprint;
+  /// Under mpirun, where each rank streams its own files: every rank's rows.
+  std::vector<int64_t> rankRows;
 };
 
 class Trainer {

@@ -13,6 +13,8 @@
 #include "runtime/Evaluator.h"
 #include "runtime/MemoryCheck.h"
 #include "runtime/Parallel.h"
+#include "runtime/Bytes.h"
+#include "runtime/ShardedData.h"
 #include "runtime/ShardedTables.h"
 #include "runtime/StreamSurvey.h"
 #include "runtime/TouchedRows.h"
@@ -82,6 +84,14 @@ auto naming(const std::string& what, F&& body) {
   }
 }
 
+/// Under mpirun, with at least a file per rank: rank r's consecutive range
+/// [F·r/N, F·(r+1)/N) of the F files.
+std::vector<std::string> rankFiles(const std::vector<std::string>& files) {
+  const size_t ranks = size_t(Cluster::size()), rank = size_t(Cluster::rank());
+  return {files.begin() + std::ptrdiff_t(files.size() * rank / ranks),
+          files.begin() + std::ptrdiff_t(files.size() * (rank + 1) / ranks)};
+}
+
 DataSet readData(const std::string& flag, const std::vector<std::string>& values,
                  const ModelPlan& plan, const ReadOptions& options = {}) {
   const std::vector<std::string> files = expandDataFiles(flag, values);
@@ -92,8 +102,7 @@ DataSet readData(const std::string& flag, const std::vector<std::string>& values
   ReadOptions sharded = options;
   std::vector<std::string> mine = files;
   if (ranks > 1 && files.size() >= ranks) {
-    mine.assign(files.begin() + std::ptrdiff_t(files.size() * rank / ranks),
-                files.begin() + std::ptrdiff_t(files.size() * (rank + 1) / ranks));
+    mine = rankFiles(files);
   } else {
     sharded.shardIndex = int(rank);
     sharded.shardCount = int(ranks);
@@ -378,6 +387,14 @@ namespace {
 StreamedData streamedTrainData(const ModelPlan& plan, const TrainArgs& a) {
   StreamedData data;
   data.files = expandDataFiles("--data", a.data);
+  // Under mpirun each rank streams its own files (Trainer.h).
+  if (Cluster::distributed()) {
+    if (data.files.size() < size_t(Cluster::size()))
+      fail("--stream-buffer under mpirun: each rank streams files of its own, so --data needs "
+           "at least {} files, one per rank; it names {} (split it, e.g. `split -n l/{}`, each "
+           "part with the header)", Cluster::size(), data.files.size(), Cluster::size());
+    data.files = rankFiles(data.files);
+  }
   for (const std::string& file : data.files) {
     struct stat st{};
     if (::stat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
@@ -390,15 +407,48 @@ StreamedData streamedTrainData(const ModelPlan& plan, const TrainArgs& a) {
   return data;
 }
 
+/// Under mpirun: every rank's survey of its own files, combined: the rows of
+/// each rank (the steps), statistics over all rows, a fingerprint of all, and
+/// the rows each table may hold here. That bound is the sum of every rank's
+/// (the ranks' ids may all differ); a sharded table's rank owns at most
+/// every N-th row besides.
+void combineStreamSurveys(const ModelPlan& plan, bool shardTables, StreamedData& data,
+                          DynamicRowCounts& touched) {
+  data.rankRows = allGatherValue(data.rows);
+  data.stats = combineFeatureStats(data.stats, data.rows);
+  data.fingerprint = rankedFingerprint(data.fingerprint);
+  const int64_t ranks = Cluster::size();
+  for (const TableSpec& t : plan.tables) {
+    const auto it = touched.find(t.name);
+    const double all = sumOverRanks(it == touched.end() ? 0.0 : double(it->second));
+    if (it == touched.end())
+      continue;
+    const int64_t owned = shardTables ? (t.rows + ranks - 1) / ranks : t.rows;
+    it->second = std::min(int64_t(all), owned);
+  }
+}
+
 /// The first pass over streamed --data (StreamSurvey.h), said on stderr.
 void surveyStreamedData(const ModelPlan& plan, const TrainArgs& a, StreamedData& data,
                         DynamicRowCounts& touched) {
+  DynamicRowCounts mine;
   naming(fmt::format("reading --data '{}'", describeFiles(data.files)),
-         [&] { surveyStream(plan, data, touched); });
+         [&] { surveyStream(plan, data, mine); });
+  if (Cluster::distributed())
+    combineStreamSurveys(plan, a.shardTables, data, mine);
+  for (const auto& [table, rows] : mine) touched[table] += rows;
+  if (Cluster::rank() != 0)
+    return;
   std::fprintf(stderr,
                "--stream-buffer %lld: streaming %lld rows of %zu file%s (chunks of %lld "
-               "rows)\n", (long long)a.streamBuffer, (long long)data.rows, data.files.size(),
+               "rows)", (long long)a.streamBuffer, (long long)data.rows, data.files.size(),
                data.files.size() == 1 ? "" : "s", (long long)data.chunkRows);
+  if (Cluster::distributed()) {
+    int64_t all = 0;
+    for (int64_t rows : data.rankRows) all += rows;
+    std::fprintf(stderr, " on rank 0; %lld rows over %d ranks", (long long)all, Cluster::size());
+  }
+  std::fprintf(stderr, "\n");
 }
 } // namespace
 
@@ -537,9 +587,10 @@ int runTrain(const ModelPlan& modelPlan, const StepFactory& steps, const TrainAr
     const NormCheck norms = checkTrainFlags(plan, a, inspector.get());
     const std::vector<std::string> streamPaths = streamFiles(plan, a.streams);
     const ModelPlan slicePlan = rankSlice(plan, Cluster::size());  // checked before reading
-    if (Cluster::distributed() && a.streamBuffer > 0)
-      fail("--stream-buffer: streamed training data is not sharded over ranks yet; under "
-           "mpirun each rank reads its rows of --data into memory (docs/distributed.md)");
+    if (Cluster::distributed() && a.streamBuffer > 0 && !plan.streams.empty())
+      fail("--stream-buffer under mpirun: model '{}' reads other input streams, whose batches "
+           "each rank draws from all ranks' rows in memory; train it without --stream-buffer",
+           plan.model);
     ThreadLimit limit(a.threads);
     TrainInputs in = readTrainInputs(plan, a, streamPaths);
     // Bad checkpoints are reported before the tables are allocated.

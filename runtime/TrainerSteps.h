@@ -22,4 +22,9 @@ std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<con
                                              const std::vector<const DataSet*>& streams,
                                              std::vector<StreamCycle>& cycles, int64_t step);
 
+/// Under mpirun, the end of an epoch's line: the ranks, the bytes this rank
+/// sent per step since `sentBefore` (Cluster::bytesSent), and the dense sums'
+/// time (StepRunner::overlapSummary).
+std::string trafficLine(int64_t sentBefore, int64_t steps, const StepRunner& runner);
+
 } // namespace recc::rt::trainer_detail

@@ -5,7 +5,15 @@
 // its rows. The epoch has as many steps as the in-memory one would on the
 // same rows (a fixed-batch step drops the last partial batch), so the
 // progress p and the step seeds line up with it; only the order differs.
+//
+// Under mpirun each rank streams its own files through a buffer of its own
+// and trains its slice (B/N rows) of each global batch from it; every rank
+// runs as many steps as the rank with the fewest rows has full slices. The
+// global batches are therefore not those of one process, as they are when
+// the data is in memory (docs/distributed.md).
 #include "runtime/Batcher.h"
+#include "runtime/Cluster.h"
+#include "runtime/Random.h"
 #include "runtime/ChunkPipe.h"
 #include "runtime/DataFiles.h"
 #include "runtime/Divergence.h"
@@ -24,10 +32,14 @@ namespace recc::rt {
 using namespace trainer_detail;
 
 namespace {
-/// Steps of a streamed epoch over `rows` rows: as many as the in-memory
-/// epoch has (a fixed-batch step drops the last partial batch).
-int64_t streamedSteps(int64_t rows, const ModelPlan& plan, const StepFunction& fn) {
-  return Batcher::trainingBatches(rows, plan.batchSize, fn.fixedBatch());
+/// Steps of a streamed epoch: as many as the in-memory epoch has (a
+/// fixed-batch step drops the last partial batch); under mpirun, the full
+/// slices of the rank with the fewest rows.
+int64_t streamedSteps(const StreamedData& data, const ModelPlan& plan, const StepFunction& fn) {
+  if (data.rankRows.empty())
+    return Batcher::trainingBatches(data.rows, plan.batchSize, fn.fixedBatch());
+  const int64_t slice = plan.batchSize / Cluster::size();
+  return *std::min_element(data.rankRows.begin(), data.rankRows.end()) / slice;
 }
 
 /// The files hold other rows than the first pass counted.
@@ -46,7 +58,7 @@ std::vector<EpochReport> Trainer::trainStreamed(const StreamedData& train, const
   const auto position = [&](int64_t lastEpoch) {
     const ModelPlan& plan = State.plan();
     const int64_t batch = TrainFn.fixedBatch() > 0 ? TrainFn.fixedBatch() : plan.batchSize;
-    TrainPosition now{lastEpoch, 0, streamedSteps(train.rows, plan, TrainFn), plan.seed, batch,
+    TrainPosition now{lastEpoch, 0, streamedSteps(train, plan, TrainFn), plan.seed, batch,
                       {train.fingerprint}, train.bufferRows};
     for (const DataSet* s : streams) now.data.push_back(fingerprint(plan, *s));
     return now;
@@ -64,8 +76,13 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
                                       CheckpointPolicy& policy, int64_t firstBatch) {
   const ModelPlan& plan = State.plan();
   const int64_t fixed = TrainFn.fixedBatch();
-  const int64_t batchSize = fixed > 0 ? fixed : plan.batchSize;
-  const int64_t steps = streamedSteps(train.rows, plan, TrainFn);
+  const bool ranked = !train.rankRows.empty();  // under mpirun: this rank's slices
+  const int64_t slice = plan.batchSize / Cluster::size();
+  if (ranked && fixed > 0 && fixed != slice)
+    fail("the train step was made for batches of {} rows; each of {} ranks trains {} rows "
+         "of the global batch of {}", fixed, Cluster::size(), slice, plan.batchSize);
+  const int64_t batchSize = ranked ? slice : fixed > 0 ? fixed : plan.batchSize;
+  const int64_t steps = streamedSteps(train, plan, TrainFn);
   const std::string source = describeFiles(train.files);
   if (steps == 0)
     fail("{}: {} rows are fewer than one batch of {} for the compiled train step", source,
@@ -81,11 +98,14 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
     Options.trainLog->startEpoch();
   // A buffer beyond the row count would hold nothing more (same order).
   ShuffleBuffer buffer(plan, std::min(train.bufferRows, train.rows));
-  buffer.startEpoch(plan.seed, State.epoch);
+  // Each rank shuffles its own rows (rank 0 as one process would).
+  buffer.startEpoch(Cluster::rank() == 0 ? plan.seed : combine(plan.seed, Cluster::rank()),
+                    State.epoch);
   DataSet batch(plan, batchSize, /*withLabels=*/true, /*withGroups=*/false);
   batch.setSource(source);
   std::vector<int64_t> batchRows(static_cast<size_t>(batchSize));
   std::iota(batchRows.begin(), batchRows.end(), int64_t{0});
+  const int64_t sentBefore = Cluster::bytesSent();
   double lossSum = 0;
   int64_t samples = 0, b = 0, filled = 0, seen = 0;
   const double totalSteps = double(lastEpoch) * double(steps);  // as in runEpoch
@@ -98,19 +118,25 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
       return false;
     }
     runner.setProgress(std::clamp(double(State.step) / totalSteps, 0.0, 1.0));
-    runner.run(stepRows(batch, std::span<const int64_t>(batchRows.data(), size_t(rows)),
-                        streams, cycles, State.step),
-               stepSeed(plan.seed, State.step));
+    std::vector<StepRunner::StreamRows> in = stepRows(
+        batch, std::span<const int64_t>(batchRows.data(), size_t(rows)), streams, cycles,
+        State.step);
+    if (ranked) {  // this rank's slice of the global batch (dropout masks)
+      in[0].firstRow = Cluster::rank() * slice;
+      in[0].globalRows = plan.batchSize;
+    }
+    runner.run(in, stepSeed(plan.seed, State.step));
     guard.check(runner, b);
     runner.applyGradients();
     lossSum += runner.loss();
-    samples += rows;
+    samples += ranked ? plan.batchSize : rows;  // under mpirun: the global batch
     ++b;
     progress.update(b, samples, lossSum / double(b - firstBatch));
     if (Options.trainLog)
       Options.trainLog->step(State, epoch, {runner.loss(), runner.lossTerms()}, rows,
                              b == steps);
-    return policy.afterStep(b, b == steps);
+    // Under mpirun a rank stops at the steps every rank can run.
+    return policy.afterStep(b, b == steps) || (ranked && b == steps);
   };
   bool stopped = false;
   {
@@ -133,13 +159,14 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
       stopped = step(batchSize);
       filled = 0;
     }
-  if (!stopped && filled > 0 && fixed <= 0)
+  if (!stopped && filled > 0 && fixed <= 0 && !ranked)
     stopped = step(filled);
   const double secs = progress.elapsed();
   const int64_t ran = b - firstBatch;
-  EpochReport r{epoch, ran, fixed > 0 ? train.rows % batchSize : 0,
-                lossSum / double(std::max<int64_t>(ran, 1)), secs,
-                secs > 0 ? double(samples) / secs : 0.0, std::nullopt, "", b < steps ? b : 0};
+  const int64_t dropped = ranked ? train.rows - steps * slice : fixed > 0 ? train.rows % batchSize : 0;
+  EpochReport r{epoch, ran, dropped, lossSum / double(std::max<int64_t>(ran, 1)), secs,
+                secs > 0 ? double(samples) / secs : 0.0, std::nullopt, "", b < steps ? b : 0,
+                ranked ? trafficLine(sentBefore, ran, runner) : std::string()};
   r.norms = guard.normSummary();
   if (std::string clip = runner.clipSummary(); !clip.empty())
     r.norms += (r.norms.empty() ? "" : ", ") + clip;
