@@ -247,8 +247,17 @@ BackgroundSums::~BackgroundSums() {
     S->stop = true;
   }
   S->changed.notify_all();
-  if (S->worker.joinable())
-    S->worker.join();
+  if (!S->worker.joinable())
+    return;
+  // Left by an error, which will end every rank (Cluster::abortAll): the
+  // thread may be waiting in a sum the other ranks never join, so it is
+  // left to the process's end rather than waited for.
+  if (std::uncaught_exceptions() > 0) {
+    S->worker.detach();
+    S.release();  // the detached thread still uses it
+    return;
+  }
+  S->worker.join();
 }
 
 void BackgroundSums::add(std::span<float> values) {
