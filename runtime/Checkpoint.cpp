@@ -10,13 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <memory>
-
-#include <filesystem>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <functional>
 

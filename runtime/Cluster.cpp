@@ -7,15 +7,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <utility>
-#include <climits>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #ifdef RECC_HAVE_MPI
@@ -32,7 +32,7 @@ int Rank = 0;
 int Size = 1;
 bool Joined = false;
 std::atomic<int64_t> Sent = 0;  // bytes sent to other ranks, by either thread
-bool Overlap = true;             // sumInRankOrderAsync on a thread of its own
+bool Overlap = true;             // BackgroundSums on a thread of their own
 bool ThreadsAllowed = false;     // MPI_THREAD_MULTIPLE provided
 
 /// Whether an MPI launcher (Open MPI's mpirun, a PMI/PMIx one) started us.
@@ -44,7 +44,7 @@ bool launchedByMpi() {
 }
 
 #ifdef RECC_HAVE_MPI
-/// The communicator of sumInRankOrderAsync: collectives on it run beside
+/// The communicator of BackgroundSums: collectives on it run beside
 /// those on MPI_COMM_WORLD without being ordered against them.
 MPI_Comm Background = MPI_COMM_NULL;
 
@@ -76,13 +76,12 @@ void check(int rc, const char* call) {
   fail("{}: {} failed: {}", Cluster::where(), call, std::string(text, size_t(len)));
 }
 
-#endif
-
-#ifdef RECC_HAVE_MPI
-/// Waits for `request` without spinning: a blocking MPI call polls a core at
-/// full speed, which the background sums' thread would take from the step's
-/// threads while the other ranks are still computing.
-void waitIdly(MPI_Request& request, const char* call) {
+/// Waits for `request`. `idly`: without spinning, for the background sums'
+/// thread, since a blocking MPI wait polls a core at full speed and would take
+/// it from the step's threads while the other ranks are still computing.
+void await(MPI_Request& request, const char* call, bool idly) {
+  if (!idly)
+    return check(MPI_Wait(&request, MPI_STATUS_IGNORE), call);
   for (int done = 0;;) {
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), call);
     if (done)
@@ -90,6 +89,7 @@ void waitIdly(MPI_Request& request, const char* call) {
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
+
 #endif
 
 /// sumInRankOrder: a no-op in one process.
@@ -111,33 +111,20 @@ void sumSegments(std::span<T> values, bool background = false) {
   }
   Sent += (n - mine + mine * (Size - 1)) * int64_t(sizeof(T));
   std::vector<T> parts(size_t(mine) * size_t(Size));
-  if (background) {
-    MPI_Request request;
-    check(MPI_Ialltoallv(values.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, parts.data(),
-                         recvCounts.data(), recvAt.data(), MPI_BYTE, comm, &request),
-          "MPI_Ialltoallv");
-    waitIdly(request, "MPI_Ialltoallv");
-  } else {
-    check(MPI_Alltoallv(values.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, parts.data(),
-                        recvCounts.data(), recvAt.data(), MPI_BYTE, comm),
-          "MPI_Alltoallv");
-  }
+  MPI_Request request;
+  check(MPI_Ialltoallv(values.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, parts.data(),
+                       recvCounts.data(), recvAt.data(), MPI_BYTE, comm, &request),
+        "MPI_Ialltoallv");
+  await(request, "MPI_Ialltoallv", background);
   // This rank's segment, summed in rank order.
   std::vector<T> sum(parts.begin(), parts.begin() + mine);
   for (int r = 1; r < Size; ++r)
     for (int64_t i = 0; i < mine; ++i)
       sum[size_t(i)] += parts[size_t(r * mine + i)];
-  if (background) {
-    MPI_Request request;
-    check(MPI_Iallgatherv(sum.data(), recvCounts[0], MPI_BYTE, values.data(), sendCounts.data(),
-                          sendAt.data(), MPI_BYTE, comm, &request),
-          "MPI_Iallgatherv");
-    waitIdly(request, "MPI_Iallgatherv");
-  } else {
-    check(MPI_Allgatherv(sum.data(), recvCounts[0], MPI_BYTE, values.data(), sendCounts.data(),
-                         sendAt.data(), MPI_BYTE, comm),
-          "MPI_Allgatherv");
-  }
+  check(MPI_Iallgatherv(sum.data(), recvCounts[0], MPI_BYTE, values.data(), sendCounts.data(),
+                        sendAt.data(), MPI_BYTE, comm, &request),
+        "MPI_Iallgatherv");
+  await(request, "MPI_Iallgatherv", background);
 #else
   (void)values;
   (void)background;
@@ -151,7 +138,7 @@ void Cluster::start(int* argc, char*** argv) {
     return;
 #ifdef RECC_HAVE_MPI
   int provided = 0;
-  // The main thread calls MPI, and so does sumInRankOrderAsync's thread at
+  // The main thread calls MPI, and so does BackgroundSums' thread at
   // the same time, on a communicator of its own (the steps' threads never do).
   MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
   ThreadsAllowed = provided >= MPI_THREAD_MULTIPLE;

@@ -103,7 +103,7 @@ private:
   void bindColumnList(const Line& first);
   void bindTargets();
   void bind(const std::string& column, Target target, bool required);
-  void parseRows(const std::vector<Line>& lines, size_t first);
+  void parseRows(const std::vector<Line>& lines);
   void parseRow(const Line& line, int64_t row, std::vector<std::string_view>& fields);
   void parseIds(const Line& line, int col, std::string_view field, int f, int64_t row);
   void parseBags(const Line& line, int col, std::string_view field, int f, int64_t row);
@@ -134,7 +134,8 @@ private:
   int64_t lineNumber(const Line& line) const {
     if (ShareStart.empty() || ShareStart[size_t(line.file)] == 0)
       return line.number;
-    return lineNumberAt(Paths[size_t(line.file)], ShareStart[size_t(line.file)]) + line.number - 1;
+    const size_t f = size_t(line.file);
+    return lineNumberAt(Paths[f], ShareStart[f]) + line.number - 1;
   }
   /// The data lines to parse: every file's, or under mpirun this rank's.
   std::vector<Line> dataLines();
@@ -471,11 +472,11 @@ void Reader::parseRow(const Line& line, int64_t row, std::vector<std::string_vie
     }
 }
 
-void Reader::parseRows(const std::vector<Line>& lines, size_t first) {
+void Reader::parseRows(const std::vector<Line>& lines) {
   std::mutex mutex;
   std::atomic<int64_t> errorLine{std::numeric_limits<int64_t>::max()};
   std::string error;
-  tbb::parallel_for(tbb::blocked_range<size_t>(first, lines.size(), 2048),
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, lines.size(), 2048),
                     [&](const tbb::blocked_range<size_t>& r) {
     std::vector<std::string_view> fields;
     for (size_t i = r.begin(); i < r.end(); ++i) {
@@ -483,11 +484,11 @@ void Reader::parseRows(const std::vector<Line>& lines, size_t first) {
         return;
       try {
         rowOovIds = 0;
-        parseRow(lines[i], static_cast<int64_t>(i - first), fields);
+        parseRow(lines[i], static_cast<int64_t>(i), fields);
         if (rowOovIds > 0)
           OovIds.fetch_add(rowOovIds, std::memory_order_relaxed);
       } catch (const SkipRow&) {
-        Skipped[i - first] = 1;  // each row writes only its own flag
+        Skipped[i] = 1;  // each row writes only its own flag
       } catch (const RuntimeError& e) {
         std::lock_guard lock(mutex);
         if (lines[i].number < errorLine) {
@@ -565,7 +566,7 @@ DataSet Reader::read() {
   Data = DataSet(Plan, rows, /*withLabels=*/false, /*withGroups=*/false);
   Data.setSource(Paths.size() == 1 ? Path : describeFiles(Paths));
   prepareColumns(rows);
-  parseRows(lines, 0);
+  parseRows(lines);
   // One shard may have no rows, or lose all its rows to --unseen skip, while
   // the others keep theirs.
   dropSkippedRows(/*allowAll=*/Options.shardCount > 1);
@@ -599,7 +600,7 @@ DataSet Reader::parseChunk(const std::vector<Line>& lines) {
   GroupText.assign(GroupColumns.size(), {});
   OovIds = 0;
   prepareColumns(rows);
-  parseRows(lines, 0);
+  parseRows(lines);
   dropSkippedRows(/*allowAll=*/true);
   finishColumns();
   return std::move(Data);

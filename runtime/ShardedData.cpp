@@ -34,6 +34,12 @@ int ShardLayout::owner(int64_t g) const {
   return int(it - First.begin()) - 1;
 }
 
+std::vector<std::string> rankFiles(const std::vector<std::string>& files) {
+  const size_t ranks = size_t(Cluster::size()), rank = size_t(Cluster::rank());
+  return {files.begin() + std::ptrdiff_t(files.size() * rank / ranks),
+          files.begin() + std::ptrdiff_t(files.size() * (rank + 1) / ranks)};
+}
+
 void packRows(const ModelPlan& plan, const DataSet& data, std::span<const int64_t> rows,
               bool groups, std::string& out) {
   for (size_t f = 0; f < plan.features.size(); ++f) {

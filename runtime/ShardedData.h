@@ -38,6 +38,10 @@ private:
   std::vector<int64_t> First;  // per rank, then the total
 };
 
+/// Under mpirun, with at least a file per rank: rank r's consecutive range
+/// [F·r/N, F·(r+1)/N) of the F files, which the other ranks never open.
+std::vector<std::string> rankFiles(const std::vector<std::string>& files);
+
 /// Appends the columns `plan` reads (features, labels and, with `groups`,
 /// each group column's text) of `data`'s rows `rows` to `out`.
 void packRows(const ModelPlan& plan, const DataSet& data, std::span<const int64_t> rows,

@@ -2,7 +2,10 @@
 // al.'s pairwise update of (count, mean, sum of squared deviations).
 #include "runtime/StreamSurvey.h"
 
+#include "runtime/Bytes.h"
 #include "runtime/ChunkPipe.h"
+#include "runtime/Cluster.h"
+#include "runtime/ShardedData.h"
 #include "runtime/TouchedRows.h"
 #include "runtime/TrainPosition.h"
 
@@ -55,6 +58,22 @@ void surveyStream(const ModelPlan& plan, StreamedData& data, DynamicRowCounts& t
       data.stats[f] = {moments[f].mean, std::sqrt(moments[f].m2 / moments[f].n), true};
   for (const TableSpec& t : plan.tables)
     if (bound.count(t.name)) touched[t.name] += std::min(bound[t.name], t.rows);
+}
+
+void combineSurveysOverRanks(const ModelPlan& plan, bool shardTables, StreamedData& data,
+                             DynamicRowCounts& touched) {
+  data.rankRows = allGatherValue(data.rows);
+  data.stats = combineFeatureStats(data.stats, data.rows);
+  data.fingerprint = rankedFingerprint(data.fingerprint);
+  const int64_t ranks = Cluster::size();
+  for (const TableSpec& t : plan.tables) {
+    const auto it = touched.find(t.name);
+    const double all = sumOverRanks(it == touched.end() ? 0.0 : double(it->second));
+    if (it == touched.end())
+      continue;
+    const int64_t owned = shardTables ? (t.rows + ranks - 1) / ranks : t.rows;
+    it->second = std::min(int64_t(all), owned);
+  }
 }
 
 } // namespace recc::rt

@@ -19,6 +19,15 @@ namespace recc::rt {
 /// adds each dynamic table's bound to `touched`.
 void surveyStream(const ModelPlan& plan, StreamedData& data, DynamicRowCounts& touched);
 
+/// Under mpirun, where each rank surveyed its own files: every rank's rows
+/// (data.rankRows, for the steps), statistics over all rows, a fingerprint of
+/// all (rankedFingerprint), and in `touched` the rows each table may hold on
+/// this rank: the sum of every rank's bound (the ranks' ids may all differ),
+/// and with `shardTables` at most the every-N-th rows the rank owns. A
+/// collective call.
+void combineSurveysOverRanks(const ModelPlan& plan, bool shardTables, StreamedData& data,
+                             DynamicRowCounts& touched);
+
 /// The chunk size the reader thread parses at a time for a shuffle buffer of
 /// `bufferRows` rows: a quarter of it, within [1024, 65536].
 int64_t chunkRowsFor(int64_t bufferRows);

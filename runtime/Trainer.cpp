@@ -65,8 +65,15 @@ std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<con
   return in;
 }
 
+void checkSliceBatch(int64_t made, int64_t mine, int64_t global) {
+  if (made > 0 && made != mine)
+    fail("the train step was made for batches of {} rows; each of {} ranks trains {} rows "
+         "of the global batch of {}", made, Cluster::size(), mine, global);
+}
+
 std::string trafficLine(int64_t sentBefore, int64_t steps, const StepRunner& runner) {
-  const double perStep = double(Cluster::bytesSent() - sentBefore) / double(std::max<int64_t>(steps, 1));
+  const double perStep =
+      double(Cluster::bytesSent() - sentBefore) / double(std::max<int64_t>(steps, 1));
   return joinNonEmpty({fmt::format("{} ranks, {} sent per step by rank {}", Cluster::size(),
                                    formatBytes(perStep), Cluster::rank()),
                        runner.overlapSummary()});
@@ -96,9 +103,7 @@ void Trainer::shardOver(const DataSet& train, const std::vector<const DataSet*>&
   for (size_t k = 0; k <= streams.size(); ++k) {
     const int64_t global = streamBatch(plan, k), mine = streamBatch(slice, k);
     const int64_t made = TrainFn.fixedBatch() > 0 ? TrainFn.fixedBatches().stream(k) : 0;
-    if (made > 0 && made != mine)
-      fail("the train step was made for batches of {} rows; each of {} ranks trains {} rows "
-           "of the global batch of {}", made, ranks, mine, global);
+    checkSliceBatch(made, mine, global);
     sharded.layouts.emplace_back(k == 0 ? train.rows() : streams[k - 1]->rows());
     sharded.slices.emplace_back(plan, mine);
     sharded.globalBatch.push_back(global);

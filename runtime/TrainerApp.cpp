@@ -13,7 +13,6 @@
 #include "runtime/Evaluator.h"
 #include "runtime/MemoryCheck.h"
 #include "runtime/Parallel.h"
-#include "runtime/Bytes.h"
 #include "runtime/ShardedData.h"
 #include "runtime/ShardedTables.h"
 #include "runtime/StreamSurvey.h"
@@ -84,28 +83,19 @@ auto naming(const std::string& what, F&& body) {
   }
 }
 
-/// Under mpirun, with at least a file per rank: rank r's consecutive range
-/// [F·r/N, F·(r+1)/N) of the F files.
-std::vector<std::string> rankFiles(const std::vector<std::string>& files) {
-  const size_t ranks = size_t(Cluster::size()), rank = size_t(Cluster::rank());
-  return {files.begin() + std::ptrdiff_t(files.size() * rank / ranks),
-          files.begin() + std::ptrdiff_t(files.size() * (rank + 1) / ranks)};
-}
-
 DataSet readData(const std::string& flag, const std::vector<std::string>& values,
                  const ModelPlan& plan, const ReadOptions& options = {}) {
   const std::vector<std::string> files = expandDataFiles(flag, values);
   // Under mpirun each rank reads its own part of the rows (ShardedData.h):
-  // with at least a file per rank, a consecutive range of the files, which
-  // the other ranks never open; else a range of the rows.
-  const size_t ranks = size_t(Cluster::size()), rank = size_t(Cluster::rank());
+  // with at least a file per rank, its range of the files; else its share of
+  // the rows (ReadOptions::shardIndex).
   ReadOptions sharded = options;
   std::vector<std::string> mine = files;
-  if (ranks > 1 && files.size() >= ranks) {
+  if (Cluster::distributed() && files.size() >= size_t(Cluster::size())) {
     mine = rankFiles(files);
   } else {
-    sharded.shardIndex = int(rank);
-    sharded.shardCount = int(ranks);
+    sharded.shardIndex = Cluster::rank();
+    sharded.shardCount = Cluster::size();
   }
   return naming(fmt::format("reading {} '{}'", flag, describeFiles(mine)),
                 [&] { return readDataFiles(mine, plan, sharded); });
@@ -407,27 +397,6 @@ StreamedData streamedTrainData(const ModelPlan& plan, const TrainArgs& a) {
   return data;
 }
 
-/// Under mpirun: every rank's survey of its own files, combined: the rows of
-/// each rank (the steps), statistics over all rows, a fingerprint of all, and
-/// the rows each table may hold here. That bound is the sum of every rank's
-/// (the ranks' ids may all differ); a sharded table's rank owns at most
-/// every N-th row besides.
-void combineStreamSurveys(const ModelPlan& plan, bool shardTables, StreamedData& data,
-                          DynamicRowCounts& touched) {
-  data.rankRows = allGatherValue(data.rows);
-  data.stats = combineFeatureStats(data.stats, data.rows);
-  data.fingerprint = rankedFingerprint(data.fingerprint);
-  const int64_t ranks = Cluster::size();
-  for (const TableSpec& t : plan.tables) {
-    const auto it = touched.find(t.name);
-    const double all = sumOverRanks(it == touched.end() ? 0.0 : double(it->second));
-    if (it == touched.end())
-      continue;
-    const int64_t owned = shardTables ? (t.rows + ranks - 1) / ranks : t.rows;
-    it->second = std::min(int64_t(all), owned);
-  }
-}
-
 /// The first pass over streamed --data (StreamSurvey.h), said on stderr.
 void surveyStreamedData(const ModelPlan& plan, const TrainArgs& a, StreamedData& data,
                         DynamicRowCounts& touched) {
@@ -435,7 +404,7 @@ void surveyStreamedData(const ModelPlan& plan, const TrainArgs& a, StreamedData&
   naming(fmt::format("reading --data '{}'", describeFiles(data.files)),
          [&] { surveyStream(plan, data, mine); });
   if (Cluster::distributed())
-    combineStreamSurveys(plan, a.shardTables, data, mine);
+    combineSurveysOverRanks(plan, a.shardTables, data, mine);
   for (const auto& [table, rows] : mine) touched[table] += rows;
   if (Cluster::rank() != 0)
     return;

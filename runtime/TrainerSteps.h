@@ -22,6 +22,10 @@ std::vector<StepRunner::StreamRows> stepRows(const DataSet& train, std::span<con
                                              const std::vector<const DataSet*>& streams,
                                              std::vector<StreamCycle>& cycles, int64_t step);
 
+/// Under mpirun: refuses a train step made for another batch than this
+/// rank's slice, `mine` of the `global` rows (0: the step takes any batch).
+void checkSliceBatch(int64_t made, int64_t mine, int64_t global);
+
 /// Under mpirun, the end of an epoch's line: the ranks, the bytes this rank
 /// sent per step since `sentBefore` (Cluster::bytesSent), and the dense sums'
 /// time (StepRunner::overlapSummary).

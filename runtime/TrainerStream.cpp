@@ -12,13 +12,13 @@
 // global batches are therefore not those of one process, as they are when
 // the data is in memory (docs/distributed.md).
 #include "runtime/Batcher.h"
-#include "runtime/Cluster.h"
-#include "runtime/Random.h"
 #include "runtime/ChunkPipe.h"
+#include "runtime/Cluster.h"
 #include "runtime/DataFiles.h"
 #include "runtime/Divergence.h"
 #include "runtime/Error.h"
 #include "runtime/Parallel.h"
+#include "runtime/Random.h"
 #include "runtime/ShuffleBuffer.h"
 #include "runtime/Trainer.h"
 #include "runtime/TrainPosition.h"
@@ -78,9 +78,8 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
   const int64_t fixed = TrainFn.fixedBatch();
   const bool ranked = !train.rankRows.empty();  // under mpirun: this rank's slices
   const int64_t slice = plan.batchSize / Cluster::size();
-  if (ranked && fixed > 0 && fixed != slice)
-    fail("the train step was made for batches of {} rows; each of {} ranks trains {} rows "
-         "of the global batch of {}", fixed, Cluster::size(), slice, plan.batchSize);
+  if (ranked)
+    checkSliceBatch(fixed, slice, plan.batchSize);
   const int64_t batchSize = ranked ? slice : fixed > 0 ? fixed : plan.batchSize;
   const int64_t steps = streamedSteps(train, plan, TrainFn);
   const std::string source = describeFiles(train.files);
@@ -163,7 +162,8 @@ EpochReport Trainer::runStreamedEpoch(const StreamedData& train,
     stopped = step(filled);
   const double secs = progress.elapsed();
   const int64_t ran = b - firstBatch;
-  const int64_t dropped = ranked ? train.rows - steps * slice : fixed > 0 ? train.rows % batchSize : 0;
+  const int64_t dropped =
+      ranked ? train.rows - steps * slice : fixed > 0 ? train.rows % batchSize : 0;
   EpochReport r{epoch, ran, dropped, lossSum / double(std::max<int64_t>(ran, 1)), secs,
                 secs > 0 ? double(samples) / secs : 0.0, std::nullopt, "", b < steps ? b : 0,
                 ranked ? trafficLine(sentBefore, ran, runner) : std::string()};

@@ -3,11 +3,11 @@
 // differ only in where the LLVM module goes: objects compiled in parallel and
 // linked by an ORC LLJIT, one object file, or a printer.
 #include "compiler/mlir/Backend.h"
-#include "runtime/OutputReady.h"
 #include "compiler/mlir/Lowering.h"
 #include "compiler/mlir/Pipeline.h"
 #include "runtime/External.h"
 #include "runtime/MemoryCheck.h"
+#include "runtime/OutputReady.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"

@@ -17,7 +17,7 @@
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Pass/Pass.h"
 
-#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/DenseMap.h"
 
 #include <map>
 
@@ -29,27 +29,6 @@ namespace {
 
 constexpr const char* kNotifyAttr = "recc.notify";
 constexpr const char* kCallee = "recc_output_ready";
-
-/// The values that alias `arg`: it and every view of it, transitively.
-llvm::DenseSet<Value> aliasesOf(func::FuncOp fn, Value arg) {
-  llvm::DenseSet<Value> alias{arg};
-  fn.walk([&](ViewLikeOpInterface view) {
-    if (alias.contains(view.getViewSource()))
-      for (Value r : view->getResults()) alias.insert(r);
-  });
-  return alias;
-}
-
-/// Whether `op` or an op nested in it reads or writes one of `alias`.
-bool touches(Operation* op, const llvm::DenseSet<Value>& alias) {
-  bool found = false;
-  op->walk([&](Operation* inner) {
-    for (Value v : inner->getOperands())
-      if (alias.contains(v)) found = true;
-    return found ? WalkResult::interrupt() : WalkResult::advance();
-  });
-  return found;
-}
 
 struct NotifyOutputsPass : public PassWrapper<NotifyOutputsPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(NotifyOutputsPass)
@@ -75,39 +54,42 @@ struct NotifyOutputsPass : public PassWrapper<NotifyOutputsPass, OperationPass<M
   /// Inserts fn's calls; whether it has any.
   bool notify(func::FuncOp fn) {
     if (fn.isExternal()) return false;
-    Block& body = fn.getBody().front();
-    std::vector<Operation*> ops;
-    for (Operation& op : body.without_terminator()) ops.push_back(&op);
-    // Per top-level op (or the terminator): the buffers final after it.
-    std::map<size_t, std::vector<int64_t>> after;
-    bool any = false;
-    for (unsigned a = 0; a < fn.getNumArguments(); ++a) {
-      auto mark = fn.getArgAttrOfType<IntegerAttr>(a, kNotifyAttr);
-      if (!mark) continue;
-      any = true;
-      fn.removeArgAttr(a, kNotifyAttr);
-      llvm::DenseSet<Value> alias = aliasesOf(fn, fn.getArgument(a));
-      size_t last = ops.size();  // untouched: final at the end
-      for (size_t i = ops.size(); i-- > 0;)
-        if (touches(ops[i], alias)) {
-          last = i;
-          break;
-        }
-      after[last].push_back(mark.getInt());
-    }
-    for (auto& [index, buffers] : after) {
-      OpBuilder b(fn.getContext());
-      if (index < ops.size())
-        b.setInsertionPointAfter(ops[index]);
-      else
-        b.setInsertionPoint(body.getTerminator());
-      for (int64_t buffer : buffers) {
-        Location loc = fn.getLoc();
-        Value i = b.create<arith::ConstantIntOp>(loc, buffer, 64);
-        b.create<func::CallOp>(loc, kCallee, TypeRange{}, ValueRange{i});
+    // The marked arguments and every view of them, by the buffer they are.
+    llvm::DenseMap<Value, int64_t> bufferOf;
+    for (unsigned a = 0; a < fn.getNumArguments(); ++a)
+      if (auto mark = fn.getArgAttrOfType<IntegerAttr>(a, kNotifyAttr)) {
+        bufferOf[fn.getArgument(a)] = mark.getInt();
+        fn.removeArgAttr(a, kNotifyAttr);
       }
+    if (bufferOf.empty()) return false;
+    fn.walk([&](ViewLikeOpInterface view) {
+      auto it = bufferOf.find(view.getViewSource());
+      if (it == bufferOf.end()) return;
+      const int64_t buffer = it->second;
+      for (Value r : view->getResults()) bufferOf[r] = buffer;
+    });
+    // Each buffer's last top-level op touching it (in nested regions too).
+    Block& body = fn.getBody().front();
+    std::map<int64_t, Operation*> last;
+    for (const auto& [value, buffer] : bufferOf) last.emplace(buffer, body.getTerminator());
+    for (Operation& op : body.without_terminator()) {
+      op.walk([&](Operation* inner) {
+        for (Value v : inner->getOperands())
+          if (auto it = bufferOf.find(v); it != bufferOf.end()) last[it->second] = &op;
+      });
     }
-    return any;
+    // The calls, right after those ops (untouched buffers: at the end). Every
+    // rank runs the same code, so the calls come in the same order on all.
+    for (const auto& [buffer, op] : last) {
+      OpBuilder b(fn.getContext());
+      if (op == body.getTerminator())
+        b.setInsertionPoint(op);
+      else
+        b.setInsertionPointAfter(op);
+      Value i = b.create<arith::ConstantIntOp>(fn.getLoc(), buffer, 64);
+      b.create<func::CallOp>(fn.getLoc(), kCallee, TypeRange{}, ValueRange{i});
+    }
+    return true;
   }
 };
 
