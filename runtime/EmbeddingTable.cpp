@@ -6,6 +6,7 @@
 
 #include "runtime/Error.h"
 #include "runtime/Parallel.h"
+#include "runtime/Prefetch.h"
 
 #include <tbb/parallel_sort.h>
 
@@ -15,7 +16,6 @@
 #include <vector>
 
 namespace recc::rt {
-
 EmbeddingTable::EmbeddingTable(std::string name, int64_t rows, int64_t dim)
     : Name(std::move(name)), Rows(rows), Dim(dim) {
   if (rows <= 0 || dim <= 0)
@@ -58,6 +58,8 @@ void EmbeddingTable::gather(std::span<const int64_t> ids, float* out) const {
   const float* w = Weights.data();
   parallelChunks((int64_t)ids.size(), 512, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
+      if (i + kPrefetchAhead < end && ids[i + kPrefetchAhead] >= 0)
+        prefetchRow(w + ids[i + kPrefetchAhead] * d, d);
       int64_t id = ids[i];
       assert(id >= -1 && id < rows());
       float* dst = out + i * d;
@@ -159,10 +161,16 @@ struct IdRef {
 /// not much larger than the batch's ids (SAR-Net: 100k behaviour ids into 1M
 /// rows, or into 400), a stable counting sort by id gives the same order in
 /// O(refs + rows), several times faster than a comparison sort; otherwise
-/// (a few ids into a huge table) the parallel comparison sort.
+/// (a few ids into a huge table) a comparison sort, on TBB's threads when
+/// there are many: a step's few thousand ids sort in tens of microseconds on
+/// this thread, while TBB's worker would wait for the core that libomp's
+/// worker, spinning between the step's kernels, holds.
 void sortByIdThenSeq(std::vector<IdRef>& refs, int64_t rows) {
   if (rows > 16 * (int64_t)refs.size()) {
-    tbb::parallel_sort(refs.begin(), refs.end());
+    if (refs.size() < (size_t(1) << 16))
+      std::sort(refs.begin(), refs.end());
+    else
+      tbb::parallel_sort(refs.begin(), refs.end());
     return;
   }
   std::vector<uint32_t> start(rows + 1, 0);
@@ -173,31 +181,45 @@ void sortByIdThenSeq(std::vector<IdRef>& refs, int64_t rows) {
   refs.swap(sorted);
 }
 
-} // namespace
-
-void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
-                                    const OptimizerSpec& spec, int64_t t) {
-  const int64_t d = dim();
+/// The runs of `sources` in a table of `rows` rows and `dim` columns.
+EmbeddingTable::RowRuns runsOf(std::span<const EmbeddingTable::RowGradients> sources,
+                               int64_t rows, int64_t dim) {
   std::vector<IdRef> refs;
   std::vector<const float*> rowGrad;
-  for (const RowGradients& src : sources)
+  for (const EmbeddingTable::RowGradients& src : sources)
     for (size_t i = 0; i < src.ids.size(); ++i)
       if (src.ids[i] >= 0) {
-        assert(src.ids[i] < rows());
+        assert(src.ids[i] < rows);
         refs.push_back({src.ids[i], static_cast<int64_t>(rowGrad.size())});
-        rowGrad.push_back(src.grads + i * d);
+        rowGrad.push_back(src.grads + int64_t(i) * dim);
       }
-  if (refs.empty())
-    return;
-  sortByIdThenSeq(refs, rows());
-  std::vector<size_t> runStart;
-  std::vector<int64_t> runIds;
-  for (size_t i = 0; i < refs.size(); ++i)
+  sortByIdThenSeq(refs, rows);
+  EmbeddingTable::RowRuns runs;
+  runs.grads.reserve(refs.size());
+  for (size_t i = 0; i < refs.size(); ++i) {
     if (i == 0 || refs[i].id != refs[i - 1].id) {
-      runStart.push_back(i);
-      runIds.push_back(refs[i].id);
+      runs.start.push_back(i);
+      runs.ids.push_back(refs[i].id);
     }
-  runStart.push_back(refs.size());
+    runs.grads.push_back(rowGrad[refs[i].seq]);
+  }
+  runs.start.push_back(refs.size());
+  return runs;
+}
+
+} // namespace
+
+EmbeddingTable::RowRuns EmbeddingTable::sortRows(std::span<const RowGradients> sources) const {
+  return runsOf(sources, Rows, Dim);
+}
+
+void EmbeddingTable::applyGradients(const RowRuns& runs, const OptimizerSpec& spec,
+                                    int64_t t) {
+  const int64_t d = dim();
+  if (runs.ids.empty())
+    return;
+  const std::vector<int64_t>& runIds = runs.ids;
+  const std::vector<size_t>& runStart = runs.start;
 
   const StepCoefficients c = StepCoefficients::at(spec, t);
   const int nslots = optimizerSlots(c.kind);
@@ -218,14 +240,24 @@ void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
   parallelChunks((int64_t)runStart.size() - 1, 64, [&](int64_t begin, int64_t end) {
     std::vector<float> sum;  // sized on a chunk's first repeated row only
     for (int64_t k = begin; k < end; ++k) {
+      if (const int64_t a = k + kPrefetchAhead; a < end) {
+        if (!records.empty()) {
+          prefetchRow<true>(records[a], d * (1 + nslots));
+        } else {
+          const int64_t o = runIds[a] * d;
+          prefetchRow<true>(w + o, d);
+          if (s0) prefetchRow<true>(s0 + o, d);
+          if (s1) prefetchRow<true>(s1 + o, d);
+        }
+      }
       // A row used once in the batch (most rows of large tables) is updated
       // from its gradient in place; repeated rows sum theirs first.
-      const float* grad = rowGrad[refs[runStart[k]].seq];
+      const float* grad = runs.grads[runStart[k]];
       if (runStart[k + 1] - runStart[k] > 1) {
         sum.resize(d);
         std::memcpy(sum.data(), grad, d * sizeof(float));
         for (size_t j = runStart[k] + 1; j < runStart[k + 1]; ++j) {
-          const float* g = rowGrad[refs[j].seq];
+          const float* g = runs.grads[j];
           for (int64_t e = 0; e < d; ++e)
             sum[e] += g[e];
         }
@@ -245,26 +277,16 @@ void EmbeddingTable::applyGradients(std::span<const RowGradients> sources,
 
 SummedRows sumRowGradients(std::span<const EmbeddingTable::RowGradients> sources,
                            int64_t rows, int64_t dim) {
-  std::vector<IdRef> refs;
-  std::vector<const float*> rowGrad;
-  for (const EmbeddingTable::RowGradients& src : sources)
-    for (size_t i = 0; i < src.ids.size(); ++i)
-      if (src.ids[i] >= 0) {
-        refs.push_back({src.ids[i], static_cast<int64_t>(rowGrad.size())});
-        rowGrad.push_back(src.grads + int64_t(i) * dim);
-      }
-  sortByIdThenSeq(refs, rows);
+  const EmbeddingTable::RowRuns runs = runsOf(sources, rows, dim);
   SummedRows out;
-  for (size_t i = 0; i < refs.size(); ++i) {
-    const float* g = rowGrad[refs[i].seq];
-    if (i == 0 || refs[i].id != refs[i - 1].id) {
-      out.ids.push_back(refs[i].id);
-      out.grads.insert(out.grads.end(), g, g + dim);
-      continue;
-    }
-    float* sum = out.grads.data() + out.grads.size() - dim;
-    for (int64_t e = 0; e < dim; ++e)
-      sum[e] += g[e];
+  out.ids = runs.ids;
+  out.grads.resize(runs.ids.size() * size_t(dim));
+  for (size_t k = 0; k < runs.ids.size(); ++k) {
+    float* sum = out.grads.data() + k * size_t(dim);
+    std::memcpy(sum, runs.grads[runs.start[k]], dim * sizeof(float));
+    for (size_t j = runs.start[k] + 1; j < runs.start[k + 1]; ++j)
+      for (int64_t e = 0; e < dim; ++e)
+        sum[e] += runs.grads[j][e];
   }
   return out;
 }

@@ -71,10 +71,26 @@ public:
     std::span<const int64_t> ids;
     const float* grads;
   };
+  /// Row gradients sorted by (id, place among the sources' valid ids), so
+  /// that equal ids form runs: run k is grads[start[k] .. start[k+1]) of
+  /// ids[k]. A step sorts each table's ids once (sortRows); the clip norm,
+  /// the EMA shadows and the update all walk these runs.
+  struct RowRuns {
+    std::vector<int64_t> ids;         ///< the distinct ids, increasing
+    std::vector<size_t> start;        ///< ids.size() + 1 run boundaries
+    std::vector<const float*> grads;  ///< gradient rows, in run order
+  };
+  /// The runs of `sources` (id -1 skipped).
+  RowRuns sortRows(std::span<const RowGradients> sources) const;
+
   /// Sums the gradients of all sources per distinct id, then applies one
   /// optimizer update (global step `t`, 1-based) to each touched row.
   void applyGradients(std::span<const RowGradients> sources,
-                      const OptimizerSpec& spec, int64_t t);
+                      const OptimizerSpec& spec, int64_t t) {
+    applyGradients(sortRows(sources), spec, t);
+  }
+  /// The same from the runs of sortRows.
+  void applyGradients(const RowRuns& runs, const OptimizerSpec& spec, int64_t t);
 
   /// True if optimizer state exists (after the first update or a load).
   bool hasOptimizerState(OptimizerKind kind) const;

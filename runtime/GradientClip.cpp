@@ -20,29 +20,15 @@ double squaredNorm(const float* x, int64_t n) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-double summedRowsSquaredNorm(std::span<const EmbeddingTable::RowGradients> sources,
-                             int64_t dim) {
-  struct Row {
-    int64_t id;
-    const float* grad;
-  };
-  std::vector<Row> rows;
-  for (const auto& src : sources)
-    for (size_t i = 0; i < src.ids.size(); ++i)
-      if (src.ids[i] >= 0)
-        rows.push_back({src.ids[i], src.grads + int64_t(i) * dim});
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const Row& a, const Row& b) { return a.id < b.id; });
+double summedRowsSquaredNorm(const EmbeddingTable::RowRuns& runs, int64_t dim) {
   double total = 0;
   std::vector<double> sum(dim);
-  for (size_t r = 0; r < rows.size();) {
+  for (size_t k = 0; k < runs.ids.size(); ++k) {
     std::fill(sum.begin(), sum.end(), 0.0);
-    size_t end = r;
-    for (; end < rows.size() && rows[end].id == rows[r].id; ++end)
+    for (size_t j = runs.start[k]; j < runs.start[k + 1]; ++j)
       for (int64_t d = 0; d < dim; ++d)
-        sum[d] += rows[end].grad[d];
+        sum[d] += runs.grads[j][d];
     total += std::inner_product(sum.begin(), sum.end(), sum.begin(), 0.0);
-    r = end;
   }
   return total;
 }

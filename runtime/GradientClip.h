@@ -22,10 +22,10 @@ namespace recc::rt {
 /// Sum of the squares of `n` floats, in double.
 double squaredNorm(const float* x, int64_t n);
 
-/// Sum of the squares of the per-id sums of the rows in `sources` (rows of
-/// `dim` floats; ids < 0 skipped): the squared norm of the table's gradient.
-double summedRowsSquaredNorm(std::span<const EmbeddingTable::RowGradients> sources,
-                             int64_t dim);
+/// Sum of the squares of the per-id sums of a table's row gradients (rows of
+/// `dim` floats, summed in run order): the squared norm of the table's
+/// gradient.
+double summedRowsSquaredNorm(const EmbeddingTable::RowRuns& runs, int64_t dim);
 
 /// clip_grad_norm_'s factor: min(1, maxNorm / (norm + 1e-6)). A non-finite
 /// norm gives NaN (the divergence check reports it before any update).

@@ -6,6 +6,7 @@
 #include "runtime/Error.h"
 #include "runtime/Init.h"
 #include "runtime/Parallel.h"
+#include "runtime/Prefetch.h"
 
 #include <cmath>
 #include <cstring>
@@ -13,16 +14,26 @@
 namespace recc::rt {
 namespace {
 
-/// dst = row + decay^steps * (shadow - row): a dense EMA over `steps` steps in
-/// which the source row stayed `row`. Not inlined, so every caller rounds the
-/// same way.
+/// float(decay^steps), the factor by which a row `steps` updates behind is
+/// caught up.
+float powerOf(double decay, int64_t steps) {
+  return static_cast<float>(std::pow(decay, double(steps)));
+}
+
+/// Steps behind for which decayPower reads a table rather than calling pow:
+/// in a step a shadow catches up every row of the batch, mostly a few steps
+/// behind, and pow cost more than the row's update (DAMCAR, dim 32).
+constexpr int64_t kCachedPowers = 1024;
+
+/// dst = row + f * (shadow - row) with f = decay^steps (steps > 0; for steps
+/// <= 0, dst = shadow): a dense EMA over `steps` steps in which the source row
+/// stayed `row`. Not inlined, so every caller rounds the same way.
 [[gnu::noinline]] void catchUp(float* dst, const float* shadow, const float* row, int64_t dim,
-                               double decay, int64_t steps) {
+                               int64_t steps, float f) {
   if (steps <= 0) {
     std::memmove(dst, shadow, dim * sizeof(float));
     return;
   }
-  const float f = static_cast<float>(std::pow(decay, double(steps)));
   for (int64_t k = 0; k < dim; ++k)
     dst[k] = row[k] + f * (shadow[k] - row[k]);
 }
@@ -43,7 +54,7 @@ void StateStore::init(const ModelPlan& plan, const ParamStore& params,
                       const std::vector<EmbeddingTable>& tables) {
   Entries.clear();
   for (const StateSpec& s : plan.states) {
-    Entry e{s, Tensor(s.shape), -1, {}};
+    Entry e{s, Tensor(s.shape), -1, {}, {}};
     if (s.kind != "ema") {
       initialize(s.init, s.name, plan.seed, e.Value);
       Entries.push_back(std::move(e));
@@ -64,9 +75,17 @@ void StateStore::init(const ModelPlan& plan, const ParamStore& params,
     if (want != s.shape)
       fail("model plan: state '{}' has shape {} but its source '{}' has {}", s.name,
            shapeString(s.shape), s.of, shapeString(want));
+    if (s.table)
+      for (int64_t k = 0; k < kCachedPowers; ++k)
+        e.Powers.push_back(powerOf(s.decay, k));
     Entries.push_back(std::move(e));
     resetShadow(size() - 1, params, tables);
   }
+}
+
+float StateStore::decayPower(const Entry& e, int64_t steps) {
+  return steps >= 0 && steps < (int64_t)e.Powers.size() ? e.Powers[steps]
+                                                         : powerOf(e.Spec.decay, steps);
 }
 
 int StateStore::indexOf(const std::string& name) const {
@@ -94,14 +113,19 @@ void StateStore::rowsAt(int i, const EmbeddingTable& table, std::span<const int6
   const int64_t dim = table.dim();
   parallelChunks((int64_t)ids.size(), kRowsPerChunk, [&](int64_t begin, int64_t end) {
     for (int64_t j = begin; j < end; ++j) {
+      if (const int64_t a = j + kPrefetchAhead; a < end && ids[a] >= 0) {
+        prefetchRow(e.Value.data() + ids[a] * dim, dim);
+        prefetchRow(table.weights().data() + ids[a] * dim, dim);
+      }
       float* dst = out + j * dim;
       const int64_t id = ids[j];
       if (id < 0) {
         std::fill_n(dst, dim, 0.0f);
         continue;
       }
-      catchUp(dst, e.Value.data() + id * dim, table.weights().data() + id * dim, dim,
-              e.Spec.decay, now - e.RowStep[id]);
+      const int64_t behind = now - e.RowStep[id];
+      catchUp(dst, e.Value.data() + id * dim, table.weights().data() + id * dim, dim, behind,
+              decayPower(e, behind));
     }
   });
 }
@@ -110,10 +134,21 @@ std::vector<float> StateStore::tableAt(int i, const EmbeddingTable& table, int64
   std::vector<float> out(static_cast<size_t>(table.rows() * table.dim()));
   const int64_t dim = table.dim();
   const Entry& e = Entries[i];
-  for (int64_t r = 0; r < table.rows(); ++r)
+  for (int64_t r = 0; r < table.rows(); ++r) {
+    const int64_t behind = now - e.RowStep[r];
     catchUp(out.data() + r * dim, e.Value.data() + r * dim, table.weights().data() + r * dim,
-            dim, e.Spec.decay, now - e.RowStep[r]);
+            dim, behind, decayPower(e, behind));
+  }
   return out;
+}
+
+void StateStore::prefetchShadowRows(Entry& e, const EmbeddingTable& table,
+                                    std::span<const int64_t> ids, int64_t j, int64_t end) {
+  if (j >= end)
+    return;
+  const int64_t dim = table.dim();
+  prefetchRow<true>(e.Value.data() + ids[j] * dim, dim);
+  prefetchRow(table.weights().data() + ids[j] * dim, dim);
 }
 
 void StateStore::beforeRowUpdate(const EmbeddingTable& table, std::span<const int64_t> ids,
@@ -124,10 +159,12 @@ void StateStore::beforeRowUpdate(const EmbeddingTable& table, std::span<const in
   const int64_t dim = table.dim();
   // ids are distinct (StepRunner::applyTableGradients): each row is one chunk's.
   parallelChunks((int64_t)ids.size(), kRowsPerChunk, [&](int64_t begin, int64_t end) {
-    for (int64_t id : ids.subspan(begin, end - begin)) {
+    for (int64_t j = begin; j < end; ++j) {
+      prefetchShadowRows(*e, table, ids, j + kPrefetchAhead, end);
+      const int64_t id = ids[j];
       float* s = e->Value.data() + id * dim;
-      catchUp(s, s, table.weights().data() + id * dim, dim, e->Spec.decay,
-              t - 1 - e->RowStep[id]);
+      const int64_t behind = t - 1 - e->RowStep[id];
+      catchUp(s, s, table.weights().data() + id * dim, dim, behind, decayPower(*e, behind));
       e->RowStep[id] = t - 1;
     }
   });
@@ -140,7 +177,9 @@ void StateStore::afterRowUpdate(const EmbeddingTable& table, std::span<const int
     return;
   const int64_t dim = table.dim();
   parallelChunks((int64_t)ids.size(), kRowsPerChunk, [&](int64_t begin, int64_t end) {
-    for (int64_t id : ids.subspan(begin, end - begin)) {
+    for (int64_t j = begin; j < end; ++j) {
+      prefetchShadowRows(*e, table, ids, j + kPrefetchAhead, end);
+      const int64_t id = ids[j];
       blend(e->Value.data() + id * dim, table.weights().data() + id * dim, dim, e->Spec.decay);
       e->RowStep[id] = t;
     }

@@ -87,8 +87,17 @@ private:
     Tensor Value;
     int Source = -1;
     std::vector<int64_t> RowStep;  // table shadows: the step each row is current at
+    std::vector<float> Powers;     // table shadows: decay^k for small k (decayPower)
   };
+  /// float(decay^steps) for a shadow row `steps` updates behind, from the
+  /// entry's table when steps is small: the value std::pow gives, without a
+  /// pow call per row.
+  static float decayPower(const Entry& e, int64_t steps);
   Entry* shadowEntry(const std::string& table);
+  /// Prefetches the shadow and table rows of ids[j], if j < end (the row
+  /// loops' next rows).
+  static void prefetchShadowRows(Entry& e, const EmbeddingTable& table,
+                                 std::span<const int64_t> ids, int64_t j, int64_t end);
   std::vector<Entry> Entries;
 };
 

@@ -485,14 +485,14 @@ StepRunner::TableGradients StepRunner::rowGradients() const {
   return sparse;
 }
 
-void StepRunner::clipGradients(const TableGradients& rows, double maxNorm) {
+void StepRunner::clipGradients(const TableRuns& runs, double maxNorm) {
   double squares = 0;
   for (const Binding& b : Bindings)
     if (b.role == Role::Gradient && b.param >= 0)
       squares += squaredNorm(State.params.grad(b.param).data(), b.perRow);
   double rowSquares = 0;
-  for (const auto& [table, sources] : rows)
-    rowSquares += summedRowsSquaredNorm(sources, State.tables[table].dim());
+  for (const auto& [table, tableRuns] : runs)
+    rowSquares += summedRowsSquaredNorm(tableRuns, State.tables[table].dim());
   // Sharded tables: each rank holds the gradients of the rows it owns.
   squares += State.shardedTables ? sumOverRanks(rowSquares) : rowSquares;
   LastGradientNorm = std::sqrt(squares);
@@ -632,14 +632,17 @@ void StepRunner::applyGradients() {
     startDenseAverage();
     averageRowGradients();
   }
-  const TableGradients rows = rowGradients();
+  // Clipping scales the gradients in place, so the runs stay valid.
+  TableRuns runs;
+  for (const auto& [table, sources] : rowGradients())
+    runs[table] = State.tables[table].sortRows(sources);
   if (!clip)
-    applyTableGradients(rows, t);
+    applyTableGradients(runs, t);
   if (distributed)
     finishDenseAverage();
   if (clip) {
-    clipGradients(rows, State.plan().clipNorm);
-    applyTableGradients(rows, t);
+    clipGradients(runs, State.plan().clipNorm);
+    applyTableGradients(runs, t);
   }
   for (const Binding& b : Bindings)
     if (b.role == Role::StateUpdate)
@@ -654,22 +657,14 @@ void StepRunner::applyGradients() {
   State.step = t;
 }
 
-void StepRunner::applyTableGradients(const TableGradients& rows, int64_t t) {
-  for (auto& [table, sources] : rows) {
+void StepRunner::applyTableGradients(const TableRuns& runs, int64_t t) {
+  for (const auto& [table, tableRuns] : runs) {
     EmbeddingTable& tb = State.tables[table];
-    // The rows this update touches, for the table's EMA shadow (if any).
-    std::vector<int64_t> touched;
-    if (State.states.shadowOfTable(tb.name()) >= 0) {
-      for (const auto& src : sources)
-        for (int64_t id : src.ids)
-          if (id >= 0)
-            touched.push_back(id);
-      std::sort(touched.begin(), touched.end());
-      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    }
-    State.states.beforeRowUpdate(tb, touched, t);
-    tb.applyGradients(sources, State.plan().optimizer, t);
-    State.states.afterRowUpdate(tb, touched, t);
+    // The runs' ids are the distinct rows this update touches, which the
+    // table's EMA shadow (if any) catches up before and blends after.
+    State.states.beforeRowUpdate(tb, tableRuns.ids, t);
+    tb.applyGradients(tableRuns, State.plan().optimizer, t);
+    State.states.afterRowUpdate(tb, tableRuns.ids, t);
   }
 }
 

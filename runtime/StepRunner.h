@@ -161,12 +161,14 @@ private:
   /// The ParamStore or StateStore buffer a binding uses in place, or null.
   float* external(const Binding& b);
   using TableGradients = std::map<int, std::vector<EmbeddingTable::RowGradients>>;
-  void applyTableGradients(const TableGradients& rows, int64_t t);
+  /// Each table's row gradients sorted once into runs (EmbeddingTable::sortRows).
+  using TableRuns = std::map<int, EmbeddingTable::RowRuns>;
+  void applyTableGradients(const TableRuns& runs, int64_t t);
   /// The row gradients of the last run(), grouped by table: this rank's, or
   /// after averageRowGradients() every rank's.
   TableGradients rowGradients() const;
   /// clip_norm: scales every gradient so that their global norm is at most it.
-  void clipGradients(const TableGradients& rows, double maxNorm);
+  void clipGradients(const TableRuns& runs, double maxNorm);
   /// Under mpirun: the mean over ranks described above. The dense part
   /// (gradients, loss, state updates) is started, then finished.
   void gradientReady(int64_t buffer);
