@@ -127,13 +127,14 @@ OwningOpRef<ModuleOp> lowerGraph(MLIRContext& ctx, const Graph& g, const rt::Bat
                                                             /*restrict=*/true);
   }
 
+  llvm::DenseMap<Value, Value> transposed;
   for (const Node& n : g.nodes()) {
     if (!live[n.id] || values[n.id]) continue;
     LowerFn f = loweringFor(n.kind);
     if (!f)
       throw CodegenError(n.loc.str() + ": error: op '" + std::string(opName(n.kind)) +
                          "' has no MLIR lowering");
-    LowerCtx c{b, locOf(ctx, n), g, n, batch, values};
+    LowerCtx c{b, locOf(ctx, n), g, n, batch, values, &transposed};
     values[n.id] = f(c);
   }
 

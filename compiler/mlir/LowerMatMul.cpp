@@ -11,6 +11,12 @@ namespace recc::lower {
 using namespace mlir;
 
 Value emitTransposed(LowerCtx& c, Value v) {
+  // Reused only within one block: a transpose made inside a loop's region
+  // does not dominate the code after it.
+  if (c.transposed)
+    if (auto it = c.transposed->find(v);
+        it != c.transposed->end() && it->second.getParentBlock() == c.b.getInsertionBlock())
+      return it->second;
   auto t = cast<RankedTensorType>(v.getType());
   int64_t rank = t.getRank();
   SmallVector<int64_t> perm;
@@ -19,7 +25,10 @@ Value emitTransposed(LowerCtx& c, Value v) {
     perm.push_back(i < rank - 2 ? i : (i == rank - 2 ? rank - 1 : rank - 2));
   for (int64_t p : perm) dims.push_back(t.getDimSize(p));
   Value init = c.b.create<tensor::EmptyOp>(c.loc, dims, c.b.getF32Type());
-  return c.b.create<linalg::TransposeOp>(c.loc, v, init, perm).getResult()[0];
+  Value result = c.b.create<linalg::TransposeOp>(c.loc, v, init, perm).getResult()[0];
+  if (c.transposed)
+    (*c.transposed)[v] = result;
+  return result;
 }
 
 static Value lowerMatMul(LowerCtx& c) {

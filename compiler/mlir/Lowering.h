@@ -15,6 +15,7 @@
 
 #include "compiler/ir/Graph.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -37,6 +38,10 @@ struct LowerCtx {
   const Node& node;
   const rt::BatchSizes& batch;  ///< each input stream's rows (B, B1, ...)
   const std::vector<mlir::Value>& values;
+  /// Matrices already transposed in the function (emitTransposed), so that a
+  /// weight used by several matmuls (shared towers, the data gradient of
+  /// each use) is transposed once; null: no reuse.
+  llvm::DenseMap<mlir::Value, mlir::Value>* transposed = nullptr;
 
   /// The lowered value of the node's i-th operand.
   mlir::Value in(int i) const { return values[node.inputs[i]]; }
@@ -101,7 +106,8 @@ mlir::Value emitSum(LowerCtx& c, mlir::Value x, const std::vector<int64_t>& axes
 mlir::Value emitReshape(LowerCtx& c, mlir::Value x, const std::vector<int64_t>& dims);
 
 /// `m` with its last two axes swapped — the transpose of a matrix, or of each
-/// matrix of a batch — materialized with linalg.transpose (in LowerMatMul.cpp).
+/// matrix of a batch — materialized with linalg.transpose (in LowerMatMul.cpp),
+/// or the transpose of `m` made earlier in the same block.
 mlir::Value emitTransposed(LowerCtx& c, mlir::Value m);
 
 /// A tensor of extents `dims` filled with `v`.
