@@ -54,8 +54,8 @@ def scripts(a):
          + sized(10, 2), summary("zeus_pretrain")),
         ("zeus_finetune", ["bench/run_zeus.sh", "--stage", "finetune", "--skip-train"]
          + sized(10, 2), summary("zeus_finetune")),
-        ("uma2", ["bench/run_uma2.sh"] + sized(20, 3), summary("uma2")),
-        ("damcar", ["bench/run_damcar.sh"] + sized(20, 3),
+        ("uma2", ["bench/run_uma2.sh"] + sized(40, 5), summary("uma2")),
+        ("damcar", ["bench/run_damcar.sh"] + sized(100, 10),
          summary("damcar/damcar", "damcar/damcar_ret")),
         ("retrieval", ["bench/run_retrieval.sh", "--repeats", str(a.repeats), "--threads",
                        str(a.threads)] + quick_retrieval, summary("retrieval")),

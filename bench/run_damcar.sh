@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-repeats=3 threads=2 steps=20 warmup=3 models=damcar,damcar_ret
+repeats=3 threads=2 steps=100 warmup=10 models=damcar,damcar_ret
 while (($#)); do
   case "$1" in
     --repeats) repeats=$2; shift 2 ;;

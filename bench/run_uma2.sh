@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-repeats=3 threads=2 steps=20 warmup=3 data=""
+repeats=3 threads=2 steps=40 warmup=5 data=""
 while (($#)); do
   case "$1" in
     --repeats) repeats=$2; shift 2 ;;
