@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 
 namespace recc::rt {
 
@@ -14,8 +15,15 @@ void runChunks(int64_t n, int64_t grain, void (*call)(const void*, int64_t, int6
     if (n > 0) call(body, 0, n);
     return;
   }
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t c = 0; c < chunks; ++c)
+  // The threads take chunks from a shared counter rather than through
+  // schedule(dynamic): Debian's libomp is built with KMP_DEBUG, whose
+  // dispatcher formats three trace strings (vsnprintf, malloc, free) for
+  // every chunk it hands out even with tracing off, while a fetch_add is a
+  // few nanoseconds. Which thread runs a chunk changes no result.
+  std::atomic<int64_t> next{0};
+  const int threads = int(std::min<int64_t>(chunks, omp_get_max_threads()));
+#pragma omp parallel num_threads(threads)
+  for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
     call(body, c * grain, std::min(n, (c + 1) * grain));
 }
 
