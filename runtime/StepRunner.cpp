@@ -7,6 +7,7 @@
 #include "runtime/Cluster.h"
 #include "runtime/Error.h"
 #include "runtime/GradientClip.h"
+#include "runtime/Parallel.h"
 #include "runtime/Random.h"
 
 #include <algorithm>
@@ -486,13 +487,30 @@ StepRunner::TableGradients StepRunner::rowGradients() const {
 }
 
 void StepRunner::clipGradients(const TableRuns& runs, double maxNorm) {
-  double squares = 0;
+  // The squared norms of the dense gradients and of each table's rows are
+  // computed one per chunk on the team's threads, then summed in the order
+  // above, so the total does not depend on which thread computed what.
+  std::vector<const Binding*> dense;
   for (const Binding& b : Bindings)
     if (b.role == Role::Gradient && b.param >= 0)
-      squares += squaredNorm(State.params.grad(b.param).data(), b.perRow);
-  double rowSquares = 0;
+      dense.push_back(&b);
+  std::vector<std::pair<int, const EmbeddingTable::RowRuns*>> tables;
   for (const auto& [table, tableRuns] : runs)
-    rowSquares += summedRowsSquaredNorm(tableRuns, State.tables[table].dim());
+    tables.push_back({table, &tableRuns});
+  std::vector<double> parts(dense.size() + tables.size());
+  parallelChunks(int64_t(parts.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (size_t(i) < dense.size()) {
+        parts[i] = squaredNorm(State.params.grad(dense[i]->param).data(), dense[i]->perRow);
+        continue;
+      }
+      const auto& [table, tableRuns] = tables[i - dense.size()];
+      parts[i] = summedRowsSquaredNorm(*tableRuns, State.tables[table].dim());
+    }
+  });
+  double squares = 0, rowSquares = 0;
+  for (size_t i = 0; i < parts.size(); ++i)
+    (i < dense.size() ? squares : rowSquares) += parts[i];
   // Sharded tables: each rank holds the gradients of the rows it owns.
   squares += State.shardedTables ? sumOverRanks(rowSquares) : rowSquares;
   LastGradientNorm = std::sqrt(squares);
@@ -632,10 +650,21 @@ void StepRunner::applyGradients() {
     startDenseAverage();
     averageRowGradients();
   }
-  // Clipping scales the gradients in place, so the runs stay valid.
+  // Each table's ids are sorted into runs once, a table per chunk on the
+  // team's threads. Clipping scales the gradients in place, so the runs stay
+  // valid.
+  const TableGradients grads = rowGradients();
+  std::vector<int> tables;
+  for (const auto& [table, sources] : grads)
+    tables.push_back(table);
+  std::vector<EmbeddingTable::RowRuns> sorted(tables.size());
+  parallelChunks(int64_t(tables.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k)
+      sorted[k] = State.tables[tables[k]].sortRows(grads.at(tables[k]));
+  });
   TableRuns runs;
-  for (const auto& [table, sources] : rowGradients())
-    runs[table] = State.tables[table].sortRows(sources);
+  for (size_t k = 0; k < tables.size(); ++k)
+    runs[tables[k]] = std::move(sorted[k]);
   if (!clip)
     applyTableGradients(runs, t);
   if (distributed)
