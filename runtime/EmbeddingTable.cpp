@@ -16,6 +16,7 @@
 #include <vector>
 
 namespace recc::rt {
+
 EmbeddingTable::EmbeddingTable(std::string name, int64_t rows, int64_t dim)
     : Name(std::move(name)), Rows(rows), Dim(dim) {
   if (rows <= 0 || dim <= 0)
