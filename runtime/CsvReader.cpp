@@ -631,40 +631,7 @@ void Reader::dropSkippedRows(bool allowAll) {
   Data = keepRows(Plan, Data, Skipped);
 }
 
-std::string lowerExtension(const std::string& path);
-
-/// The extension of `path` in lower case, past a compression suffix
-/// ("x.TSV.gz" -> ".tsv"): the format is sniffed, the suffix names the text.
-std::string textExtension(const std::string& path) {
-  std::string ext = lowerExtension(path);
-  if (ext == ".gz" || ext == ".zst" || ext == ".zstd")
-    return lowerExtension(path.substr(0, path.size() - ext.size()));
-  return ext;
-}
-
-std::string lowerExtension(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  size_t dot = path.find_last_of('.');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
-    return {};
-  std::string ext = path.substr(dot);
-  for (char& c : ext)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext;
-}
-
 } // namespace
-
-char pickDelimiter(const std::string& path, std::string_view header) {
-  std::string ext = textExtension(path);
-  if (ext == ".tsv")
-    return '\t';
-  if (ext == ".csv")
-    return ',';
-  size_t tabs = std::count(header.begin(), header.end(), '\t');
-  size_t commas = std::count(header.begin(), header.end(), ',');
-  return tabs > commas ? '\t' : ',';
-}
 
 UnseenPolicy unseenPolicy(const std::string& name) {
   if (name == "error")

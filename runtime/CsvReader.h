@@ -108,7 +108,4 @@ private:
   std::unique_ptr<Impl> P;
 };
 
-/// The delimiter for `path` given its header line (exposed for tests).
-char pickDelimiter(const std::string& path, std::string_view header);
-
 } // namespace recc::rt

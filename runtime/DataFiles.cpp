@@ -3,6 +3,9 @@
 
 #include "runtime/Error.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <glob.h>
 #include <sys/stat.h>
 
@@ -28,6 +31,27 @@ std::vector<std::string> matches(const std::string& flag, const std::string& pat
     fail("{} '{}': no file matches", flag, pattern);
   if (rc != 0) fail("{} '{}': cannot list the matching files", flag, pattern);
   return out;
+}
+
+/// The extension of `path` in lower case ("" if none).
+std::string lowerExtension(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  size_t dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+    return {};
+  std::string ext = path.substr(dot);
+  for (char& c : ext)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+/// The extension of `path` in lower case, past a compression suffix
+/// ("x.TSV.gz" -> ".tsv"): the format is sniffed, the suffix names the text.
+std::string textExtension(const std::string& path) {
+  std::string ext = lowerExtension(path);
+  if (ext == ".gz" || ext == ".zst" || ext == ".zstd")
+    return lowerExtension(path.substr(0, path.size() - ext.size()));
+  return ext;
 }
 
 } // namespace
@@ -59,6 +83,17 @@ std::vector<std::string> expandDataFiles(const std::string& flag,
 
 std::string describeFiles(const std::vector<std::string>& files) {
   return fmt::format("{}", fmt::join(files, ", "));
+}
+
+char pickDelimiter(const std::string& path, std::string_view header) {
+  std::string ext = textExtension(path);
+  if (ext == ".tsv")
+    return '\t';
+  if (ext == ".csv")
+    return ',';
+  size_t tabs = std::count(header.begin(), header.end(), '\t');
+  size_t commas = std::count(header.begin(), header.end(), ',');
+  return tabs > commas ? '\t' : ',';
 }
 
 } // namespace recc::rt

@@ -1,4 +1,5 @@
-// DataFiles: the list of files one data flag names. `--data` (and
+// DataFiles: the list of files one data flag names, and the delimiter a
+// file's name implies. `--data` (and
 // `--eval-data`, `--stream NAME=...`, eval/predict's `--data`) may be repeated
 // and each value may be a comma-separated list; each item is a path or a
 // shell-style glob (glob(3): `*`, `?`, `[...]`), whose matches are taken in
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace recc::rt {
@@ -21,5 +23,10 @@ std::vector<std::string> expandDataFiles(const std::string& flag,
 
 /// `files` as one string for messages and metrics ("a.csv, b.csv").
 std::string describeFiles(const std::vector<std::string>& files);
+
+/// The delimiter of data file `path` given its first line: tab for a .tsv
+/// name, comma for .csv (past a .gz/.zst suffix: "x.TSV.gz" is tab-separated),
+/// otherwise whichever the line has more of.
+char pickDelimiter(const std::string& path, std::string_view header);
 
 } // namespace recc::rt

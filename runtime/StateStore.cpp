@@ -107,16 +107,22 @@ StateStore::Entry* StateStore::shadowEntry(const std::string& table) {
   return i < 0 ? nullptr : &Entries[i];
 }
 
+void StateStore::prefetchShadowRows(const Entry& e, const EmbeddingTable& table,
+                                    std::span<const int64_t> ids, int64_t j, int64_t end) {
+  if (j >= end || ids[j] < 0)
+    return;
+  const int64_t dim = table.dim();
+  prefetchRow(e.Value.data() + ids[j] * dim, dim);
+  prefetchRow(table.weights().data() + ids[j] * dim, dim);
+}
+
 void StateStore::rowsAt(int i, const EmbeddingTable& table, std::span<const int64_t> ids,
                         int64_t now, float* out) const {
   const Entry& e = Entries[i];
   const int64_t dim = table.dim();
   parallelChunks((int64_t)ids.size(), kRowsPerChunk, [&](int64_t begin, int64_t end) {
     for (int64_t j = begin; j < end; ++j) {
-      if (const int64_t a = j + kPrefetchAhead; a < end && ids[a] >= 0) {
-        prefetchRow(e.Value.data() + ids[a] * dim, dim);
-        prefetchRow(table.weights().data() + ids[a] * dim, dim);
-      }
+      prefetchShadowRows(e, table, ids, j + kPrefetchAhead, end);
       float* dst = out + j * dim;
       const int64_t id = ids[j];
       if (id < 0) {
@@ -140,15 +146,6 @@ std::vector<float> StateStore::tableAt(int i, const EmbeddingTable& table, int64
             dim, behind, decayPower(e, behind));
   }
   return out;
-}
-
-void StateStore::prefetchShadowRows(Entry& e, const EmbeddingTable& table,
-                                    std::span<const int64_t> ids, int64_t j, int64_t end) {
-  if (j >= end)
-    return;
-  const int64_t dim = table.dim();
-  prefetchRow<true>(e.Value.data() + ids[j] * dim, dim);
-  prefetchRow(table.weights().data() + ids[j] * dim, dim);
 }
 
 void StateStore::beforeRowUpdate(const EmbeddingTable& table, std::span<const int64_t> ids,

@@ -94,9 +94,9 @@ private:
   /// pow call per row.
   static float decayPower(const Entry& e, int64_t steps);
   Entry* shadowEntry(const std::string& table);
-  /// Prefetches the shadow and table rows of ids[j], if j < end (the row
-  /// loops' next rows).
-  static void prefetchShadowRows(Entry& e, const EmbeddingTable& table,
+  /// Prefetches the shadow and table rows of ids[j], if j < end and the id
+  /// is not padding (the row loops' next rows).
+  static void prefetchShadowRows(const Entry& e, const EmbeddingTable& table,
                                  std::span<const int64_t> ids, int64_t j, int64_t end);
   std::vector<Entry> Entries;
 };

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <bit>
 #include <chrono>
 
@@ -391,13 +392,11 @@ void StepRunner::run(std::span<const StreamRows> streams, uint32_t seed) {
     DenseParts.clear();
     std::fill(Notified.begin(), Notified.end(), 0);
   }
-  if (Sums && Cluster::overlaps()) {
-    // The dense gradients' sums start as the step hands them over.
-    OutputReadyReceiver receiver([this](int64_t buffer) { gradientReady(buffer); });
-    Fn.run(uniform ? BatchSizes(sizes[0]) : BatchSizes(sizes), Pointers.data());
-  } else {
-    Fn.run(uniform ? BatchSizes(sizes[0]) : BatchSizes(sizes), Pointers.data());
-  }
+  // The dense gradients' sums start as the step hands them over.
+  std::optional<OutputReadyReceiver> receiver;
+  if (Sums && Cluster::overlaps())
+    receiver.emplace([this](int64_t buffer) { gradientReady(buffer); });
+  Fn.run(uniform ? BatchSizes(sizes[0]) : BatchSizes(sizes), Pointers.data());
 }
 
 float StepRunner::loss() const {

@@ -1,6 +1,7 @@
 // Tests of the CSV/TSV reader: correct columnar contents, delimiter choice,
 // and the exact message of every kind of bad input.
 #include "runtime/CsvReader.h"
+#include "runtime/DataFiles.h"
 #include "runtime/FeatureTransform.h"
 
 #include "TestUtil.h"
