@@ -80,21 +80,19 @@
 // CHECK-NEXT:     %1 = llvm.mlir.constant(1 : index) : i64
 // CHECK-NEXT:     %2 = llvm.mlir.constant(16 : index) : i64
 // CHECK-NEXT:     %3 = llvm.mlir.constant(0 : index) : i64
+// CHECK-NEXT:     %4 = llvm.load %arg0 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
 // CHECK-NEXT:     llvm.br ^bb1(%3 : i64)
-// CHECK-NEXT:   ^bb1(%4: i64):  // 2 preds: ^bb0, ^bb2
-// CHECK-NEXT:     %5 = llvm.icmp "slt" %4, %2 : i64
-// CHECK-NEXT:     llvm.cond_br %5, ^bb2, ^bb3
+// CHECK-NEXT:   ^bb1(%5: i64):  // 2 preds: ^bb0, ^bb2
+// CHECK-NEXT:     %6 = llvm.icmp "slt" %5, %2 : i64
+// CHECK-NEXT:     llvm.cond_br %6, ^bb2, ^bb3
 // CHECK-NEXT:   ^bb2:  // pred: ^bb1
-// CHECK-NEXT:     %6 = llvm.add %4, %3 : i64
-// CHECK-NEXT:     %7 = llvm.getelementptr %arg0[%6] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %8 = llvm.load %7 : !llvm.ptr -> f32
-// CHECK-NEXT:     %9 = llvm.getelementptr %arg1[%arg2] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %10 = llvm.mul %4, %0 : i64
-// CHECK-NEXT:     %11 = llvm.add %10, %3 : i64
-// CHECK-NEXT:     %12 = llvm.getelementptr %9[%11] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %8, %12 : f32, !llvm.ptr
-// CHECK-NEXT:     %13 = llvm.add %4, %1 : i64
-// CHECK-NEXT:     llvm.br ^bb1(%13 : i64)
+// CHECK-NEXT:     %7 = llvm.extractelement %4[%5 : i64] : vector<16xf32>
+// CHECK-NEXT:     %8 = llvm.getelementptr %arg1[%arg2] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     %9 = llvm.mul %5, %0 : i64
+// CHECK-NEXT:     %10 = llvm.getelementptr %8[%9] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:     llvm.store %7, %10 : f32, !llvm.ptr
+// CHECK-NEXT:     %11 = llvm.add %5, %1 : i64
+// CHECK-NEXT:     llvm.br ^bb1(%11 : i64)
 // CHECK-NEXT:   ^bb3:  // pred: ^bb1
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
@@ -860,63 +858,21 @@
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   llvm.func @__recc_k6_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
-// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
-// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
-// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
-// CHECK-NEXT:     %3 = llvm.mlir.constant(dense<1.000000e-07> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %4 = llvm.mlir.constant(dense<0.99999988> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %5 = llvm.mlir.constant(1 : index) : i64
-// CHECK-NEXT:     %6 = llvm.mlir.constant(16 : index) : i64
-// CHECK-NEXT:     %7 = llvm.mlir.constant(0 : index) : i64
-// CHECK-NEXT:     llvm.br ^bb1(%7 : i64)
-// CHECK-NEXT:   ^bb1(%8: i64):  // 2 preds: ^bb0, ^bb2
-// CHECK-NEXT:     %9 = llvm.icmp "slt" %8, %6 : i64
-// CHECK-NEXT:     llvm.cond_br %9, ^bb2, ^bb3
-// CHECK-NEXT:   ^bb2:  // pred: ^bb1
-// CHECK-NEXT:     %10 = llvm.add %8, %7 : i64
-// CHECK-NEXT:     %11 = llvm.getelementptr %arg0[%10] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %12 = llvm.load %11 : !llvm.ptr -> f32
-// CHECK-NEXT:     %13 = llvm.insertelement %12, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %14 = llvm.shufflevector %13, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %15 = llvm.intr.maximum(%14, %3)  : (vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %16 = llvm.intr.minimum(%15, %4)  : (vector<1xf32>, vector<1xf32>) -> vector<1xf32>
-// CHECK-NEXT:     %17 = llvm.extractelement %16[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     %18 = llvm.add %8, %7 : i64
-// CHECK-NEXT:     %19 = llvm.getelementptr %arg1[%18] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %17, %19 : f32, !llvm.ptr
-// CHECK-NEXT:     %20 = llvm.add %8, %5 : i64
-// CHECK-NEXT:     llvm.br ^bb1(%20 : i64)
-// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     %0 = llvm.mlir.constant(dense<1.000000e-07> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %1 = llvm.mlir.constant(dense<0.99999988> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %2 = llvm.load %arg0 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %3 = llvm.intr.maximum(%2, %0)  : (vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// CHECK-NEXT:     %4 = llvm.intr.minimum(%3, %1)  : (vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// CHECK-NEXT:     llvm.store %4, %arg1 {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   llvm.func @__recc_k7_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
-// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
-// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
-// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
-// CHECK-NEXT:     %3 = llvm.mlir.constant(dense<-1.000000e+00> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %4 = llvm.mlir.constant(dense<1.000000e+00> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %5 = llvm.mlir.constant(1 : index) : i64
-// CHECK-NEXT:     %6 = llvm.mlir.constant(16 : index) : i64
-// CHECK-NEXT:     %7 = llvm.mlir.constant(0 : index) : i64
-// CHECK-NEXT:     llvm.br ^bb1(%7 : i64)
-// CHECK-NEXT:   ^bb1(%8: i64):  // 2 preds: ^bb0, ^bb2
-// CHECK-NEXT:     %9 = llvm.icmp "slt" %8, %6 : i64
-// CHECK-NEXT:     llvm.cond_br %9, ^bb2, ^bb3
-// CHECK-NEXT:   ^bb2:  // pred: ^bb1
-// CHECK-NEXT:     %10 = llvm.add %8, %7 : i64
-// CHECK-NEXT:     %11 = llvm.getelementptr %arg0[%10] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %12 = llvm.load %11 : !llvm.ptr -> f32
-// CHECK-NEXT:     %13 = llvm.insertelement %12, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %14 = llvm.shufflevector %13, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %15 = llvm.fmul %14, %3  : vector<1xf32>
-// CHECK-NEXT:     %16 = llvm.fadd %15, %4  : vector<1xf32>
-// CHECK-NEXT:     %17 = llvm.extractelement %16[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     %18 = llvm.add %8, %7 : i64
-// CHECK-NEXT:     %19 = llvm.getelementptr %arg1[%18] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %17, %19 : f32, !llvm.ptr
-// CHECK-NEXT:     %20 = llvm.add %8, %5 : i64
-// CHECK-NEXT:     llvm.br ^bb1(%20 : i64)
-// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     %0 = llvm.mlir.constant(dense<-1.000000e+00> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %1 = llvm.mlir.constant(dense<1.000000e+00> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %2 = llvm.load %arg0 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %3 = llvm.fmul %2, %0  : vector<16xf32>
+// CHECK-NEXT:     %4 = llvm.fadd %3, %1  : vector<16xf32>
+// CHECK-NEXT:     llvm.store %4, %arg1 {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   llvm.func @__recc_k8_fill(%arg0: f32, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {
@@ -1075,73 +1031,36 @@
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   llvm.func @__recc_k11_generic(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: !llvm.ptr, %arg4: !llvm.ptr, %arg5: !llvm.ptr) attributes {sym_visibility = "private"} {
-// CHECK-NEXT:     %0 = llvm.mlir.constant(0 : i64) : i64
-// CHECK-NEXT:     %1 = llvm.mlir.constant(0 : i32) : i32
-// CHECK-NEXT:     %2 = llvm.mlir.undef : vector<1xf32>
-// CHECK-NEXT:     %3 = llvm.mlir.constant(dense<-6.250000e-02> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %4 = llvm.mlir.constant(dense<-1.000000e-07> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %5 = llvm.mlir.constant(dense<-1.000000e+00> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %6 = llvm.mlir.constant(dense<0.99999988> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %7 = llvm.mlir.constant(dense<0.000000e+00> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %8 = llvm.mlir.constant(dense<1.000000e+00> : vector<1xf32>) : vector<1xf32>
-// CHECK-NEXT:     %9 = llvm.mlir.constant(1 : index) : i64
-// CHECK-NEXT:     %10 = llvm.mlir.constant(16 : index) : i64
-// CHECK-NEXT:     %11 = llvm.mlir.constant(0 : index) : i64
-// CHECK-NEXT:     llvm.br ^bb1(%11 : i64)
-// CHECK-NEXT:   ^bb1(%12: i64):  // 2 preds: ^bb0, ^bb2
-// CHECK-NEXT:     %13 = llvm.icmp "slt" %12, %10 : i64
-// CHECK-NEXT:     llvm.cond_br %13, ^bb2, ^bb3
-// CHECK-NEXT:   ^bb2:  // pred: ^bb1
-// CHECK-NEXT:     %14 = llvm.add %12, %11 : i64
-// CHECK-NEXT:     %15 = llvm.getelementptr %arg0[%14] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %16 = llvm.load %15 : !llvm.ptr -> f32
-// CHECK-NEXT:     %17 = llvm.insertelement %16, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %18 = llvm.shufflevector %17, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %19 = llvm.add %12, %11 : i64
-// CHECK-NEXT:     %20 = llvm.getelementptr %arg1[%19] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %21 = llvm.load %20 : !llvm.ptr -> f32
-// CHECK-NEXT:     %22 = llvm.insertelement %21, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %23 = llvm.shufflevector %22, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %24 = llvm.add %12, %11 : i64
-// CHECK-NEXT:     %25 = llvm.getelementptr %arg2[%24] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %26 = llvm.load %25 : !llvm.ptr -> f32
-// CHECK-NEXT:     %27 = llvm.insertelement %26, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %28 = llvm.shufflevector %27, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %29 = llvm.add %12, %11 : i64
-// CHECK-NEXT:     %30 = llvm.getelementptr %arg3[%29] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %31 = llvm.load %30 : !llvm.ptr -> f32
-// CHECK-NEXT:     %32 = llvm.insertelement %31, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %33 = llvm.shufflevector %32, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %34 = llvm.add %12, %11 : i64
-// CHECK-NEXT:     %35 = llvm.getelementptr %arg4[%34] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     %36 = llvm.load %35 : !llvm.ptr -> f32
-// CHECK-NEXT:     %37 = llvm.insertelement %36, %2[%1 : i32] : vector<1xf32>
-// CHECK-NEXT:     %38 = llvm.shufflevector %37, %2 [0] : vector<1xf32> 
-// CHECK-NEXT:     %39 = llvm.fmul %18, %3  : vector<1xf32>
-// CHECK-NEXT:     %40 = llvm.fdiv %39, %23  : vector<1xf32>
-// CHECK-NEXT:     %41 = llvm.fadd %38, %4  : vector<1xf32>
-// CHECK-NEXT:     %42 = llvm.fmul %28, %3  : vector<1xf32>
-// CHECK-NEXT:     %43 = llvm.fdiv %42, %33  : vector<1xf32>
-// CHECK-NEXT:     %44 = llvm.fmul %40, %5  : vector<1xf32>
-// CHECK-NEXT:     %45 = llvm.fmul %38, %5  : vector<1xf32>
-// CHECK-NEXT:     %46 = llvm.fadd %45, %6  : vector<1xf32>
-// CHECK-NEXT:     %47 = llvm.fcmp "ogt" %46, %7 : vector<1xf32>
-// CHECK-NEXT:     %48 = llvm.select %47, %8, %7 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %49 = llvm.fadd %45, %8  : vector<1xf32>
-// CHECK-NEXT:     %50 = llvm.fcmp "ogt" %41, %7 : vector<1xf32>
-// CHECK-NEXT:     %51 = llvm.select %50, %8, %7 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:     %52 = llvm.fmul %51, %48  : vector<1xf32>
-// CHECK-NEXT:     %53 = llvm.fadd %44, %43  : vector<1xf32>
-// CHECK-NEXT:     %54 = llvm.fmul %38, %49  : vector<1xf32>
-// CHECK-NEXT:     %55 = llvm.fmul %53, %52  : vector<1xf32>
-// CHECK-NEXT:     %56 = llvm.fmul %55, %54  : vector<1xf32>
-// CHECK-NEXT:     %57 = llvm.extractelement %56[%0 : i64] : vector<1xf32>
-// CHECK-NEXT:     %58 = llvm.add %12, %11 : i64
-// CHECK-NEXT:     %59 = llvm.getelementptr %arg5[%58] : (!llvm.ptr, i64) -> !llvm.ptr, f32
-// CHECK-NEXT:     llvm.store %57, %59 : f32, !llvm.ptr
-// CHECK-NEXT:     %60 = llvm.add %12, %9 : i64
-// CHECK-NEXT:     llvm.br ^bb1(%60 : i64)
-// CHECK-NEXT:   ^bb3:  // pred: ^bb1
+// CHECK-NEXT:     %0 = llvm.mlir.constant(dense<-6.250000e-02> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %1 = llvm.mlir.constant(dense<-1.000000e-07> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %2 = llvm.mlir.constant(dense<-1.000000e+00> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %3 = llvm.mlir.constant(dense<0.99999988> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %4 = llvm.mlir.constant(dense<0.000000e+00> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %5 = llvm.mlir.constant(dense<1.000000e+00> : vector<16xf32>) : vector<16xf32>
+// CHECK-NEXT:     %6 = llvm.load %arg0 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %7 = llvm.load %arg1 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %8 = llvm.load %arg2 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %9 = llvm.load %arg3 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %10 = llvm.load %arg4 {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>
+// CHECK-NEXT:     %11 = llvm.fmul %6, %0  : vector<16xf32>
+// CHECK-NEXT:     %12 = llvm.fdiv %11, %7  : vector<16xf32>
+// CHECK-NEXT:     %13 = llvm.fadd %10, %1  : vector<16xf32>
+// CHECK-NEXT:     %14 = llvm.fmul %8, %0  : vector<16xf32>
+// CHECK-NEXT:     %15 = llvm.fdiv %14, %9  : vector<16xf32>
+// CHECK-NEXT:     %16 = llvm.fmul %12, %2  : vector<16xf32>
+// CHECK-NEXT:     %17 = llvm.fmul %10, %2  : vector<16xf32>
+// CHECK-NEXT:     %18 = llvm.fadd %17, %3  : vector<16xf32>
+// CHECK-NEXT:     %19 = llvm.fcmp "ogt" %18, %4 : vector<16xf32>
+// CHECK-NEXT:     %20 = llvm.select %19, %5, %4 : vector<16xi1>, vector<16xf32>
+// CHECK-NEXT:     %21 = llvm.fadd %17, %5  : vector<16xf32>
+// CHECK-NEXT:     %22 = llvm.fcmp "ogt" %13, %4 : vector<16xf32>
+// CHECK-NEXT:     %23 = llvm.select %22, %5, %4 : vector<16xi1>, vector<16xf32>
+// CHECK-NEXT:     %24 = llvm.fmul %23, %20  : vector<16xf32>
+// CHECK-NEXT:     %25 = llvm.fadd %16, %15  : vector<16xf32>
+// CHECK-NEXT:     %26 = llvm.fmul %10, %21  : vector<16xf32>
+// CHECK-NEXT:     %27 = llvm.fmul %25, %24  : vector<16xf32>
+// CHECK-NEXT:     %28 = llvm.fmul %27, %26  : vector<16xf32>
+// CHECK-NEXT:     llvm.store %28, %arg5 {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr
 // CHECK-NEXT:     llvm.return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   llvm.func @__recc_k12_fill(%arg0: f32, %arg1: !llvm.ptr) attributes {sym_visibility = "private"} {

@@ -28,49 +28,58 @@
 // CHECK-NEXT:     %subview = memref.subview %view[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     %base_buffer, %offset, %sizes:2, %strides:2 = memref.extract_strided_metadata %subview : memref<16x8xf32, strided<[10, 1]>> -> memref<f32>, index, index, index, index, index
 // CHECK-NEXT:     call @__recc_k0_copy(%arg0, %base_buffer, %c0) : (memref<16x8xf32>, memref<f32>, index) -> ()
-// CHECK-NEXT:     %subview_0 = memref.subview %view[0, 8] [16, 1] [1, 1] : memref<16x10xf32> to memref<16x1xf32, strided<[10, 1], offset: 8>>
-// CHECK-NEXT:     %base_buffer_1, %offset_2, %sizes_3:2, %strides_4:2 = memref.extract_strided_metadata %subview_0 : memref<16x1xf32, strided<[10, 1], offset: 8>> -> memref<f32>, index, index, index, index, index
-// CHECK-NEXT:     call @__recc_k1_copy(%arg1, %base_buffer_1, %c8) : (memref<16x1xf32>, memref<f32>, index) -> ()
-// CHECK-NEXT:     %subview_5 = memref.subview %view[0, 9] [16, 1] [1, 1] : memref<16x10xf32> to memref<16x1xf32, strided<[10, 1], offset: 9>>
-// CHECK-NEXT:     %base_buffer_6, %offset_7, %sizes_8:2, %strides_9:2 = memref.extract_strided_metadata %subview_5 : memref<16x1xf32, strided<[10, 1], offset: 9>> -> memref<f32>, index, index, index, index, index
-// CHECK-NEXT:     call @__recc_k1_copy(%arg2, %base_buffer_6, %c9) : (memref<16x1xf32>, memref<f32>, index) -> ()
-// CHECK-NEXT:     %view_10 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x16xf32>
-// CHECK-NEXT:     call @__recc_k2_matmul(%view, %arg3, %view_10) : (memref<16x10xf32>, memref<10x16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     %view_11 = memref.view %0[%c1024][] : memref<3712xi8> to memref<16x16xf32>
-// CHECK-NEXT:     call @__recc_k3_generic(%view_10, %arg4, %view_11) : (memref<16x16xf32>, memref<16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     %view_12 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x1xf32>
-// CHECK-NEXT:     call @__recc_k4_matmul(%view_11, %arg5, %view_12) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k5_generic(%view_12, %arg6, %arg8) : (memref<16x1xf32>, memref<1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k6_generic(%arg8, %view_12) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     %view_13 = memref.view %0[%c64][] : memref<3712xi8> to memref<16x1xf32>
-// CHECK-NEXT:     call @__recc_k7_generic(%view_12, %view_13) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     %view_14 = memref.view %0[%c128][] : memref<3712xi8> to memref<16x1xf32>
-// CHECK-NEXT:     call @__recc_k7_generic(%arg7, %view_14) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     %view_15 = memref.view %0[%c192][] : memref<3712xi8> to memref<f32>
-// CHECK-NEXT:     call @__recc_k8_fill(%cst, %view_15) : (f32, memref<f32>) -> ()
-// CHECK-NEXT:     call @__recc_k9_generic(%arg7, %view_12, %view_14, %view_13, %view_15) : (memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<f32>) -> ()
-// CHECK-NEXT:     call @__recc_k10_generic(%view_15, %arg9) : (memref<f32>, memref<f32>) -> ()
-// CHECK-NEXT:     %view_16 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16x1xf32>
-// CHECK-NEXT:     call @__recc_k11_generic(%view_14, %view_13, %arg7, %view_12, %arg8, %view_16) : (memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     %collapse_shape = memref.collapse_shape %arg1 {{\[\[}}0, 1]] : memref<16x1xf32> into memref<16xf32>
+// CHECK-NEXT:     %subview_0 = memref.subview %view[0, 8] [16, 1] [1, 1] : memref<16x10xf32> to memref<16xf32, strided<[10], offset: 8>>
+// CHECK-NEXT:     %base_buffer_1, %offset_2, %sizes_3, %strides_4 = memref.extract_strided_metadata %subview_0 : memref<16xf32, strided<[10], offset: 8>> -> memref<f32>, index, index, index
+// CHECK-NEXT:     call @__recc_k1_copy(%collapse_shape, %base_buffer_1, %c8) : (memref<16xf32>, memref<f32>, index) -> ()
+// CHECK-NEXT:     %collapse_shape_5 = memref.collapse_shape %arg2 {{\[\[}}0, 1]] : memref<16x1xf32> into memref<16xf32>
+// CHECK-NEXT:     %subview_6 = memref.subview %view[0, 9] [16, 1] [1, 1] : memref<16x10xf32> to memref<16xf32, strided<[10], offset: 9>>
+// CHECK-NEXT:     %base_buffer_7, %offset_8, %sizes_9, %strides_10 = memref.extract_strided_metadata %subview_6 : memref<16xf32, strided<[10], offset: 9>> -> memref<f32>, index, index, index
+// CHECK-NEXT:     call @__recc_k1_copy(%collapse_shape_5, %base_buffer_7, %c9) : (memref<16xf32>, memref<f32>, index) -> ()
+// CHECK-NEXT:     %view_11 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     call @__recc_k2_matmul(%view, %arg3, %view_11) : (memref<16x10xf32>, memref<10x16xf32>, memref<16x16xf32>) -> ()
+// CHECK-NEXT:     %view_12 = memref.view %0[%c1024][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     call @__recc_k3_generic(%view_11, %arg4, %view_12) : (memref<16x16xf32>, memref<16xf32>, memref<16x16xf32>) -> ()
+// CHECK-NEXT:     %view_13 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     call @__recc_k4_matmul(%view_12, %arg5, %view_13) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k5_generic(%view_13, %arg6, %arg8) : (memref<16x1xf32>, memref<1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     %collapse_shape_14 = memref.collapse_shape %arg8 {{\[\[}}0, 1]] : memref<16x1xf32> into memref<16xf32>
+// CHECK-NEXT:     %view_15 = memref.view %0[%c0][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     call @__recc_k6_generic(%collapse_shape_14, %view_15) : (memref<16xf32>, memref<16xf32>) -> ()
+// CHECK-NEXT:     %expand_shape = memref.expand_shape %view_15 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
+// CHECK-NEXT:     %view_16 = memref.view %0[%c64][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     call @__recc_k7_generic(%view_15, %view_16) : (memref<16xf32>, memref<16xf32>) -> ()
+// CHECK-NEXT:     %expand_shape_17 = memref.expand_shape %view_16 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
+// CHECK-NEXT:     %collapse_shape_18 = memref.collapse_shape %arg7 {{\[\[}}0, 1]] : memref<16x1xf32> into memref<16xf32>
+// CHECK-NEXT:     %view_19 = memref.view %0[%c128][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     call @__recc_k7_generic(%collapse_shape_18, %view_19) : (memref<16xf32>, memref<16xf32>) -> ()
+// CHECK-NEXT:     %expand_shape_20 = memref.expand_shape %view_19 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
+// CHECK-NEXT:     %view_21 = memref.view %0[%c192][] : memref<3712xi8> to memref<f32>
+// CHECK-NEXT:     call @__recc_k8_fill(%cst, %view_21) : (f32, memref<f32>) -> ()
+// CHECK-NEXT:     call @__recc_k9_generic(%arg7, %expand_shape, %expand_shape_20, %expand_shape_17, %view_21) : (memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<f32>) -> ()
+// CHECK-NEXT:     call @__recc_k10_generic(%view_21, %arg9) : (memref<f32>, memref<f32>) -> ()
+// CHECK-NEXT:     %view_22 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     call @__recc_k11_generic(%view_19, %view_16, %collapse_shape_18, %view_15, %collapse_shape_14, %view_22) : (memref<16xf32>, memref<16xf32>, memref<16xf32>, memref<16xf32>, memref<16xf32>, memref<16xf32>) -> ()
+// CHECK-NEXT:     %expand_shape_23 = memref.expand_shape %view_22 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
 // CHECK-NEXT:     call @__recc_k12_fill(%cst, %arg15) : (f32, memref<1xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k13_generic(%view_16, %arg15) : (memref<16x1xf32>, memref<1xf32>) -> ()
-// CHECK-NEXT:     %view_17 = memref.view %0[%c2112][] : memref<3712xi8> to memref<1x16xf32>
-// CHECK-NEXT:     call @__recc_k14_transpose(%arg5, %view_17) : (memref<16x1xf32>, memref<1x16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k15_matmul(%view_16, %view_17, %view_10) : (memref<16x1xf32>, memref<1x16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k16_matmul_transpose_a(%view_11, %view_16, %arg14) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     %view_18 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16x16xf32>
-// CHECK-NEXT:     call @__recc_k17_generic(%view_10, %view_11, %view_18) : (memref<16x16xf32>, memref<16x16xf32>, memref<16x16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k13_generic(%expand_shape_23, %arg15) : (memref<16x1xf32>, memref<1xf32>) -> ()
+// CHECK-NEXT:     %view_24 = memref.view %0[%c2112][] : memref<3712xi8> to memref<1x16xf32>
+// CHECK-NEXT:     call @__recc_k14_transpose(%arg5, %view_24) : (memref<16x1xf32>, memref<1x16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k15_matmul(%expand_shape_23, %view_24, %view_11) : (memref<16x1xf32>, memref<1x16xf32>, memref<16x16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k16_matmul_transpose_a(%view_12, %expand_shape_23, %arg14) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
+// CHECK-NEXT:     %view_25 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     call @__recc_k17_generic(%view_11, %view_12, %view_25) : (memref<16x16xf32>, memref<16x16xf32>, memref<16x16xf32>) -> ()
 // CHECK-NEXT:     call @__recc_k18_fill(%cst, %arg13) : (f32, memref<16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k19_generic(%view_18, %arg13) : (memref<16x16xf32>, memref<16xf32>) -> ()
-// CHECK-NEXT:     %view_19 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x10xf32>
-// CHECK-NEXT:     call @__recc_k20_transpose(%arg3, %view_19) : (memref<10x16xf32>, memref<16x10xf32>) -> ()
-// CHECK-NEXT:     %view_20 = memref.view %0[%c640][] : memref<3712xi8> to memref<16x10xf32>
-// CHECK-NEXT:     call @__recc_k21_matmul(%view_18, %view_19, %view_20) : (memref<16x16xf32>, memref<16x10xf32>, memref<16x10xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k22_matmul_transpose_a(%view, %view_18, %arg12) : (memref<16x10xf32>, memref<16x16xf32>, memref<10x16xf32>) -> ()
-// CHECK-NEXT:     %subview_21 = memref.subview %view_20[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
+// CHECK-NEXT:     call @__recc_k19_generic(%view_25, %arg13) : (memref<16x16xf32>, memref<16xf32>) -> ()
+// CHECK-NEXT:     %view_26 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x10xf32>
+// CHECK-NEXT:     call @__recc_k20_transpose(%arg3, %view_26) : (memref<10x16xf32>, memref<16x10xf32>) -> ()
+// CHECK-NEXT:     %view_27 = memref.view %0[%c640][] : memref<3712xi8> to memref<16x10xf32>
+// CHECK-NEXT:     call @__recc_k21_matmul(%view_25, %view_26, %view_27) : (memref<16x16xf32>, memref<16x10xf32>, memref<16x10xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k22_matmul_transpose_a(%view, %view_25, %arg12) : (memref<16x10xf32>, memref<16x16xf32>, memref<10x16xf32>) -> ()
+// CHECK-NEXT:     %subview_28 = memref.subview %view_27[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     call @__recc_k23_copy(%arg9, %arg10) : (memref<f32>, memref<f32>) -> ()
-// CHECK-NEXT:     %base_buffer_22, %offset_23, %sizes_24:2, %strides_25:2 = memref.extract_strided_metadata %subview_21 : memref<16x8xf32, strided<[10, 1]>> -> memref<f32>, index, index, index, index, index
-// CHECK-NEXT:     call @__recc_k24_copy(%base_buffer_22, %c0, %arg11) : (memref<f32>, index, memref<16x8xf32>) -> ()
+// CHECK-NEXT:     %base_buffer_29, %offset_30, %sizes_31:2, %strides_32:2 = memref.extract_strided_metadata %subview_28 : memref<16x8xf32, strided<[10, 1]>> -> memref<f32>, index, index, index, index, index
+// CHECK-NEXT:     call @__recc_k24_copy(%base_buffer_29, %c0, %arg11) : (memref<f32>, index, memref<16x8xf32>) -> ()
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   func.func private @__recc_k0_copy(%arg0: memref<16x8xf32>, %arg1: memref<f32>, %arg2: index) {
@@ -84,14 +93,15 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k1_copy(%arg0: memref<16x1xf32>, %arg1: memref<f32>, %arg2: index) {
+// CHECK-NEXT:   func.func private @__recc_k1_copy(%arg0: memref<16xf32>, %arg1: memref<f32>, %arg2: index) {
 // CHECK-NEXT:     %c1 = arith.constant 1 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %reinterpret_cast = memref.reinterpret_cast %arg1 to offset: [%arg2], sizes: [16, 1], strides: [10, 1] : memref<f32> to memref<16x1xf32, strided<[10, 1], offset: ?>>
+// CHECK-NEXT:     %reinterpret_cast = memref.reinterpret_cast %arg1 to offset: [%arg2], sizes: [16], strides: [10] : memref<f32> to memref<16xf32, strided<[10], offset: ?>>
+// CHECK-NEXT:     %0 = vector.load %arg0[%c0] : memref<16xf32>, vector<16xf32>
 // CHECK-NEXT:     scf.for %arg3 = %c0 to %c16 step %c1 {
-// CHECK-NEXT:       %0 = memref.load %arg0[%arg3, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       memref.store %0, %reinterpret_cast[%arg3, %c0] : memref<16x1xf32, strided<[10, 1], offset: ?>>
+// CHECK-NEXT:       %1 = vector.extractelement %0[%arg3 : index] : vector<16xf32>
+// CHECK-NEXT:       memref.store %1, %reinterpret_cast[%arg3] : memref<16xf32, strided<[10], offset: ?>>
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
@@ -535,36 +545,24 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k6_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>) {
-// CHECK-NEXT:     %cst = arith.constant dense<0.99999988> : vector<1xf32>
-// CHECK-NEXT:     %cst_0 = arith.constant dense<1.000000e-07> : vector<1xf32>
+// CHECK-NEXT:   func.func private @__recc_k6_generic(%arg0: memref<16xf32>, %arg1: memref<16xf32>) {
+// CHECK-NEXT:     %cst = arith.constant dense<0.99999988> : vector<16xf32>
+// CHECK-NEXT:     %cst_0 = arith.constant dense<1.000000e-07> : vector<16xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %c16 = arith.constant 16 : index
-// CHECK-NEXT:     %c1 = arith.constant 1 : index
-// CHECK-NEXT:     scf.for %arg2 = %c0 to %c16 step %c1 {
-// CHECK-NEXT:       %0 = memref.load %arg0[%arg2, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %1 = vector.broadcast %0 : f32 to vector<1xf32>
-// CHECK-NEXT:       %2 = arith.maximumf %1, %cst_0 : vector<1xf32>
-// CHECK-NEXT:       %3 = arith.minimumf %2, %cst : vector<1xf32>
-// CHECK-NEXT:       %4 = vector.extract %3[0] : f32 from vector<1xf32>
-// CHECK-NEXT:       memref.store %4, %arg1[%arg2, %c0] : memref<16x1xf32>
-// CHECK-NEXT:     }
+// CHECK-NEXT:     %0 = vector.load %arg0[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     %1 = arith.maximumf %0, %cst_0 : vector<16xf32>
+// CHECK-NEXT:     %2 = arith.minimumf %1, %cst : vector<16xf32>
+// CHECK-NEXT:     vector.store %2, %arg1[%c0] : memref<16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k7_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>) {
-// CHECK-NEXT:     %cst = arith.constant dense<1.000000e+00> : vector<1xf32>
-// CHECK-NEXT:     %cst_0 = arith.constant dense<-1.000000e+00> : vector<1xf32>
+// CHECK-NEXT:   func.func private @__recc_k7_generic(%arg0: memref<16xf32>, %arg1: memref<16xf32>) {
+// CHECK-NEXT:     %cst = arith.constant dense<1.000000e+00> : vector<16xf32>
+// CHECK-NEXT:     %cst_0 = arith.constant dense<-1.000000e+00> : vector<16xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %c16 = arith.constant 16 : index
-// CHECK-NEXT:     %c1 = arith.constant 1 : index
-// CHECK-NEXT:     scf.for %arg2 = %c0 to %c16 step %c1 {
-// CHECK-NEXT:       %0 = memref.load %arg0[%arg2, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %1 = vector.broadcast %0 : f32 to vector<1xf32>
-// CHECK-NEXT:       %2 = arith.mulf %1, %cst_0 : vector<1xf32>
-// CHECK-NEXT:       %3 = arith.addf %2, %cst : vector<1xf32>
-// CHECK-NEXT:       %4 = vector.extract %3[0] : f32 from vector<1xf32>
-// CHECK-NEXT:       memref.store %4, %arg1[%arg2, %c0] : memref<16x1xf32>
-// CHECK-NEXT:     }
+// CHECK-NEXT:     %0 = vector.load %arg0[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     %1 = arith.mulf %0, %cst_0 : vector<16xf32>
+// CHECK-NEXT:     %2 = arith.addf %1, %cst : vector<16xf32>
+// CHECK-NEXT:     vector.store %2, %arg1[%c0] : memref<16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   func.func private @__recc_k8_fill(%arg0: f32, %arg1: memref<f32>) {
@@ -612,48 +610,38 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k11_generic(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>, %arg3: memref<16x1xf32>, %arg4: memref<16x1xf32>, %arg5: memref<16x1xf32>) {
-// CHECK-NEXT:     %cst = arith.constant dense<1.000000e+00> : vector<1xf32>
-// CHECK-NEXT:     %cst_0 = arith.constant dense<0.000000e+00> : vector<1xf32>
-// CHECK-NEXT:     %cst_1 = arith.constant dense<0.99999988> : vector<1xf32>
-// CHECK-NEXT:     %cst_2 = arith.constant dense<-1.000000e+00> : vector<1xf32>
-// CHECK-NEXT:     %cst_3 = arith.constant dense<-1.000000e-07> : vector<1xf32>
-// CHECK-NEXT:     %cst_4 = arith.constant dense<-6.250000e-02> : vector<1xf32>
+// CHECK-NEXT:   func.func private @__recc_k11_generic(%arg0: memref<16xf32>, %arg1: memref<16xf32>, %arg2: memref<16xf32>, %arg3: memref<16xf32>, %arg4: memref<16xf32>, %arg5: memref<16xf32>) {
+// CHECK-NEXT:     %cst = arith.constant dense<1.000000e+00> : vector<16xf32>
+// CHECK-NEXT:     %cst_0 = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK-NEXT:     %cst_1 = arith.constant dense<0.99999988> : vector<16xf32>
+// CHECK-NEXT:     %cst_2 = arith.constant dense<-1.000000e+00> : vector<16xf32>
+// CHECK-NEXT:     %cst_3 = arith.constant dense<-1.000000e-07> : vector<16xf32>
+// CHECK-NEXT:     %cst_4 = arith.constant dense<-6.250000e-02> : vector<16xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %c16 = arith.constant 16 : index
-// CHECK-NEXT:     %c1 = arith.constant 1 : index
-// CHECK-NEXT:     scf.for %arg6 = %c0 to %c16 step %c1 {
-// CHECK-NEXT:       %0 = memref.load %arg0[%arg6, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %1 = vector.broadcast %0 : f32 to vector<1xf32>
-// CHECK-NEXT:       %2 = memref.load %arg1[%arg6, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %3 = vector.broadcast %2 : f32 to vector<1xf32>
-// CHECK-NEXT:       %4 = memref.load %arg2[%arg6, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %5 = vector.broadcast %4 : f32 to vector<1xf32>
-// CHECK-NEXT:       %6 = memref.load %arg3[%arg6, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %7 = vector.broadcast %6 : f32 to vector<1xf32>
-// CHECK-NEXT:       %8 = memref.load %arg4[%arg6, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %9 = vector.broadcast %8 : f32 to vector<1xf32>
-// CHECK-NEXT:       %10 = arith.mulf %1, %cst_4 : vector<1xf32>
-// CHECK-NEXT:       %11 = arith.divf %10, %3 : vector<1xf32>
-// CHECK-NEXT:       %12 = arith.addf %9, %cst_3 : vector<1xf32>
-// CHECK-NEXT:       %13 = arith.mulf %5, %cst_4 : vector<1xf32>
-// CHECK-NEXT:       %14 = arith.divf %13, %7 : vector<1xf32>
-// CHECK-NEXT:       %15 = arith.mulf %11, %cst_2 : vector<1xf32>
-// CHECK-NEXT:       %16 = arith.mulf %9, %cst_2 : vector<1xf32>
-// CHECK-NEXT:       %17 = arith.addf %16, %cst_1 : vector<1xf32>
-// CHECK-NEXT:       %18 = arith.cmpf ogt, %17, %cst_0 : vector<1xf32>
-// CHECK-NEXT:       %19 = arith.select %18, %cst, %cst_0 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:       %20 = arith.addf %16, %cst : vector<1xf32>
-// CHECK-NEXT:       %21 = arith.cmpf ogt, %12, %cst_0 : vector<1xf32>
-// CHECK-NEXT:       %22 = arith.select %21, %cst, %cst_0 : vector<1xi1>, vector<1xf32>
-// CHECK-NEXT:       %23 = arith.mulf %22, %19 : vector<1xf32>
-// CHECK-NEXT:       %24 = arith.addf %15, %14 : vector<1xf32>
-// CHECK-NEXT:       %25 = arith.mulf %9, %20 : vector<1xf32>
-// CHECK-NEXT:       %26 = arith.mulf %24, %23 : vector<1xf32>
-// CHECK-NEXT:       %27 = arith.mulf %26, %25 : vector<1xf32>
-// CHECK-NEXT:       %28 = vector.extract %27[0] : f32 from vector<1xf32>
-// CHECK-NEXT:       memref.store %28, %arg5[%arg6, %c0] : memref<16x1xf32>
-// CHECK-NEXT:     }
+// CHECK-NEXT:     %0 = vector.load %arg0[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     %1 = vector.load %arg1[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     %2 = vector.load %arg2[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     %3 = vector.load %arg3[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     %4 = vector.load %arg4[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     %5 = arith.mulf %0, %cst_4 : vector<16xf32>
+// CHECK-NEXT:     %6 = arith.divf %5, %1 : vector<16xf32>
+// CHECK-NEXT:     %7 = arith.addf %4, %cst_3 : vector<16xf32>
+// CHECK-NEXT:     %8 = arith.mulf %2, %cst_4 : vector<16xf32>
+// CHECK-NEXT:     %9 = arith.divf %8, %3 : vector<16xf32>
+// CHECK-NEXT:     %10 = arith.mulf %6, %cst_2 : vector<16xf32>
+// CHECK-NEXT:     %11 = arith.mulf %4, %cst_2 : vector<16xf32>
+// CHECK-NEXT:     %12 = arith.addf %11, %cst_1 : vector<16xf32>
+// CHECK-NEXT:     %13 = arith.cmpf ogt, %12, %cst_0 : vector<16xf32>
+// CHECK-NEXT:     %14 = arith.select %13, %cst, %cst_0 : vector<16xi1>, vector<16xf32>
+// CHECK-NEXT:     %15 = arith.addf %11, %cst : vector<16xf32>
+// CHECK-NEXT:     %16 = arith.cmpf ogt, %7, %cst_0 : vector<16xf32>
+// CHECK-NEXT:     %17 = arith.select %16, %cst, %cst_0 : vector<16xi1>, vector<16xf32>
+// CHECK-NEXT:     %18 = arith.mulf %17, %14 : vector<16xf32>
+// CHECK-NEXT:     %19 = arith.addf %10, %9 : vector<16xf32>
+// CHECK-NEXT:     %20 = arith.mulf %4, %15 : vector<16xf32>
+// CHECK-NEXT:     %21 = arith.mulf %19, %18 : vector<16xf32>
+// CHECK-NEXT:     %22 = arith.mulf %21, %20 : vector<16xf32>
+// CHECK-NEXT:     vector.store %22, %arg5[%c0] : memref<16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   func.func private @__recc_k12_fill(%arg0: f32, %arg1: memref<1xf32>) {
