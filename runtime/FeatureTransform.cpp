@@ -14,6 +14,51 @@ bool needsStats(const FeatureSpec& feature) {
          (feature.transform == "tanh_zscore" || feature.transform == "zscore");
 }
 
+namespace {
+
+/// What a dense feature's values go through, decided from its spec once.
+struct Transform {
+  enum Kind { Identity, Log1p, ZScore, TanhZScore } kind = Identity;
+  double mean = 0, scale = 1;
+
+  Transform(const FeatureSpec& feature, const FeatureStats& stats) {
+    if (feature.transform == "log1p")
+      kind = Log1p;
+    else if (needsStats(feature)) {
+      kind = feature.transform == "zscore" ? ZScore : TanhZScore;
+      mean = stats.mean;
+      scale = std::max(stats.stddev, 1e-6);
+    }
+  }
+
+  float operator()(float x) const {
+    switch (kind) {
+    case Identity:
+      return x;
+    case Log1p:
+      return std::log1p(x);  // the reader refuses x <= -1
+    case ZScore:
+      return static_cast<float>((x - mean) / scale);
+    case TanhZScore:
+      return static_cast<float>(std::tanh((x - mean) / scale));
+    }
+    return x;
+  }
+};
+
+}  // namespace
+
+float transformValue(const FeatureSpec& feature, const FeatureStats& stats, float x) {
+  return Transform(feature, stats)(x);
+}
+
+void transformColumn(const FeatureSpec& feature, const FeatureStats& stats,
+                     std::span<const float> x, std::span<const int64_t> rows, float* out) {
+  const Transform t(feature, stats);
+  for (size_t i = 0; i < rows.size(); ++i)
+    out[i] = t(x[rows[i]]);
+}
+
 void checkTransform(const FeatureSpec& feature) {
   const std::string& t = feature.transform;
   if (t != "none" && t != "tanh_zscore" && t != "zscore" && t != "log1p" && !t.empty())

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <vector>
 
 namespace recc::rt {
@@ -36,13 +37,10 @@ void checkLookup(const FeatureSpec& feature);
 std::vector<FeatureStats> computeFeatureStats(const ModelPlan& plan, const DataSet& data);
 
 /// Applies the transform of `feature` to `x`.
-inline float transformValue(const FeatureSpec& feature, const FeatureStats& stats, float x) {
-  if (feature.transform == "log1p")
-    return std::log1p(x);  // the reader refuses x <= -1
-  if (!needsStats(feature))
-    return x;
-  double z = (x - stats.mean) / std::max(stats.stddev, 1e-6);
-  return static_cast<float>(feature.transform == "zscore" ? z : std::tanh(z));
-}
+float transformValue(const FeatureSpec& feature, const FeatureStats& stats, float x);
+/// out[i] = transformValue(feature, stats, x[rows[i]]) for every i, with the
+/// transform chosen once for the column rather than once per value.
+void transformColumn(const FeatureSpec& feature, const FeatureStats& stats,
+                     std::span<const float> x, std::span<const int64_t> rows, float* out);
 
 } // namespace recc::rt

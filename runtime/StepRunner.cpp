@@ -343,10 +343,7 @@ void StepRunner::fillInput(Binding& b, const StreamRows& in, uint32_t seed) {
   } else if (b.role == Role::Feature) {
     const FeatureSpec& f = State.plan().features[b.feature];
     if (f.kind == FeatureSpec::Kind::Dense) {
-      std::span<const float> x = data.dense(b.feature);
-      const FeatureStats& stats = State.stats[b.feature];
-      for (size_t i = 0; i < n; ++i)
-        out[i] = transformValue(f, stats, x[rows[i]]);
+      transformColumn(f, State.stats[b.feature], data.dense(b.feature), rows, out);
     } else {
       const std::vector<int64_t>& ids = BatchIds[b.feature];
       for (size_t i = 0; i < n * b.perRow; ++i)
