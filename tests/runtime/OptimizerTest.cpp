@@ -185,5 +185,37 @@ TEST(EmbeddingTable, ManyDuplicatesMatchASerialSum) {
     ASSERT_NEAR(t.weights()[i], -sum[i], 1e-4) << i;
 }
 
+// The runs list each id once, increasing, and a duplicated id's gradient rows
+// in the order the sources hold them (two sources, ids over 30 bits of a
+// 10^9-row table: three radix passes; and a table of 50 rows: one).
+TEST(EmbeddingTable, RowRunsAreSortedByIdThenPosition) {
+  for (const int64_t rows : {int64_t(1'000'000'000), int64_t(50)}) {
+    EmbeddingTable t = EmbeddingTable::dynamic("emb", rows, 2, {"uniform", 0.1}, 1,
+                                               spec("sgd"));
+    std::vector<int64_t> a(3000), b(2000);
+    for (size_t i = 0; i < a.size(); ++i) a[i] = int64_t(i * 7919 % 1201) * (rows / 1201 + 1) % rows;
+    for (size_t i = 0; i < b.size(); ++i) b[i] = i % 5 == 0 ? -1 : a[(i * 31) % a.size()];
+    std::vector<float> ga(a.size() * 2), gb(b.size() * 2);
+    const EmbeddingTable::RowGradients src[] = {{a, ga.data()}, {b, gb.data()}};
+    const EmbeddingTable::RowRuns runs = t.sortRows(src);
+    // The reference: (id, position over both sources) pairs, sorted.
+    std::vector<std::pair<int64_t, const float*>> want;
+    for (size_t i = 0; i < a.size(); ++i) want.push_back({a[i], ga.data() + 2 * i});
+    for (size_t i = 0; i < b.size(); ++i)
+      if (b[i] >= 0) want.push_back({b[i], gb.data() + 2 * i});
+    std::stable_sort(want.begin(), want.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    ASSERT_EQ(runs.grads.size(), want.size());
+    ASSERT_EQ(runs.start.size(), runs.ids.size() + 1);
+    for (size_t r = 0; r < runs.ids.size(); ++r) {
+      if (r > 0) ASSERT_LT(runs.ids[r - 1], runs.ids[r]);
+      for (size_t k = runs.start[r]; k < runs.start[r + 1]; ++k) {
+        ASSERT_EQ(want[k].first, runs.ids[r]) << k;
+        ASSERT_EQ(want[k].second, runs.grads[k]) << k;
+      }
+    }
+  }
+}
+
 } // namespace
 } // namespace recc::rt
