@@ -517,14 +517,26 @@ void StepRunner::clipGradients(const TableRuns& runs, double maxNorm) {
   if (factor == 1.0)
     return;
   ClipStats.clipped += 1;
+  // Scaled on the team's threads, in pieces of at most 16k floats (clipping
+  // a DAMCAR generator step's gradients took 0.4% of its samples on the
+  // main thread alone).
+  constexpr int64_t kPiece = 1 << 14;
+  std::vector<std::pair<float*, int64_t>> pieces;
+  auto add = [&](float* g, int64_t n) {
+    for (int64_t o = 0; o < n; o += kPiece)
+      pieces.push_back({g + o, std::min(kPiece, n - o)});
+  };
   for (Binding& b : Bindings) {
     if (b.role != Role::Gradient || (Gathered && b.param < 0))
       continue;
-    float* g = b.param >= 0 ? State.params.grad(b.param).data() : b.storage.data();
-    scaleInPlace(g, elementsOf(b), float(factor));
+    add(b.param >= 0 ? State.params.grad(b.param).data() : b.storage.data(), elementsOf(b));
   }
   for (std::vector<float>& g : GatheredGrads)  // empty unless Gathered
-    scaleInPlace(g.data(), int64_t(g.size()), float(factor));
+    add(g.data(), int64_t(g.size()));
+  parallelChunks(int64_t(pieces.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      scaleInPlace(pieces[i].first, pieces[i].second, float(factor));
+  });
 }
 
 std::string StepRunner::clipSummary() const {

@@ -31,10 +31,50 @@ Value emitTransposed(LowerCtx& c, Value v) {
   return result;
 }
 
+/// A product of degenerate shape as a linalg.generic the elementwise path
+/// vectorizes along its long axis, where the GEMM kernel's register tile
+/// would be one lane wide (a DAMCAR generator step spent 2% of its samples
+/// in three such products, serially, while the other thread waited):
+///   K = 1, C[m, n] = A[m, 0] * B[0, n], an outer product (exact: no sum);
+///   transposed A and N = 1, C[j, 0] = sum_m A[m, j] * B[m, 0] (a bias-like
+///   weight gradient), rows of axpys along j.
+/// Returns null for other shapes.
+static Value lowerDegenerateMatMul(LowerCtx& c, Value a, Value b, bool ta) {
+  std::vector<int64_t> out = c.dims();
+  int64_t k = cast<RankedTensorType>(a.getType()).getDimSize(ta ? 0 : 1);
+  bool outer = k == 1 && !ta, axpys = ta && out[1] == 1 && out[0] >= 16;
+  if (!outer && !axpys) return nullptr;
+  MLIRContext* ctx = c.b.getContext();
+  AffineExpr d0 = c.b.getAffineDimExpr(0), d1 = c.b.getAffineDimExpr(1),
+             zero = c.b.getAffineConstantExpr(0);
+  // outer: loops (m, n) into C[m, n]; axpys: loops (m [reduction], j) into
+  // a 1-D C[j] (a [J, 1] view of it would be stored lane by lane).
+  std::vector<int64_t> shape = outer ? out : std::vector<int64_t>{out[0]};
+  SmallVector<AffineMap> maps{
+      AffineMap::get(2, 0, {d0, outer ? zero : d1}, ctx),
+      AffineMap::get(2, 0, {outer ? zero : d0, outer ? d1 : zero}, ctx),
+      outer ? AffineMap::get(2, 0, {d0, d1}, ctx) : AffineMap::get(2, 0, {d1}, ctx)};
+  SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
+  if (axpys) iters[0] = utils::IteratorType::reduction;
+  Value init = outer ? c.b.create<tensor::EmptyOp>(c.loc, shape, c.b.getF32Type()).getResult()
+                     : emitFilled(c, shape, 0.0);
+  Value r = c.b
+                .create<linalg::GenericOp>(c.loc, TypeRange{c.tensorType(shape)}, ValueRange{a, b},
+                                           ValueRange{init}, maps, iters,
+                                           [outer](OpBuilder& nb, Location l, ValueRange v) {
+                                             Value p = nb.create<arith::MulFOp>(l, v[0], v[1]);
+                                             if (!outer) p = nb.create<arith::AddFOp>(l, v[2], p);
+                                             nb.create<linalg::YieldOp>(l, p);
+                                           })
+                .getResult(0);
+  return outer ? r : emitReshape(c, r, out);
+}
+
 static Value lowerMatMul(LowerCtx& c) {
   Value a = c.in(0), b = c.in(1);
   bool ta = c.node.attrs.getInt("transpose_a"), tb = c.node.attrs.getInt("transpose_b");
   if (tb) b = emitTransposed(c, b);
+  if (Value v = lowerDegenerateMatMul(c, a, b, ta)) return v;
   Value init = emitFilled(c, c.dims(), 0.0);
   Type type = c.tensorType(c.dims());  // (a TypeRange of a temporary would dangle)
   if (ta && !tb)

@@ -5,10 +5,12 @@
 // CHECK-NEXT: #map2 = affine_map<(d0) -> (d0)>
 // CHECK-NEXT: #map3 = affine_map<(d0, d1) -> ()>
 // CHECK-NEXT: #map4 = affine_map<() -> ()>
+// CHECK-NEXT: #map5 = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-NEXT: #map6 = affine_map<(d0, d1) -> (d0)>
 // CHECK-NEXT: module {
-// CHECK-NEXT:   memref.global "private" @recc_train_step_body_arena : memref<3712xi8> = uninitialized {alignment = 64 : i64}
+// CHECK-NEXT:   memref.global "private" @recc_train_step_body_arena : memref<3392xi8> = uninitialized {alignment = 64 : i64}
 // CHECK-NEXT:   func.func @recc_train_step_body(%arg0: memref<16x8xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>, %arg3: memref<10x16xf32>, %arg4: memref<16xf32>, %arg5: memref<16x1xf32>, %arg6: memref<1xf32>, %arg7: memref<16x1xf32>, %arg8: memref<16x1xf32>, %arg9: memref<f32>, %arg10: memref<f32>, %arg11: memref<16x8xf32>, %arg12: memref<10x16xf32>, %arg13: memref<16xf32>, %arg14: memref<16x1xf32>, %arg15: memref<1xf32>) {
-// CHECK-NEXT:     %0 = memref.get_global @recc_train_step_body_arena : memref<3712xi8>
+// CHECK-NEXT:     %0 = memref.get_global @recc_train_step_body_arena : memref<3392xi8>
 // CHECK-NEXT:     %cst = arith.constant -6.250000e-02 : f32
 // CHECK-NEXT:     %cst_0 = arith.constant -1.000000e-07 : f32
 // CHECK-NEXT:     %cst_1 = arith.constant 6.250000e-02 : f32
@@ -17,8 +19,8 @@
 // CHECK-NEXT:     %cst_4 = arith.constant 1.000000e-07 : f32
 // CHECK-NEXT:     %cst_5 = arith.constant 1.000000e+00 : f32
 // CHECK-NEXT:     %cst_6 = arith.constant 0.000000e+00 : f32
-// CHECK-NEXT:     %c3072 = arith.constant 3072 : index
-// CHECK-NEXT:     %view = memref.view %0[%c3072][] : memref<3712xi8> to memref<16x10xf32>
+// CHECK-NEXT:     %c2048 = arith.constant 2048 : index
+// CHECK-NEXT:     %view = memref.view %0[%c2048][] : memref<3392xi8> to memref<16x10xf32>
 // CHECK-NEXT:     %subview = memref.subview %view[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     memref.copy %arg0, %subview : memref<16x8xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     %collapse_shape = memref.collapse_shape %arg1 {{\[\[}}0, 1]] : memref<16x1xf32> into memref<16xf32>
@@ -28,25 +30,25 @@
 // CHECK-NEXT:     %subview_9 = memref.subview %view[0, 9] [16, 1] [1, 1] : memref<16x10xf32> to memref<16xf32, strided<[10], offset: 9>>
 // CHECK-NEXT:     memref.copy %collapse_shape_8, %subview_9 : memref<16xf32> to memref<16xf32, strided<[10], offset: 9>>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %view_10 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     %view_10 = memref.view %0[%c0][] : memref<3392xi8> to memref<16x16xf32>
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_10 : memref<16x16xf32>)
 // CHECK-NEXT:     linalg.matmul ins(%view, %arg3 : memref<16x10xf32>, memref<10x16xf32>) outs(%view_10 : memref<16x16xf32>)
 // CHECK-NEXT:     %c1024 = arith.constant 1024 : index
-// CHECK-NEXT:     %view_11 = memref.view %0[%c1024][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     %view_11 = memref.view %0[%c1024][] : memref<3392xi8> to memref<16x16xf32>
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1, #map], iterator_types = ["parallel", "parallel"]} ins(%view_10, %arg4 : memref<16x16xf32>, memref<16xf32>) outs(%view_11 : memref<16x16xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_34: f32, %out: f32):
-// CHECK-NEXT:       %1 = arith.addf %in, %in_34 : f32
+// CHECK-NEXT:     ^bb0(%in: f32, %in_36: f32, %out: f32):
+// CHECK-NEXT:       %1 = arith.addf %in, %in_36 : f32
 // CHECK-NEXT:       %2 = arith.cmpf ogt, %1, %cst_6 : f32
 // CHECK-NEXT:       %3 = arith.select %2, %1, %cst_6 : f32
 // CHECK-NEXT:       linalg.yield %3 : f32
 // CHECK-NEXT:     }
 // CHECK-NEXT:     %c0_12 = arith.constant 0 : index
-// CHECK-NEXT:     %view_13 = memref.view %0[%c0_12][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     %view_13 = memref.view %0[%c0_12][] : memref<3392xi8> to memref<16x1xf32>
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_13 : memref<16x1xf32>)
 // CHECK-NEXT:     linalg.matmul ins(%view_11, %arg5 : memref<16x16xf32>, memref<16x1xf32>) outs(%view_13 : memref<16x1xf32>)
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1, #map], iterator_types = ["parallel", "parallel"]} ins(%view_13, %arg6 : memref<16x1xf32>, memref<1xf32>) outs(%arg8 : memref<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_34: f32, %out: f32):
-// CHECK-NEXT:       %1 = arith.addf %in, %in_34 : f32
+// CHECK-NEXT:     ^bb0(%in: f32, %in_36: f32, %out: f32):
+// CHECK-NEXT:       %1 = arith.addf %in, %in_36 : f32
 // CHECK-NEXT:       %2 = math.absf %1 : f32
 // CHECK-NEXT:       %3 = arith.negf %2 : f32
 // CHECK-NEXT:       %4 = math.exp %3 : f32
@@ -59,7 +61,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     %collapse_shape_14 = memref.collapse_shape %arg8 {{\[\[}}0, 1]] : memref<16x1xf32> into memref<16xf32>
 // CHECK-NEXT:     %c0_15 = arith.constant 0 : index
-// CHECK-NEXT:     %view_16 = memref.view %0[%c0_15][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     %view_16 = memref.view %0[%c0_15][] : memref<3392xi8> to memref<16xf32>
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map2, #map2], iterator_types = ["parallel"]} ins(%collapse_shape_14 : memref<16xf32>) outs(%view_16 : memref<16xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.maximumf %in, %cst_4 : f32
@@ -68,7 +70,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     %expand_shape = memref.expand_shape %view_16 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
 // CHECK-NEXT:     %c64 = arith.constant 64 : index
-// CHECK-NEXT:     %view_17 = memref.view %0[%c64][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     %view_17 = memref.view %0[%c64][] : memref<3392xi8> to memref<16xf32>
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map2, #map2], iterator_types = ["parallel"]} ins(%view_16 : memref<16xf32>) outs(%view_17 : memref<16xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.mulf %in, %cst_2 : f32
@@ -78,7 +80,7 @@
 // CHECK-NEXT:     %expand_shape_18 = memref.expand_shape %view_17 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
 // CHECK-NEXT:     %collapse_shape_19 = memref.collapse_shape %arg7 {{\[\[}}0, 1]] : memref<16x1xf32> into memref<16xf32>
 // CHECK-NEXT:     %c128 = arith.constant 128 : index
-// CHECK-NEXT:     %view_20 = memref.view %0[%c128][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     %view_20 = memref.view %0[%c128][] : memref<3392xi8> to memref<16xf32>
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map2, #map2], iterator_types = ["parallel"]} ins(%collapse_shape_19 : memref<16xf32>) outs(%view_20 : memref<16xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.mulf %in, %cst_2 : f32
@@ -87,13 +89,13 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     %expand_shape_21 = memref.expand_shape %view_20 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
 // CHECK-NEXT:     %c192 = arith.constant 192 : index
-// CHECK-NEXT:     %view_22 = memref.view %0[%c192][] : memref<3712xi8> to memref<f32>
+// CHECK-NEXT:     %view_22 = memref.view %0[%c192][] : memref<3392xi8> to memref<f32>
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_22 : memref<f32>)
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map, #map, #map3], iterator_types = ["reduction", "reduction"]} ins(%arg7, %expand_shape, %expand_shape_21, %expand_shape_18 : memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>) outs(%view_22 : memref<f32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_34: f32, %in_35: f32, %in_36: f32, %out: f32):
-// CHECK-NEXT:       %1 = math.log %in_34 : f32
-// CHECK-NEXT:       %2 = math.log %in_36 : f32
-// CHECK-NEXT:       %3 = arith.mulf %in_35, %2 : f32
+// CHECK-NEXT:     ^bb0(%in: f32, %in_36: f32, %in_37: f32, %in_38: f32, %out: f32):
+// CHECK-NEXT:       %1 = math.log %in_36 : f32
+// CHECK-NEXT:       %2 = math.log %in_38 : f32
+// CHECK-NEXT:       %3 = arith.mulf %in_37, %2 : f32
 // CHECK-NEXT:       %4 = arith.mulf %in, %1 : f32
 // CHECK-NEXT:       %5 = arith.addf %4, %3 : f32
 // CHECK-NEXT:       %6 = arith.addf %5, %out : f32
@@ -105,17 +107,17 @@
 // CHECK-NEXT:       %2 = arith.mulf %1, %cst_2 : f32
 // CHECK-NEXT:       linalg.yield %2 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c2048 = arith.constant 2048 : index
-// CHECK-NEXT:     %view_23 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     %c2688 = arith.constant 2688 : index
+// CHECK-NEXT:     %view_23 = memref.view %0[%c2688][] : memref<3392xi8> to memref<16xf32>
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map2, #map2, #map2, #map2, #map2, #map2], iterator_types = ["parallel"]} ins(%view_20, %view_17, %collapse_shape_19, %view_16, %collapse_shape_14 : memref<16xf32>, memref<16xf32>, memref<16xf32>, memref<16xf32>, memref<16xf32>) outs(%view_23 : memref<16xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_34: f32, %in_35: f32, %in_36: f32, %in_37: f32, %out: f32):
+// CHECK-NEXT:     ^bb0(%in: f32, %in_36: f32, %in_37: f32, %in_38: f32, %in_39: f32, %out: f32):
 // CHECK-NEXT:       %1 = arith.mulf %in, %cst : f32
-// CHECK-NEXT:       %2 = arith.divf %1, %in_34 : f32
-// CHECK-NEXT:       %3 = arith.addf %in_37, %cst_0 : f32
-// CHECK-NEXT:       %4 = arith.mulf %in_35, %cst : f32
-// CHECK-NEXT:       %5 = arith.divf %4, %in_36 : f32
+// CHECK-NEXT:       %2 = arith.divf %1, %in_36 : f32
+// CHECK-NEXT:       %3 = arith.addf %in_39, %cst_0 : f32
+// CHECK-NEXT:       %4 = arith.mulf %in_37, %cst : f32
+// CHECK-NEXT:       %5 = arith.divf %4, %in_38 : f32
 // CHECK-NEXT:       %6 = arith.mulf %2, %cst_2 : f32
-// CHECK-NEXT:       %7 = arith.mulf %in_37, %cst_2 : f32
+// CHECK-NEXT:       %7 = arith.mulf %in_39, %cst_2 : f32
 // CHECK-NEXT:       %8 = arith.addf %7, %cst_3 : f32
 // CHECK-NEXT:       %9 = arith.cmpf ogt, %8, %cst_6 : f32
 // CHECK-NEXT:       %10 = arith.select %9, %cst_5, %cst_6 : f32
@@ -124,7 +126,7 @@
 // CHECK-NEXT:       %13 = arith.select %12, %cst_5, %cst_6 : f32
 // CHECK-NEXT:       %14 = arith.mulf %13, %10 : f32
 // CHECK-NEXT:       %15 = arith.addf %6, %5 : f32
-// CHECK-NEXT:       %16 = arith.mulf %in_37, %11 : f32
+// CHECK-NEXT:       %16 = arith.mulf %in_39, %11 : f32
 // CHECK-NEXT:       %17 = arith.mulf %15, %14 : f32
 // CHECK-NEXT:       %18 = arith.mulf %17, %16 : f32
 // CHECK-NEXT:       linalg.yield %18 : f32
@@ -136,23 +138,29 @@
 // CHECK-NEXT:       %1 = arith.addf %in, %out : f32
 // CHECK-NEXT:       linalg.yield %1 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c2112 = arith.constant 2112 : index
-// CHECK-NEXT:     %view_25 = memref.view %0[%c2112][] : memref<3712xi8> to memref<1x16xf32>
+// CHECK-NEXT:     %c2752 = arith.constant 2752 : index
+// CHECK-NEXT:     %view_25 = memref.view %0[%c2752][] : memref<3392xi8> to memref<1x16xf32>
 // CHECK-NEXT:     linalg.transpose ins(%arg5 : memref<16x1xf32>) outs(%view_25 : memref<1x16xf32>) permutation = [1, 0] 
-// CHECK-NEXT:     %c0_26 = arith.constant 0 : index
-// CHECK-NEXT:     %view_27 = memref.view %0[%c0_26][] : memref<3712xi8> to memref<16x16xf32>
-// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_27 : memref<16x16xf32>)
-// CHECK-NEXT:     linalg.matmul ins(%expand_shape_24, %view_25 : memref<16x1xf32>, memref<1x16xf32>) outs(%view_27 : memref<16x16xf32>)
-// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%arg14 : memref<16x1xf32>)
-// CHECK-NEXT:     linalg.matmul_transpose_a ins(%view_11, %expand_shape_24 : memref<16x16xf32>, memref<16x1xf32>) outs(%arg14 : memref<16x1xf32>)
-// CHECK-NEXT:     %c2048_28 = arith.constant 2048 : index
-// CHECK-NEXT:     %view_29 = memref.view %0[%c2048_28][] : memref<3712xi8> to memref<16x16xf32>
-// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_27, %view_11 : memref<16x16xf32>, memref<16x16xf32>) outs(%view_29 : memref<16x16xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32, %in_34: f32, %out: f32):
-// CHECK-NEXT:       %1 = arith.cmpf ogt, %in_34, %cst_6 : f32
+// CHECK-NEXT:     %c3328 = arith.constant 3328 : index
+// CHECK-NEXT:     %view_26 = memref.view %0[%c3328][] : memref<3392xi8> to memref<16xf32>
+// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_26 : memref<16xf32>)
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map5, #map1], iterator_types = ["reduction", "parallel"]} ins(%view_11, %expand_shape_24 : memref<16x16xf32>, memref<16x1xf32>) outs(%view_26 : memref<16xf32>) {
+// CHECK-NEXT:     ^bb0(%in: f32, %in_36: f32, %out: f32):
+// CHECK-NEXT:       %1 = arith.mulf %in, %in_36 : f32
+// CHECK-NEXT:       %2 = arith.addf %out, %1 : f32
+// CHECK-NEXT:       linalg.yield %2 : f32
+// CHECK-NEXT:     }
+// CHECK-NEXT:     %expand_shape_27 = memref.expand_shape %view_26 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
+// CHECK-NEXT:     %c0_28 = arith.constant 0 : index
+// CHECK-NEXT:     %view_29 = memref.view %0[%c0_28][] : memref<3392xi8> to memref<16x16xf32>
+// CHECK-NEXT:     %collapse_shape_30 = memref.collapse_shape %view_25 {{\[\[}}0, 1]] : memref<1x16xf32> into memref<16xf32>
+// CHECK-NEXT:     linalg.generic {indexing_maps = [#map6, #map1, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%view_23, %collapse_shape_30, %view_11 : memref<16xf32>, memref<16xf32>, memref<16x16xf32>) outs(%view_29 : memref<16x16xf32>) {
+// CHECK-NEXT:     ^bb0(%in: f32, %in_36: f32, %in_37: f32, %out: f32):
+// CHECK-NEXT:       %1 = arith.cmpf ogt, %in_37, %cst_6 : f32
 // CHECK-NEXT:       %2 = arith.select %1, %cst_5, %cst_6 : f32
-// CHECK-NEXT:       %3 = arith.mulf %in, %2 : f32
-// CHECK-NEXT:       linalg.yield %3 : f32
+// CHECK-NEXT:       %3 = arith.mulf %in, %in_36 : f32
+// CHECK-NEXT:       %4 = arith.mulf %3, %2 : f32
+// CHECK-NEXT:       linalg.yield %4 : f32
 // CHECK-NEXT:     }
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%arg13 : memref<16xf32>)
 // CHECK-NEXT:     linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["reduction", "parallel"]} ins(%view_29 : memref<16x16xf32>) outs(%arg13 : memref<16xf32>) {
@@ -160,18 +168,19 @@
 // CHECK-NEXT:       %1 = arith.addf %in, %out : f32
 // CHECK-NEXT:       linalg.yield %1 : f32
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %c0_30 = arith.constant 0 : index
-// CHECK-NEXT:     %view_31 = memref.view %0[%c0_30][] : memref<3712xi8> to memref<16x10xf32>
-// CHECK-NEXT:     linalg.transpose ins(%arg3 : memref<10x16xf32>) outs(%view_31 : memref<16x10xf32>) permutation = [1, 0] 
-// CHECK-NEXT:     %c640 = arith.constant 640 : index
-// CHECK-NEXT:     %view_32 = memref.view %0[%c640][] : memref<3712xi8> to memref<16x10xf32>
-// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_32 : memref<16x10xf32>)
-// CHECK-NEXT:     linalg.matmul ins(%view_29, %view_31 : memref<16x16xf32>, memref<16x10xf32>) outs(%view_32 : memref<16x10xf32>)
+// CHECK-NEXT:     %c1024_31 = arith.constant 1024 : index
+// CHECK-NEXT:     %view_32 = memref.view %0[%c1024_31][] : memref<3392xi8> to memref<16x10xf32>
+// CHECK-NEXT:     linalg.transpose ins(%arg3 : memref<10x16xf32>) outs(%view_32 : memref<16x10xf32>) permutation = [1, 0] 
+// CHECK-NEXT:     %c2688_33 = arith.constant 2688 : index
+// CHECK-NEXT:     %view_34 = memref.view %0[%c2688_33][] : memref<3392xi8> to memref<16x10xf32>
+// CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%view_34 : memref<16x10xf32>)
+// CHECK-NEXT:     linalg.matmul ins(%view_29, %view_32 : memref<16x16xf32>, memref<16x10xf32>) outs(%view_34 : memref<16x10xf32>)
 // CHECK-NEXT:     linalg.fill ins(%cst_6 : f32) outs(%arg12 : memref<10x16xf32>)
 // CHECK-NEXT:     linalg.matmul_transpose_a ins(%view, %view_29 : memref<16x10xf32>, memref<16x16xf32>) outs(%arg12 : memref<10x16xf32>)
-// CHECK-NEXT:     %subview_33 = memref.subview %view_32[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
+// CHECK-NEXT:     %subview_35 = memref.subview %view_34[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     memref.copy %arg9, %arg10 : memref<f32> to memref<f32>
-// CHECK-NEXT:     memref.copy %subview_33, %arg11 : memref<16x8xf32, strided<[10, 1]>> to memref<16x8xf32>
+// CHECK-NEXT:     memref.copy %subview_35, %arg11 : memref<16x8xf32, strided<[10, 1]>> to memref<16x8xf32>
+// CHECK-NEXT:     memref.copy %expand_shape_27, %arg14 : memref<16x1xf32> to memref<16x1xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
 // CHECK-NEXT: }

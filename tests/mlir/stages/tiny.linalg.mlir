@@ -10,6 +10,8 @@
 // CHECK-NEXT: #map1 = affine_map<(d0, d1) -> (d1)>
 // CHECK-NEXT: #map2 = affine_map<(d0, d1) -> ()>
 // CHECK-NEXT: #map3 = affine_map<() -> ()>
+// CHECK-NEXT: #map4 = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-NEXT: #map5 = affine_map<(d0, d1) -> (0, d1)>
 // CHECK-NEXT: module {
 // CHECK-NEXT:   func.func @recc_train_step_body(%arg0: memref<16x8xf32> loc(unknown), %arg1: memref<16x1xf32> loc(unknown), %arg2: memref<16x1xf32> loc(unknown), %arg3: memref<10x16xf32> loc(unknown), %arg4: memref<16xf32> loc(unknown), %arg5: memref<16x1xf32> loc(unknown), %arg6: memref<1xf32> loc(unknown), %arg7: memref<16x1xf32> loc(unknown), %arg8: memref<16x1xf32> loc(unknown), %arg9: memref<f32> loc(unknown), %arg10: memref<f32> loc(unknown), %arg11: memref<16x8xf32> loc(unknown), %arg12: memref<10x16xf32> loc(unknown), %arg13: memref<16xf32> loc(unknown), %arg14: memref<16x1xf32> loc(unknown), %arg15: memref<1xf32> loc(unknown)) {
 // CHECK-NEXT:     %0 = bufferization.to_tensor %arg0 restrict : memref<16x8xf32> loc(#loc1)
@@ -30,18 +32,18 @@
 // CHECK-NEXT:     %11 = linalg.matmul ins(%inserted_slice_1, %3 : tensor<16x10xf32>, tensor<10x16xf32>) outs(%10 : tensor<16x16xf32>) -> tensor<16x16xf32> loc(#loc4)
 // CHECK-NEXT:     %12 = tensor.empty() : tensor<16x16xf32> loc(#loc4)
 // CHECK-NEXT:     %13 = linalg.generic {indexing_maps = [#map, #map1, #map], iterator_types = ["parallel", "parallel"]} ins(%11, %4 : tensor<16x16xf32>, tensor<16xf32>) outs(%12 : tensor<16x16xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":11:7), %in_12: f32 loc("tiny.rec":11:7), %out: f32 loc("tiny.rec":11:7)):
-// CHECK-NEXT:       %106 = arith.addf %in, %in_12 : f32 loc(#loc4)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc4)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":11:7), %in_11: f32 loc("tiny.rec":11:7), %out: f32 loc("tiny.rec":11:7)):
+// CHECK-NEXT:       %105 = arith.addf %in, %in_11 : f32 loc(#loc4)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc4)
 // CHECK-NEXT:     } -> tensor<16x16xf32> loc(#loc4)
 // CHECK-NEXT:     %14 = tensor.empty() : tensor<16x16xf32> loc(#loc4)
 // CHECK-NEXT:     %15 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%13 : tensor<16x16xf32>) outs(%14 : tensor<16x16xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":11:7), %out: f32 loc("tiny.rec":11:7)):
+// CHECK-NEXT:       %cst_11 = arith.constant 0.000000e+00 : f32 loc(#loc4)
+// CHECK-NEXT:       %105 = arith.cmpf ogt, %in, %cst_11 : f32 loc(#loc4)
 // CHECK-NEXT:       %cst_12 = arith.constant 0.000000e+00 : f32 loc(#loc4)
-// CHECK-NEXT:       %106 = arith.cmpf ogt, %in, %cst_12 : f32 loc(#loc4)
-// CHECK-NEXT:       %cst_13 = arith.constant 0.000000e+00 : f32 loc(#loc4)
-// CHECK-NEXT:       %107 = arith.select %106, %in, %cst_13 : f32 loc(#loc4)
-// CHECK-NEXT:       linalg.yield %107 : f32 loc(#loc4)
+// CHECK-NEXT:       %106 = arith.select %105, %in, %cst_12 : f32 loc(#loc4)
+// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc4)
 // CHECK-NEXT:     } -> tensor<16x16xf32> loc(#loc4)
 // CHECK-NEXT:     %16 = tensor.empty() : tensor<16x1xf32> loc(#loc5)
 // CHECK-NEXT:     %cst_2 = arith.constant 0.000000e+00 : f32 loc(#loc5)
@@ -49,104 +51,104 @@
 // CHECK-NEXT:     %18 = linalg.matmul ins(%15, %5 : tensor<16x16xf32>, tensor<16x1xf32>) outs(%17 : tensor<16x1xf32>) -> tensor<16x1xf32> loc(#loc5)
 // CHECK-NEXT:     %19 = tensor.empty() : tensor<16x1xf32> loc(#loc5)
 // CHECK-NEXT:     %20 = linalg.generic {indexing_maps = [#map, #map1, #map], iterator_types = ["parallel", "parallel"]} ins(%18, %6 : tensor<16x1xf32>, tensor<1xf32>) outs(%19 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:15), %in_12: f32 loc("tiny.rec":12:15), %out: f32 loc("tiny.rec":12:15)):
-// CHECK-NEXT:       %106 = arith.addf %in, %in_12 : f32 loc(#loc5)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc5)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:15), %in_11: f32 loc("tiny.rec":12:15), %out: f32 loc("tiny.rec":12:15)):
+// CHECK-NEXT:       %105 = arith.addf %in, %in_11 : f32 loc(#loc5)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc5)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc5)
 // CHECK-NEXT:     %21 = tensor.empty() : tensor<16x1xf32> loc(#loc8)
 // CHECK-NEXT:     %22 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%20 : tensor<16x1xf32>) outs(%21 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:15), %out: f32 loc("tiny.rec":12:7)):
-// CHECK-NEXT:       %106 = math.absf %in : f32 loc(#loc8)
-// CHECK-NEXT:       %107 = arith.negf %106 : f32 loc(#loc8)
-// CHECK-NEXT:       %108 = math.exp %107 : f32 loc(#loc8)
+// CHECK-NEXT:       %105 = math.absf %in : f32 loc(#loc8)
+// CHECK-NEXT:       %106 = arith.negf %105 : f32 loc(#loc8)
+// CHECK-NEXT:       %107 = math.exp %106 : f32 loc(#loc8)
+// CHECK-NEXT:       %cst_11 = arith.constant 1.000000e+00 : f32 loc(#loc8)
+// CHECK-NEXT:       %108 = arith.addf %cst_11, %107 : f32 loc(#loc8)
 // CHECK-NEXT:       %cst_12 = arith.constant 1.000000e+00 : f32 loc(#loc8)
-// CHECK-NEXT:       %109 = arith.addf %cst_12, %108 : f32 loc(#loc8)
-// CHECK-NEXT:       %cst_13 = arith.constant 1.000000e+00 : f32 loc(#loc8)
-// CHECK-NEXT:       %110 = arith.divf %cst_13, %109 : f32 loc(#loc8)
-// CHECK-NEXT:       %cst_14 = arith.constant 0.000000e+00 : f32 loc(#loc8)
-// CHECK-NEXT:       %111 = arith.cmpf oge, %in, %cst_14 : f32 loc(#loc8)
-// CHECK-NEXT:       %112 = arith.mulf %108, %110 : f32 loc(#loc8)
-// CHECK-NEXT:       %113 = arith.select %111, %110, %112 : f32 loc(#loc8)
-// CHECK-NEXT:       linalg.yield %113 : f32 loc(#loc8)
+// CHECK-NEXT:       %109 = arith.divf %cst_12, %108 : f32 loc(#loc8)
+// CHECK-NEXT:       %cst_13 = arith.constant 0.000000e+00 : f32 loc(#loc8)
+// CHECK-NEXT:       %110 = arith.cmpf oge, %in, %cst_13 : f32 loc(#loc8)
+// CHECK-NEXT:       %111 = arith.mulf %107, %109 : f32 loc(#loc8)
+// CHECK-NEXT:       %112 = arith.select %110, %109, %111 : f32 loc(#loc8)
+// CHECK-NEXT:       linalg.yield %112 : f32 loc(#loc8)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc8)
 // CHECK-NEXT:     %23 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %24 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%22 : tensor<16x1xf32>) outs(%23 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant 1.000000e-07 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.maximumf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       %cst_13 = arith.constant 0.99999988 : f32 loc(#loc9)
-// CHECK-NEXT:       %107 = arith.minimumf %106, %cst_13 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %107 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant 1.000000e-07 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.maximumf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_12 = arith.constant 0.99999988 : f32 loc(#loc9)
+// CHECK-NEXT:       %106 = arith.minimumf %105, %cst_12 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %25 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %26 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%24 : tensor<16x1xf32>) outs(%25 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = math.log %in : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = math.log %in : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %27 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %28 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%24 : tensor<16x1xf32>) outs(%27 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant -1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.mulf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       %cst_13 = arith.constant 1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %107 = arith.addf %106, %cst_13 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %107 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant -1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.mulf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_12 = arith.constant 1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %106 = arith.addf %105, %cst_12 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %29 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %30 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%28 : tensor<16x1xf32>) outs(%29 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = math.log %in : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = math.log %in : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %31 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %32 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%7, %26 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%31 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":9:9), %in_12: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.mulf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":9:9), %in_11: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %33 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %34 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%7 : tensor<16x1xf32>) outs(%33 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":9:9), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant -1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.mulf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       %cst_13 = arith.constant 1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %107 = arith.addf %106, %cst_13 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %107 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant -1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.mulf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_12 = arith.constant 1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %106 = arith.addf %105, %cst_12 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %35 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %36 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%34, %30 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%35 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.mulf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %37 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %38 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%32, %36 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%37 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.addf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.addf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %39 = tensor.empty() : tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %cst_3 = arith.constant 0.000000e+00 : f32 loc(#loc9)
 // CHECK-NEXT:     %40 = linalg.fill ins(%cst_3 : f32) outs(%39 : tensor<f32>) -> tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %41 = linalg.generic {indexing_maps = [#map, #map2], iterator_types = ["reduction", "reduction"]} ins(%38 : tensor<16x1xf32>) outs(%40 : tensor<f32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.addf %in, %out : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.addf %in, %out : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %42 = tensor.empty() : tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %43 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = []} ins(%41 : tensor<f32>) outs(%42 : tensor<f32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant 6.250000e-02 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.mulf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant 6.250000e-02 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.mulf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %44 = tensor.empty() : tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %45 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = []} ins(%43 : tensor<f32>) outs(%44 : tensor<f32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant -1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.mulf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant -1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.mulf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %46 = tensor.empty() : tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %cst_4 = arith.constant 1.000000e+00 : f32 loc(#loc9)
@@ -154,183 +156,191 @@
 // CHECK-NEXT:     %48 = tensor.empty() : tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %49 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = []} ins(%47 : tensor<f32>) outs(%48 : tensor<f32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant -1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.mulf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant -1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.mulf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<f32> loc(#loc9)
 // CHECK-NEXT:     %50 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %51 = linalg.generic {indexing_maps = [#map2, #map], iterator_types = ["parallel", "parallel"]} ins(%49 : tensor<f32>) outs(%50 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant 6.250000e-02 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.mulf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant 6.250000e-02 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.mulf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %52 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %53 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%51, %34 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%52 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.mulf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %54 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %55 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%51, %7 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%54 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":9:9), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.mulf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":9:9), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %56 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %57 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%53, %28 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%56 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.divf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.divf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %58 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %59 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%57 : tensor<16x1xf32>) outs(%58 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant -1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.mulf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant -1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.mulf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %60 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %61 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%55, %24 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%60 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.divf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.divf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %62 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %63 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%59, %61 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%62 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.addf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.addf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %64 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %65 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%22 : tensor<16x1xf32>) outs(%64 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant -1.000000e-07 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.addf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant -1.000000e-07 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.addf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %66 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %67 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%65 : tensor<16x1xf32>) outs(%66 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %cst_11 = arith.constant 0.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.cmpf ogt, %in, %cst_11 : f32 loc(#loc9)
 // CHECK-NEXT:       %cst_12 = arith.constant 0.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.cmpf ogt, %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       %cst_13 = arith.constant 0.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %cst_14 = arith.constant 1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %107 = arith.select %106, %cst_14, %cst_13 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %107 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_13 = arith.constant 1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %106 = arith.select %105, %cst_13, %cst_12 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %68 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %69 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%22 : tensor<16x1xf32>) outs(%68 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %cst_12 = arith.constant -1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.mulf %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       %cst_13 = arith.constant 0.99999988 : f32 loc(#loc9)
-// CHECK-NEXT:       %107 = arith.addf %106, %cst_13 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %107 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_11 = arith.constant -1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.mulf %in, %cst_11 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_12 = arith.constant 0.99999988 : f32 loc(#loc9)
+// CHECK-NEXT:       %106 = arith.addf %105, %cst_12 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %70 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %71 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%69 : tensor<16x1xf32>) outs(%70 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %cst_11 = arith.constant 0.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %105 = arith.cmpf ogt, %in, %cst_11 : f32 loc(#loc9)
 // CHECK-NEXT:       %cst_12 = arith.constant 0.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %106 = arith.cmpf ogt, %in, %cst_12 : f32 loc(#loc9)
-// CHECK-NEXT:       %cst_13 = arith.constant 0.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %cst_14 = arith.constant 1.000000e+00 : f32 loc(#loc9)
-// CHECK-NEXT:       %107 = arith.select %106, %cst_14, %cst_13 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %107 : f32 loc(#loc9)
+// CHECK-NEXT:       %cst_13 = arith.constant 1.000000e+00 : f32 loc(#loc9)
+// CHECK-NEXT:       %106 = arith.select %105, %cst_13, %cst_12 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %72 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %73 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%67, %71 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%72 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.mulf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %74 = tensor.empty() : tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %75 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%63, %73 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%74 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
-// CHECK-NEXT:       %106 = arith.mulf %in, %in_12 : f32 loc(#loc9)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc9)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":13:12), %out: f32 loc("tiny.rec":13:12)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc9)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc9)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc9)
 // CHECK-NEXT:     %76 = tensor.empty() : tensor<16x1xf32> loc(#loc8)
 // CHECK-NEXT:     %77 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%22 : tensor<16x1xf32>) outs(%76 : tensor<16x1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":12:7)):
-// CHECK-NEXT:       %cst_12 = arith.constant -1.000000e+00 : f32 loc(#loc8)
-// CHECK-NEXT:       %106 = arith.mulf %in, %cst_12 : f32 loc(#loc8)
-// CHECK-NEXT:       %cst_13 = arith.constant 1.000000e+00 : f32 loc(#loc8)
-// CHECK-NEXT:       %107 = arith.addf %106, %cst_13 : f32 loc(#loc8)
-// CHECK-NEXT:       linalg.yield %107 : f32 loc(#loc8)
+// CHECK-NEXT:       %cst_11 = arith.constant -1.000000e+00 : f32 loc(#loc8)
+// CHECK-NEXT:       %105 = arith.mulf %in, %cst_11 : f32 loc(#loc8)
+// CHECK-NEXT:       %cst_12 = arith.constant 1.000000e+00 : f32 loc(#loc8)
+// CHECK-NEXT:       %106 = arith.addf %105, %cst_12 : f32 loc(#loc8)
+// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc8)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc8)
 // CHECK-NEXT:     %78 = tensor.empty() : tensor<16x1xf32> loc(#loc8)
 // CHECK-NEXT:     %79 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%22, %77 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%78 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:7), %in_12: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":12:7)):
-// CHECK-NEXT:       %106 = arith.mulf %in, %in_12 : f32 loc(#loc8)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc8)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:7), %in_11: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":12:7)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc8)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc8)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc8)
 // CHECK-NEXT:     %80 = tensor.empty() : tensor<16x1xf32> loc(#loc8)
 // CHECK-NEXT:     %81 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%75, %79 : tensor<16x1xf32>, tensor<16x1xf32>) outs(%80 : tensor<16x1xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_12: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":12:7)):
-// CHECK-NEXT:       %106 = arith.mulf %in, %in_12 : f32 loc(#loc8)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc8)
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":13:12), %in_11: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":12:7)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc8)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc8)
 // CHECK-NEXT:     } -> tensor<16x1xf32> loc(#loc8)
 // CHECK-NEXT:     %82 = tensor.empty() : tensor<1xf32> loc(#loc5)
 // CHECK-NEXT:     %cst_5 = arith.constant 0.000000e+00 : f32 loc(#loc5)
 // CHECK-NEXT:     %83 = linalg.fill ins(%cst_5 : f32) outs(%82 : tensor<1xf32>) -> tensor<1xf32> loc(#loc5)
 // CHECK-NEXT:     %84 = linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["reduction", "parallel"]} ins(%81 : tensor<16x1xf32>) outs(%83 : tensor<1xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":12:15)):
-// CHECK-NEXT:       %106 = arith.addf %in, %out : f32 loc(#loc5)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc5)
+// CHECK-NEXT:       %105 = arith.addf %in, %out : f32 loc(#loc5)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc5)
 // CHECK-NEXT:     } -> tensor<1xf32> loc(#loc5)
 // CHECK-NEXT:     %85 = tensor.empty() : tensor<1x16xf32> loc(#loc5)
 // CHECK-NEXT:     %transposed = linalg.transpose ins(%5 : tensor<16x1xf32>) outs(%85 : tensor<1x16xf32>) permutation = [1, 0]  loc(#loc5)
 // CHECK-NEXT:     %86 = tensor.empty() : tensor<16x16xf32> loc(#loc5)
+// CHECK-NEXT:     %87 = linalg.generic {indexing_maps = [#map4, #map5, #map], iterator_types = ["parallel", "parallel"]} ins(%81, %transposed : tensor<16x1xf32>, tensor<1x16xf32>) outs(%86 : tensor<16x16xf32>) {
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:7), %in_11: f32 loc("tiny.rec":12:15), %out: f32 loc("tiny.rec":12:15)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc5)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc5)
+// CHECK-NEXT:     } -> tensor<16x16xf32> loc(#loc5)
+// CHECK-NEXT:     %88 = tensor.empty() : tensor<16xf32> loc(#loc5)
 // CHECK-NEXT:     %cst_6 = arith.constant 0.000000e+00 : f32 loc(#loc5)
-// CHECK-NEXT:     %87 = linalg.fill ins(%cst_6 : f32) outs(%86 : tensor<16x16xf32>) -> tensor<16x16xf32> loc(#loc5)
-// CHECK-NEXT:     %88 = linalg.matmul ins(%81, %transposed : tensor<16x1xf32>, tensor<1x16xf32>) outs(%87 : tensor<16x16xf32>) -> tensor<16x16xf32> loc(#loc5)
-// CHECK-NEXT:     %89 = tensor.empty() : tensor<16x1xf32> loc(#loc5)
-// CHECK-NEXT:     %cst_7 = arith.constant 0.000000e+00 : f32 loc(#loc5)
-// CHECK-NEXT:     %90 = linalg.fill ins(%cst_7 : f32) outs(%89 : tensor<16x1xf32>) -> tensor<16x1xf32> loc(#loc5)
-// CHECK-NEXT:     %91 = linalg.matmul_transpose_a ins(%15, %81 : tensor<16x16xf32>, tensor<16x1xf32>) outs(%90 : tensor<16x1xf32>) -> tensor<16x1xf32> loc(#loc5)
-// CHECK-NEXT:     %92 = tensor.empty() : tensor<16x16xf32> loc(#loc4)
-// CHECK-NEXT:     %93 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%15 : tensor<16x16xf32>) outs(%92 : tensor<16x16xf32>) {
+// CHECK-NEXT:     %89 = linalg.fill ins(%cst_6 : f32) outs(%88 : tensor<16xf32>) -> tensor<16xf32> loc(#loc5)
+// CHECK-NEXT:     %90 = linalg.generic {indexing_maps = [#map, #map4, #map1], iterator_types = ["reduction", "parallel"]} ins(%15, %81 : tensor<16x16xf32>, tensor<16x1xf32>) outs(%89 : tensor<16xf32>) {
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":11:7), %in_11: f32 loc("tiny.rec":12:7), %out: f32 loc("tiny.rec":12:15)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc5)
+// CHECK-NEXT:       %106 = arith.addf %out, %105 : f32 loc(#loc5)
+// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc5)
+// CHECK-NEXT:     } -> tensor<16xf32> loc(#loc5)
+// CHECK-NEXT:     %expanded = tensor.expand_shape %90 {{\[\[}}0, 1]] output_shape [16, 1] : tensor<16xf32> into tensor<16x1xf32> loc(#loc5)
+// CHECK-NEXT:     %91 = tensor.empty() : tensor<16x16xf32> loc(#loc4)
+// CHECK-NEXT:     %92 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%15 : tensor<16x16xf32>) outs(%91 : tensor<16x16xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":11:7), %out: f32 loc("tiny.rec":11:7)):
+// CHECK-NEXT:       %cst_11 = arith.constant 0.000000e+00 : f32 loc(#loc4)
+// CHECK-NEXT:       %105 = arith.cmpf ogt, %in, %cst_11 : f32 loc(#loc4)
 // CHECK-NEXT:       %cst_12 = arith.constant 0.000000e+00 : f32 loc(#loc4)
-// CHECK-NEXT:       %106 = arith.cmpf ogt, %in, %cst_12 : f32 loc(#loc4)
-// CHECK-NEXT:       %cst_13 = arith.constant 0.000000e+00 : f32 loc(#loc4)
-// CHECK-NEXT:       %cst_14 = arith.constant 1.000000e+00 : f32 loc(#loc4)
-// CHECK-NEXT:       %107 = arith.select %106, %cst_14, %cst_13 : f32 loc(#loc4)
-// CHECK-NEXT:       linalg.yield %107 : f32 loc(#loc4)
-// CHECK-NEXT:     } -> tensor<16x16xf32> loc(#loc4)
-// CHECK-NEXT:     %94 = tensor.empty() : tensor<16x16xf32> loc(#loc4)
-// CHECK-NEXT:     %95 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%88, %93 : tensor<16x16xf32>, tensor<16x16xf32>) outs(%94 : tensor<16x16xf32>) {
-// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:15), %in_12: f32 loc("tiny.rec":11:7), %out: f32 loc("tiny.rec":11:7)):
-// CHECK-NEXT:       %106 = arith.mulf %in, %in_12 : f32 loc(#loc4)
+// CHECK-NEXT:       %cst_13 = arith.constant 1.000000e+00 : f32 loc(#loc4)
+// CHECK-NEXT:       %106 = arith.select %105, %cst_13, %cst_12 : f32 loc(#loc4)
 // CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc4)
 // CHECK-NEXT:     } -> tensor<16x16xf32> loc(#loc4)
-// CHECK-NEXT:     %96 = tensor.empty() : tensor<16xf32> loc(#loc4)
-// CHECK-NEXT:     %cst_8 = arith.constant 0.000000e+00 : f32 loc(#loc4)
-// CHECK-NEXT:     %97 = linalg.fill ins(%cst_8 : f32) outs(%96 : tensor<16xf32>) -> tensor<16xf32> loc(#loc4)
-// CHECK-NEXT:     %98 = linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["reduction", "parallel"]} ins(%95 : tensor<16x16xf32>) outs(%97 : tensor<16xf32>) {
+// CHECK-NEXT:     %93 = tensor.empty() : tensor<16x16xf32> loc(#loc4)
+// CHECK-NEXT:     %94 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%87, %92 : tensor<16x16xf32>, tensor<16x16xf32>) outs(%93 : tensor<16x16xf32>) {
+// CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":12:15), %in_11: f32 loc("tiny.rec":11:7), %out: f32 loc("tiny.rec":11:7)):
+// CHECK-NEXT:       %105 = arith.mulf %in, %in_11 : f32 loc(#loc4)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc4)
+// CHECK-NEXT:     } -> tensor<16x16xf32> loc(#loc4)
+// CHECK-NEXT:     %95 = tensor.empty() : tensor<16xf32> loc(#loc4)
+// CHECK-NEXT:     %cst_7 = arith.constant 0.000000e+00 : f32 loc(#loc4)
+// CHECK-NEXT:     %96 = linalg.fill ins(%cst_7 : f32) outs(%95 : tensor<16xf32>) -> tensor<16xf32> loc(#loc4)
+// CHECK-NEXT:     %97 = linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["reduction", "parallel"]} ins(%94 : tensor<16x16xf32>) outs(%96 : tensor<16xf32>) {
 // CHECK-NEXT:     ^bb0(%in: f32 loc("tiny.rec":11:7), %out: f32 loc("tiny.rec":11:7)):
-// CHECK-NEXT:       %106 = arith.addf %in, %out : f32 loc(#loc4)
-// CHECK-NEXT:       linalg.yield %106 : f32 loc(#loc4)
+// CHECK-NEXT:       %105 = arith.addf %in, %out : f32 loc(#loc4)
+// CHECK-NEXT:       linalg.yield %105 : f32 loc(#loc4)
 // CHECK-NEXT:     } -> tensor<16xf32> loc(#loc4)
+// CHECK-NEXT:     %98 = tensor.empty() : tensor<16x10xf32> loc(#loc4)
+// CHECK-NEXT:     %transposed_8 = linalg.transpose ins(%3 : tensor<10x16xf32>) outs(%98 : tensor<16x10xf32>) permutation = [1, 0]  loc(#loc4)
 // CHECK-NEXT:     %99 = tensor.empty() : tensor<16x10xf32> loc(#loc4)
-// CHECK-NEXT:     %transposed_9 = linalg.transpose ins(%3 : tensor<10x16xf32>) outs(%99 : tensor<16x10xf32>) permutation = [1, 0]  loc(#loc4)
-// CHECK-NEXT:     %100 = tensor.empty() : tensor<16x10xf32> loc(#loc4)
+// CHECK-NEXT:     %cst_9 = arith.constant 0.000000e+00 : f32 loc(#loc4)
+// CHECK-NEXT:     %100 = linalg.fill ins(%cst_9 : f32) outs(%99 : tensor<16x10xf32>) -> tensor<16x10xf32> loc(#loc4)
+// CHECK-NEXT:     %101 = linalg.matmul ins(%94, %transposed_8 : tensor<16x16xf32>, tensor<16x10xf32>) outs(%100 : tensor<16x10xf32>) -> tensor<16x10xf32> loc(#loc4)
+// CHECK-NEXT:     %102 = tensor.empty() : tensor<10x16xf32> loc(#loc4)
 // CHECK-NEXT:     %cst_10 = arith.constant 0.000000e+00 : f32 loc(#loc4)
-// CHECK-NEXT:     %101 = linalg.fill ins(%cst_10 : f32) outs(%100 : tensor<16x10xf32>) -> tensor<16x10xf32> loc(#loc4)
-// CHECK-NEXT:     %102 = linalg.matmul ins(%95, %transposed_9 : tensor<16x16xf32>, tensor<16x10xf32>) outs(%101 : tensor<16x10xf32>) -> tensor<16x10xf32> loc(#loc4)
-// CHECK-NEXT:     %103 = tensor.empty() : tensor<10x16xf32> loc(#loc4)
-// CHECK-NEXT:     %cst_11 = arith.constant 0.000000e+00 : f32 loc(#loc4)
-// CHECK-NEXT:     %104 = linalg.fill ins(%cst_11 : f32) outs(%103 : tensor<10x16xf32>) -> tensor<10x16xf32> loc(#loc4)
-// CHECK-NEXT:     %105 = linalg.matmul_transpose_a ins(%inserted_slice_1, %95 : tensor<16x10xf32>, tensor<16x16xf32>) outs(%104 : tensor<10x16xf32>) -> tensor<10x16xf32> loc(#loc4)
-// CHECK-NEXT:     %extracted_slice = tensor.extract_slice %102[0, 0] [16, 8] [1, 1] : tensor<16x10xf32> to tensor<16x8xf32> loc(#loc7)
+// CHECK-NEXT:     %103 = linalg.fill ins(%cst_10 : f32) outs(%102 : tensor<10x16xf32>) -> tensor<10x16xf32> loc(#loc4)
+// CHECK-NEXT:     %104 = linalg.matmul_transpose_a ins(%inserted_slice_1, %94 : tensor<16x10xf32>, tensor<16x16xf32>) outs(%103 : tensor<10x16xf32>) -> tensor<10x16xf32> loc(#loc4)
+// CHECK-NEXT:     %extracted_slice = tensor.extract_slice %101[0, 0] [16, 8] [1, 1] : tensor<16x10xf32> to tensor<16x8xf32> loc(#loc7)
 // CHECK-NEXT:     bufferization.materialize_in_destination %22 in restrict writable %arg8 : (tensor<16x1xf32>, memref<16x1xf32>) -> () loc(#loc8)
 // CHECK-NEXT:     bufferization.materialize_in_destination %45 in restrict writable %arg9 : (tensor<f32>, memref<f32>) -> () loc(#loc9)
 // CHECK-NEXT:     bufferization.materialize_in_destination %45 in restrict writable %arg10 : (tensor<f32>, memref<f32>) -> () loc(#loc9)
 // CHECK-NEXT:     bufferization.materialize_in_destination %extracted_slice in restrict writable %arg11 : (tensor<16x8xf32>, memref<16x8xf32>) -> () loc(#loc7)
-// CHECK-NEXT:     bufferization.materialize_in_destination %105 in restrict writable %arg12 : (tensor<10x16xf32>, memref<10x16xf32>) -> () loc(#loc4)
-// CHECK-NEXT:     bufferization.materialize_in_destination %98 in restrict writable %arg13 : (tensor<16xf32>, memref<16xf32>) -> () loc(#loc4)
-// CHECK-NEXT:     bufferization.materialize_in_destination %91 in restrict writable %arg14 : (tensor<16x1xf32>, memref<16x1xf32>) -> () loc(#loc5)
+// CHECK-NEXT:     bufferization.materialize_in_destination %104 in restrict writable %arg12 : (tensor<10x16xf32>, memref<10x16xf32>) -> () loc(#loc4)
+// CHECK-NEXT:     bufferization.materialize_in_destination %97 in restrict writable %arg13 : (tensor<16xf32>, memref<16xf32>) -> () loc(#loc4)
+// CHECK-NEXT:     bufferization.materialize_in_destination %expanded in restrict writable %arg14 : (tensor<16x1xf32>, memref<16x1xf32>) -> () loc(#loc5)
 // CHECK-NEXT:     bufferization.materialize_in_destination %84 in restrict writable %arg15 : (tensor<1xf32>, memref<1xf32>) -> () loc(#loc5)
 // CHECK-NEXT:     return loc(#loc)
 // CHECK-NEXT:   } loc(#loc)

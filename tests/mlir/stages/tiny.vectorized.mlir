@@ -9,22 +9,22 @@
 // CHECK-NEXT: #map6 = affine_map<(d0) -> (d0 + 7)>
 // CHECK-NEXT: #map7 = affine_map<() -> ()>
 // CHECK-NEXT: module {
-// CHECK-NEXT:   memref.global "private" @recc_train_step_body_arena : memref<3712xi8> = uninitialized {alignment = 64 : i64}
+// CHECK-NEXT:   memref.global "private" @recc_train_step_body_arena : memref<3392xi8> = uninitialized {alignment = 64 : i64}
 // CHECK-NEXT:   func.func @recc_train_step_body(%arg0: memref<16x8xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>, %arg3: memref<10x16xf32>, %arg4: memref<16xf32>, %arg5: memref<16x1xf32>, %arg6: memref<1xf32>, %arg7: memref<16x1xf32>, %arg8: memref<16x1xf32>, %arg9: memref<f32>, %arg10: memref<f32>, %arg11: memref<16x8xf32>, %arg12: memref<10x16xf32>, %arg13: memref<16xf32>, %arg14: memref<16x1xf32>, %arg15: memref<1xf32>) {
 // CHECK-NEXT:     %c9 = arith.constant 9 : index
 // CHECK-NEXT:     %c8 = arith.constant 8 : index
-// CHECK-NEXT:     %c640 = arith.constant 640 : index
-// CHECK-NEXT:     %c2112 = arith.constant 2112 : index
-// CHECK-NEXT:     %c2048 = arith.constant 2048 : index
+// CHECK-NEXT:     %c3328 = arith.constant 3328 : index
+// CHECK-NEXT:     %c2752 = arith.constant 2752 : index
+// CHECK-NEXT:     %c2688 = arith.constant 2688 : index
 // CHECK-NEXT:     %c192 = arith.constant 192 : index
 // CHECK-NEXT:     %c128 = arith.constant 128 : index
 // CHECK-NEXT:     %c64 = arith.constant 64 : index
 // CHECK-NEXT:     %c1024 = arith.constant 1024 : index
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %c3072 = arith.constant 3072 : index
+// CHECK-NEXT:     %c2048 = arith.constant 2048 : index
 // CHECK-NEXT:     %cst = arith.constant 0.000000e+00 : f32
-// CHECK-NEXT:     %0 = memref.get_global @recc_train_step_body_arena : memref<3712xi8>
-// CHECK-NEXT:     %view = memref.view %0[%c3072][] : memref<3712xi8> to memref<16x10xf32>
+// CHECK-NEXT:     %0 = memref.get_global @recc_train_step_body_arena : memref<3392xi8>
+// CHECK-NEXT:     %view = memref.view %0[%c2048][] : memref<3392xi8> to memref<16x10xf32>
 // CHECK-NEXT:     %subview = memref.subview %view[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
 // CHECK-NEXT:     %base_buffer, %offset, %sizes:2, %strides:2 = memref.extract_strided_metadata %subview : memref<16x8xf32, strided<[10, 1]>> -> memref<f32>, index, index, index, index, index
 // CHECK-NEXT:     call @__recc_k0_copy(%arg0, %base_buffer, %c0) : (memref<16x8xf32>, memref<f32>, index) -> ()
@@ -36,50 +36,53 @@
 // CHECK-NEXT:     %subview_6 = memref.subview %view[0, 9] [16, 1] [1, 1] : memref<16x10xf32> to memref<16xf32, strided<[10], offset: 9>>
 // CHECK-NEXT:     %base_buffer_7, %offset_8, %sizes_9, %strides_10 = memref.extract_strided_metadata %subview_6 : memref<16xf32, strided<[10], offset: 9>> -> memref<f32>, index, index, index
 // CHECK-NEXT:     call @__recc_k1_copy(%collapse_shape_5, %base_buffer_7, %c9) : (memref<16xf32>, memref<f32>, index) -> ()
-// CHECK-NEXT:     %view_11 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     %view_11 = memref.view %0[%c0][] : memref<3392xi8> to memref<16x16xf32>
 // CHECK-NEXT:     call @__recc_k2_matmul(%view, %arg3, %view_11) : (memref<16x10xf32>, memref<10x16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     %view_12 = memref.view %0[%c1024][] : memref<3712xi8> to memref<16x16xf32>
+// CHECK-NEXT:     %view_12 = memref.view %0[%c1024][] : memref<3392xi8> to memref<16x16xf32>
 // CHECK-NEXT:     call @__recc_k3_generic(%view_11, %arg4, %view_12) : (memref<16x16xf32>, memref<16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     %view_13 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x1xf32>
+// CHECK-NEXT:     %view_13 = memref.view %0[%c0][] : memref<3392xi8> to memref<16x1xf32>
 // CHECK-NEXT:     call @__recc_k4_matmul(%view_12, %arg5, %view_13) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
 // CHECK-NEXT:     call @__recc_k5_generic(%view_13, %arg6, %arg8) : (memref<16x1xf32>, memref<1xf32>, memref<16x1xf32>) -> ()
 // CHECK-NEXT:     %collapse_shape_14 = memref.collapse_shape %arg8 {{\[\[}}0, 1]] : memref<16x1xf32> into memref<16xf32>
-// CHECK-NEXT:     %view_15 = memref.view %0[%c0][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     %view_15 = memref.view %0[%c0][] : memref<3392xi8> to memref<16xf32>
 // CHECK-NEXT:     call @__recc_k6_generic(%collapse_shape_14, %view_15) : (memref<16xf32>, memref<16xf32>) -> ()
 // CHECK-NEXT:     %expand_shape = memref.expand_shape %view_15 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
-// CHECK-NEXT:     %view_16 = memref.view %0[%c64][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     %view_16 = memref.view %0[%c64][] : memref<3392xi8> to memref<16xf32>
 // CHECK-NEXT:     call @__recc_k7_generic(%view_15, %view_16) : (memref<16xf32>, memref<16xf32>) -> ()
 // CHECK-NEXT:     %expand_shape_17 = memref.expand_shape %view_16 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
 // CHECK-NEXT:     %collapse_shape_18 = memref.collapse_shape %arg7 {{\[\[}}0, 1]] : memref<16x1xf32> into memref<16xf32>
-// CHECK-NEXT:     %view_19 = memref.view %0[%c128][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     %view_19 = memref.view %0[%c128][] : memref<3392xi8> to memref<16xf32>
 // CHECK-NEXT:     call @__recc_k7_generic(%collapse_shape_18, %view_19) : (memref<16xf32>, memref<16xf32>) -> ()
 // CHECK-NEXT:     %expand_shape_20 = memref.expand_shape %view_19 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
-// CHECK-NEXT:     %view_21 = memref.view %0[%c192][] : memref<3712xi8> to memref<f32>
+// CHECK-NEXT:     %view_21 = memref.view %0[%c192][] : memref<3392xi8> to memref<f32>
 // CHECK-NEXT:     call @__recc_k8_fill(%cst, %view_21) : (f32, memref<f32>) -> ()
 // CHECK-NEXT:     call @__recc_k9_generic(%arg7, %expand_shape, %expand_shape_20, %expand_shape_17, %view_21) : (memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<16x1xf32>, memref<f32>) -> ()
 // CHECK-NEXT:     call @__recc_k10_generic(%view_21, %arg9) : (memref<f32>, memref<f32>) -> ()
-// CHECK-NEXT:     %view_22 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16xf32>
+// CHECK-NEXT:     %view_22 = memref.view %0[%c2688][] : memref<3392xi8> to memref<16xf32>
 // CHECK-NEXT:     call @__recc_k11_generic(%view_19, %view_16, %collapse_shape_18, %view_15, %collapse_shape_14, %view_22) : (memref<16xf32>, memref<16xf32>, memref<16xf32>, memref<16xf32>, memref<16xf32>, memref<16xf32>) -> ()
 // CHECK-NEXT:     %expand_shape_23 = memref.expand_shape %view_22 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
 // CHECK-NEXT:     call @__recc_k12_fill(%cst, %arg15) : (f32, memref<1xf32>) -> ()
 // CHECK-NEXT:     call @__recc_k13_generic(%expand_shape_23, %arg15) : (memref<16x1xf32>, memref<1xf32>) -> ()
-// CHECK-NEXT:     %view_24 = memref.view %0[%c2112][] : memref<3712xi8> to memref<1x16xf32>
+// CHECK-NEXT:     %view_24 = memref.view %0[%c2752][] : memref<3392xi8> to memref<1x16xf32>
 // CHECK-NEXT:     call @__recc_k14_transpose(%arg5, %view_24) : (memref<16x1xf32>, memref<1x16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k15_matmul(%expand_shape_23, %view_24, %view_11) : (memref<16x1xf32>, memref<1x16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k16_matmul_transpose_a(%view_12, %expand_shape_23, %arg14) : (memref<16x16xf32>, memref<16x1xf32>, memref<16x1xf32>) -> ()
-// CHECK-NEXT:     %view_25 = memref.view %0[%c2048][] : memref<3712xi8> to memref<16x16xf32>
-// CHECK-NEXT:     call @__recc_k17_generic(%view_11, %view_12, %view_25) : (memref<16x16xf32>, memref<16x16xf32>, memref<16x16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k18_fill(%cst, %arg13) : (f32, memref<16xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k19_generic(%view_25, %arg13) : (memref<16x16xf32>, memref<16xf32>) -> ()
-// CHECK-NEXT:     %view_26 = memref.view %0[%c0][] : memref<3712xi8> to memref<16x10xf32>
-// CHECK-NEXT:     call @__recc_k20_transpose(%arg3, %view_26) : (memref<10x16xf32>, memref<16x10xf32>) -> ()
-// CHECK-NEXT:     %view_27 = memref.view %0[%c640][] : memref<3712xi8> to memref<16x10xf32>
-// CHECK-NEXT:     call @__recc_k21_matmul(%view_25, %view_26, %view_27) : (memref<16x16xf32>, memref<16x10xf32>, memref<16x10xf32>) -> ()
-// CHECK-NEXT:     call @__recc_k22_matmul_transpose_a(%view, %view_25, %arg12) : (memref<16x10xf32>, memref<16x16xf32>, memref<10x16xf32>) -> ()
-// CHECK-NEXT:     %subview_28 = memref.subview %view_27[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
-// CHECK-NEXT:     call @__recc_k23_copy(%arg9, %arg10) : (memref<f32>, memref<f32>) -> ()
-// CHECK-NEXT:     %base_buffer_29, %offset_30, %sizes_31:2, %strides_32:2 = memref.extract_strided_metadata %subview_28 : memref<16x8xf32, strided<[10, 1]>> -> memref<f32>, index, index, index, index, index
-// CHECK-NEXT:     call @__recc_k24_copy(%base_buffer_29, %c0, %arg11) : (memref<f32>, index, memref<16x8xf32>) -> ()
+// CHECK-NEXT:     %view_25 = memref.view %0[%c3328][] : memref<3392xi8> to memref<16xf32>
+// CHECK-NEXT:     call @__recc_k15_fill(%cst, %view_25) : (f32, memref<16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k16_generic(%view_12, %expand_shape_23, %view_25) : (memref<16x16xf32>, memref<16x1xf32>, memref<16xf32>) -> ()
+// CHECK-NEXT:     %expand_shape_26 = memref.expand_shape %view_25 {{\[\[}}0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
+// CHECK-NEXT:     %collapse_shape_27 = memref.collapse_shape %view_24 {{\[\[}}0, 1]] : memref<1x16xf32> into memref<16xf32>
+// CHECK-NEXT:     call @__recc_k17_generic(%view_22, %collapse_shape_27, %view_12, %view_11) : (memref<16xf32>, memref<16xf32>, memref<16x16xf32>, memref<16x16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k15_fill(%cst, %arg13) : (f32, memref<16xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k18_generic(%view_11, %arg13) : (memref<16x16xf32>, memref<16xf32>) -> ()
+// CHECK-NEXT:     %view_28 = memref.view %0[%c1024][] : memref<3392xi8> to memref<16x10xf32>
+// CHECK-NEXT:     call @__recc_k19_transpose(%arg3, %view_28) : (memref<10x16xf32>, memref<16x10xf32>) -> ()
+// CHECK-NEXT:     %view_29 = memref.view %0[%c2688][] : memref<3392xi8> to memref<16x10xf32>
+// CHECK-NEXT:     call @__recc_k20_matmul(%view_11, %view_28, %view_29) : (memref<16x16xf32>, memref<16x10xf32>, memref<16x10xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k21_matmul_transpose_a(%view, %view_11, %arg12) : (memref<16x10xf32>, memref<16x16xf32>, memref<10x16xf32>) -> ()
+// CHECK-NEXT:     %subview_30 = memref.subview %view_29[0, 0] [16, 8] [1, 1] : memref<16x10xf32> to memref<16x8xf32, strided<[10, 1]>>
+// CHECK-NEXT:     call @__recc_k22_copy(%arg9, %arg10) : (memref<f32>, memref<f32>) -> ()
+// CHECK-NEXT:     %base_buffer_31, %offset_32, %sizes_33:2, %strides_34:2 = memref.extract_strided_metadata %subview_30 : memref<16x8xf32, strided<[10, 1]>> -> memref<f32>, index, index, index, index, index
+// CHECK-NEXT:     call @__recc_k23_copy(%base_buffer_31, %c0, %arg11) : (memref<f32>, index, memref<16x8xf32>) -> ()
+// CHECK-NEXT:     call @__recc_k24_copy(%expand_shape_26, %arg14) : (memref<16x1xf32>, memref<16x1xf32>) -> ()
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
 // CHECK-NEXT:   func.func private @__recc_k0_copy(%arg0: memref<16x8xf32>, %arg1: memref<f32>, %arg2: index) {
@@ -734,364 +737,48 @@
 // CHECK-NEXT:     vector.store %47, %arg1[%c0, %c0] : memref<1x16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k15_matmul(%arg0: memref<16x1xf32>, %arg1: memref<1x16xf32>, %arg2: memref<16x16xf32>) {
-// CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<16xf32>
-// CHECK-NEXT:     %c8 = arith.constant 8 : index
-// CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %c16 = arith.constant 16 : index
-// CHECK-NEXT:     %c1 = arith.constant 1 : index
-// CHECK-NEXT:     scf.for %arg3 = %c0 to %c16 step %c1 {
-// CHECK-NEXT:       vector.store %cst, %arg2[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:     }
-// CHECK-NEXT:     %0 = vector.load %arg1[%c0, %c0] : memref<1x16xf32>, vector<16xf32>
-// CHECK-NEXT:     scf.for %arg3 = %c0 to %c16 step %c8 {
-// CHECK-NEXT:       %1 = memref.load %arg0[%arg3, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %2 = affine.apply #map(%arg3)
-// CHECK-NEXT:       %3 = memref.load %arg0[%2, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %4 = affine.apply #map1(%arg3)
-// CHECK-NEXT:       %5 = memref.load %arg0[%4, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %6 = affine.apply #map2(%arg3)
-// CHECK-NEXT:       %7 = memref.load %arg0[%6, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %8 = affine.apply #map3(%arg3)
-// CHECK-NEXT:       %9 = memref.load %arg0[%8, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %10 = affine.apply #map4(%arg3)
-// CHECK-NEXT:       %11 = memref.load %arg0[%10, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %12 = affine.apply #map5(%arg3)
-// CHECK-NEXT:       %13 = memref.load %arg0[%12, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %14 = affine.apply #map6(%arg3)
-// CHECK-NEXT:       %15 = memref.load %arg0[%14, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %16 = vector.load %arg2[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %17 = vector.load %arg2[%2, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %18 = vector.load %arg2[%4, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %19 = vector.load %arg2[%6, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %20 = vector.load %arg2[%8, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %21 = vector.load %arg2[%10, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %22 = vector.load %arg2[%12, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %23 = vector.load %arg2[%14, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %24 = vector.broadcast %1 : f32 to vector<16xf32>
-// CHECK-NEXT:       %25 = vector.fma %24, %0, %16 : vector<16xf32>
-// CHECK-NEXT:       %26 = vector.broadcast %3 : f32 to vector<16xf32>
-// CHECK-NEXT:       %27 = vector.fma %26, %0, %17 : vector<16xf32>
-// CHECK-NEXT:       %28 = vector.broadcast %5 : f32 to vector<16xf32>
-// CHECK-NEXT:       %29 = vector.fma %28, %0, %18 : vector<16xf32>
-// CHECK-NEXT:       %30 = vector.broadcast %7 : f32 to vector<16xf32>
-// CHECK-NEXT:       %31 = vector.fma %30, %0, %19 : vector<16xf32>
-// CHECK-NEXT:       %32 = vector.broadcast %9 : f32 to vector<16xf32>
-// CHECK-NEXT:       %33 = vector.fma %32, %0, %20 : vector<16xf32>
-// CHECK-NEXT:       %34 = vector.broadcast %11 : f32 to vector<16xf32>
-// CHECK-NEXT:       %35 = vector.fma %34, %0, %21 : vector<16xf32>
-// CHECK-NEXT:       %36 = vector.broadcast %13 : f32 to vector<16xf32>
-// CHECK-NEXT:       %37 = vector.fma %36, %0, %22 : vector<16xf32>
-// CHECK-NEXT:       %38 = vector.broadcast %15 : f32 to vector<16xf32>
-// CHECK-NEXT:       %39 = vector.fma %38, %0, %23 : vector<16xf32>
-// CHECK-NEXT:       vector.store %25, %arg2[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       vector.store %27, %arg2[%2, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       vector.store %29, %arg2[%4, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       vector.store %31, %arg2[%6, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       vector.store %33, %arg2[%8, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       vector.store %35, %arg2[%10, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       vector.store %37, %arg2[%12, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       vector.store %39, %arg2[%14, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:     }
-// CHECK-NEXT:     return
-// CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k16_matmul_transpose_a(%arg0: memref<16x16xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16x1xf32>) {
-// CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<8x1xf32>
-// CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %c16 = arith.constant 16 : index
-// CHECK-NEXT:     %c8 = arith.constant 8 : index
-// CHECK-NEXT:     scf.for %arg3 = %c0 to %c16 step %c8 {
-// CHECK-NEXT:       %0 = scf.for %arg4 = %c0 to %c16 step %c8 iter_args(%arg5 = %cst) -> (vector<8x1xf32>) {
-// CHECK-NEXT:         %16 = vector.load %arg0[%arg4, %arg3] : memref<16x16xf32>, vector<8xf32>
-// CHECK-NEXT:         %17 = affine.apply #map(%arg4)
-// CHECK-NEXT:         %18 = vector.load %arg0[%17, %arg3] : memref<16x16xf32>, vector<8xf32>
-// CHECK-NEXT:         %19 = affine.apply #map1(%arg4)
-// CHECK-NEXT:         %20 = vector.load %arg0[%19, %arg3] : memref<16x16xf32>, vector<8xf32>
-// CHECK-NEXT:         %21 = affine.apply #map2(%arg4)
-// CHECK-NEXT:         %22 = vector.load %arg0[%21, %arg3] : memref<16x16xf32>, vector<8xf32>
-// CHECK-NEXT:         %23 = affine.apply #map3(%arg4)
-// CHECK-NEXT:         %24 = vector.load %arg0[%23, %arg3] : memref<16x16xf32>, vector<8xf32>
-// CHECK-NEXT:         %25 = affine.apply #map4(%arg4)
-// CHECK-NEXT:         %26 = vector.load %arg0[%25, %arg3] : memref<16x16xf32>, vector<8xf32>
-// CHECK-NEXT:         %27 = affine.apply #map5(%arg4)
-// CHECK-NEXT:         %28 = vector.load %arg0[%27, %arg3] : memref<16x16xf32>, vector<8xf32>
-// CHECK-NEXT:         %29 = affine.apply #map6(%arg4)
-// CHECK-NEXT:         %30 = vector.load %arg0[%29, %arg3] : memref<16x16xf32>, vector<8xf32>
-// CHECK-NEXT:         %31 = memref.load %arg1[%arg4, %c0] : memref<16x1xf32>
-// CHECK-NEXT:         %32 = vector.broadcast %31 : f32 to vector<1xf32>
-// CHECK-NEXT:         %33 = memref.load %arg1[%17, %c0] : memref<16x1xf32>
-// CHECK-NEXT:         %34 = vector.broadcast %33 : f32 to vector<1xf32>
-// CHECK-NEXT:         %35 = memref.load %arg1[%19, %c0] : memref<16x1xf32>
-// CHECK-NEXT:         %36 = vector.broadcast %35 : f32 to vector<1xf32>
-// CHECK-NEXT:         %37 = memref.load %arg1[%21, %c0] : memref<16x1xf32>
-// CHECK-NEXT:         %38 = vector.broadcast %37 : f32 to vector<1xf32>
-// CHECK-NEXT:         %39 = memref.load %arg1[%23, %c0] : memref<16x1xf32>
-// CHECK-NEXT:         %40 = vector.broadcast %39 : f32 to vector<1xf32>
-// CHECK-NEXT:         %41 = memref.load %arg1[%25, %c0] : memref<16x1xf32>
-// CHECK-NEXT:         %42 = vector.broadcast %41 : f32 to vector<1xf32>
-// CHECK-NEXT:         %43 = memref.load %arg1[%27, %c0] : memref<16x1xf32>
-// CHECK-NEXT:         %44 = vector.broadcast %43 : f32 to vector<1xf32>
-// CHECK-NEXT:         %45 = memref.load %arg1[%29, %c0] : memref<16x1xf32>
-// CHECK-NEXT:         %46 = vector.broadcast %45 : f32 to vector<1xf32>
-// CHECK-NEXT:         %47 = vector.extract %16[0] : f32 from vector<8xf32>
-// CHECK-NEXT:         %48 = vector.broadcast %47 : f32 to vector<1xf32>
-// CHECK-NEXT:         %49 = vector.extract %arg5[0] : vector<1xf32> from vector<8x1xf32>
-// CHECK-NEXT:         %50 = vector.fma %48, %32, %49 : vector<1xf32>
-// CHECK-NEXT:         %51 = vector.extract %16[1] : f32 from vector<8xf32>
-// CHECK-NEXT:         %52 = vector.broadcast %51 : f32 to vector<1xf32>
-// CHECK-NEXT:         %53 = vector.extract %arg5[1] : vector<1xf32> from vector<8x1xf32>
-// CHECK-NEXT:         %54 = vector.fma %52, %32, %53 : vector<1xf32>
-// CHECK-NEXT:         %55 = vector.extract %16[2] : f32 from vector<8xf32>
-// CHECK-NEXT:         %56 = vector.broadcast %55 : f32 to vector<1xf32>
-// CHECK-NEXT:         %57 = vector.extract %arg5[2] : vector<1xf32> from vector<8x1xf32>
-// CHECK-NEXT:         %58 = vector.fma %56, %32, %57 : vector<1xf32>
-// CHECK-NEXT:         %59 = vector.extract %16[3] : f32 from vector<8xf32>
-// CHECK-NEXT:         %60 = vector.broadcast %59 : f32 to vector<1xf32>
-// CHECK-NEXT:         %61 = vector.extract %arg5[3] : vector<1xf32> from vector<8x1xf32>
-// CHECK-NEXT:         %62 = vector.fma %60, %32, %61 : vector<1xf32>
-// CHECK-NEXT:         %63 = vector.extract %16[4] : f32 from vector<8xf32>
-// CHECK-NEXT:         %64 = vector.broadcast %63 : f32 to vector<1xf32>
-// CHECK-NEXT:         %65 = vector.extract %arg5[4] : vector<1xf32> from vector<8x1xf32>
-// CHECK-NEXT:         %66 = vector.fma %64, %32, %65 : vector<1xf32>
-// CHECK-NEXT:         %67 = vector.extract %16[5] : f32 from vector<8xf32>
-// CHECK-NEXT:         %68 = vector.broadcast %67 : f32 to vector<1xf32>
-// CHECK-NEXT:         %69 = vector.extract %arg5[5] : vector<1xf32> from vector<8x1xf32>
-// CHECK-NEXT:         %70 = vector.fma %68, %32, %69 : vector<1xf32>
-// CHECK-NEXT:         %71 = vector.extract %16[6] : f32 from vector<8xf32>
-// CHECK-NEXT:         %72 = vector.broadcast %71 : f32 to vector<1xf32>
-// CHECK-NEXT:         %73 = vector.extract %arg5[6] : vector<1xf32> from vector<8x1xf32>
-// CHECK-NEXT:         %74 = vector.fma %72, %32, %73 : vector<1xf32>
-// CHECK-NEXT:         %75 = vector.extract %16[7] : f32 from vector<8xf32>
-// CHECK-NEXT:         %76 = vector.broadcast %75 : f32 to vector<1xf32>
-// CHECK-NEXT:         %77 = vector.extract %arg5[7] : vector<1xf32> from vector<8x1xf32>
-// CHECK-NEXT:         %78 = vector.fma %76, %32, %77 : vector<1xf32>
-// CHECK-NEXT:         %79 = vector.extract %18[0] : f32 from vector<8xf32>
-// CHECK-NEXT:         %80 = vector.broadcast %79 : f32 to vector<1xf32>
-// CHECK-NEXT:         %81 = vector.fma %80, %34, %50 : vector<1xf32>
-// CHECK-NEXT:         %82 = vector.extract %18[1] : f32 from vector<8xf32>
-// CHECK-NEXT:         %83 = vector.broadcast %82 : f32 to vector<1xf32>
-// CHECK-NEXT:         %84 = vector.fma %83, %34, %54 : vector<1xf32>
-// CHECK-NEXT:         %85 = vector.extract %18[2] : f32 from vector<8xf32>
-// CHECK-NEXT:         %86 = vector.broadcast %85 : f32 to vector<1xf32>
-// CHECK-NEXT:         %87 = vector.fma %86, %34, %58 : vector<1xf32>
-// CHECK-NEXT:         %88 = vector.extract %18[3] : f32 from vector<8xf32>
-// CHECK-NEXT:         %89 = vector.broadcast %88 : f32 to vector<1xf32>
-// CHECK-NEXT:         %90 = vector.fma %89, %34, %62 : vector<1xf32>
-// CHECK-NEXT:         %91 = vector.extract %18[4] : f32 from vector<8xf32>
-// CHECK-NEXT:         %92 = vector.broadcast %91 : f32 to vector<1xf32>
-// CHECK-NEXT:         %93 = vector.fma %92, %34, %66 : vector<1xf32>
-// CHECK-NEXT:         %94 = vector.extract %18[5] : f32 from vector<8xf32>
-// CHECK-NEXT:         %95 = vector.broadcast %94 : f32 to vector<1xf32>
-// CHECK-NEXT:         %96 = vector.fma %95, %34, %70 : vector<1xf32>
-// CHECK-NEXT:         %97 = vector.extract %18[6] : f32 from vector<8xf32>
-// CHECK-NEXT:         %98 = vector.broadcast %97 : f32 to vector<1xf32>
-// CHECK-NEXT:         %99 = vector.fma %98, %34, %74 : vector<1xf32>
-// CHECK-NEXT:         %100 = vector.extract %18[7] : f32 from vector<8xf32>
-// CHECK-NEXT:         %101 = vector.broadcast %100 : f32 to vector<1xf32>
-// CHECK-NEXT:         %102 = vector.fma %101, %34, %78 : vector<1xf32>
-// CHECK-NEXT:         %103 = vector.extract %20[0] : f32 from vector<8xf32>
-// CHECK-NEXT:         %104 = vector.broadcast %103 : f32 to vector<1xf32>
-// CHECK-NEXT:         %105 = vector.fma %104, %36, %81 : vector<1xf32>
-// CHECK-NEXT:         %106 = vector.extract %20[1] : f32 from vector<8xf32>
-// CHECK-NEXT:         %107 = vector.broadcast %106 : f32 to vector<1xf32>
-// CHECK-NEXT:         %108 = vector.fma %107, %36, %84 : vector<1xf32>
-// CHECK-NEXT:         %109 = vector.extract %20[2] : f32 from vector<8xf32>
-// CHECK-NEXT:         %110 = vector.broadcast %109 : f32 to vector<1xf32>
-// CHECK-NEXT:         %111 = vector.fma %110, %36, %87 : vector<1xf32>
-// CHECK-NEXT:         %112 = vector.extract %20[3] : f32 from vector<8xf32>
-// CHECK-NEXT:         %113 = vector.broadcast %112 : f32 to vector<1xf32>
-// CHECK-NEXT:         %114 = vector.fma %113, %36, %90 : vector<1xf32>
-// CHECK-NEXT:         %115 = vector.extract %20[4] : f32 from vector<8xf32>
-// CHECK-NEXT:         %116 = vector.broadcast %115 : f32 to vector<1xf32>
-// CHECK-NEXT:         %117 = vector.fma %116, %36, %93 : vector<1xf32>
-// CHECK-NEXT:         %118 = vector.extract %20[5] : f32 from vector<8xf32>
-// CHECK-NEXT:         %119 = vector.broadcast %118 : f32 to vector<1xf32>
-// CHECK-NEXT:         %120 = vector.fma %119, %36, %96 : vector<1xf32>
-// CHECK-NEXT:         %121 = vector.extract %20[6] : f32 from vector<8xf32>
-// CHECK-NEXT:         %122 = vector.broadcast %121 : f32 to vector<1xf32>
-// CHECK-NEXT:         %123 = vector.fma %122, %36, %99 : vector<1xf32>
-// CHECK-NEXT:         %124 = vector.extract %20[7] : f32 from vector<8xf32>
-// CHECK-NEXT:         %125 = vector.broadcast %124 : f32 to vector<1xf32>
-// CHECK-NEXT:         %126 = vector.fma %125, %36, %102 : vector<1xf32>
-// CHECK-NEXT:         %127 = vector.extract %22[0] : f32 from vector<8xf32>
-// CHECK-NEXT:         %128 = vector.broadcast %127 : f32 to vector<1xf32>
-// CHECK-NEXT:         %129 = vector.fma %128, %38, %105 : vector<1xf32>
-// CHECK-NEXT:         %130 = vector.extract %22[1] : f32 from vector<8xf32>
-// CHECK-NEXT:         %131 = vector.broadcast %130 : f32 to vector<1xf32>
-// CHECK-NEXT:         %132 = vector.fma %131, %38, %108 : vector<1xf32>
-// CHECK-NEXT:         %133 = vector.extract %22[2] : f32 from vector<8xf32>
-// CHECK-NEXT:         %134 = vector.broadcast %133 : f32 to vector<1xf32>
-// CHECK-NEXT:         %135 = vector.fma %134, %38, %111 : vector<1xf32>
-// CHECK-NEXT:         %136 = vector.extract %22[3] : f32 from vector<8xf32>
-// CHECK-NEXT:         %137 = vector.broadcast %136 : f32 to vector<1xf32>
-// CHECK-NEXT:         %138 = vector.fma %137, %38, %114 : vector<1xf32>
-// CHECK-NEXT:         %139 = vector.extract %22[4] : f32 from vector<8xf32>
-// CHECK-NEXT:         %140 = vector.broadcast %139 : f32 to vector<1xf32>
-// CHECK-NEXT:         %141 = vector.fma %140, %38, %117 : vector<1xf32>
-// CHECK-NEXT:         %142 = vector.extract %22[5] : f32 from vector<8xf32>
-// CHECK-NEXT:         %143 = vector.broadcast %142 : f32 to vector<1xf32>
-// CHECK-NEXT:         %144 = vector.fma %143, %38, %120 : vector<1xf32>
-// CHECK-NEXT:         %145 = vector.extract %22[6] : f32 from vector<8xf32>
-// CHECK-NEXT:         %146 = vector.broadcast %145 : f32 to vector<1xf32>
-// CHECK-NEXT:         %147 = vector.fma %146, %38, %123 : vector<1xf32>
-// CHECK-NEXT:         %148 = vector.extract %22[7] : f32 from vector<8xf32>
-// CHECK-NEXT:         %149 = vector.broadcast %148 : f32 to vector<1xf32>
-// CHECK-NEXT:         %150 = vector.fma %149, %38, %126 : vector<1xf32>
-// CHECK-NEXT:         %151 = vector.extract %24[0] : f32 from vector<8xf32>
-// CHECK-NEXT:         %152 = vector.broadcast %151 : f32 to vector<1xf32>
-// CHECK-NEXT:         %153 = vector.fma %152, %40, %129 : vector<1xf32>
-// CHECK-NEXT:         %154 = vector.extract %24[1] : f32 from vector<8xf32>
-// CHECK-NEXT:         %155 = vector.broadcast %154 : f32 to vector<1xf32>
-// CHECK-NEXT:         %156 = vector.fma %155, %40, %132 : vector<1xf32>
-// CHECK-NEXT:         %157 = vector.extract %24[2] : f32 from vector<8xf32>
-// CHECK-NEXT:         %158 = vector.broadcast %157 : f32 to vector<1xf32>
-// CHECK-NEXT:         %159 = vector.fma %158, %40, %135 : vector<1xf32>
-// CHECK-NEXT:         %160 = vector.extract %24[3] : f32 from vector<8xf32>
-// CHECK-NEXT:         %161 = vector.broadcast %160 : f32 to vector<1xf32>
-// CHECK-NEXT:         %162 = vector.fma %161, %40, %138 : vector<1xf32>
-// CHECK-NEXT:         %163 = vector.extract %24[4] : f32 from vector<8xf32>
-// CHECK-NEXT:         %164 = vector.broadcast %163 : f32 to vector<1xf32>
-// CHECK-NEXT:         %165 = vector.fma %164, %40, %141 : vector<1xf32>
-// CHECK-NEXT:         %166 = vector.extract %24[5] : f32 from vector<8xf32>
-// CHECK-NEXT:         %167 = vector.broadcast %166 : f32 to vector<1xf32>
-// CHECK-NEXT:         %168 = vector.fma %167, %40, %144 : vector<1xf32>
-// CHECK-NEXT:         %169 = vector.extract %24[6] : f32 from vector<8xf32>
-// CHECK-NEXT:         %170 = vector.broadcast %169 : f32 to vector<1xf32>
-// CHECK-NEXT:         %171 = vector.fma %170, %40, %147 : vector<1xf32>
-// CHECK-NEXT:         %172 = vector.extract %24[7] : f32 from vector<8xf32>
-// CHECK-NEXT:         %173 = vector.broadcast %172 : f32 to vector<1xf32>
-// CHECK-NEXT:         %174 = vector.fma %173, %40, %150 : vector<1xf32>
-// CHECK-NEXT:         %175 = vector.extract %26[0] : f32 from vector<8xf32>
-// CHECK-NEXT:         %176 = vector.broadcast %175 : f32 to vector<1xf32>
-// CHECK-NEXT:         %177 = vector.fma %176, %42, %153 : vector<1xf32>
-// CHECK-NEXT:         %178 = vector.extract %26[1] : f32 from vector<8xf32>
-// CHECK-NEXT:         %179 = vector.broadcast %178 : f32 to vector<1xf32>
-// CHECK-NEXT:         %180 = vector.fma %179, %42, %156 : vector<1xf32>
-// CHECK-NEXT:         %181 = vector.extract %26[2] : f32 from vector<8xf32>
-// CHECK-NEXT:         %182 = vector.broadcast %181 : f32 to vector<1xf32>
-// CHECK-NEXT:         %183 = vector.fma %182, %42, %159 : vector<1xf32>
-// CHECK-NEXT:         %184 = vector.extract %26[3] : f32 from vector<8xf32>
-// CHECK-NEXT:         %185 = vector.broadcast %184 : f32 to vector<1xf32>
-// CHECK-NEXT:         %186 = vector.fma %185, %42, %162 : vector<1xf32>
-// CHECK-NEXT:         %187 = vector.extract %26[4] : f32 from vector<8xf32>
-// CHECK-NEXT:         %188 = vector.broadcast %187 : f32 to vector<1xf32>
-// CHECK-NEXT:         %189 = vector.fma %188, %42, %165 : vector<1xf32>
-// CHECK-NEXT:         %190 = vector.extract %26[5] : f32 from vector<8xf32>
-// CHECK-NEXT:         %191 = vector.broadcast %190 : f32 to vector<1xf32>
-// CHECK-NEXT:         %192 = vector.fma %191, %42, %168 : vector<1xf32>
-// CHECK-NEXT:         %193 = vector.extract %26[6] : f32 from vector<8xf32>
-// CHECK-NEXT:         %194 = vector.broadcast %193 : f32 to vector<1xf32>
-// CHECK-NEXT:         %195 = vector.fma %194, %42, %171 : vector<1xf32>
-// CHECK-NEXT:         %196 = vector.extract %26[7] : f32 from vector<8xf32>
-// CHECK-NEXT:         %197 = vector.broadcast %196 : f32 to vector<1xf32>
-// CHECK-NEXT:         %198 = vector.fma %197, %42, %174 : vector<1xf32>
-// CHECK-NEXT:         %199 = vector.extract %28[0] : f32 from vector<8xf32>
-// CHECK-NEXT:         %200 = vector.broadcast %199 : f32 to vector<1xf32>
-// CHECK-NEXT:         %201 = vector.fma %200, %44, %177 : vector<1xf32>
-// CHECK-NEXT:         %202 = vector.extract %28[1] : f32 from vector<8xf32>
-// CHECK-NEXT:         %203 = vector.broadcast %202 : f32 to vector<1xf32>
-// CHECK-NEXT:         %204 = vector.fma %203, %44, %180 : vector<1xf32>
-// CHECK-NEXT:         %205 = vector.extract %28[2] : f32 from vector<8xf32>
-// CHECK-NEXT:         %206 = vector.broadcast %205 : f32 to vector<1xf32>
-// CHECK-NEXT:         %207 = vector.fma %206, %44, %183 : vector<1xf32>
-// CHECK-NEXT:         %208 = vector.extract %28[3] : f32 from vector<8xf32>
-// CHECK-NEXT:         %209 = vector.broadcast %208 : f32 to vector<1xf32>
-// CHECK-NEXT:         %210 = vector.fma %209, %44, %186 : vector<1xf32>
-// CHECK-NEXT:         %211 = vector.extract %28[4] : f32 from vector<8xf32>
-// CHECK-NEXT:         %212 = vector.broadcast %211 : f32 to vector<1xf32>
-// CHECK-NEXT:         %213 = vector.fma %212, %44, %189 : vector<1xf32>
-// CHECK-NEXT:         %214 = vector.extract %28[5] : f32 from vector<8xf32>
-// CHECK-NEXT:         %215 = vector.broadcast %214 : f32 to vector<1xf32>
-// CHECK-NEXT:         %216 = vector.fma %215, %44, %192 : vector<1xf32>
-// CHECK-NEXT:         %217 = vector.extract %28[6] : f32 from vector<8xf32>
-// CHECK-NEXT:         %218 = vector.broadcast %217 : f32 to vector<1xf32>
-// CHECK-NEXT:         %219 = vector.fma %218, %44, %195 : vector<1xf32>
-// CHECK-NEXT:         %220 = vector.extract %28[7] : f32 from vector<8xf32>
-// CHECK-NEXT:         %221 = vector.broadcast %220 : f32 to vector<1xf32>
-// CHECK-NEXT:         %222 = vector.fma %221, %44, %198 : vector<1xf32>
-// CHECK-NEXT:         %223 = vector.extract %30[0] : f32 from vector<8xf32>
-// CHECK-NEXT:         %224 = vector.broadcast %223 : f32 to vector<1xf32>
-// CHECK-NEXT:         %225 = vector.fma %224, %46, %201 : vector<1xf32>
-// CHECK-NEXT:         %226 = vector.insert %225, %cst [0] : vector<1xf32> into vector<8x1xf32>
-// CHECK-NEXT:         %227 = vector.extract %30[1] : f32 from vector<8xf32>
-// CHECK-NEXT:         %228 = vector.broadcast %227 : f32 to vector<1xf32>
-// CHECK-NEXT:         %229 = vector.fma %228, %46, %204 : vector<1xf32>
-// CHECK-NEXT:         %230 = vector.insert %229, %226 [1] : vector<1xf32> into vector<8x1xf32>
-// CHECK-NEXT:         %231 = vector.extract %30[2] : f32 from vector<8xf32>
-// CHECK-NEXT:         %232 = vector.broadcast %231 : f32 to vector<1xf32>
-// CHECK-NEXT:         %233 = vector.fma %232, %46, %207 : vector<1xf32>
-// CHECK-NEXT:         %234 = vector.insert %233, %230 [2] : vector<1xf32> into vector<8x1xf32>
-// CHECK-NEXT:         %235 = vector.extract %30[3] : f32 from vector<8xf32>
-// CHECK-NEXT:         %236 = vector.broadcast %235 : f32 to vector<1xf32>
-// CHECK-NEXT:         %237 = vector.fma %236, %46, %210 : vector<1xf32>
-// CHECK-NEXT:         %238 = vector.insert %237, %234 [3] : vector<1xf32> into vector<8x1xf32>
-// CHECK-NEXT:         %239 = vector.extract %30[4] : f32 from vector<8xf32>
-// CHECK-NEXT:         %240 = vector.broadcast %239 : f32 to vector<1xf32>
-// CHECK-NEXT:         %241 = vector.fma %240, %46, %213 : vector<1xf32>
-// CHECK-NEXT:         %242 = vector.insert %241, %238 [4] : vector<1xf32> into vector<8x1xf32>
-// CHECK-NEXT:         %243 = vector.extract %30[5] : f32 from vector<8xf32>
-// CHECK-NEXT:         %244 = vector.broadcast %243 : f32 to vector<1xf32>
-// CHECK-NEXT:         %245 = vector.fma %244, %46, %216 : vector<1xf32>
-// CHECK-NEXT:         %246 = vector.insert %245, %242 [5] : vector<1xf32> into vector<8x1xf32>
-// CHECK-NEXT:         %247 = vector.extract %30[6] : f32 from vector<8xf32>
-// CHECK-NEXT:         %248 = vector.broadcast %247 : f32 to vector<1xf32>
-// CHECK-NEXT:         %249 = vector.fma %248, %46, %219 : vector<1xf32>
-// CHECK-NEXT:         %250 = vector.insert %249, %246 [6] : vector<1xf32> into vector<8x1xf32>
-// CHECK-NEXT:         %251 = vector.extract %30[7] : f32 from vector<8xf32>
-// CHECK-NEXT:         %252 = vector.broadcast %251 : f32 to vector<1xf32>
-// CHECK-NEXT:         %253 = vector.fma %252, %46, %222 : vector<1xf32>
-// CHECK-NEXT:         %254 = vector.insert %253, %250 [7] : vector<1xf32> into vector<8x1xf32>
-// CHECK-NEXT:         scf.yield %254 : vector<8x1xf32>
-// CHECK-NEXT:       }
-// CHECK-NEXT:       %1 = vector.extract %0[0, 0] : f32 from vector<8x1xf32>
-// CHECK-NEXT:       memref.store %1, %arg2[%arg3, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %2 = affine.apply #map(%arg3)
-// CHECK-NEXT:       %3 = vector.extract %0[1, 0] : f32 from vector<8x1xf32>
-// CHECK-NEXT:       memref.store %3, %arg2[%2, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %4 = affine.apply #map1(%arg3)
-// CHECK-NEXT:       %5 = vector.extract %0[2, 0] : f32 from vector<8x1xf32>
-// CHECK-NEXT:       memref.store %5, %arg2[%4, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %6 = affine.apply #map2(%arg3)
-// CHECK-NEXT:       %7 = vector.extract %0[3, 0] : f32 from vector<8x1xf32>
-// CHECK-NEXT:       memref.store %7, %arg2[%6, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %8 = affine.apply #map3(%arg3)
-// CHECK-NEXT:       %9 = vector.extract %0[4, 0] : f32 from vector<8x1xf32>
-// CHECK-NEXT:       memref.store %9, %arg2[%8, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %10 = affine.apply #map4(%arg3)
-// CHECK-NEXT:       %11 = vector.extract %0[5, 0] : f32 from vector<8x1xf32>
-// CHECK-NEXT:       memref.store %11, %arg2[%10, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %12 = affine.apply #map5(%arg3)
-// CHECK-NEXT:       %13 = vector.extract %0[6, 0] : f32 from vector<8x1xf32>
-// CHECK-NEXT:       memref.store %13, %arg2[%12, %c0] : memref<16x1xf32>
-// CHECK-NEXT:       %14 = affine.apply #map6(%arg3)
-// CHECK-NEXT:       %15 = vector.extract %0[7, 0] : f32 from vector<8x1xf32>
-// CHECK-NEXT:       memref.store %15, %arg2[%14, %c0] : memref<16x1xf32>
-// CHECK-NEXT:     }
-// CHECK-NEXT:     return
-// CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k17_generic(%arg0: memref<16x16xf32>, %arg1: memref<16x16xf32>, %arg2: memref<16x16xf32>) {
-// CHECK-NEXT:     %cst = arith.constant dense<1.000000e+00> : vector<16xf32>
-// CHECK-NEXT:     %cst_0 = arith.constant dense<0.000000e+00> : vector<16xf32>
-// CHECK-NEXT:     %c0 = arith.constant 0 : index
-// CHECK-NEXT:     %c16 = arith.constant 16 : index
-// CHECK-NEXT:     %c1 = arith.constant 1 : index
-// CHECK-NEXT:     scf.for %arg3 = %c0 to %c16 step %c1 {
-// CHECK-NEXT:       %0 = vector.load %arg0[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %1 = vector.load %arg1[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:       %2 = arith.cmpf ogt, %1, %cst_0 : vector<16xf32>
-// CHECK-NEXT:       %3 = arith.select %2, %cst, %cst_0 : vector<16xi1>, vector<16xf32>
-// CHECK-NEXT:       %4 = arith.mulf %0, %3 : vector<16xf32>
-// CHECK-NEXT:       vector.store %4, %arg2[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
-// CHECK-NEXT:     }
-// CHECK-NEXT:     return
-// CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k18_fill(%arg0: f32, %arg1: memref<16xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k15_fill(%arg0: f32, %arg1: memref<16xf32>) {
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %0 = vector.broadcast %arg0 : f32 to vector<16xf32>
 // CHECK-NEXT:     vector.store %0, %arg1[%c0] : memref<16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k19_generic(%arg0: memref<16x16xf32>, %arg1: memref<16xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k16_generic(%arg0: memref<16x16xf32>, %arg1: memref<16x1xf32>, %arg2: memref<16xf32>) {
+// CHECK-NEXT:     %c0 = arith.constant 0 : index
+// CHECK-NEXT:     %c16 = arith.constant 16 : index
+// CHECK-NEXT:     %c1 = arith.constant 1 : index
+// CHECK-NEXT:     %0 = vector.load %arg2[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     %1 = scf.for %arg3 = %c0 to %c16 step %c1 iter_args(%arg4 = %0) -> (vector<16xf32>) {
+// CHECK-NEXT:       %2 = vector.load %arg0[%arg3, %c0] : memref<16x16xf32>, vector<16xf32>
+// CHECK-NEXT:       %3 = memref.load %arg1[%arg3, %c0] : memref<16x1xf32>
+// CHECK-NEXT:       %4 = vector.broadcast %3 : f32 to vector<16xf32>
+// CHECK-NEXT:       %5 = arith.mulf %2, %4 : vector<16xf32>
+// CHECK-NEXT:       %6 = arith.addf %arg4, %5 : vector<16xf32>
+// CHECK-NEXT:       scf.yield %6 : vector<16xf32>
+// CHECK-NEXT:     }
+// CHECK-NEXT:     vector.store %1, %arg2[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   func.func private @__recc_k17_generic(%arg0: memref<16xf32>, %arg1: memref<16xf32>, %arg2: memref<16x16xf32>, %arg3: memref<16x16xf32>) {
+// CHECK-NEXT:     %cst = arith.constant dense<1.000000e+00> : vector<16xf32>
+// CHECK-NEXT:     %cst_0 = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK-NEXT:     %c0 = arith.constant 0 : index
+// CHECK-NEXT:     %c16 = arith.constant 16 : index
+// CHECK-NEXT:     %c1 = arith.constant 1 : index
+// CHECK-NEXT:     %0 = vector.load %arg1[%c0] : memref<16xf32>, vector<16xf32>
+// CHECK-NEXT:     scf.for %arg4 = %c0 to %c16 step %c1 {
+// CHECK-NEXT:       %1 = memref.load %arg0[%arg4] : memref<16xf32>
+// CHECK-NEXT:       %2 = vector.load %arg2[%arg4, %c0] : memref<16x16xf32>, vector<16xf32>
+// CHECK-NEXT:       %3 = arith.cmpf ogt, %2, %cst_0 : vector<16xf32>
+// CHECK-NEXT:       %4 = arith.select %3, %cst, %cst_0 : vector<16xi1>, vector<16xf32>
+// CHECK-NEXT:       %5 = vector.broadcast %1 : f32 to vector<16xf32>
+// CHECK-NEXT:       %6 = arith.mulf %5, %0 : vector<16xf32>
+// CHECK-NEXT:       %7 = arith.mulf %6, %4 : vector<16xf32>
+// CHECK-NEXT:       vector.store %7, %arg3[%arg4, %c0] : memref<16x16xf32>, vector<16xf32>
+// CHECK-NEXT:     }
+// CHECK-NEXT:     return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   func.func private @__recc_k18_generic(%arg0: memref<16x16xf32>, %arg1: memref<16xf32>) {
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
 // CHECK-NEXT:     %c1 = arith.constant 1 : index
@@ -1104,7 +791,7 @@
 // CHECK-NEXT:     vector.store %1, %arg1[%c0] : memref<16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k20_transpose(%arg0: memref<10x16xf32>, %arg1: memref<16x10xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k19_transpose(%arg0: memref<10x16xf32>, %arg1: memref<16x10xf32>) {
 // CHECK-NEXT:     %c15 = arith.constant 15 : index
 // CHECK-NEXT:     %c14 = arith.constant 14 : index
 // CHECK-NEXT:     %c13 = arith.constant 13 : index
@@ -1177,7 +864,7 @@
 // CHECK-NEXT:     vector.store %36, %arg1[%c15, %c0] : memref<16x10xf32>, vector<10xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k21_matmul(%arg0: memref<16x16xf32>, %arg1: memref<16x10xf32>, %arg2: memref<16x10xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k20_matmul(%arg0: memref<16x16xf32>, %arg1: memref<16x10xf32>, %arg2: memref<16x10xf32>) {
 // CHECK-NEXT:     %cst = arith.constant dense<0.000000e+00> : vector<8x10xf32>
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
@@ -1450,7 +1137,7 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k22_matmul_transpose_a(%arg0: memref<16x10xf32>, %arg1: memref<16x16xf32>, %arg2: memref<10x16xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k21_matmul_transpose_a(%arg0: memref<16x10xf32>, %arg1: memref<16x16xf32>, %arg2: memref<10x16xf32>) {
 // CHECK-NEXT:     %c9 = arith.constant 9 : index
 // CHECK-NEXT:     %c7 = arith.constant 7 : index
 // CHECK-NEXT:     %c6 = arith.constant 6 : index
@@ -1796,11 +1483,11 @@
 // CHECK-NEXT:     vector.store %30, %arg2[%c9, %c0] : memref<10x16xf32>, vector<16xf32>
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k23_copy(%arg0: memref<f32>, %arg1: memref<f32>) {
+// CHECK-NEXT:   func.func private @__recc_k22_copy(%arg0: memref<f32>, %arg1: memref<f32>) {
 // CHECK-NEXT:     linalg.copy ins(%arg0 : memref<f32>) outs(%arg1 : memref<f32>)
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
-// CHECK-NEXT:   func.func private @__recc_k24_copy(%arg0: memref<f32>, %arg1: index, %arg2: memref<16x8xf32>) {
+// CHECK-NEXT:   func.func private @__recc_k23_copy(%arg0: memref<f32>, %arg1: index, %arg2: memref<16x8xf32>) {
 // CHECK-NEXT:     %c1 = arith.constant 1 : index
 // CHECK-NEXT:     %c16 = arith.constant 16 : index
 // CHECK-NEXT:     %c0 = arith.constant 0 : index
@@ -1808,6 +1495,16 @@
 // CHECK-NEXT:     scf.for %arg3 = %c0 to %c16 step %c1 {
 // CHECK-NEXT:       %0 = vector.load %reinterpret_cast[%arg3, %c0] : memref<16x8xf32, strided<[10, 1], offset: ?>>, vector<8xf32>
 // CHECK-NEXT:       vector.store %0, %arg2[%arg3, %c0] : memref<16x8xf32>, vector<8xf32>
+// CHECK-NEXT:     }
+// CHECK-NEXT:     return
+// CHECK-NEXT:   }
+// CHECK-NEXT:   func.func private @__recc_k24_copy(%arg0: memref<16x1xf32>, %arg1: memref<16x1xf32>) {
+// CHECK-NEXT:     %c0 = arith.constant 0 : index
+// CHECK-NEXT:     %c16 = arith.constant 16 : index
+// CHECK-NEXT:     %c1 = arith.constant 1 : index
+// CHECK-NEXT:     scf.for %arg2 = %c0 to %c16 step %c1 {
+// CHECK-NEXT:       %0 = memref.load %arg0[%arg2, %c0] : memref<16x1xf32>
+// CHECK-NEXT:       memref.store %0, %arg1[%arg2, %c0] : memref<16x1xf32>
 // CHECK-NEXT:     }
 // CHECK-NEXT:     return
 // CHECK-NEXT:   }
