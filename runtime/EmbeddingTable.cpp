@@ -221,6 +221,14 @@ EmbeddingTable::RowRuns runsOf(std::span<const EmbeddingTable::RowGradients> sou
   return runs;
 }
 
+/// out = the sum of run k's gradient rows (`dim` floats), in run order.
+void sumRun(const EmbeddingTable::RowRuns& runs, size_t k, int64_t dim, float* out) {
+  std::memcpy(out, runs.grads[runs.start[k]], dim * sizeof(float));
+  for (size_t j = runs.start[k] + 1; j < runs.start[k + 1]; ++j)
+    for (int64_t e = 0; e < dim; ++e)
+      out[e] += runs.grads[j][e];
+}
+
 } // namespace
 
 EmbeddingTable::RowRuns EmbeddingTable::sortRows(std::span<const RowGradients> sources) const {
@@ -269,12 +277,7 @@ void EmbeddingTable::applyGradients(const RowRuns& runs, const OptimizerSpec& sp
       const float* grad = runs.grads[runStart[k]];
       if (runStart[k + 1] - runStart[k] > 1) {
         sum.resize(d);
-        std::memcpy(sum.data(), grad, d * sizeof(float));
-        for (size_t j = runStart[k] + 1; j < runStart[k + 1]; ++j) {
-          const float* g = runs.grads[j];
-          for (int64_t e = 0; e < d; ++e)
-            sum[e] += g[e];
-        }
+        sumRun(runs, size_t(k), d, sum.data());
         grad = sum.data();
       }
       if (!records.empty()) {
@@ -295,13 +298,8 @@ SummedRows sumRowGradients(std::span<const EmbeddingTable::RowGradients> sources
   SummedRows out;
   out.ids = runs.ids;
   out.grads.resize(runs.ids.size() * size_t(dim));
-  for (size_t k = 0; k < runs.ids.size(); ++k) {
-    float* sum = out.grads.data() + k * size_t(dim);
-    std::memcpy(sum, runs.grads[runs.start[k]], dim * sizeof(float));
-    for (size_t j = runs.start[k] + 1; j < runs.start[k + 1]; ++j)
-      for (int64_t e = 0; e < dim; ++e)
-        sum[e] += runs.grads[j][e];
-  }
+  for (size_t k = 0; k < runs.ids.size(); ++k)
+    sumRun(runs, k, dim, out.grads.data() + k * size_t(dim));
   return out;
 }
 

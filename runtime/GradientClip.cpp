@@ -1,6 +1,8 @@
 // GradientClip: see GradientClip.h.
 #include "runtime/GradientClip.h"
 
+#include "runtime/Parallel.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -39,9 +41,36 @@ double clipFactor(double norm, double maxNorm) {
   return std::min(1.0, maxNorm / (norm + 1e-6));
 }
 
-void scaleInPlace(float* x, int64_t n, float factor) {
-  for (int64_t i = 0; i < n; ++i)
-    x[i] *= factor;
+SquaredNorms squaredNorms(std::span<const std::span<const float>> dense,
+                          std::span<const TableGradient> tables) {
+  std::vector<double> parts(dense.size() + tables.size());
+  parallelChunks(int64_t(parts.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (size_t(i) < dense.size()) {
+        parts[i] = squaredNorm(dense[i].data(), int64_t(dense[i].size()));
+        continue;
+      }
+      const TableGradient& t = tables[i - dense.size()];
+      parts[i] = summedRowsSquaredNorm(*t.runs, t.dim);
+    }
+  });
+  SquaredNorms out;
+  for (size_t i = 0; i < parts.size(); ++i)
+    (i < dense.size() ? out.dense : out.tables) += parts[i];
+  return out;
+}
+
+void scaleInPlace(std::span<const std::span<float>> buffers, float factor) {
+  constexpr size_t kPiece = 1 << 14;
+  std::vector<std::span<float>> pieces;
+  for (std::span<float> b : buffers)
+    for (size_t o = 0; o < b.size(); o += kPiece)
+      pieces.push_back(b.subspan(o, std::min(kPiece, b.size() - o)));
+  parallelChunks(int64_t(pieces.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      for (float& x : pieces[i])
+        x *= factor;
+  });
 }
 
 } // namespace recc::rt

@@ -483,33 +483,17 @@ StepRunner::TableGradients StepRunner::rowGradients() const {
 }
 
 void StepRunner::clipGradients(const TableRuns& runs, double maxNorm) {
-  // The squared norms of the dense gradients and of each table's rows are
-  // computed one per chunk on the team's threads, then summed in the order
-  // above, so the total does not depend on which thread computed what.
-  std::vector<const Binding*> dense;
+  std::vector<std::span<const float>> dense;
   for (const Binding& b : Bindings)
     if (b.role == Role::Gradient && b.param >= 0)
-      dense.push_back(&b);
-  std::vector<std::pair<int, const EmbeddingTable::RowRuns*>> tables;
+      dense.push_back({State.params.grad(b.param).data(), size_t(b.perRow)});
+  std::vector<TableGradient> tables;
   for (const auto& [table, tableRuns] : runs)
-    tables.push_back({table, &tableRuns});
-  std::vector<double> parts(dense.size() + tables.size());
-  parallelChunks(int64_t(parts.size()), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      if (size_t(i) < dense.size()) {
-        parts[i] = squaredNorm(State.params.grad(dense[i]->param).data(), dense[i]->perRow);
-        continue;
-      }
-      const auto& [table, tableRuns] = tables[i - dense.size()];
-      parts[i] = summedRowsSquaredNorm(*tableRuns, State.tables[table].dim());
-    }
-  });
-  double squares = 0, rowSquares = 0;
-  for (size_t i = 0; i < parts.size(); ++i)
-    (i < dense.size() ? squares : rowSquares) += parts[i];
+    tables.push_back({&tableRuns, State.tables[table].dim()});
+  const SquaredNorms norms = squaredNorms(dense, tables);
   // Sharded tables: each rank holds the gradients of the rows it owns.
-  squares += State.shardedTables ? sumOverRanks(rowSquares) : rowSquares;
-  LastGradientNorm = std::sqrt(squares);
+  LastGradientNorm = std::sqrt(
+      norms.dense + (State.shardedTables ? sumOverRanks(norms.tables) : norms.tables));
   const double factor = clipFactor(LastGradientNorm, maxNorm);
   ClipStats.steps += 1;
   ClipStats.sum += LastGradientNorm;
@@ -517,26 +501,16 @@ void StepRunner::clipGradients(const TableRuns& runs, double maxNorm) {
   if (factor == 1.0)
     return;
   ClipStats.clipped += 1;
-  // Scaled on the team's threads, in pieces of at most 16k floats (clipping
-  // a DAMCAR generator step's gradients took 0.4% of its samples on the
-  // main thread alone).
-  constexpr int64_t kPiece = 1 << 14;
-  std::vector<std::pair<float*, int64_t>> pieces;
-  auto add = [&](float* g, int64_t n) {
-    for (int64_t o = 0; o < n; o += kPiece)
-      pieces.push_back({g + o, std::min(kPiece, n - o)});
-  };
+  std::vector<std::span<float>> grads;
   for (Binding& b : Bindings) {
     if (b.role != Role::Gradient || (Gathered && b.param < 0))
       continue;
-    add(b.param >= 0 ? State.params.grad(b.param).data() : b.storage.data(), elementsOf(b));
+    float* g = b.param >= 0 ? State.params.grad(b.param).data() : b.storage.data();
+    grads.push_back({g, size_t(elementsOf(b))});
   }
   for (std::vector<float>& g : GatheredGrads)  // empty unless Gathered
-    add(g.data(), int64_t(g.size()));
-  parallelChunks(int64_t(pieces.size()), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      scaleInPlace(pieces[i].first, pieces[i].second, float(factor));
-  });
+    grads.push_back(g);
+  scaleInPlace(grads, float(factor));
 }
 
 std::string StepRunner::clipSummary() const {
