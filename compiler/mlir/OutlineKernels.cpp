@@ -27,6 +27,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/Pass.h"
@@ -144,6 +145,15 @@ struct OutlineKernelsPass : public PassWrapper<OutlineKernelsPass, OperationPass
       fuseZeroFills(f);
       for (Operation& op : f.getBody().front())
         if (auto l = dyn_cast<linalg::LinalgOp>(&op)) ops.push_back(l);
+      // GEMMs inside a loop over threads (grouped routed matmuls) too, as
+      // serial kernels: the same shape at the top level splits across threads.
+      f.walk([&](linalg::LinalgOp l) {
+        if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(l.getOperation()) &&
+            l->getParentOfType<scf::ForallOp>()) {
+          l->setAttr(kSerialKernel, UnitAttr::get(&getContext()));
+          ops.push_back(l);
+        }
+      });
     }
 
     std::map<std::string, func::FuncOp> kernels;

@@ -14,6 +14,10 @@
 
 namespace recc::passes {
 
+/// Marks a kernel outlined from inside a loop over threads (a routed
+/// matmul's GEMMs): recc-tile-vectorize gives it one thread.
+inline constexpr const char* kSerialKernel = "recc.serial";
+
 /// Registers the passes above with MLIR's global pass registry (call once).
 void registerPasses();
 void registerPlanMemoryPass();

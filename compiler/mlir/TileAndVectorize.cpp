@@ -248,9 +248,11 @@ struct TileVectorizePass
       if (op.hasPureBufferSemantics() && !op.hasDynamicShape()) ops.push_back(op);
     });
     for (Operation* op : ops) {
+      // An op inside a loop over threads (or outlined from one) runs on one.
+      int t = op->getParentOfType<scf::ForallOp>() || op->hasAttr(kSerialKernel) ? 1 : threads;
       if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
-        tileMatmul(rw, cast<linalg::LinalgOp>(op), threads);
-      else tileGeneric(rw, op, threads);
+        tileMatmul(rw, cast<linalg::LinalgOp>(op), t);
+      else tileGeneric(rw, op, t);
     }
     RewritePatternSet ps(&getContext());
     vector::populateVectorTransferPermutationMapLoweringPatterns(ps);

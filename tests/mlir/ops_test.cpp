@@ -122,6 +122,26 @@ OP_TEST(MlirOps, MatMulSeveralKBlocks, MatMul) {
   }
 }
 
+// A long K into a small C (C[24,40] = A'B over 3000 rows, as the weight
+// gradient of a layer over every behaviour of a batch): two threads each sum
+// half of K (1536 + 1464), the second into a scratch C added at the end.
+// Integer inputs make every sum exact, so any lost or doubled piece shows;
+// real inputs summed in two halves differ from the reference's one running
+// sum by fp32 rounding over 3000 terms (up to 3e-5 here), hence the tolerance.
+OP_TEST(MlirOps, MatMulLongKSplitAcrossThreads, MatMul) {
+  JitOptions o;
+  o.threads = 2;
+  std::map<std::string, Range> ints{{"x0", {-2, 2, true}}, {"x1", {-2, 2, true}}};
+  Mismatch exact = compareWithReference(opGraph(OpKind::MatMul, {{B, 24}, {B, 40}}, mm(1, 0), false),
+                                        3000, ints, o, Tolerance{1e-6, 0});
+  EXPECT_TRUE(exact.ok) << exact.where << " (score " << exact.worst << ")";
+  for (bool grad : {false, true}) {
+    Graph g = opGraph(OpKind::MatMul, {{B, 24}, {B, 40}}, mm(1, 0), grad);
+    Mismatch real = compareWithReference(g, 3000, {}, o, Tolerance{1e-4, 1e-3});
+    EXPECT_TRUE(real.ok) << real.where << " (score " << real.worst << ")";
+  }
+}
+
 // K = 296 and 300 (300 = 296 + 4, 296 = 152 + 144): pieces of K that each
 // accumulate onto the C of the one before, forward and both gradients, on one
 // and two threads.
@@ -328,6 +348,31 @@ OP_TEST(MlirOps, GatherMatMul, GatherMatMul) {
   std::map<std::string, Range> many{{"x2", {-1, 70, true}}};
   check(OpKind::GatherMatMul, {{B, 5}, {70, 5, 9}, {B, 1}}, {}, many, {true, true, false}, 37);
 }
+
+// From 64 rows per matrix (of 16 x 16 or more, 4096 entries or more) the rows
+// are grouped by matrix (products of 32 rows): groups of every size, ids outside [0, V) that select nothing, one
+// and two threads (each taking half of the positions, or of every matrix).
+OP_TEST(MlirOps, GroupedRoutedMatMul, GatherMatMul) {
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(::testing::Message() << threads << " thread(s)");
+    JitOptions o;
+    o.threads = threads;
+    for (const auto& [depth, rows] : {std::pair<int64_t, int64_t>{4, 300}, {9, 600}, {2, 517}}) {
+      std::map<std::string, Range> ids{{"x2", {-1, double(depth), true}}};
+      for (bool grad : {false, true}) {
+        Graph gather = opGraph(OpKind::GatherMatMul, {{B, 64}, {depth, 64, 80}, {B, 1}}, {}, grad,
+                               {true, true, false});
+        Mismatch m = compareWithReference(gather, rows, ids, o);
+        EXPECT_TRUE(m.ok) << "gather, " << rows << " rows: " << m.where << " (score " << m.worst << ")";
+        Graph scatter = opGraph(OpKind::ScatterMatMul, {{B, 64}, {B, 81}, {B, 1}},
+                                {{"depth", depth}}, grad, {true, true, false});
+        m = compareWithReference(scatter, rows, ids, o);
+        EXPECT_TRUE(m.ok) << "scatter, " << rows << " rows: " << m.where << " (score " << m.worst << ")";
+      }
+    }
+  }
+}
+
 OP_TEST(MlirOps, ScatterMatMul, ScatterMatMul) {
   std::map<std::string, Range> ids{{"x2", {-1, 4, true}}};
   check(OpKind::ScatterMatMul, {{B, 19}, {B, 21}, {B, 1}}, {{"depth", int64_t(4)}}, ids,
