@@ -259,7 +259,13 @@ void EmbeddingTable::applyGradients(const RowRuns& runs, const OptimizerSpec& sp
     s1 = nslots > 1 ? slot(spec, 1).data() : nullptr;
     w = Weights.data();
   }
-  parallelChunks((int64_t)runStart.size() - 1, 64, [&](int64_t begin, int64_t end) {
+  // Chunks of 64 runs, or fewer where runs are long: a small table repeated
+  // across a batch (SAR-Net's categories over 102,400 behaviour rows) has few
+  // runs of thousands of rows each, which one chunk summed on one thread.
+  const int64_t nruns = (int64_t)runStart.size() - 1;
+  const int64_t grain =
+      std::clamp<int64_t>(nruns * 4096 / std::max<int64_t>((int64_t)runStart.back(), 1), 1, 64);
+  parallelChunks(nruns, grain, [&](int64_t begin, int64_t end) {
     std::vector<float> sum;  // sized on a chunk's first repeated row only
     for (int64_t k = begin; k < end; ++k) {
       if (const int64_t a = k + kPrefetchAhead; a < end) {

@@ -321,7 +321,9 @@ Value groupedGatherMatMul(LowerCtx& c, Value x, Value w, Value ids) {
   Groups g = groupRows(c, ids, out[0], depth);
   Value xp = placeRows(c, x, g);
   int64_t half = g.places / 2;
-  Value yp = inHalves(c, emitFilled(c, {g.places, u}, 0), 0,
+  // Not filled: every position a row is taken back from is computed.
+  Value empty = c.b.create<tensor::EmptyOp>(c.loc, ArrayRef<int64_t>{g.places, u}, c.b.getF32Type());
+  Value yp = inHalves(c, empty, 0,
                       [&](OpBuilder& b, Location l, Value first, Value part) {
     Value last = addIndex(b, l, first, indexConst(b, l, half));
     return forGroups(b, l, g, depth, first, last, part,
