@@ -260,40 +260,42 @@ Groups groupRows(LowerCtx& c, Value ids, int64_t rows, int64_t depth) {
   return g;
 }
 
-/// The rows of `src` [rows,k] at their positions: [places,k], padding zero.
-Value placeRows(LowerCtx& c, Value src, const Groups& g) {
+/// Row i of the result [n,k] is row from[i] of `src`, or zeros where from[i]
+/// is -1. Every row is written, so the result needs no fill first.
+Value pickRows(LowerCtx& c, Value src, Value from, int64_t n) {
   int64_t k = cast<RankedTensorType>(src.getType()).getDimSize(1);
-  return inHalves(c, emitFilled(c, {g.places, k}, 0), 0,
+  Value zeroRow = emitFilled(c, {1, k}, 0);
+  Value out = c.b.create<tensor::EmptyOp>(c.loc, ArrayRef<int64_t>{n, k}, c.b.getF32Type());
+  return inHalves(c, out, evenAxis({n, k}, {0}),
                   [&](OpBuilder& b, Location l, Value first, Value part) {
-    return forRows(b, l, g.places / 2, part, [&](OpBuilder& lb, Location ll, Value r, Value acc) {
-      Value row = at(lb, ll, g.perm, addIndex(lb, ll, first, r));
-      Value real = lb.create<arith::CmpFOp>(ll, arith::CmpFPredicate::OGE, row,
+    int64_t partRows = cast<RankedTensorType>(part.getType()).getDimSize(0);
+    return forRows(b, l, partRows, part, [&](OpBuilder& lb, Location ll, Value r, Value acc) {
+      Value i = at(lb, ll, from, addIndex(lb, ll, first, r));
+      Value some = lb.create<arith::CmpFOp>(ll, arith::CmpFPredicate::OGE, i,
                                             lb.create<arith::ConstantOp>(ll, lb.getF32FloatAttr(0)));
-      return when(lb, ll, real, acc, [&](OpBuilder& tb, Location tl) {
-        Value v = slice(tb, tl, src, {asIndex(tb, tl, row), attr(tb, 0)}, {1, k}, {0, 1});
-        return SmallVector<Value>{insert(tb, tl, v, acc, {r, attr(tb, 0)}, {1, k})};
-      })[0];
+      auto pick = lb.create<scf::IfOp>(
+          ll, some,
+          [&](OpBuilder& tb, Location tl) {
+            Value v = slice(tb, tl, src, {asIndex(tb, tl, i), attr(tb, 0)}, {1, k}, {0, 1});
+            tb.create<scf::YieldOp>(tl, insert(tb, tl, v, acc, {r, attr(tb, 0)}, {1, k}));
+          },
+          [&](OpBuilder& eb, Location el) {
+            eb.create<scf::YieldOp>(el, insert(eb, el, zeroRow, acc, {r, attr(eb, 0)}, {1, k}));
+          });
+      return pick.getResult(0);
     });
   });
 }
 
+/// The rows of `src` [rows,k] at their positions: [places,k], padding zero.
+Value placeRows(LowerCtx& c, Value src, const Groups& g) {
+  return pickRows(c, src, g.perm, g.places);
+}
+
 /// The rows [rows,u] taken back from their positions in `placed`; rows with
-/// no position are zero.
+/// no position (an id that selects nothing) are zero.
 Value takeRows(LowerCtx& c, Value placed, const Groups& g, int64_t rows) {
-  int64_t u = cast<RankedTensorType>(placed.getType()).getDimSize(1);
-  return inHalves(c, emitFilled(c, {rows, u}, 0), evenAxis({rows, u}, {0}),
-                  [&](OpBuilder& b, Location l, Value first, Value part) {
-    int64_t partRows = cast<RankedTensorType>(part.getType()).getDimSize(0);
-    return forRows(b, l, partRows, part, [&](OpBuilder& lb, Location ll, Value r, Value acc) {
-      Value p = at(lb, ll, g.pos, addIndex(lb, ll, first, r));
-      Value placedRow = lb.create<arith::CmpFOp>(ll, arith::CmpFPredicate::OGE, p,
-                                                 lb.create<arith::ConstantOp>(ll, lb.getF32FloatAttr(0)));
-      return when(lb, ll, placedRow, acc, [&](OpBuilder& tb, Location tl) {
-        Value v = slice(tb, tl, placed, {asIndex(tb, tl, p), attr(tb, 0)}, {1, u}, {0, 1});
-        return SmallVector<Value>{insert(tb, tl, v, acc, {r, attr(tb, 0)}, {1, u})};
-      })[0];
-    });
-  });
+  return pickRows(c, placed, g.pos, rows);
 }
 
 /// One product of kBlock positions from `p` with matrix `s`, folded into acc.
