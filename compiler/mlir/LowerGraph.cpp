@@ -128,13 +128,14 @@ OwningOpRef<ModuleOp> lowerGraph(MLIRContext& ctx, const Graph& g, const rt::Bat
   }
 
   llvm::DenseMap<Value, Value> transposed;
+  std::map<std::pair<NodeId, int64_t>, std::vector<Value>> rowGroups;
   for (const Node& n : g.nodes()) {
     if (!live[n.id] || values[n.id]) continue;
     LowerFn f = loweringFor(n.kind);
     if (!f)
       throw CodegenError(n.loc.str() + ": error: op '" + std::string(opName(n.kind)) +
                          "' has no MLIR lowering");
-    LowerCtx c{b, locOf(ctx, n), g, n, batch, values, &transposed};
+    LowerCtx c{b, locOf(ctx, n), g, n, batch, values, &transposed, &rowGroups};
     values[n.id] = f(c);
   }
 

@@ -24,6 +24,7 @@
 #include "mlir/IR/OwningOpRef.h"
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct LowerCtx {
   /// weight used by several matmuls (shared towers, the data gradient of
   /// each use) is transposed once; null: no reuse.
   llvm::DenseMap<mlir::Value, mlir::Value>* transposed = nullptr;
+  /// Where the rows of routed matmuls go (LowerRoutedMatMul.cpp), by the ids'
+  /// node and the number of matrices: placed once for all the step's routed
+  /// matmuls on the same ids; null: no reuse.
+  std::map<std::pair<NodeId, int64_t>, std::vector<mlir::Value>>* rowGroups = nullptr;
 
   /// The lowered value of the node's i-th operand.
   mlir::Value in(int i) const { return values[node.inputs[i]]; }

@@ -122,22 +122,22 @@ OP_TEST(MlirOps, MatMulSeveralKBlocks, MatMul) {
   }
 }
 
-// A long K into a small C (C[24,40] = A'B over 3000 rows, as the weight
+// A long K into a small C (C[24,40] = A'B over 3072 rows, as the weight
 // gradient of a layer over every behaviour of a batch): two threads each sum
-// half of K (1536 + 1464), the second into a scratch C added at the end.
+// half of K, the second into a scratch C added at the end.
 // Integer inputs make every sum exact, so any lost or doubled piece shows;
 // real inputs summed in two halves differ from the reference's one running
-// sum by fp32 rounding over 3000 terms (up to 3e-5 here), hence the tolerance.
+// sum by fp32 rounding over 3072 terms (up to 3e-5 here), hence the tolerance.
 OP_TEST(MlirOps, MatMulLongKSplitAcrossThreads, MatMul) {
   JitOptions o;
   o.threads = 2;
   std::map<std::string, Range> ints{{"x0", {-2, 2, true}}, {"x1", {-2, 2, true}}};
   Mismatch exact = compareWithReference(opGraph(OpKind::MatMul, {{B, 24}, {B, 40}}, mm(1, 0), false),
-                                        3000, ints, o, Tolerance{1e-6, 0});
+                                        3072, ints, o, Tolerance{1e-6, 0});
   EXPECT_TRUE(exact.ok) << exact.where << " (score " << exact.worst << ")";
   for (bool grad : {false, true}) {
     Graph g = opGraph(OpKind::MatMul, {{B, 24}, {B, 40}}, mm(1, 0), grad);
-    Mismatch real = compareWithReference(g, 3000, {}, o, Tolerance{1e-4, 1e-3});
+    Mismatch real = compareWithReference(g, 3072, {}, o, Tolerance{1e-4, 1e-3});
     EXPECT_TRUE(real.ok) << real.where << " (score " << real.worst << ")";
   }
 }
