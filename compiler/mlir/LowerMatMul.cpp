@@ -70,9 +70,27 @@ static Value lowerDegenerateMatMul(LowerCtx& c, Value a, Value b, bool ta) {
   return outer ? r : emitReshape(c, r, out);
 }
 
+/// matmul(one_hot(ids), w), w [V,N] (a parameter `by` an id: SAR-Net's per-
+/// scenario scales, [2048,20] x [20,177]) picks row id_b of w for row b: a
+/// gather of rows instead of a GEMM with K = V, whose peeled tiles were the
+/// largest kernel of SAR-Net's step (4.8k lines of LLVM dialect). Null where
+/// the operand is not such a one_hot.
+static Value lowerOneHotProduct(LowerCtx& c, bool ta, bool tb) {
+  if (ta || tb) return {};
+  NodeId a = c.node.inputs[0];
+  if (c.graph.node(a).kind == OpKind::Reshape) a = c.graph.node(a).inputs[0];
+  const Node& oneHot = c.graph.node(a);
+  std::vector<int64_t> wd = c.inDims(1), out = c.dims();
+  if (oneHot.kind != OpKind::OneHot || wd.size() != 2 || out.size() != 2) return {};
+  Value ids = c.values[oneHot.inputs[0]];
+  if (cast<RankedTensorType>(ids.getType()).getNumElements() != out[0]) return {};
+  return emitRowsOf(c, c.in(1), ids, oneHot.attrs.getInt("depth"));
+}
+
 static Value lowerMatMul(LowerCtx& c) {
   Value a = c.in(0), b = c.in(1);
   bool ta = c.node.attrs.getInt("transpose_a"), tb = c.node.attrs.getInt("transpose_b");
+  if (Value rows = lowerOneHotProduct(c, ta, tb)) return rows;
   if (tb) b = emitTransposed(c, b);
   if (Value v = lowerDegenerateMatMul(c, a, b, ta)) return v;
   Value init = emitFilled(c, c.dims(), 0.0);

@@ -306,6 +306,24 @@ Value takeRows(LowerCtx& c, Value placed, const Groups& g, int64_t rows) {
   return pickRows(c, placed, g.pos, rows);
 }
 
+}  // namespace
+
+Value emitRowsOf(LowerCtx& c, Value table, Value ids, int64_t depth) {
+  int64_t rows = cast<RankedTensorType>(ids.getType()).getNumElements();
+  ids = emitReshape(c, ids, {rows});
+  // The id as pickRows reads it: truncated toward zero as one_hot does, -1
+  // where it selects nothing.
+  Value from = emitMap(c, {rows}, {ids}, [depth](OpBuilder& b, Location l, ValueRange a) {
+    Value id = b.create<arith::SIToFPOp>(
+        l, b.getF32Type(), b.create<arith::FPToSIOp>(l, b.getI64Type(), a[0]));
+    Value none = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(-1));
+    return b.create<arith::SelectOp>(l, validId(b, l, a[0], depth), id, none).getResult();
+  });
+  return pickRows(c, table, from, rows);
+}
+
+namespace {
+
 /// One product of kBlock positions from `p` with matrix `s`, folded into acc.
 using GroupProduct = function_ref<Value(OpBuilder&, Location, Value s, Value p, Value acc)>;
 

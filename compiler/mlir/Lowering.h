@@ -134,6 +134,11 @@ mlir::Value forRows(mlir::OpBuilder& b, mlir::Location l, int64_t rows, mlir::Va
                     llvm::function_ref<mlir::Value(mlir::OpBuilder&, mlir::Location,
                                                    mlir::Value row, mlir::Value acc)> body);
 
+/// Rows of `table` [V,N] picked by `ids` (f32, B of them, any shape): row b is
+/// table[id_b], zeros where id_b (truncated) is outside [0, depth) — what
+/// matmul(one_hot(ids, depth), table) computes (in LowerRoutedMatMul.cpp).
+mlir::Value emitRowsOf(LowerCtx& c, mlir::Value table, mlir::Value ids, int64_t depth);
+
 /// Axes normalized against `rank` (negative counts from the back), sorted,
 /// de-duplicated; empty means all axes.
 std::vector<int64_t> normalizedAxes(std::vector<int64_t> axes, int64_t rank);

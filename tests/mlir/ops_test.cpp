@@ -9,6 +9,8 @@
 #include "tests/OpCoverage.h"
 
 #include "compiler/ops/OpDef.h"
+#include "compiler/passes/Autodiff.h"
+#include "compiler/passes/ShapeInference.h"
 
 #include <gtest/gtest.h>
 
@@ -368,6 +370,47 @@ OP_TEST(MlirOps, GroupedRoutedMatMul, GatherMatMul) {
                                 {{"depth", depth}}, grad, {true, true, false});
         m = compareWithReference(scatter, rows, ids, o);
         EXPECT_TRUE(m.ok) << "scatter, " << rows << " rows: " << m.where << " (score " << m.worst << ")";
+      }
+    }
+  }
+}
+
+// matmul(one_hot(ids), w) (a parameter `by` an id) is lowered as a gather of
+// w's rows: ids -1..7 into 6 rows (ids outside [0, 6) pick zeros), with and
+// without the reshape GraphBuilder::oneHot adds, one and two threads, and the
+// gradient of w (a transposed-A product with the one-hot).
+OP_TEST(MlirOps, OneHotProductPicksRows, OneHot) {
+  for (bool reshaped : {false, true}) {
+    for (bool grad : {false, true}) {
+      Graph g;
+      Shape idShape = reshaped ? Shape{{kBatchDim, 1}} : Shape{{kBatchDim}};
+      NodeId ids = g.add(OpKind::Input, {}, {{"shape", idShape.dims}}, {}, "ids");
+      g.addInput(ids, ValueRole::Feature, "ids");
+      NodeId w = g.add(grad ? OpKind::Param : OpKind::Input, {}, {{"shape", std::vector<int64_t>{6, 37}}},
+                       {}, "w");
+      g.addInput(w, grad ? ValueRole::Param : ValueRole::Feature, "w");
+      NodeId oh = g.add(OpKind::OneHot, {ids}, {{"depth", int64_t(6)}});
+      if (reshaped) oh = g.add(OpKind::Reshape, {oh}, {{"shape", std::vector<int64_t>{kBatchDim, 6}}});
+      NodeId y = g.add(OpKind::MatMul, {oh, w}, {{"transpose_a", int64_t(0)}, {"transpose_b", int64_t(0)}},
+                       {}, "y");
+      g.addOutput(y, ValueRole::Output, "y");
+      DiagnosticEngine diag;
+      ASSERT_TRUE(inferShapes(g, diag)) << diag.render();
+      if (grad) {
+        NodeId loss = g.add(OpKind::ReduceSum, {g.add(OpKind::Mul, {y, y})},
+                            {{"axes", std::vector<int64_t>{}}});
+        g.addOutput(loss, ValueRole::Loss, "loss");
+        ASSERT_TRUE(inferShapes(g, diag)) << diag.render();
+        g.markForwardEnd();
+        differentiate(g);
+        ASSERT_TRUE(inferShapes(g, diag)) << diag.render();
+      }
+      for (int threads : {1, 2}) {
+        JitOptions o;
+        o.threads = threads;
+        Mismatch m = compareWithReference(g, 301, {{"ids", {-1, 7, true}}}, o);
+        EXPECT_TRUE(m.ok) << (reshaped ? "reshaped, " : "") << (grad ? "with gradients, " : "")
+                          << threads << " thread(s): " << m.where << " (score " << m.worst << ")";
       }
     }
   }
