@@ -374,6 +374,29 @@ Value groupedGatherMatMul(LowerCtx& c, Value x, Value w, Value ids) {
   return takeRows(c, yp, g, out[0]);
 }
 
+/// Where one thread's half of every [n,u] matrix of a scatter_matmul reads
+/// x's and dy's columns: x from xAt (pn of them), dy from dAt (pu of them).
+struct MatrixHalf {
+  OpFoldResult xAt, dAt;
+  int64_t pn, pu;
+};
+
+/// scatter_matmul's zero-filled gradient [V,n,u], whose matrices two rows may
+/// both update: two threads split every matrix instead, its n rows, or its u
+/// columns when n is odd; `part` sums into one half.
+Value inMatrixHalves(LowerCtx& c,
+                     function_ref<Value(OpBuilder&, Location, const MatrixHalf&, Value)> part) {
+  std::vector<int64_t> out = c.dims();
+  int64_t axis = evenAxis(out, {1, 2});
+  return inHalves(c, emitFilled(c, out, 0.0), axis,
+                  [&](OpBuilder& b, Location l, Value first, Value acc) {
+    auto pt = cast<RankedTensorType>(acc.getType());
+    MatrixHalf h{axis == 1 ? OpFoldResult(first) : attr(b, 0),
+                 axis == 2 ? OpFoldResult(first) : attr(b, 0), pt.getDimSize(1), pt.getDimSize(2)};
+    return part(b, l, h, acc);
+  });
+}
+
 /// scatter_matmul on grouped rows: g[s] += x_sᵀ · dy_s, [kBlock,n]ᵀ x [kBlock,u]
 /// per product; the two threads split every matrix (along n, or u), as below.
 Value groupedScatterMatMul(LowerCtx& c, Value x, Value dy, Value ids) {
@@ -381,17 +404,12 @@ Value groupedScatterMatMul(LowerCtx& c, Value x, Value dy, Value ids) {
   int64_t depth = out[0], rows = c.inDims(0)[0];
   Groups g = groupRows(c, ids, rows, depth);
   Value xp = placeRows(c, x, g), dyp = placeRows(c, dy, g);
-  int64_t axis = evenAxis(out, {1, 2});
-  return inHalves(c, emitFilled(c, out, 0.0), axis,
-                  [&](OpBuilder& b, Location l, Value first, Value part) {
-    auto pt = cast<RankedTensorType>(part.getType());
-    int64_t pn = pt.getDimSize(1), pu = pt.getDimSize(2);
-    OpFoldResult xAt = axis == 1 ? OpFoldResult(first) : attr(b, 0);
-    OpFoldResult dAt = axis == 2 ? OpFoldResult(first) : attr(b, 0);
+  return inMatrixHalves(c, [&](OpBuilder& b, Location l, const MatrixHalf& h, Value part) {
+    int64_t pn = h.pn, pu = h.pu;
     return forGroups(b, l, g, depth, indexConst(b, l, 0), indexConst(b, l, g.places), part,
                      [&](OpBuilder& pb, Location pl, Value s, Value p, Value acc) {
-      Value a = slice(pb, pl, xp, {p, xAt}, {kBlock, pn}, {0, 1});
-      Value d = slice(pb, pl, dyp, {p, dAt}, {kBlock, pu}, {0, 1});
+      Value a = slice(pb, pl, xp, {p, h.xAt}, {kBlock, pn}, {0, 1});
+      Value d = slice(pb, pl, dyp, {p, h.dAt}, {kBlock, pu}, {0, 1});
       SmallVector<OpFoldResult> at{s, attr(pb, 0), attr(pb, 0)};
       Value gm = slice(pb, pl, acc, at, {1, pn, pu}, {1, 2});
       Type type = gm.getType();
@@ -449,15 +467,9 @@ static Value lowerScatterMatMul(LowerCtx& c) {
   SmallVector<AffineMap> maps{AffineMap::get(2, 0, {k}, ctx), AffineMap::get(2, 0, {j}, ctx),
                               AffineMap::get(2, 0, {k, j}, ctx)};
   SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
-  // Two batch rows may update the same matrix, so two threads split every
-  // matrix instead: its n rows, or its u columns when n is odd.
-  int64_t axis = evenAxis(out, {1, 2});
-  return inHalves(c, emitFilled(c, out, 0.0), axis,
-                  [&](OpBuilder& b, Location l, Value first, Value part) {
-    auto pt = cast<RankedTensorType>(part.getType());
-    int64_t pn = pt.getDimSize(1), pu = pt.getDimSize(2);
-    OpFoldResult xAt = axis == 1 ? OpFoldResult(first) : attr(b, 0);
-    OpFoldResult dAt = axis == 2 ? OpFoldResult(first) : attr(b, 0);
+  return inMatrixHalves(c, [&](OpBuilder& b, Location l, const MatrixHalf& h, Value part) {
+    int64_t pn = h.pn, pu = h.pu;
+    OpFoldResult xAt = h.xAt, dAt = h.dAt;
     return forRows(b, l, rows, part, [&](OpBuilder& lb, Location ll, Value r, Value acc) {
       Value m = matrixOf(lb, ll, ids, r, depth);
       Value xr = slice(lb, ll, x, {r, xAt}, {1, pn}, {1});
