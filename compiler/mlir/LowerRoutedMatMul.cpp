@@ -1,18 +1,22 @@
 // LowerRoutedMatMul: gather_matmul and scatter_matmul (compiler/ops/
-// RoutedMatMul.cpp), the per-row weight matrices of `dense(..., by = id)`.
+// RoutedMatMul.cpp), the per-row weight matrices of `dense(..., by = id)`,
+// and the rows of a table picked by id (emitRowsOf, matmul(one_hot, w)).
 //
-// Both are loops over the batch rows (scf.for on tensors) whose body slices
-// the row's own matrix out of the [V,n,u] weights (or its gradient) at a
-// dynamic offset and runs one small linalg.generic on it: a vector-matrix
-// product for gather_matmul, an outer-product update in place for
-// scatter_matmul. recc-tile-vectorize vectorizes those generics along u like
-// any other, so a row costs n·u FMAs on data that stays in cache, instead of
-// the one-hot GEMM's V·n·u flops and [B,n,u] buffers.
-//
-// Rows whose id is outside [0, V) select nothing: their x row is zeroed first
-// (a select, so a NaN in it cannot leak) and the clamped id then adds zeros.
-// For two threads, gather_matmul's rows are cut in two halves; scatter_matmul
-// cuts every matrix instead (rows of one id would race), along n or u.
+// Two lowerings, chosen by shape (groupsRows):
+// - With many rows per matrix, the rows are grouped by their id and each
+//   group is multiplied by its matrix as GEMMs of kBlock rows (see "Rows
+//   grouped by matrix" below).
+// - Otherwise, loops over the batch rows (scf.for on tensors) whose body
+//   slices the row's own matrix out of the [V,n,u] weights (or its gradient)
+//   at a dynamic offset and runs one small linalg.generic on it: a
+//   vector-matrix product for gather_matmul, an outer-product update in place
+//   for scatter_matmul. Rows whose id is outside [0, V) select nothing: their
+//   x row is zeroed first (a select, so a NaN in it cannot leak) and the
+//   clamped id then adds zeros.
+// Either way, the V·n·u flops and [B,n,u] buffers of a one-hot GEMM are
+// avoided. For two threads, gather_matmul's rows (or positions) are cut in
+// two halves; scatter_matmul cuts every matrix instead (rows of one id would
+// race), along n or u.
 #include "compiler/mlir/Lowering.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -134,14 +138,24 @@ int64_t evenAxis(ArrayRef<int64_t> dims, std::initializer_list<int64_t> axes) {
   return -1;
 }
 
+namespace {
+
+/// A loop from `lo` to `hi` by `step` carrying `acc`.
+Value loop(OpBuilder& b, Location l, Value lo, Value hi, int64_t step, Value acc,
+           function_ref<Value(OpBuilder&, Location, Value i, Value acc)> body) {
+  return b
+      .create<scf::ForOp>(l, lo, hi, indexConst(b, l, step), ValueRange{acc},
+                          [&](OpBuilder& lb, Location ll, Value i, ValueRange a) {
+                            lb.create<scf::YieldOp>(ll, body(lb, ll, i, a[0]));
+                          })
+      .getResult(0);
+}
+
+}  // namespace
+
 Value forRows(OpBuilder& b, Location l, int64_t rows, Value acc,
               function_ref<Value(OpBuilder&, Location, Value row, Value acc)> body) {
-  auto loop = b.create<scf::ForOp>(l, indexConst(b, l, 0), indexConst(b, l, rows),
-                                   indexConst(b, l, 1), ValueRange{acc},
-                                   [&](OpBuilder& lb, Location ll, Value r, ValueRange a) {
-                                     lb.create<scf::YieldOp>(ll, body(lb, ll, r, a[0]));
-                                   });
-  return loop.getResult(0);
+  return loop(b, l, indexConst(b, l, 0), indexConst(b, l, rows), 1, acc, body);
 }
 
 namespace {
@@ -203,17 +217,6 @@ ValueRange when(OpBuilder& b, Location l, Value cond, ValueRange values,
       l, cond, [&](OpBuilder& tb, Location tl) { tb.create<scf::YieldOp>(tl, then(tb, tl)); },
       [&](OpBuilder& eb, Location el) { eb.create<scf::YieldOp>(el, values); });
   return op.getResults();
-}
-
-/// A loop from `lo` to `hi` by `step` carrying `acc`.
-Value loop(OpBuilder& b, Location l, Value lo, Value hi, int64_t step, Value acc,
-           function_ref<Value(OpBuilder&, Location, Value i, Value acc)> body) {
-  return b
-      .create<scf::ForOp>(l, lo, hi, indexConst(b, l, step), ValueRange{acc},
-                          [&](OpBuilder& lb, Location ll, Value i, ValueRange a) {
-                            lb.create<scf::YieldOp>(ll, body(lb, ll, i, a[0]));
-                          })
-      .getResult(0);
 }
 
 Groups groupRows(LowerCtx& c, Value ids, int64_t rows, int64_t depth) {
